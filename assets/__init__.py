@@ -1,0 +1,1 @@
+"""Stylesheets and static files shipped with the app."""

@@ -1,0 +1,37 @@
+"""Atomic writes: a temporary file in the same folder, flushed, then renamed over the target,
+so a reader never sees half a file and a crash never leaves one."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+
+def write_with(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Call ``write(handle)`` on a temporary file, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: Path, raw: bytes) -> None:
+    """Write ``raw`` to ``path`` atomically."""
+    write_with(path, lambda handle: handle.write(raw))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
+    write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())

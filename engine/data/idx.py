@@ -1,0 +1,92 @@
+"""The MNIST idx file format: read and write the four files, gzipped or not, and their MD5s."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import struct
+from pathlib import Path
+
+import numpy as np
+
+IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+
+# The four files of an MNIST-format folder, by role; the names are the official ones.
+FILE_NAMES = {
+    "train-images": "train-images-idx3-ubyte",
+    "train-labels": "train-labels-idx1-ubyte",
+    "test-images": "t10k-images-idx3-ubyte",
+    "test-labels": "t10k-labels-idx1-ubyte",
+}
+
+# MD5 of the official uncompressed files (SPEC §1).
+MNIST_MD5 = {
+    "train-images": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels": "a25bea736e30d166cdddb491f175f624",
+    "test-images": "2646ac647ad5339dbf082846283269ea",
+    "test-labels": "27ae3e4e09519cfbb04c329615203637",
+}
+
+
+class DataError(Exception):
+    """A data file or folder that cannot be used; the message says which and why."""
+
+
+def find_file(folder: Path, role: str) -> Path | None:
+    """The file for ``role`` in ``folder``: official name, with ``.gz`` or the ``.idx``
+    dot-spelling some copies use; ``None`` if absent."""
+    stem = FILE_NAMES[role]
+    dotted = stem.replace("-idx", ".idx")
+    for name in (stem, dotted):
+        for candidate in (folder / name, folder / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read_bytes(path: Path) -> bytes:
+    """The uncompressed content of an idx file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+        if head == b"\x1f\x8b":
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise DataError(f"{path}: cannot be read ({error})") from error
+
+
+def parse(raw: bytes, expected_magic: int, origin: str) -> np.ndarray:
+    """The array an idx file holds, after checking its magic number and length."""
+    if len(raw) < 8:
+        raise DataError(f"{origin}: too short to be an idx file ({len(raw)} bytes)")
+    (magic,) = struct.unpack(">I", raw[:4])
+    if magic != expected_magic:
+        raise DataError(
+            f"{origin}: bad magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"
+            " (not an MNIST-format idx file, or the images and labels are swapped)"
+        )
+    dims = magic & 0xFF
+    shape = struct.unpack(f">{dims}I", raw[4 : 4 + 4 * dims])
+    offset = 4 + 4 * dims
+    size = int(np.prod(shape))
+    if len(raw) - offset != size:
+        raise DataError(
+            f"{origin}: header says {size} bytes of data for shape {shape},"
+            f" the file holds {len(raw) - offset} (truncated or corrupt)"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def encode(array: np.ndarray) -> bytes:
+    """The idx bytes of a uint8 array of 1 (labels) or 3 (images) dimensions."""
+    magic = IMAGES_MAGIC if array.ndim == 3 else LABELS_MAGIC
+    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def md5(raw: bytes) -> str:
+    """Hex MD5 of some bytes."""
+    return hashlib.md5(raw).hexdigest()

@@ -1,0 +1,68 @@
+"""The two networks of the study (SPEC §2), in a registry by name.
+
+A model is layers in ``__init__`` and data flow in ``forward``; it takes normalised images
+(n, 1, 28, 28) and returns logits (n, 10). Layer names (``conv1``, ``conv2``, ``fc1``,
+``fc2``) are what the analysis commands refer to.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ConvNet(nn.Module):
+    """conv1 3x3x32 -> pool -> conv2 3x3x32 -> pool -> fc1 500 -> fc2 10, ReLU between."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(32, 32, kernel_size=3, stride=1, padding=1)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(7 * 7 * 32, 500)
+        self.fc2 = nn.Linear(500, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(F.relu(self.conv1(x)))
+        x = self.pool2(F.relu(self.conv2(x)))
+        x = F.relu(self.fc1(torch.flatten(x, 1)))
+        return self.fc2(x)
+
+
+class BatchNormConvNet(nn.Module):
+    """ConvNet with BatchNorm after conv1, conv2, fc1 and fc2, each before the ReLU."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(32, 32, kernel_size=3, stride=1, padding=1)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(7 * 7 * 32, 500)
+        self.bn3 = nn.BatchNorm1d(500)
+        self.fc2 = nn.Linear(500, classes)
+        self.bn4 = nn.BatchNorm1d(classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(F.relu(self.bn2(self.conv2(x))))
+        x = F.relu(self.bn3(self.fc1(torch.flatten(x, 1))))
+        return self.bn4(self.fc2(x))
+
+
+MODELS: dict[str, type[nn.Module]] = {
+    "convnet": ConvNet,
+    "convnet-bn": BatchNormConvNet,
+}
+
+
+def build_model(name: str) -> nn.Module:
+    """A freshly initialised model by registry name."""
+    try:
+        return MODELS[name]()
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None

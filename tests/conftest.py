@@ -1,0 +1,69 @@
+"""Shared fixtures: a tiny synthetic MNIST-format dataset that a network learns in seconds."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.data import from_arrays, split_dataset
+from engine.data.idx import FILE_NAMES, encode
+
+
+def synthetic_arrays(n_train: int = 400, n_test: int = 100, seed: int = 0):
+    """Images whose class is written as a bright 6x6 block at one of ten places, plus noise."""
+    rng = np.random.default_rng(seed)
+
+    def make(n: int):
+        labels = np.arange(n) % 10
+        rng.shuffle(labels)
+        images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(labels):
+            row, col = 2 + 12 * (label // 5), 1 + 5 * (label % 5)
+            images[i, row : row + 6, col : col + 6] = 250
+        return images, labels.astype(np.uint8)
+
+    return (*make(n_train), *make(n_test))
+
+
+def write_idx_folder(folder: Path, arrays, gz: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    train_x, train_y, test_x, test_y = arrays
+    for role, array in zip(FILE_NAMES, (train_x, train_y, test_x, test_y), strict=True):
+        raw = encode(array)
+        name = FILE_NAMES[role]
+        if gz:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(raw))
+        else:
+            (folder / name).write_bytes(raw)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_arrays():
+    return synthetic_arrays()
+
+
+@pytest.fixture(scope="session")
+def tiny_folder(tmp_path_factory, tiny_arrays) -> Path:
+    return write_idx_folder(tmp_path_factory.mktemp("tiny") / "mnist", tiny_arrays)
+
+
+@pytest.fixture()
+def tiny_dataset(tiny_arrays):
+    return from_arrays(*tiny_arrays)
+
+
+@pytest.fixture()
+def tiny_splits(tiny_dataset):
+    return split_dataset(tiny_dataset, seed=0)
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch) -> Path:
+    """An empty app home, also set in the environment for subprocesses."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("MNIST_TUI_HOME", str(path))
+    return path

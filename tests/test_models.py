@@ -1,0 +1,40 @@
+"""The two models against SPEC §2's figures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.models import MODELS, build_model
+
+
+def count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_convnet_parameters_match_spec():
+    model = build_model("convnet")
+    assert count(model) == 799_078
+    assert [count(getattr(model, n)) for n in ("conv1", "conv2", "fc1", "fc2")] == [
+        320,
+        9_248,
+        784_500,
+        5_010,
+    ]
+
+
+def test_batchnorm_convnet_adds_only_batchnorm_parameters():
+    model = build_model("convnet-bn")
+    # 2 x (32 + 32) + (500 + 500) + (10 + 10): a scale and a shift per BatchNorm channel
+    assert count(model) == 799_078 + 128 + 1_000 + 20
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_models_give_ten_logits(name):
+    model = build_model(name).eval()
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_unknown_model_is_a_clear_error():
+    with pytest.raises(ValueError, match="choose one of convnet, convnet-bn"):
+        build_model("resnet")

@@ -1,0 +1,98 @@
+"""A short training run end to end: events in order, checkpoints, stop and resume."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from engine import events as ev
+from engine.checkpoints import load_checkpoint, load_model
+from engine.training import TrainConfig, train
+
+TINY = dict(epochs=3, batch_size=20, lr=0.05, device="cpu")
+
+
+def test_short_run_learns_and_emits_events_in_order(tiny_splits, tmp_path):
+    seen: list[ev.Event] = []
+    result = train(TrainConfig(**TINY), tiny_splits, seen.append, checkpoint_dir=tmp_path)
+    kinds = [type(e).__name__ for e in seen if not isinstance(e, ev.BatchTrained)]
+    assert kinds[0] == "RunStarted"
+    assert kinds[-2:] == ["TestEvaluated", "RunFinished"]
+    assert kinds.count("EpochEvaluated") == 3
+    batches = [e for e in seen if isinstance(e, ev.BatchTrained)]
+    assert len(batches) == 3 * 18  # 360 training images / 20
+    assert [b.step for b in batches] == list(range(1, 55))
+    # every event survives the trip through JSON
+    for event in seen:
+        assert ev.event_from_json(ev.event_to_json(event)) == event
+    # the synthetic task is easy: the network must have learnt it
+    assert result.test_accuracy > 0.9
+    finished = seen[-1]
+    assert finished.test_accuracy == result.test_accuracy
+    assert sum(map(sum, result.confusion)) == 100
+    # the cosine schedule: full rate in epoch 1, lower later
+    lrs = [e.lr for e in seen if isinstance(e, ev.EpochEvaluated)]
+    assert lrs[0] == 0.05 and lrs[1] < lrs[0] and lrs[2] < lrs[1]
+
+
+def test_checkpoints_load_with_weights_only(tiny_splits, tmp_path):
+    result = train(TrainConfig(**TINY), tiny_splits, checkpoint_dir=tmp_path)
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert last["progress"]["epoch"] == 3
+    assert set(last) >= {"model", "optimiser", "scheduler", "config"}
+    best = load_model(tmp_path / "best.pt")
+    state = load_checkpoint(tmp_path / "best.pt")
+    assert state["epoch"] == result.best_epoch
+    assert state["val_accuracy"] == result.best_val_accuracy
+    assert not best.training
+
+
+class CancelAfter:
+    """A cancel flag that becomes set after ``n`` batches."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.flag = n, threading.Event()
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.BatchTrained):
+            self.n -= 1
+            if self.n == 0:
+                self.flag.set()
+
+
+def test_stop_then_resume_ends_where_an_uninterrupted_run_would(tiny_splits, tmp_path):
+    config = TrainConfig(**TINY)
+    whole = train(config, tiny_splits, checkpoint_dir=tmp_path / "whole")
+
+    stopper = CancelAfter(25)  # in the middle of epoch 2
+    events: list[ev.Event] = []
+
+    def emit(event):
+        events.append(event)
+        stopper(event)
+
+    part = train(config, tiny_splits, emit, stopper.flag, checkpoint_dir=tmp_path / "split")
+    assert part.stopped and part.test_accuracy is None
+    assert isinstance(events[-1], ev.RunStopped) and events[-1].epoch == 1
+    saved = load_checkpoint(tmp_path / "split" / "last.pt")["progress"]
+    assert (saved["epoch"], saved["batch"]) == (1, 7)
+
+    resumed_events: list[ev.Event] = []
+    resumed = train(
+        config, tiny_splits, resumed_events.append, checkpoint_dir=tmp_path / "split", resume=True
+    )
+    assert resumed_events[0].start_epoch == 1
+    first_batch = next(e for e in resumed_events if isinstance(e, ev.BatchTrained))
+    assert (first_batch.epoch, first_batch.batch) == (2, 8)
+    for name, tensor in whole.model.state_dict().items():
+        assert torch.equal(tensor, resumed.model.state_dict()[name]), name
+    assert resumed.test_accuracy == whole.test_accuracy
+    assert [h["val_loss"] for h in resumed.history] == [h["val_loss"] for h in whole.history]
+
+
+def test_bad_settings_are_named(tiny_splits):
+    import pytest
+
+    with pytest.raises(ValueError, match="momentum"):
+        train(TrainConfig(momentum=1.5), tiny_splits)

@@ -1,0 +1,168 @@
+"""The `mnist-tui` command: with no arguments it opens the app; its subcommands do the same
+work in a plain shell or a batch job, on the same engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+
+from engine.checkpoints import CheckpointError
+from engine.data import DataError, DataUnavailable
+from engine.home import app_home
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; shown as one message, no traceback."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
+def add_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="where runs and the data cache live (default: $MNIST_TUI_HOME, else the user"
+        " data folder)",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tui import run_commands
+
+    parser = argparse.ArgumentParser(
+        prog="mnist-tui",
+        description="Train a small CNN on MNIST, watch it learn, look inside it, break it. "
+        "With no command, opens the terminal app.",
+    )
+    add_home(parser)
+    parser.add_argument(
+        "--graphics",
+        choices=["auto", "halfblock", "ascii", "sixel", "kitty"],
+        default="auto",
+        help="how the app draws images (default: auto)",
+    )
+    parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run_commands.register(commands)
+    try:
+        from tui import inspect_commands
+
+        inspect_commands.register(commands)
+    except ImportError:  # pragma: no cover - present once the analysis commands exist
+        pass
+    return parser
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        from tui.app import run
+    except ImportError:
+        raise UserError(
+            "the terminal app is not built yet; see `mnist-tui --help` for the commands"
+        ) from None
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", run_app)
+    try:
+        home = app_home(args.home)
+    except OSError as error:
+        print(f"mnist-tui: error: cannot use home folder: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    args.home_path = home
+    try:
+        return handler(args) or 0
+    except (UserError, DataUnavailable, DataError, CheckpointError, ValueError) as error:
+        print(f"mnist-tui: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `mnist-tui runs | head`
+        return 0
+
+
+def make_console() -> Console:
+    """A Rich console; when piped, wide enough that tables are not squeezed to 80 columns."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    return console
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, poll: float = 0.1) -> bool:
+    """Poll ``condition`` for up to ``seconds``; whether it came true."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return condition()
+
+
+def interruptible() -> threading.Event:
+    """A cancel flag that Ctrl-C and SIGTERM set (a second Ctrl-C interrupts at once)."""
+    import signal
+
+    from engine.worker import stop_on_signals
+
+    cancel = threading.Event()
+    stop_on_signals(cancel, (signal.SIGINT, signal.SIGTERM))
+    return cancel
