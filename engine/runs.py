@@ -273,3 +273,15 @@ def write_summary(run_dir: Path) -> RunSummary:
     summary = summarize_events(run_dir, read_events(run_dir))
     write_json(run_dir / SUMMARY, summary.__dict__)
     return summary
+
+
+def load_run_model(run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
+    """The model of a run's ``best`` or ``last`` checkpoint, in eval mode."""
+    from engine.checkpoints import CheckpointError, load_model
+
+    if checkpoint not in ("best", "last"):
+        raise ValueError("checkpoint must be 'best' or 'last'")
+    path = run_dir / f"{checkpoint}.pt"
+    if not path.is_file():
+        raise CheckpointError(f"run {run_dir.name} has no {checkpoint}.pt yet")
+    return load_model(path, device)

@@ -56,6 +56,9 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     subset: int | None = None  # a stratified N-image training subset, for quick runs
     data: str | None = None  # an MNIST-format folder; None: cache / offline copy / download
+    # Random shifts of up to this many pixels per training image; 0 (the study's recipe)
+    # turns them off.
+    augment: int = 0
     # Speed settings, measured in bench/train_speed.py; they do not change the accuracy.
     precision: str = "auto"  # auto (bf16 where the hardware has it) | bf16 | fp32
     channels_last: bool = True  # NHWC convolutions: about 2x faster with oneDNN on CPU
@@ -72,6 +75,7 @@ class TrainConfig:
             (self.batch_size >= 1, "batch size must be at least 1"),
             (self.eval_batch_size >= 1, "eval batch size must be at least 1"),
             (self.subset is None or self.subset >= 10, "subset must be at least 10 images"),
+            (0 <= self.augment <= 8, "augment (the largest shift) must be 0-8 pixels"),
             (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto|cpu|cuda|mps"),
             (self.precision in ("auto", "bf16", "fp32"), "precision must be auto|bf16|fp32"),
         ]
@@ -156,11 +160,30 @@ class FastModel(nn.Module):
             return self.model(x).float()
 
 
-def _epoch_order(n: int, seed: int, epoch: int, device: torch.device) -> torch.Tensor:
-    """The shuffle of one epoch, a function of (seed, epoch) only, so a resumed run sees the
-    same batches as an uninterrupted one."""
+def _epoch_plan(
+    n: int, seed: int, epoch: int, shift: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The shuffle of one epoch and each image's (dy, dx) shift, a function of (seed, epoch)
+    only, so a resumed run sees the same batches as an uninterrupted one."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=generator).to(device)
+    order = torch.randperm(n, generator=generator).to(device)
+    if not shift:
+        return order, None
+    shifts = torch.randint(-shift, shift + 1, (n, 2), generator=generator).to(device)
+    return order, shifts
+
+
+def shift_images(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Translate each image (n, H, W) by its own (dy, dx), filling with zeros; batched."""
+    n, height, width = images.shape
+    pad = int(shifts.abs().max()) if len(shifts) else 0
+    if pad == 0:
+        return images
+    padded = F.pad(images, (pad, pad, pad, pad))
+    rows = (pad - shifts[:, 0]).view(n, 1) + torch.arange(height, device=images.device)
+    cols = (pad - shifts[:, 1]).view(n, 1) + torch.arange(width, device=images.device)
+    batch = torch.arange(n, device=images.device).view(n, 1, 1)
+    return padded[batch, rows.view(n, height, 1), cols.view(n, 1, width)]
 
 
 def train(
@@ -239,14 +262,17 @@ def train(
 
     while progress["epoch"] < config.epochs:
         epoch = progress["epoch"]
-        order = _epoch_order(len(splits.train), config.seed, epoch, device)
+        order, shifts = _epoch_plan(len(splits.train), config.seed, epoch, config.augment, device)
         model.train()
         epoch_start = time.perf_counter()
         seen = 0
         lr = optimiser.param_groups[0]["lr"]
         for batch in range(progress["batch"], batches_per_epoch):
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
-            images = normalise(splits.train.images[index])
+            raw = splits.train.images[index]
+            if shifts is not None:
+                raw = shift_images(raw, shifts[index])
+            images = normalise(raw)
             labels = splits.train.labels[index]
             loss = F.cross_entropy(fast(images), labels)
             optimiser.zero_grad(set_to_none=True)

@@ -67,3 +67,22 @@ def home(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("MNIST_TUI_HOME", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory, tiny_folder) -> Path:
+    """An app home holding one finished run of convnet on the tiny dataset."""
+    from tui.cli import main
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    code = main(["--home", str(home), "train", "--data", str(tiny_folder), "--epochs", "3",
+                 "--batch-size", "20", "--lr", "0.05", "--device", "cpu", "--json"])  # fmt: skip
+    assert code == 0
+    return home
+
+
+@pytest.fixture()
+def tiny_model(trained_home):
+    from engine import runs
+
+    return runs.load_run_model(runs.find_run(trained_home, "latest"))

@@ -63,10 +63,12 @@ def non_negative_float(text: str) -> float:
     return value
 
 
-def add_home(parser: argparse.ArgumentParser) -> None:
+def add_home(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
     parser.add_argument(
         "--home",
         metavar="DIR",
+        # a subcommand's --home must not reset one given before the subcommand
+        default=None if top_level else argparse.SUPPRESS,
         help="where runs and the data cache live (default: $MNIST_TUI_HOME, else the user"
         " data folder)",
     )
@@ -77,14 +79,14 @@ def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tui import run_commands
+    from tui import attack_commands, inspect_commands, run_commands
 
     parser = argparse.ArgumentParser(
         prog="mnist-tui",
         description="Train a small CNN on MNIST, watch it learn, look inside it, break it. "
         "With no command, opens the terminal app.",
     )
-    add_home(parser)
+    add_home(parser, top_level=True)
     parser.add_argument(
         "--graphics",
         choices=["auto", "halfblock", "ascii", "sixel", "kitty"],
@@ -94,12 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_commands.register(commands)
-    try:
-        from tui import inspect_commands
-
-        inspect_commands.register(commands)
-    except ImportError:  # pragma: no cover - present once the analysis commands exist
-        pass
+    inspect_commands.register(commands)
+    attack_commands.register(commands)
     return parser
 
 

@@ -64,6 +64,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="batch size for validation and test (results do not depend on it)",
     )
     train.add_argument("--seed", type=non_negative_int, default=defaults.seed)
+    train.add_argument(
+        "--augment",
+        type=non_negative_int,
+        default=defaults.augment,
+        metavar="PIXELS",
+        help="shift each training image randomly by up to this many pixels (default 0: none,"
+        " as in the study)",
+    )
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=defaults.device)
     train.add_argument(
         "--precision",
@@ -184,6 +192,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size,
         eval_batch_size=args.eval_batch_size,
         seed=args.seed,
+        augment=args.augment,
         device=args.device,
         subset=args.subset,
         data=str(Path(args.data).expanduser().resolve()) if args.data else None,

@@ -1,0 +1,139 @@
+"""Training and test-set throughput: the engine's loop against a loop written like the
+original notebook (torchvision's MNIST dataset with ToTensor and Normalize, a
+SubsetRandomSampler, a DataLoader with batch 100, the same model and optimiser).
+
+Both run on the same data in one process, alternating, and the ratio is printed:
+
+    python bench/train_speed.py [--model convnet] [--images 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine import events as ev  # noqa: E402
+from engine.data import MEAN, STD, load_dataset, split_dataset  # noqa: E402
+from engine.data.idx import FILE_NAMES  # noqa: E402
+from engine.evaluation import evaluate  # noqa: E402
+from engine.home import app_home, data_cache  # noqa: E402
+from engine.models import build_model  # noqa: E402
+from engine.training import FastModel, TrainConfig, autocast_dtype, train  # noqa: E402
+
+
+def torchvision_folder(cache: Path) -> Path:
+    """A root that torchvision's MNIST class reads: MNIST/raw/ linking to our idx files."""
+    root = Path(tempfile.mkdtemp(prefix="mnist-bench-"))
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_NAMES.values():
+        (raw / name).symlink_to(cache / name)
+    return root
+
+
+def reference_train(root: Path, indices: list[int], model_name: str) -> float:
+    """One epoch over ``indices`` the notebook's way; training images per second."""
+    from torch.utils.data import DataLoader, SubsetRandomSampler
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    dataset = datasets.MNIST(str(root), train=True, download=False, transform=transform)
+    loader = DataLoader(dataset, batch_size=100, sampler=SubsetRandomSampler(indices))
+    torch.manual_seed(0)
+    model = build_model(model_name)
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    model.train()
+    start = time.perf_counter()
+    for images, labels in loader:
+        loss = F.cross_entropy(model(images), labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return len(indices) / (time.perf_counter() - start)
+
+
+def reference_test(root: Path, model_name: str) -> float:
+    """The test set scored the notebook's way; images per second."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    dataset = datasets.MNIST(str(root), train=False, download=False, transform=transform)
+    loader = DataLoader(dataset, batch_size=100)
+    model = build_model(model_name).eval()
+    start = time.perf_counter()
+    correct = 0
+    with torch.no_grad():
+        for images, labels in loader:
+            correct += (model(images).argmax(1) == labels).sum().item()
+    return len(dataset) / (time.perf_counter() - start)
+
+
+def engine_train(splits, model_name: str, images: int) -> float:
+    """One epoch of the engine's own loop over an ``images``-image subset; images/s."""
+    seen: list[ev.EpochEvaluated] = []
+
+    def emit(event: ev.Event) -> None:
+        if isinstance(event, ev.EpochEvaluated):
+            seen.append(event)
+
+    config = TrainConfig(model=model_name, epochs=1, device="cpu")
+    train(config, splits, emit)
+    return seen[0].images_per_s
+
+
+def engine_test(splits, model_name: str) -> float:
+    config = TrainConfig(model=model_name, device="cpu")
+    model = build_model(model_name).to(memory_format=torch.channels_last)
+    fast = FastModel(model, autocast_dtype(config.precision, torch.device("cpu")), True)
+    result = evaluate(fast, splits.test, config.eval_batch_size)
+    return len(splits.test) / result.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="convnet", choices=["convnet", "convnet-bn"])
+    parser.add_argument("--images", type=int, default=20_000, help="training images per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    cache = data_cache(app_home())
+    dataset = load_dataset(cache)
+    full = split_dataset(dataset, seed=0)
+    sub = split_dataset(dataset, seed=0, subset=args.images)
+    # The reference samples as many images, drawn from the same 60,000.
+    indices = torch.randperm(len(dataset.train_labels), generator=torch.Generator().manual_seed(0))
+    indices = indices[: args.images].tolist()
+    root = torchvision_folder(cache)
+    print(f"{args.model}, {args.images:,} training images per round, {args.rounds} rounds,"
+          f" {torch.get_num_threads()} threads, torch {torch.__version__}")  # fmt: skip
+
+    rates: dict[str, list[float]] = {
+        k: [] for k in ("ref_train", "eng_train", "ref_test", "eng_test")
+    }
+    for round_ in range(args.rounds):
+        rates["ref_train"].append(reference_train(root, indices, args.model))
+        rates["eng_train"].append(engine_train(sub, args.model, args.images))
+        rates["ref_test"].append(reference_test(root, args.model))
+        rates["eng_test"].append(engine_test(full, args.model))
+        print(f"round {round_ + 1}: " + "  ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()))
+
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print()
+    print(f"{'':<22}{'reference':>12}{'engine':>12}{'ratio':>8}")
+    for label, ref, eng in (("train images/s", "ref_train", "eng_train"),
+                            ("test images/s", "ref_test", "eng_test")):  # fmt: skip
+        print(f"{label:<22}{med[ref]:>12,.0f}{med[eng]:>12,.0f}{med[eng] / med[ref]:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""PGD — Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks"
+(2018). ``steps`` signed-gradient steps of size ``alpha``, each projected back into the
+L-infinity ball of radius ``eps`` around the image and into [0, 1]; optionally from a
+uniformly random start in the ball.
+
+``PGD(model, eps, alpha, steps)(images, labels)``: images (n, 1, 28, 28) pixels in [0, 1],
+labels (n,); returns adversarial images of the same shape, in [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.attacks.start import frozen
+from engine.pixels import PixelModel
+
+
+class PGD:
+    """Projected gradient descent, untargeted, L-infinity."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        eps: float = 0.3,
+        alpha: float = 0.01,
+        steps: int = 40,
+        random_start: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if eps < 0 or alpha <= 0 or steps < 1:
+            raise ValueError("PGD needs eps >= 0, alpha > 0 and steps >= 1")
+        self.model = PixelModel(model)
+        self.eps, self.alpha, self.steps = eps, alpha, steps
+        self.random_start, self.seed = random_start, seed
+
+    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.eps == 0:
+            return images.clone()
+        x = images.clone()
+        if self.random_start:
+            generator = torch.Generator().manual_seed(self.seed)
+            start = torch.rand(images.shape, generator=generator).to(images.device)
+            x = (x + (2 * start - 1) * self.eps).clamp(0, 1)
+        with frozen(self.model) as model:
+            for _ in range(self.steps):
+                x.requires_grad_(True)
+                loss = F.cross_entropy(model(x), labels)
+                (grad,) = torch.autograd.grad(loss, x)
+                with torch.no_grad():
+                    x = x + self.alpha * grad.sign()
+                    x = torch.min(torch.max(x, images - self.eps), images + self.eps).clamp(0, 1)
+        return x.detach()

@@ -1,0 +1,105 @@
+"""Occlusion (SPEC §4): a patch of one pixel value slides over the image; at every position
+the probabilities of the true and the predicted class say which parts the network needs.
+
+All positions go through the model in batches, not one forward pass per position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine import events as ev
+from engine.pixels import PixelModel, to_pixels
+
+PATCH = 14  # the study's patch size, pixels
+STRIDE = 2
+
+
+@dataclass(frozen=True)
+class OcclusionResult:
+    """Maps indexed by patch position (row, column); ``offsets`` are the patch's top-left
+    pixel coordinates along either axis."""
+
+    label: int
+    predicted: int  # on the whole image
+    probability: float  # of ``predicted`` on the whole image
+    offsets: list[int]
+    true_probability: torch.Tensor  # (P, P): probability of the true class
+    predicted_class: torch.Tensor  # (P, P): the class predicted with the patch there
+    predicted_probability: torch.Tensor  # (P, P): that class's probability
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "predicted": self.predicted,
+            "probability": self.probability,
+            "offsets": self.offsets,
+            "true_probability": self.true_probability.tolist(),
+            "predicted_class": self.predicted_class.tolist(),
+            "predicted_probability": self.predicted_probability.tolist(),
+        }
+
+
+def patch_offsets(size: int, patch: int, stride: int) -> list[int]:
+    """Every valid top-left offset: 0, stride, ... up to size - patch."""
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, not {stride}")
+    if not 1 <= patch <= size:
+        raise ValueError(f"patch must be between 1 and the image size {size}, not {patch}")
+    return list(range(0, size - patch + 1, stride))
+
+
+def occluded_images(
+    pixels: torch.Tensor, offsets: list[int], patch: int, fill: float
+) -> torch.Tensor:
+    """(P*P, 1, H, W): ``pixels`` (1, H, W) with the patch at each position, row-major."""
+    count = len(offsets)
+    batch = pixels.unsqueeze(0).repeat(count * count, 1, 1, 1)
+    for i, top in enumerate(offsets):
+        for j, left in enumerate(offsets):
+            batch[i * count + j, :, top : top + patch, left : left + patch] = fill
+    return batch
+
+
+def occlusion_map(
+    model: nn.Module,
+    image: torch.Tensor,
+    label: int,
+    patch: int = PATCH,
+    stride: int = STRIDE,
+    fill: float = 0.0,
+    batch_size: int = 256,
+    emit: ev.Emit = ev.ignore,
+    cancel=None,
+) -> OcclusionResult:
+    """Occlusion maps for one uint8 image (28, 28); ``fill`` is a pixel value in [0, 1]."""
+    if not 0.0 <= fill <= 1.0:
+        raise ValueError(f"fill is a pixel value in [0, 1], not {fill}")
+    offsets = patch_offsets(image.shape[-1], patch, stride)
+    pixel_model = PixelModel(model)
+    pixels = to_pixels(image.unsqueeze(0))[0]
+    images = occluded_images(pixels, offsets, patch, fill)
+    probabilities = []
+    with torch.inference_mode():
+        whole = F.softmax(pixel_model(pixels.unsqueeze(0)).float(), dim=1)[0]
+        for start in range(0, len(images), batch_size):
+            if cancel is not None and cancel.is_set():
+                raise InterruptedError("occlusion cancelled")
+            chunk = images[start : start + batch_size]
+            probabilities.append(F.softmax(pixel_model(chunk).float(), dim=1))
+            emit(ev.ProgressMade("occlusion", min(start + batch_size, len(images)), len(images)))
+    probs = torch.cat(probabilities).view(len(offsets), len(offsets), -1)
+    best_probability, best_class = probs.max(-1)
+    return OcclusionResult(
+        label=int(label),
+        predicted=int(whole.argmax()),
+        probability=float(whole.max()),
+        offsets=offsets,
+        true_probability=probs[..., label].clone(),
+        predicted_class=best_class,
+        predicted_probability=best_probability,
+    )

@@ -1,0 +1,25 @@
+"""Models seen from pixel space: images in [0, 1], normalisation inside the model, so that
+attacks and occlusion work on real pictures whatever the normalisation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.data import MEAN, STD
+
+
+def to_pixels(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (n, 28, 28) to float pixels (n, 1, 28, 28) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+
+
+class PixelModel(nn.Module):
+    """Wraps a trained model (in eval mode) to take pixels in [0, 1]; returns logits."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model.eval()
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model((pixels - MEAN) / STD)

@@ -1,0 +1,90 @@
+"""Breaking it: synthesis, targeted, noise, FGSM, PGD and the robustness curve."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine import events as ev
+from engine.attacks import (
+    FGSM,
+    PGD,
+    noise_table,
+    robustness_curve,
+    synthesize_classes,
+    targeted_image,
+)
+from engine.attacks.start import gaussian_pixels
+from engine.pixels import PixelModel, to_pixels
+
+
+def test_synthesis_raises_the_target_logit(tiny_model):
+    start = PixelModel(tiny_model)(gaussian_pixels(3, seed=0)).detach()
+    seen = []
+    result = synthesize_classes(tiny_model, [0, 4, 9], steps=60, seed=0, emit=seen.append)
+    for i, k in enumerate([0, 4, 9]):
+        assert result.logits[i] > start[i, k] + 1.0
+    assert result.images.min() >= 0 and result.images.max() <= 1  # clamped by default
+    assert isinstance(seen[-1], ev.AttackStepped) and seen[-1].step == 60
+    assert result.curve_steps[0] == 1 and result.curve_steps[-1] == 60
+
+
+def test_targeted_reaches_the_target_and_reports_the_step(tiny_model, tiny_splits):
+    index = int((tiny_splits.test.labels == 2).nonzero()[0])
+    result = targeted_image(tiny_model, tiny_splits.test.images[index], target=9, steps=200)
+    assert result.predicted == 9 and result.probability > 0.5
+    assert result.crossed_at is not None and 0 <= result.crossed_at <= 200
+    assert result.probability_curve[-1] > 0.5
+    assert result.mse > 0
+
+
+def test_noise_reaches_targets_and_measures_the_noise(tiny_model, tiny_splits):
+    result = noise_table(
+        tiny_model, tiny_splits.test, sources=[1, 3], targets=[3, 8], max_steps=300
+    )
+    assert [(s, t) for s, t in zip(result.sources, result.targets, strict=True)] == [
+        (1, 3),
+        (1, 8),
+        (3, 8),
+    ]
+    for row in range(3):
+        assert result.steps[row] is not None and result.steps[row] >= 1
+        assert result.predicted[row] == result.targets[row]
+        assert 0 < result.linf[row] <= 1 and result.l2[row] >= result.linf[row]
+    assert torch.all(result.adversarial >= 0) and torch.all(result.adversarial <= 1)
+
+
+def batch(tiny_splits, n=60):
+    return to_pixels(tiny_splits.test.images[:n]), tiny_splits.test.labels[:n]
+
+
+def test_fgsm_with_eps_zero_changes_nothing(tiny_model, tiny_splits):
+    images, labels = batch(tiny_splits)
+    assert torch.equal(FGSM(tiny_model, 0.0)(images, labels), images)
+    assert torch.equal(PGD(tiny_model, 0.0)(images, labels), images)
+
+
+def test_attacks_stay_in_the_ball_and_in_range(tiny_model, tiny_splits):
+    images, labels = batch(tiny_splits)
+    for attack in (FGSM(tiny_model, 0.1), PGD(tiny_model, 0.1, 0.02, 10, random_start=True)):
+        adversarial = attack(images, labels)
+        assert (adversarial - images).abs().max() <= 0.1 + 1e-6
+        assert adversarial.min() >= 0 and adversarial.max() <= 1
+
+
+def test_accuracy_never_rises_with_eps(tiny_model, tiny_splits):
+    eps = [0, 0.05, 0.1, 0.2, 0.3]
+    for attack in ("fgsm", "pgd"):
+        points = robustness_curve(
+            tiny_model, tiny_splits.test, eps, attack, limit=60, steps=10, alpha=0.02
+        )
+        robust = [p.robust_accuracy for p in points]
+        assert robust == sorted(robust, reverse=True)
+        assert points[0].accuracy == points[0].robust_accuracy  # eps 0: the clean accuracy
+    clean = (
+        (PixelModel(tiny_model)(batch(tiny_splits)[0]).argmax(1) == batch(tiny_splits)[1])
+        .float()
+        .mean()
+    )
+    assert points[0].accuracy == pytest.approx(clean.item())
+    assert points[-1].accuracy < points[0].accuracy  # PGD at 0.3 breaks the tiny model

@@ -1,0 +1,515 @@
+"""Headless commands that break a model (SPEC §5): `attack synthesize|targeted|noise|fgsm|pgd`
+and `robustness`."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from engine.attacks import (
+    FGSM,
+    PGD,
+    noise_table,
+    robustness_curve,
+    synthesize_classes,
+    targeted_image,
+)
+from engine.pixels import PixelModel, to_pixels
+from tui import render
+from tui.charts import line_chart
+from tui.cli import (
+    UserError,
+    interruptible,
+    make_console,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_json,
+)
+from tui.progress import progress_bar
+from tui.subject import add_subject_options, check_index, load_subject
+
+DEFAULT_EPS = "0,0.05,0.1,0.15,0.2,0.25,0.3"
+
+
+def digit_list(text: str) -> list[int]:
+    """'0-9', '3', '1,4,7' or '0-2,7' as a sorted list of digits."""
+    digits: set[int] = set()
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                low, high = (int(p) for p in part.split("-", 1))
+                digits.update(range(low, high + 1))
+            elif part.strip():
+                digits.add(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of digits like 0-9 or 1,4,7"
+        ) from None
+    if not digits or min(digits) < 0 or max(digits) > 9:
+        raise argparse.ArgumentTypeError(f"{text!r}: digits must be 0-9")
+    return sorted(digits)
+
+
+def float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers"
+        ) from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more numbers >= 0")
+    return values
+
+
+def digit(text: str) -> int:
+    text = text.strip()
+    if len(text) != 1 or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a single digit 0-9")
+    return int(text)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    attack = commands.add_parser(
+        "attack", help="adversarial images: synthesize, targeted, noise, fgsm, pgd"
+    )
+    kinds = attack.add_subparsers(dest="attack", metavar="ATTACK", required=True)
+
+    synth = kinds.add_parser(
+        "synthesize", help="from noise, an image the network calls k with certainty"
+    )
+    add_subject_options(synth)
+    synth.add_argument(
+        "--classes",
+        type=digit_list,
+        default=list(range(10)),
+        help="digits, e.g. 0-9 (default) or 3,8",
+    )
+    synth.add_argument("--steps", type=positive_int, default=10_000)
+    synth.add_argument("--step-size", type=positive_float, default=0.01)
+    synth.add_argument("--seed", type=non_negative_int, default=0)
+    synth.add_argument(
+        "--no-clamp", action="store_true", help="let pixels leave [0, 1], as the original did"
+    )
+    synth.set_defaults(handler=synthesize_command)
+
+    targeted = kinds.add_parser(
+        "targeted", help="an image near a real digit that the network calls T"
+    )
+    add_subject_options(targeted)
+    targeted.add_argument(
+        "--image", type=non_negative_int, required=True, metavar="I", help="test image to stay near"
+    )
+    targeted.add_argument("--target", type=digit, required=True, metavar="T")
+    targeted.add_argument(
+        "--beta", type=non_negative_float, default=0.001, help="weight of the MSE term"
+    )
+    targeted.add_argument("--steps", type=positive_int, default=3000)
+    targeted.add_argument("--step-size", type=positive_float, default=0.01)
+    targeted.add_argument("--seed", type=non_negative_int, default=0)
+    targeted.set_defaults(handler=targeted_command)
+
+    noise = kinds.add_parser("noise", help="noise that turns real digits into each target")
+    add_subject_options(noise)
+    noise.add_argument(
+        "--sources", type=digit_list, default=list(range(10)), help="source digits (default 0-9)"
+    )
+    noise.add_argument(
+        "--targets", type=digit_list, default=list(range(10)), help="target digits (default 0-9)"
+    )
+    noise.add_argument("--max-steps", type=positive_int, default=1000)
+    noise.add_argument("--step-size", type=positive_float, default=0.01)
+    noise.add_argument("--seed", type=non_negative_int, default=0)
+    noise.add_argument(
+        "--show", type=digit_list, metavar="S,T", help="draw this source,target pair (e.g. 2,9)"
+    )
+    noise.set_defaults(handler=noise_command)
+
+    for name, doc in (("fgsm", "fast gradient sign method"), ("pgd", "projected gradient descent")):
+        parser = kinds.add_parser(name, help=f"{doc} (L-infinity, pixels in [0, 1]) on test images")
+        add_subject_options(parser)
+        add_lp_options(parser, eps_default=0.1)
+        parser.add_argument(
+            "--limit", type=positive_int, default=1000, help="test images to attack (default 1000)"
+        )
+        parser.add_argument(
+            "--show", type=positive_int, default=4, metavar="N", help="draw N examples"
+        )
+        parser.set_defaults(handler=lp_attack_command, attack_name=name)
+
+    robust = commands.add_parser(
+        "robustness", help="test accuracy against epsilon under FGSM or PGD"
+    )
+    add_subject_options(robust)
+    robust.add_argument(
+        "--eps",
+        type=float_list,
+        default=float_list(DEFAULT_EPS),
+        help=f"epsilons (default {DEFAULT_EPS})",
+    )
+    robust.add_argument("--attack", choices=["fgsm", "pgd"], default="fgsm")
+    robust.add_argument("--limit", type=positive_int, help="attack only the first N test images")
+    robust.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
+    robust.add_argument(
+        "--alpha", type=positive_float, default=0.01, help="PGD step size (default 0.01)"
+    )
+    robust.add_argument(
+        "--random-start", action="store_true", help="PGD from a random point in the ball"
+    )
+    robust.set_defaults(handler=robustness_command)
+
+
+def add_lp_options(parser: argparse.ArgumentParser, eps_default: float) -> None:
+    parser.add_argument(
+        "--eps", type=non_negative_float, default=eps_default, help="L-infinity radius in pixels"
+    )
+    parser.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
+    parser.add_argument(
+        "--alpha", type=positive_float, default=0.01, help="PGD step size (default 0.01)"
+    )
+    parser.add_argument(
+        "--random-start", action="store_true", help="PGD from a random point in the ball"
+    )
+
+
+def cancelled(error: InterruptedError) -> int:
+    print(f"{error}; nothing shown")
+    return 130
+
+
+# --- synthesis -----------------------------------------------------------------------------
+
+
+def synthesize_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    console = make_console()
+    try:
+        with progress_bar(console, "synthesizing") as emit:
+            result = synthesize_classes(
+                subject.model,
+                args.classes,
+                args.steps,
+                args.step_size,
+                args.seed,
+                clamp=not args.no_clamp,
+                emit=emit,
+                cancel=interruptible(),
+            )
+    except InterruptedError as error:
+        return cancelled(error)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    colour = render.colour_enabled(args.ascii, console)
+    console.print(
+        f"[bold]Class synthesis[/] from Gaussian noise, {args.steps:,} signed-gradient steps of {args.step_size:g}"
+        f" ({'pixels free' if args.no_clamp else 'pixels kept in [0, 1]'}) — {subject.run_id}"
+    )
+    titles = [
+        f"k={k} p={p:.3f}\nlogit {v:.1f}"
+        for k, p, v in zip(result.classes, result.probabilities, result.logits, strict=True)
+    ]
+    columns = render.columns_that_fit(console.width, 28, colour=colour, most=10)
+    console.print(
+        render.tile_grid(
+            [im[0].numpy() for im in result.images],
+            titles,
+            columns=columns,
+            colour=colour,
+            shared_scale=False,
+            show_legend=False,
+        )
+    )
+    curves = {str(k): [row[i] for row in result.logit_curve] for i, k in enumerate(result.classes)}
+    console.print(
+        line_chart(
+            result.curve_steps,
+            curves,
+            title="target logit against step",
+            xlabel="step",
+            width=min(console.width, 100),
+            colour=colour,
+        )
+    )
+    return 0
+
+
+# --- targeted ------------------------------------------------------------------------------
+
+
+def targeted_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    check_index(subject, args.image)
+    console = make_console()
+    try:
+        with progress_bar(console, "targeted") as emit:
+            result = targeted_image(
+                subject.model,
+                subject.test.images[args.image],
+                args.target,
+                args.beta,
+                args.steps,
+                args.step_size,
+                args.seed,
+                emit=emit,
+                cancel=interruptible(),
+            )
+    except InterruptedError as error:
+        return cancelled(error)
+    if args.json:
+        print_json({"image_index": args.image, **result.to_dict()})
+        return 0
+    colour = render.colour_enabled(args.ascii, console)
+    label = int(subject.test.labels[args.image])
+    crossed = (
+        f"passed 0.5 at step {result.crossed_at:,}"
+        if result.crossed_at is not None
+        else "never passed 0.5"
+    )
+    console.print(
+        f"[bold]Targeted[/]: near test image #{args.image} (a {label}), called {args.target};"
+        f" beta {args.beta:g}, {args.steps:,} steps — {subject.run_id}"
+    )
+    panels = Table.grid(padding=(0, 3))
+    panels.add_row(
+        Group(
+            Text(f"real #{args.image} ({label})"),
+            render.image(result.reference[0].numpy(), colour=colour),
+        ),
+        Group(
+            Text(f"result: predicted {result.predicted}"),
+            render.image(result.image[0].numpy(), colour=colour),
+        ),
+    )
+    console.print(panels)
+    console.print(
+        f"P({args.target}) {crossed}; final P({args.target}) = {result.probability:.4f}, MSE to the real image {result.mse:.4f}"
+    )
+    console.print(
+        line_chart(
+            result.curve_steps,
+            {f"P({args.target})": result.probability_curve},
+            title="target probability against step",
+            xlabel="step",
+            width=min(console.width, 100),
+            height=12,
+            colour=colour,
+        )
+    )
+    return 0
+
+
+# --- noise ---------------------------------------------------------------------------------
+
+
+def noise_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    console = make_console()
+    try:
+        with progress_bar(console, "adding noise") as emit:
+            result = noise_table(
+                subject.model,
+                subject.test,
+                args.sources,
+                args.targets,
+                args.max_steps,
+                step_size=args.step_size,
+                seed=args.seed,
+                emit=emit,
+                cancel=interruptible(),
+            )
+    except InterruptedError as error:
+        return cancelled(error)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    console.print(
+        f"[bold]Adding noise[/]: steps of {args.step_size:g} on image + noise until the prediction flips"
+        f" (at most {args.max_steps:,}) — {subject.run_id}"
+    )
+    for title, values, fmt in (
+        ("steps needed", result.steps, "{:d}"),
+        ("noise size, L-infinity", result.linf, "{:.2f}"),
+        ("noise size, L2", result.l2, "{:.2f}"),
+    ):
+        table = Table(
+            title=f"{title} (rows: source digit, columns: target)", show_edge=False, padding=(0, 1)
+        )
+        table.add_column("src", justify="right", style="dim")
+        for t in args.targets:
+            table.add_column(str(t), justify="right")
+        for s in args.sources:
+            cells = []
+            for t in args.targets:
+                row = result.pair(s, t)
+                if row is None:
+                    cells.append("·")
+                elif result.steps[row] is None:
+                    cells.append("[red]fail")
+                else:
+                    cells.append(fmt.format(values[row]))
+            table.add_row(str(s), *cells)
+        console.print(table)
+    reached = [s for s in result.steps if s is not None]
+    console.print(
+        f"{len(reached)} of {len(result.steps)} pairs reached their target; steps median"
+        f" {sorted(reached)[len(reached) // 2] if reached else '-'}, most {max(reached) if reached else '-'}"
+    )
+    if args.show:
+        if len(args.show) != 2:
+            raise UserError("--show takes a source and a target, e.g. --show 2,9")
+        row = result.pair(args.show[0], args.show[1])
+        if row is None:
+            raise UserError(f"the pair {args.show[0]}->{args.show[1]} was not attacked")
+        colour = render.colour_enabled(args.ascii, console)
+        clean, adversarial = result.images[row, 0].numpy(), result.adversarial[row, 0].numpy()
+        panels = Table.grid(padding=(0, 3))
+        panels.add_row(
+            Group(
+                Text(f"image #{result.indices[row]} ({result.sources[row]})"),
+                render.image(clean, colour=colour),
+            ),
+            Group(
+                Text("noise (signed)"),
+                render.image(adversarial - clean, cmap="signed", colour=colour),
+            ),
+            Group(
+                Text(f"sum: predicted {result.predicted[row]}"),
+                render.image(adversarial, colour=colour),
+            ),
+        )
+        console.print(panels)
+    return 0
+
+
+# --- FGSM / PGD and robustness -------------------------------------------------------------
+
+
+def lp_attack_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    count = min(args.limit, len(subject.test))
+    images = to_pixels(subject.test.images[:count])
+    labels = subject.test.labels[:count]
+    if args.attack_name == "fgsm":
+        adversary = FGSM(subject.model, args.eps)
+    else:
+        adversary = PGD(subject.model, args.eps, args.alpha, args.steps, args.random_start)
+    pixel_model = PixelModel(subject.model)
+    adversarial = torch.cat(
+        [adversary(images[i : i + 500], labels[i : i + 500]) for i in range(0, count, 500)]
+    )
+    with torch.inference_mode():
+        clean_pred = pixel_model(images).argmax(1)
+        adv_pred = pixel_model(adversarial).argmax(1)
+    clean_acc = (clean_pred == labels).float().mean().item()
+    adv_acc = (adv_pred == labels).float().mean().item()
+    linf = (adversarial - images).abs().flatten(1).max(1).values.max().item()
+    if args.json:
+        print_json(
+            {
+                "attack": args.attack_name,
+                "eps": args.eps,
+                "images": count,
+                "clean_accuracy": clean_acc,
+                "adversarial_accuracy": adv_acc,
+                "max_linf": linf,
+            }
+        )
+        return 0
+    console = make_console()
+    console.print(
+        f"[bold]{args.attack_name.upper()}[/] eps {args.eps:g} on the first {count:,} test images — {subject.run_id}"
+    )
+    console.print(
+        f"accuracy: clean {clean_acc:.2%}  ->  adversarial {adv_acc:.2%}   (largest change of a pixel {linf:.3f})"
+    )
+    flipped = (
+        ((clean_pred == labels) & (adv_pred != labels)).nonzero().flatten()[: args.show].tolist()
+    )
+    if flipped:
+        colour = render.colour_enabled(args.ascii, console)
+        grid = Table.grid(padding=(0, 2))
+        for i in flipped:
+            grid.add_row(
+                Group(
+                    Text(f"#{i}: {int(labels[i])}"),
+                    render.image(images[i, 0].numpy(), colour=colour),
+                ),
+                Group(
+                    Text("perturbation"),
+                    render.image(
+                        (adversarial[i] - images[i])[0].numpy(), cmap="signed", colour=colour
+                    ),
+                ),
+                Group(
+                    Text(f"called {int(adv_pred[i])}"),
+                    render.image(adversarial[i, 0].numpy(), colour=colour),
+                ),
+            )
+        console.print(grid)
+    return 0
+
+
+def robustness_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    console = make_console()
+    try:
+        with progress_bar(console, f"{args.attack} robustness") as emit:
+            points = robustness_curve(
+                subject.model,
+                subject.test,
+                args.eps,
+                args.attack,
+                args.limit,
+                args.steps,
+                args.alpha,
+                args.random_start,
+                emit=emit,
+                cancel=interruptible(),
+            )
+    except InterruptedError as error:
+        return cancelled(error)
+    if args.json:
+        print_json([p.to_dict() for p in points])
+        return 0
+    steps = 1 if args.attack == "fgsm" else args.steps
+    console.print(
+        f"[bold]Robustness[/] under {args.attack.upper()}"
+        + (f" ({steps} steps of {args.alpha:g})" if steps > 1 else "")
+        + f" on {points[0].images:,} test images — {subject.run_id}"
+    )
+    table = Table(show_edge=False)
+    for column in ("eps", "accuracy", "robust accuracy", "seconds", "images/s per step"):
+        table.add_column(column, justify="right")
+    for p in points:
+        table.add_row(
+            f"{p.eps:g}",
+            f"{p.accuracy:.2%}",
+            f"{p.robust_accuracy:.2%}",
+            f"{p.seconds:.1f}",
+            f"{p.images_per_s_per_step:,.0f}",
+        )
+    console.print(table)
+    console.print(
+        "robust accuracy: right under the attack at every eps up to this one (it never rises with eps)"
+    )
+    console.print(
+        line_chart(
+            [p.eps for p in points],
+            {"accuracy": [100 * p.accuracy for p in points]},
+            title="test accuracy (%) against eps",
+            xlabel="eps",
+            width=min(console.width, 80),
+            height=12,
+            colour=render.colour_enabled(args.ascii, console),
+        )
+    )
+    return 0

@@ -1,0 +1,331 @@
+"""Headless commands that look inside a model: `summary`, `predict`, `filters`,
+`activations`, `occlude` (SPEC §2 and §4). The attacks are in ``attack_commands``."""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from engine import runs
+from engine.inside import activations, conv1_filters, conv2_filter, misclassified, predict
+from engine.models import MODELS, build_model
+from engine.occlusion import PATCH, STRIDE, occlusion_map
+from engine.summary import summarize_model
+from tui import render
+from tui.cli import (
+    UserError,
+    add_home,
+    add_json,
+    interruptible,
+    make_console,
+    non_negative_int,
+    positive_int,
+    print_json,
+)
+from tui.subject import Subject, add_subject_options, check_index, load_subject
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    summary = commands.add_parser(
+        "summary", help="the architecture table: shapes, parameters, neurons, multiply-adds"
+    )
+    summary.add_argument("run", metavar="RUN", nargs="?", help="a run, to describe its model")
+    summary.add_argument("--model", choices=list(MODELS), help="describe a model by name")
+    add_home(summary)
+    add_json(summary)
+    summary.set_defaults(handler=summary_command)
+
+    predict_ = commands.add_parser("predict", help="test images with true and predicted labels")
+    add_subject_options(predict_)
+    predict_.add_argument(
+        "--random", type=positive_int, metavar="N", help="N random images (default 12)"
+    )
+    predict_.add_argument(
+        "--index", type=non_negative_int, nargs="+", metavar="I", help="these test images"
+    )
+    predict_.add_argument("--wrong", action="store_true", help="pick among misclassified images")
+    predict_.add_argument("--seed", type=non_negative_int, default=0, help="for --random")
+    predict_.set_defaults(handler=predict_command)
+
+    filters = commands.add_parser("filters", help="conv1's 32 filters, or one conv2 filter")
+    add_subject_options(filters)
+    filters.add_argument(
+        "--conv2",
+        type=non_negative_int,
+        metavar="K",
+        help="show conv2's filter K at each of its 32 input depths",
+    )
+    filters.set_defaults(handler=filters_command)
+
+    acts = commands.add_parser("activations", help="the 32 feature maps of conv1 or conv2")
+    add_subject_options(acts)
+    acts.add_argument(
+        "--index", type=non_negative_int, required=True, metavar="I", help="test image"
+    )
+    acts.add_argument("--layer", choices=["conv1", "conv2"], default="conv1")
+    acts.set_defaults(handler=activations_command)
+
+    occlude = commands.add_parser(
+        "occlude", help="occlusion maps: where covering the image changes the answer"
+    )
+    add_subject_options(occlude)
+    occlude.add_argument(
+        "--index",
+        type=non_negative_int,
+        default=7,
+        metavar="I",
+        help="test image (default 7, the study's '9')",
+    )
+    occlude.add_argument(
+        "--patch", type=int, default=PATCH, help=f"patch size in pixels (default {PATCH})"
+    )
+    occlude.add_argument(
+        "--stride", type=int, default=STRIDE, help=f"step between positions (default {STRIDE})"
+    )
+    occlude.add_argument(
+        "--fill",
+        type=float,
+        default=0.0,
+        help="the patch's pixel value in [0, 1] (default 0: black)",
+    )
+    occlude.set_defaults(handler=occlude_command)
+
+
+# --- summary -----------------------------------------------------------------------------
+
+
+def summary_command(args: argparse.Namespace) -> int:
+    if args.run and args.model:
+        raise UserError("give a run or --model, not both")
+    if args.run:
+        try:
+            run_dir = runs.find_run(args.home_path, args.run)
+        except runs.RunNotFound as error:
+            raise UserError(str(error)) from None
+        name = runs.read_config(run_dir).model
+        model = runs.load_run_model(run_dir)
+    else:
+        name = args.model or "convnet"
+        model = build_model(name)
+    summary = summarize_model(model, name)
+    if args.json:
+        print_json(summary.to_dict())
+        return 0
+    table = Table(title=f"{name}: layers (shapes are channels x height x width)")
+    for column in ("layer", "type", "input", "output", "parameters", "neurons", "mult-adds"):
+        table.add_column(
+            column, justify="right" if column in ("parameters", "neurons", "mult-adds") else "left"
+        )
+    shape = lambda s: "x".join(map(str, s))  # noqa: E731
+    table.add_row(
+        "input", "", "", shape(summary.input_shape), "0", f"{summary.input_neurons:,}", "0"
+    )
+    for row in summary.rows:
+        table.add_row(
+            row.name,
+            row.kind,
+            shape(row.input_shape),
+            shape(row.output_shape),
+            f"{row.parameters:,}",
+            f"{row.neurons:,}" if row.neurons else "-",
+            f"{row.mult_adds:,}",
+        )
+    table.add_section()
+    table.add_row(
+        "[bold]total",
+        "",
+        "",
+        "",
+        f"[bold]{summary.parameters:,}",
+        f"[bold]{summary.neurons:,}",
+        f"[bold]{summary.mult_adds:,}",
+    )
+    console = make_console()
+    console.print(table)
+    console.print(
+        f"conv layers: {summary.parameters_in('conv'):,} parameters, {summary.neurons_in('conv'):,} neurons;"
+        f"  fc layers: {summary.parameters_in('fc'):,} parameters, {summary.neurons_in('fc'):,} neurons"
+    )
+    console.print(
+        "Neurons are each layer's outputs, the input counted, BatchNorm not (it rescales the layer before)."
+    )
+    return 0
+
+
+# --- predict -----------------------------------------------------------------------------
+
+
+def pick_indices(args: argparse.Namespace, subject: Subject) -> list[int]:
+    if args.index:
+        for index in args.index:
+            check_index(subject, index)
+        if args.wrong:
+            raise UserError("--wrong picks images itself; leave out --index")
+        return args.index
+    pool = misclassified(subject.model, subject.test) if args.wrong else range(len(subject.test))
+    pool = list(pool)
+    count = min(args.random or 12, len(pool))
+    return sorted(random.Random(args.seed).sample(pool, count))
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    predictions = predict(subject.model, subject.test, pick_indices(args, subject))
+    if args.json:
+        print_json([p.__dict__ for p in predictions])
+        return 0
+    console = make_console()
+    colour = render.colour_enabled(args.ascii, console)
+    arrays = [subject.test.images[p.index].numpy() for p in predictions]
+    titles = []
+    for p in predictions:
+        mark = "ok" if p.predicted == p.label else "WRONG"
+        titles.append(
+            f"#{p.index} {mark}\ntrue {subject.classes[p.label]}\npred {subject.classes[p.predicted]} {p.probability:.0%}"
+        )
+    columns = render.columns_that_fit(console.width, 28, colour=colour)
+    console.print(
+        render.tile_grid(arrays, titles, columns=columns, colour=colour, show_legend=False)
+    )
+    right = sum(p.predicted == p.label for p in predictions)
+    console.print(
+        f"{right} of {len(predictions)} right ({subject.run_id}, {args.checkpoint} checkpoint)"
+    )
+    return 0
+
+
+# --- filters and activations ---------------------------------------------------------------
+
+
+def filters_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    if args.conv2 is None:
+        weights, title = conv1_filters(subject.model), "conv1: 32 filters (3x3)"
+        titles = [f"f{i}" for i in range(len(weights))]
+    else:
+        try:
+            weights = conv2_filter(subject.model, args.conv2)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        title = f"conv2 filter {args.conv2}: its 3x3 kernel at each of the 32 input depths"
+        titles = [f"d{i}" for i in range(len(weights))]
+    if args.json:
+        print_json({"title": title, "weights": weights.tolist()})
+        return 0
+    console = make_console()
+    console.print(f"[bold]{title}[/] — {subject.run_id}")
+    grid = render.tile_grid(
+        [w.numpy() for w in weights],
+        titles,
+        columns=8,
+        cmap="signed",
+        scale=2,
+        colour=render.colour_enabled(args.ascii, console),
+    )
+    console.print(grid)
+    return 0
+
+
+def activations_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    check_index(subject, args.index)
+    maps = activations(subject.model, subject.test.images[args.index], args.layer)
+    if args.json:
+        print_json({"layer": args.layer, "index": args.index, "maps": maps.tolist()})
+        return 0
+    console = make_console()
+    label = int(subject.test.labels[args.index])
+    console.print(
+        f"[bold]{args.layer} activations[/] (after ReLU) of test image #{args.index} (a {subject.classes[label]})"
+    )
+    colour = render.colour_enabled(args.ascii, console)
+    columns = render.columns_that_fit(console.width, maps.shape[-1], colour=colour)
+    grid = render.tile_grid(
+        [m.numpy() for m in maps],
+        [f"map {i}" for i in range(len(maps))],
+        columns=columns,
+        cmap="viridis",
+        colour=colour,
+    )
+    console.print(grid)
+    return 0
+
+
+# --- occlusion -----------------------------------------------------------------------------
+
+
+def numbers_table(values: np.ndarray, offsets: list[int], fmt: str, title: str) -> Table:
+    table = Table(title=title, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("row\\col", justify="right", style="dim")
+    for offset in offsets:
+        table.add_column(str(offset), justify="right")
+    for offset, row in zip(offsets, values, strict=True):
+        table.add_row(str(offset), *(fmt.format(v) for v in row))
+    return table
+
+
+def occlude_command(args: argparse.Namespace) -> int:
+    subject = load_subject(args)
+    check_index(subject, args.index)
+    image = subject.test.images[args.index]
+    label = int(subject.test.labels[args.index])
+    try:
+        result = occlusion_map(
+            subject.model, image, label, args.patch, args.stride, args.fill, cancel=interruptible()
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if args.json:
+        print_json(
+            {"index": args.index, "patch": args.patch, "stride": args.stride, **result.to_dict()}
+        )
+        return 0
+    console = make_console()
+    colour = render.colour_enabled(args.ascii, console)
+    probs = result.true_probability.numpy()
+    classes = result.predicted_class.numpy()
+    scale = max(1, 24 // len(result.offsets))
+    name = subject.classes
+    console.print(
+        f"[bold]Occlusion[/] of test image #{args.index}: true {name[label]}, predicted"
+        f" {name[result.predicted]} ({result.probability:.1%}); a {args.patch}x{args.patch} patch of"
+        f" {args.fill:g} at {len(result.offsets)}x{len(result.offsets)} positions (stride {args.stride})"
+    )
+    panels = Table.grid(padding=(0, 3))
+    for _ in range(3):
+        panels.add_column()
+    class_values = classes.astype(float)
+    panels.add_row(
+        Group(Text("image"), render.image(image.numpy(), scale=1, colour=colour)),
+        Group(
+            Text(f"P({name[label]}) with the patch at each position"),
+            render.image(probs, cmap="viridis", vmin=0, vmax=1, scale=scale, colour=colour),
+            render.legend(0, 1, "viridis", width=16, colour=colour),
+        ),
+        Group(
+            Text("predicted class at each position"),
+            render.image(class_values, cmap="viridis", vmin=0, vmax=9, scale=scale, colour=colour),
+        ),
+    )
+    console.print(panels)
+    console.print(
+        numbers_table(
+            probs,
+            result.offsets,
+            "{:.2f}",
+            f"P(true class {name[label]}), rows and columns: patch offset",
+        )
+    )
+    console.print(numbers_table(classes, result.offsets, "{}", "predicted class"))
+    low = np.unravel_index(np.argmin(probs), probs.shape)
+    flips = int((classes != label).sum())
+    console.print(
+        f"lowest P({name[label]}) = {probs[low]:.3f} with the patch at row {result.offsets[low[0]]},"
+        f" column {result.offsets[low[1]]}; the prediction changes at {flips} of {classes.size} positions"
+    )
+    return 0

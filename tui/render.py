@@ -1,0 +1,161 @@
+"""Arrays into terminal cells: a pure function from a 2-D array to a Rich renderable, used by
+the app and the headless commands alike.
+
+Colour half-blocks draw two pixels per cell (the upper one as the foreground of "▀", the
+lower one as its background), so pixels come out square. Plain ASCII uses a ramp of
+characters, two per pixel for the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Console, Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+ASCII_RAMP = " .:-=+*#%@"
+
+# Colour maps as anchor colours, interpolated linearly. viridis is perceptually uniform
+# (probabilities, activations); "signed" is a blue-white-red diverging map for weights.
+COLOUR_MAPS: dict[str, list[tuple[int, int, int]]] = {
+    "grey": [(0, 0, 0), (255, 255, 255)],
+    "viridis": [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)],
+    "signed": [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)],
+}
+
+
+def colour_enabled(ascii_flag: bool = False, console: Console | None = None) -> bool:
+    """Colour unless --ascii, the NO_COLOR convention, or a console without colour (a pipe)
+    says otherwise."""
+    if ascii_flag or os.environ.get("NO_COLOR"):
+        return False
+    return console is None or console.color_system is not None
+
+
+def value_range(array: np.ndarray, cmap: str) -> tuple[float, float]:
+    """The range a colour map spans: symmetric around 0 for signed data."""
+    low, high = float(np.min(array)), float(np.max(array))
+    if cmap == "signed":
+        bound = max(abs(low), abs(high), 1e-12)
+        return -bound, bound
+    if high <= low:
+        high = low + 1.0
+    return low, high
+
+
+def colours(values: np.ndarray, cmap: str) -> np.ndarray:
+    """RGB (..., 3) uint8 for values already scaled to [0, 1]."""
+    anchors = np.array(COLOUR_MAPS[cmap], dtype=np.float64)
+    position = np.clip(values, 0.0, 1.0) * (len(anchors) - 1)
+    lower = np.minimum(position.astype(int), len(anchors) - 2)
+    fraction = (position - lower)[..., None]
+    return (
+        (anchors[lower] * (1 - fraction) + anchors[lower + 1] * fraction).round().astype(np.uint8)
+    )
+
+
+def _scaled(array: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    return (np.asarray(array, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12)
+
+
+def _upscale(array: np.ndarray, scale: int) -> np.ndarray:
+    return np.kron(array, np.ones((scale, scale))) if scale > 1 else array
+
+
+def image(
+    array: np.ndarray,
+    *,
+    cmap: str = "grey",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    scale: int = 1,
+    colour: bool = True,
+) -> Text:
+    """One 2-D array as half-block colour cells, or as ASCII when ``colour`` is False."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"image() draws 2-D arrays, not shape {array.shape}")
+    low, high = value_range(array, cmap)
+    vmin = low if vmin is None else vmin
+    vmax = high if vmax is None else vmax
+    scaled = _upscale(_scaled(array, vmin, vmax), scale)
+    text = Text(no_wrap=True, overflow="crop")
+    if not colour:
+        index = np.clip(
+            (scaled * (len(ASCII_RAMP) - 1)).round().astype(int), 0, len(ASCII_RAMP) - 1
+        )
+        for r, row in enumerate(index):
+            text.append("".join(ASCII_RAMP[i] * 2 for i in row))
+            if r < len(index) - 1:
+                text.append("\n")
+        return text
+    rgb = colours(scaled, cmap)
+    if len(rgb) % 2:  # an odd number of rows: pad with the background
+        rgb = np.concatenate([rgb, np.zeros((1, *rgb.shape[1:]), dtype=np.uint8)])
+        last_blank = True
+    else:
+        last_blank = False
+    for r in range(0, len(rgb), 2):
+        for top, bottom in zip(rgb[r], rgb[r + 1], strict=True):
+            bg = None if (last_blank and r == len(rgb) - 2) else "rgb({},{},{})".format(*bottom)
+            text.append("▀", Style(color="rgb({},{},{})".format(*top), bgcolor=bg))
+        if r < len(rgb) - 2:
+            text.append("\n")
+    return text
+
+
+def legend(vmin: float, vmax: float, cmap: str, width: int = 24, colour: bool = True) -> Text:
+    """A colour bar with the values at its ends and middle, so colours read as numbers."""
+    text = Text(no_wrap=True)
+    text.append(f"{vmin:+.3g} " if cmap == "signed" else f"{vmin:.3g} ")
+    if colour:
+        for rgb in colours(np.linspace(0, 1, width), cmap):
+            text.append(" ", Style(bgcolor="rgb({},{},{})".format(*rgb)))
+    else:
+        steps = np.linspace(0, len(ASCII_RAMP) - 1, width).round().astype(int)
+        text.append("".join(ASCII_RAMP[i] for i in steps))
+    middle = (vmin + vmax) / 2
+    text.append(f" {vmax:+.3g}" if cmap == "signed" else f" {vmax:.3g}")
+    text.append(f"   (middle {middle:.3g})")
+    return text
+
+
+def tile_grid(
+    arrays: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    *,
+    columns: int = 8,
+    cmap: str = "grey",
+    shared_scale: bool = True,
+    scale: int = 1,
+    colour: bool = True,
+    show_legend: bool = True,
+) -> RenderableType:
+    """Many small arrays in a grid, on one shared colour scale with a legend."""
+    stacked = np.stack([np.asarray(a, dtype=np.float64) for a in arrays])
+    vmin, vmax = value_range(stacked, cmap) if shared_scale else (None, None)
+    grid = Table.grid(padding=(0, 1))
+    for _ in range(min(columns, len(arrays))):
+        grid.add_column(justify="center")
+    cells = []
+    for i, array in enumerate(arrays):
+        cell = Text(titles[i] + "\n", style="dim") if titles else Text()
+        cell.append_text(image(array, cmap=cmap, vmin=vmin, vmax=vmax, scale=scale, colour=colour))
+        cells.append(cell)
+    for start in range(0, len(cells), columns):
+        row = cells[start : start + columns]
+        grid.add_row(*row, *[""] * (min(columns, len(cells)) - len(row)))
+    if not (show_legend and shared_scale):
+        return grid
+    return Group(grid, legend(vmin, vmax, cmap, colour=colour))
+
+
+def columns_that_fit(console_width: int, pixels: int, scale: int = 1, colour: bool = True,
+                     most: int = 8) -> int:  # fmt: skip
+    """How many tiles of ``pixels`` width fit side by side (ASCII takes two cells a pixel)."""
+    cells = pixels * scale * (1 if colour else 2) + 1
+    return max(1, min(most, console_width // cells))
