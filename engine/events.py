@@ -159,6 +159,29 @@ class AttackStepped(Event):
     probabilities: list
 
 
+@dataclass(frozen=True)
+class InputsSnapshotted(Event):
+    """The images an input optimisation is forming, every so many steps: (n, 28, 28) lists
+    of pixel values."""
+
+    attack: str
+    step: int
+    images: list
+
+
+@dataclass(frozen=True)
+class RobustnessMeasured(Event):
+    """One point of the accuracy-against-epsilon curve."""
+
+    attack: str
+    eps: float
+    accuracy: float
+    robust_accuracy: float
+    images: int
+    seconds: float
+    images_per_s_per_step: float
+
+
 def event_to_dict(event: Event) -> dict:
     """The event's fields plus its type name under ``event``."""
     return {"event": type(event).__name__, **dataclasses.asdict(event)}

@@ -97,3 +97,34 @@ def activations(model: nn.Module, image: torch.Tensor, layer: str = "conv1") -> 
     finally:
         hook.remove()
     return F.relu(captured[0][0]).cpu()
+
+
+def centred(image: torch.Tensor) -> torch.Tensor:
+    """A uint8 drawing (28, 28) shifted so its centre of mass sits at the centre, as the
+    MNIST digits were prepared; a blank image is returned as it is."""
+    weights = image.float()
+    total = weights.sum()
+    if total == 0:
+        return image
+    rows = torch.arange(image.shape[0], dtype=torch.float32)
+    cols = torch.arange(image.shape[1], dtype=torch.float32)
+    centre_row = (weights.sum(1) * rows).sum() / total
+    centre_col = (weights.sum(0) * cols).sum() / total
+    shift = (
+        round(image.shape[0] / 2 - 0.5 - centre_row.item()),
+        round(image.shape[1] / 2 - 0.5 - centre_col.item()),
+    )
+    shifted = torch.zeros_like(image)
+    src_r = slice(max(0, -shift[0]), image.shape[0] - max(0, shift[0]))
+    dst_r = slice(max(0, shift[0]), image.shape[0] - max(0, -shift[0]))
+    src_c = slice(max(0, -shift[1]), image.shape[1] - max(0, shift[1]))
+    dst_c = slice(max(0, shift[1]), image.shape[1] - max(0, -shift[1]))
+    shifted[dst_r, dst_c] = image[src_r, src_c]
+    return shifted
+
+
+def classify(model: nn.Module, image: torch.Tensor) -> list[float]:
+    """Softmax probabilities of the ten classes for one uint8 image (28, 28)."""
+    model.eval()
+    with torch.inference_mode():
+        return F.softmax(model(normalise(image.unsqueeze(0))).float(), dim=1)[0].tolist()

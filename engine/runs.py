@@ -19,8 +19,8 @@ from pathlib import Path
 
 from engine import events as ev
 from engine.atomic import write_json  # noqa: F401 (re-exported for tests)
+from engine.config import TrainConfig
 from engine.home import runs_folder
-from engine.training import TrainConfig
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"

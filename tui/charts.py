@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import plotext as plt
 from rich.text import Text
 
+_LOCK = threading.Lock()  # plotext draws on one module-level figure
 
-def line_chart(
-    x: Sequence[float],
-    series: dict[str, Sequence[float]],
+
+def chart_xy(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
     *,
     title: str = "",
     xlabel: str = "",
@@ -19,17 +21,27 @@ def line_chart(
     colour: bool = True,
     ylog: bool = False,
 ) -> Text:
-    """One chart with a line per named series sharing ``x``."""
-    plt.clf()
-    plt.plotsize(width, height)
-    plt.theme("pro" if colour else "clear")
-    for name, values in series.items():
-        plt.plot(list(x), list(values), label=name, marker="braille")
-    if title:
-        plt.title(title)
-    if xlabel:
-        plt.xlabel(xlabel)
-    if ylog:
-        plt.yscale("log")
-    drawn = plt.build()
+    """One chart with a line per named (x values, y values) series."""
+    with _LOCK:
+        plt.clf()
+        plt.plotsize(width, height)
+        plt.theme("pro" if colour else "clear")
+        for name, (xs, ys) in series.items():
+            if ylog:
+                xs, ys = zip(
+                    *[(x, y) for x, y in zip(xs, ys, strict=True) if y > 0], strict=True
+                ) or ((), ())
+            plt.plot(list(xs), list(ys), label=name, marker="braille")
+        if title:
+            plt.title(title)
+        if xlabel:
+            plt.xlabel(xlabel)
+        if ylog:
+            plt.yscale("log")
+        drawn = plt.build()
     return Text.from_ansi(drawn) if colour else Text(plt.uncolorize(drawn))
+
+
+def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], **options) -> Text:
+    """One chart with a line per named series sharing ``x``."""
+    return chart_xy({name: (x, ys) for name, ys in series.items()}, **options)

@@ -10,10 +10,10 @@ from pathlib import Path
 from rich.table import Table
 
 from engine import runs, worker
+from engine.config import TrainConfig
 from engine.data import load_dataset, split_dataset
 from engine.home import data_cache
 from engine.models import MODELS
-from engine.training import TrainConfig
 from tui.cli import (
     UserError,
     add_home,

@@ -42,11 +42,14 @@ def load_subject(args: argparse.Namespace) -> Subject:
         run_dir = runs.find_run(args.home_path, args.run)
     except runs.RunNotFound as error:
         raise UserError(str(error)) from None
+    return subject_of_run(args.home_path, run_dir, args.checkpoint)
+
+
+def subject_of_run(home: Path, run_dir: Path, checkpoint: str = "best") -> Subject:
+    """A run's model and the test split of the data it was trained on."""
     config = runs.read_config(run_dir)
-    model = runs.load_run_model(run_dir, args.checkpoint)
-    dataset = load_dataset(
-        data_cache(args.home_path), folder=Path(config.data) if config.data else None
-    )
+    model = runs.load_run_model(run_dir, checkpoint)
+    dataset = load_dataset(data_cache(home), folder=Path(config.data) if config.data else None)
     return Subject(
         run_id=run_dir.name,
         model_name=config.model,

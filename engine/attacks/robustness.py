@@ -93,4 +93,5 @@ def robustness_curve(
             images_per_s_per_step=count * attack_steps / max(seconds, 1e-9),
         )
         points.append(point)
+        emit(ev.RobustnessMeasured(attack=attack, **point.to_dict()))
     return points

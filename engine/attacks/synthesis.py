@@ -53,9 +53,11 @@ def synthesize_classes(
     emit: ev.Emit = ev.ignore,
     cancel=None,
     record_every: int = 10,
+    snapshot_every: int = 0,
 ) -> SynthesisResult:
     """Raise logit k of each image from noise by ``steps`` signed-gradient steps; with
-    ``clamp`` the image stays a valid picture (pixels in [0, 1])."""
+    ``clamp`` the image stays a valid picture (pixels in [0, 1]). Every ``snapshot_every``
+    steps (0: never) the images go out as an ``InputsSnapshotted`` event."""
     for k in classes:
         check_class(k)
     if steps < 1:
@@ -82,6 +84,8 @@ def synthesize_classes(
                 curve.append(values)
                 emit(ev.AttackStepped("synthesis", step, steps, values, probs))
                 check_cancel(cancel, "synthesis")
+            if snapshot_every and (step % snapshot_every == 0 or step == 1):
+                emit(ev.InputsSnapshotted("synthesis", step, x.detach()[:, 0].cpu().tolist()))
         with torch.no_grad():
             logits = pixel_model(x)
             probs = F.softmax(logits, 1)

@@ -56,6 +56,7 @@ def targeted_image(
     emit: ev.Emit = ev.ignore,
     cancel=None,
     record_every: int = 10,
+    snapshot_every: int = 0,
 ) -> TargetedResult:
     """Maximise logit(target) − beta·MSE(x, image) from noise; ``image`` is uint8 (28, 28)."""
     check_class(target, "target")
@@ -88,6 +89,8 @@ def targeted_image(
                 logit_curve.append(logits[0, target].item())
                 emit(ev.AttackStepped("targeted", step, steps, [logit_curve[-1]], [probability]))
                 check_cancel(cancel, "targeted attack")
+            if snapshot_every and (step % snapshot_every == 0 or step == 1):
+                emit(ev.InputsSnapshotted("targeted", step, x.detach()[:, 0].cpu().tolist()))
         with torch.no_grad():
             logits = pixel_model(x)
             probability = F.softmax(logits, 1)[0, target].item()

@@ -1,0 +1,1 @@
+"""Quick check that the app opens and its screens answer keys."""

@@ -1,0 +1,108 @@
+"""The Textual app: a home screen listing the experiments and the runs, one screen per
+experiment. Built by ``make_app`` so tests can hand it a tiny engine set-up.
+
+torch is imported lazily, off the first paint: the home screen needs none of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui.experiments import EXPERIMENTS, Experiment
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+@dataclass
+class AppSettings:
+    """What the app works with; tests shrink the defaults to run in seconds."""
+
+    home: Path
+    graphics: str = "auto"  # auto | halfblock | ascii | sixel | kitty
+    data: str | None = None  # a data folder for runs started here (None: MNIST)
+    train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
+    synthesis_steps: int = 10_000
+    targeted_steps: int = 3000
+    noise_max_steps: int = 1000
+    robustness_limit: int = 1000
+    poll_seconds: float = 0.25  # how often a followed run's log is read
+    chart_seconds: float = 0.3  # how often charts redraw while data streams in
+
+    @property
+    def colour(self) -> bool:
+        return self.graphics != "ascii" and not os.environ.get("NO_COLOR")
+
+
+class MnistApp(App):
+    """Train a CNN on MNIST, watch it learn, look inside it, break it."""
+
+    TITLE = "mnist-tui"
+    CSS_PATH = str(ASSETS / "app.tcss")
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Keys", key_display="?"),
+    ]
+
+    def __init__(self, settings: AppSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.selected_run: str | None = None  # the run analysis screens look at
+        self._subjects: dict[tuple[str, str], object] = {}
+        self._subject_lock = threading.Lock()
+
+    def on_mount(self) -> None:
+        from tui.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+
+    def open_experiment(self, experiment: Experiment) -> None:
+        """Push the screen of an experiment."""
+        self.push_screen(experiment.make_screen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for experiment in EXPERIMENTS:
+            yield SystemCommand(
+                experiment.title,
+                experiment.description,
+                lambda e=experiment: self.open_experiment(e),
+            )
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def subject(self, run_id: str | None = None, checkpoint: str = "best"):
+        """The model of a run (the selected or latest one) with its test images; loaded
+        once and cached. Called from worker threads: it imports torch."""
+        from engine import runs
+        from tui.subject import subject_of_run
+
+        run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
+        key = (run_dir.name, checkpoint)
+        with self._subject_lock:
+            if key not in self._subjects:
+                self._subjects[key] = subject_of_run(self.settings.home, run_dir, checkpoint)
+            return self._subjects[key]
+
+
+def make_app(settings: AppSettings) -> MnistApp:
+    """The app, as the command line and the tests build it."""
+    return MnistApp(settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the app (``mnist-tui`` with no command)."""
+    graphics = "ascii" if args.ascii else args.graphics
+    make_app(AppSettings(home=args.home_path, graphics=graphics)).run()
+    return 0

@@ -1,0 +1,77 @@
+"""Architecture: the summary table of SPEC §2 for either model, computed by running it."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.screens.base import ExperimentScreen
+
+MODELS = ("convnet", "convnet-bn")
+
+
+class ArchitectureScreen(ExperimentScreen):
+    """Layers, shapes, parameters, neurons and multiply-adds; m switches the model."""
+
+    BINDINGS = [Binding("m", "switch_model", "Other model")]
+
+    def __init__(self, model: str = "convnet") -> None:
+        super().__init__()
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="arch-title", classes="title")
+        yield DataTable(id="layers", zebra_stripes=True, cursor_type="row")
+        yield Static("", id="totals", classes="muted")
+        yield Static("loading torch ...", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#layers", DataTable).add_columns(
+            "layer", "type", "input", "output", "parameters", "neurons", "mult-adds"
+        )
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from engine.models import build_model
+        from engine.summary import summarize_model
+
+        summary = summarize_model(build_model(self.model), self.model)
+        self.app.call_from_thread(self.show, summary)
+
+    def show(self, summary) -> None:
+        shape = lambda s: "x".join(map(str, s))  # noqa: E731
+        table = self.query_one("#layers", DataTable)
+        table.clear()
+        table.add_row(
+            "input", "", "", shape(summary.input_shape), "0", f"{summary.input_neurons:,}", "0"
+        )
+        for r in summary.rows:
+            table.add_row(r.name, r.kind, shape(r.input_shape), shape(r.output_shape), f"{r.parameters:,}",
+                          f"{r.neurons:,}" if r.neurons else "-", f"{r.mult_adds:,}")  # fmt: skip
+        table.add_row(
+            "total",
+            "",
+            "",
+            "",
+            f"{summary.parameters:,}",
+            f"{summary.neurons:,}",
+            f"{summary.mult_adds:,}",
+        )
+        self.query_one("#arch-title", Static).update(
+            f"{summary.model}: shapes are channels x height x width"
+        )
+        self.query_one("#totals", Static).update(
+            f"conv layers: {summary.parameters_in('conv'):,} parameters, {summary.neurons_in('conv'):,} neurons   "
+            f"fc layers: {summary.parameters_in('fc'):,} parameters, {summary.neurons_in('fc'):,} neurons\n"
+            "Neurons: each layer's outputs, the input counted, BatchNorm not."
+        )
+        self.set_status("m: the other model")
+
+    def action_switch_model(self) -> None:
+        self.model = MODELS[(MODELS.index(self.model) + 1) % len(MODELS)]
+        self.load()

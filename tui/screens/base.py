@@ -1,0 +1,70 @@
+"""What every experiment screen shares: Escape goes back, a status line, and engine work in
+thread workers whose progress reaches the screen through a polled slot, not per event."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from engine import events as ev
+
+
+class WorkerCancel:
+    """The cancel flag the engine checks, set when the Textual worker is cancelled."""
+
+    def __init__(self) -> None:
+        self.worker = get_current_worker()
+
+    def is_set(self) -> bool:
+        return self.worker.is_cancelled
+
+
+class EventInbox:
+    """An ``emit`` for worker threads: events queue up and the screen drains them on a timer,
+    so a flood of progress costs the UI one redraw per tick, not one per event."""
+
+    def __init__(self) -> None:
+        self._events: deque[ev.Event] = deque()
+
+    def __call__(self, event: ev.Event) -> None:
+        self._events.append(event)  # deque.append is thread-safe
+
+    def drain(self) -> list[ev.Event]:
+        drained = []
+        while self._events:
+            drained.append(self._events.popleft())
+        return drained
+
+
+class ExperimentScreen(Screen):
+    """Base of the experiment screens."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("c", "cancel", "Cancel work", show=False),
+    ]
+
+    def action_back(self) -> None:
+        self.workers.cancel_all()
+        self.app.pop_screen()
+
+    def action_cancel(self) -> None:
+        if any(w.is_running for w in self.workers):
+            self.workers.cancel_all()
+            self.set_status("cancelled")
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        for status in self.query(".status"):
+            if isinstance(status, Static):
+                status.update(text)
+                status.set_class(error, "error")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Failures are handled once, here: shown in the status line, never a crash."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.set_status(f"{type(error).__name__}: {error}", error=True)

@@ -1,0 +1,66 @@
+"""Draw: a digit drawn on a 28x28 canvas, and the network's ten probabilities as it forms."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Static
+
+from tui.screens.base import ExperimentScreen
+from tui.widgets.canvas import DigitCanvas
+
+
+def probability_bars(probabilities: list[float], width: int = 30) -> Table:
+    table = Table.grid(padding=(0, 1))
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    for digit, p in enumerate(probabilities):
+        bar = "█" * round(p * width)
+        style = "bold green" if digit == best else ""
+        table.add_row(
+            f"[{style}]{digit}[/]" if style else str(digit),
+            f"[{style or 'cyan'}]{bar}[/]",
+            f"{p:6.1%}",
+        )
+    return table
+
+
+class DrawScreen(ExperimentScreen):
+    """Draw with the mouse (right button erases) or the keyboard."""
+
+    BINDINGS: list = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(
+            "Draw a digit: drag the mouse, or arrows + space (x erases, c clears)", classes="title"
+        )
+        with Horizontal(classes="panels"):
+            yield DigitCanvas(id="draw-canvas")
+            yield Static("", id="draw-probs", classes="panel")
+        yield Static("loading the model ...", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DigitCanvas).focus()
+        self.classify(self.query_one(DigitCanvas).pixels.copy())
+
+    @on(DigitCanvas.Changed)
+    def drawing_changed(self, event: DigitCanvas.Changed) -> None:
+        self.classify(event.canvas.pixels.copy())
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def classify(self, pixels) -> None:
+        import torch
+
+        from engine.inside import centred, classify
+
+        subject = self.app.subject()
+        probabilities = classify(subject.model, centred(torch.from_numpy(pixels)))
+        self.app.call_from_thread(self.show, probabilities, subject.run_id)
+
+    def show(self, probabilities: list[float], run_id: str) -> None:
+        self.query_one("#draw-probs", Static).update(probability_bars(probabilities))
+        best = max(range(10), key=probabilities.__getitem__)
+        self.set_status(f"the network says {best} ({probabilities[best]:.1%}) — model {run_id}")

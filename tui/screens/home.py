@@ -1,0 +1,113 @@
+"""The home screen: the experiments of SPEC.md and the runs on this machine."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.experiments import EXPERIMENTS
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+class HomeScreen(Screen):
+    """Pick an experiment (Enter, or its key) or a run (Tab, then Enter to follow it)."""
+
+    BINDINGS = [
+        Binding("j", "move(1)", "Down", show=False),
+        Binding("k", "move(-1)", "Up", show=False),
+        Binding("tab", "focus_next", "Experiments/runs", show=False),
+        Binding("s", "select_run", "Use run for analyses"),
+        *[Binding(e.key, f"open('{e.key}')", e.title, show=False) for e in EXPERIMENTS],
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="home-body"):
+            with Vertical(id="experiments-panel"):
+                yield OptionList(
+                    *[Option(f"[b]{e.key}[/]  {e.title}", id=e.key) for e in EXPERIMENTS],
+                    id="experiments",
+                )
+            with Vertical(id="runs-panel"):
+                yield Static(
+                    "Runs (Tab here, Enter follows one, s uses it for the analyses)",
+                    classes="title",
+                )
+                yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="run-note", classes="muted")
+                yield Static("", id="description", classes="muted")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        table.add_columns("id", "model", "status", "epoch", "best val", "test acc")
+        self.query_one("#experiments", OptionList).focus()
+        self.refresh_runs()
+        self.set_interval(2.0, self.refresh_runs)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_runs()
+
+    @work(thread=True, exclusive=True, group="runs")
+    def refresh_runs(self) -> None:
+        from engine import runs
+
+        summaries = [runs.summarize(d) for d in runs.list_runs(self.app.settings.home)]
+        self.app.call_from_thread(self.show_runs, summaries)
+
+    def show_runs(self, summaries: list) -> None:
+        table = self.query_one("#runs", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for s in reversed(summaries):  # newest first
+            table.add_row(s.id, s.model, s.status, f"{s.epoch}/{s.epochs}",
+                          percent(s.best_val_accuracy), percent(s.test_accuracy), key=s.id)  # fmt: skip
+        if summaries:
+            table.move_cursor(row=min(cursor, len(summaries) - 1))
+        selected = self.app.selected_run or (summaries[-1].id if summaries else None)
+        note = f"analyses use: {selected}" if selected else "no runs yet: press 1 to train one"
+        self.query_one("#run-note", Static).update(note)
+
+    def action_move(self, step: int) -> None:
+        focused = self.focused
+        if isinstance(focused, (OptionList, DataTable)):
+            focused.action_cursor_down() if step > 0 else focused.action_cursor_up()
+
+    def action_open(self, key: str) -> None:
+        experiment = next(e for e in EXPERIMENTS if e.key == key)
+        self.app.open_experiment(experiment)
+
+    @on(OptionList.OptionSelected, "#experiments")
+    def experiment_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.action_open(event.option.id)
+
+    @on(OptionList.OptionHighlighted, "#experiments")
+    def experiment_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        experiment = next(e for e in EXPERIMENTS if e.key == event.option.id)
+        self.query_one("#description", Static).update(experiment.description)
+
+    def _run_under_cursor(self) -> str | None:
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    @on(DataTable.RowSelected, "#runs")
+    def run_chosen(self, event: DataTable.RowSelected) -> None:
+        from tui.screens.train import TrainScreen
+
+        self.app.push_screen(TrainScreen(run_id=str(event.row_key.value)))
+
+    def action_select_run(self) -> None:
+        run_id = self._run_under_cursor()
+        if run_id:
+            self.app.selected_run = run_id
+            self.query_one("#run-note", Static).update(f"analyses use: {run_id}")

@@ -1,0 +1,147 @@
+"""Occlusion: the image, the probability of its true class with the patch at each position,
+and the class predicted there; a cursor reads the exact values."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Static
+
+from engine.occlusion import PATCH, STRIDE
+from tui.screens.base import ExperimentScreen
+from tui.widgets.array_view import ArrayView
+
+
+class OcclusionScreen(ExperimentScreen):
+    """+/- patch size, s/S stride, n/p image, arrows move the cursor over the maps."""
+
+    BINDINGS = [
+        Binding("plus", "patch(2)", "Patch +", key_display="+"),
+        Binding("minus", "patch(-2)", "Patch -", key_display="-"),
+        Binding("s", "stride(1)", "Stride +"),
+        Binding("S", "stride(-1)", "Stride -"),
+        Binding("n", "image(1)", "Next image"),
+        Binding("p", "image(-1)", "Previous image"),
+        Binding("up", "cursor(-1, 0)", "Up", show=False),
+        Binding("down", "cursor(1, 0)", "Down", show=False),
+        Binding("left", "cursor(0, -1)", "Left", show=False),
+        Binding("right", "cursor(0, 1)", "Right", show=False),
+    ]
+
+    patch: reactive[int] = reactive(PATCH)
+    """Patch size in pixels."""
+    stride: reactive[int] = reactive(STRIDE)
+    """Step between patch positions."""
+    image_index: reactive[int] = reactive(7)
+    """The test image (7: the study's '9')."""
+    cursor: reactive[tuple[int, int]] = reactive((0, 0))
+    """(row, column) of the patch position read out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="occ-title", classes="title")
+        with Horizontal(classes="panels"):
+            yield ArrayView(id="occ-image", classes="panel", min_scale=1)
+            yield ArrayView(
+                id="occ-prob",
+                classes="panel",
+                cmap="viridis",
+                vmin=0,
+                vmax=1,
+                min_scale=3,
+                legend=True,
+            )
+            yield ArrayView(
+                id="occ-class", classes="panel", cmap="viridis", vmin=0, vmax=9, min_scale=3
+            )
+        yield Static("", id="occ-readout")
+        yield Static("loading the model ...", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.compute()
+
+    def watch_patch(self) -> None:
+        self.compute()
+
+    def watch_stride(self) -> None:
+        self.compute()
+
+    def watch_image_index(self) -> None:
+        self.compute()
+
+    def watch_cursor(self) -> None:
+        self.show_readout()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def compute(self) -> None:
+        from engine.occlusion import occlusion_map
+
+        subject = self.app.subject()
+        index = min(self.image_index, len(subject.test) - 1)
+        image, label = subject.test.images[index], int(subject.test.labels[index])
+        result = occlusion_map(subject.model, image, label, self.patch, self.stride)
+        self.app.call_from_thread(self.show, subject, index, image.numpy(), result)
+
+    def show(self, subject, index, image, result) -> None:
+        self.result, self.classes = result, subject.classes
+        names = subject.classes
+        self.query_one("#occ-title", Static).update(
+            f"test image #{index}: true {names[result.label]}, predicted {names[result.predicted]}"
+            f" ({result.probability:.1%}); patch {self.patch}x{self.patch}, stride {self.stride},"
+            f" {len(result.offsets)}x{len(result.offsets)} positions"
+        )
+        view = self.query_one("#occ-image", ArrayView)
+        view.caption, view.array = "image", image
+        prob = self.query_one("#occ-prob", ArrayView)
+        prob.caption, prob.array = (
+            f"P({names[result.label]}) with the patch there",
+            result.true_probability.numpy(),
+        )
+        cls = self.query_one("#occ-class", ArrayView)
+        cls.caption, cls.array = (
+            "predicted class there",
+            result.predicted_class.numpy().astype(float),
+        )
+        size = len(result.offsets)
+        self.cursor = (min(self.cursor[0], size - 1), min(self.cursor[1], size - 1))
+        self.show_readout()
+        self.set_status(
+            f"model {subject.run_id}; +/- patch, s/S stride, n/p image, arrows move the cursor"
+        )
+
+    def show_readout(self) -> None:
+        if self.result is None:
+            return
+        r, c = self.cursor
+        for name in ("#occ-prob", "#occ-class"):
+            self.query_one(name, ArrayView).cursor = (r, c)
+        result = self.result
+        top, left = result.offsets[r], result.offsets[c]
+        self.query_one("#occ-readout", Static).update(
+            f"cursor: patch at row {top}, column {left}: P({self.classes[result.label]}) ="
+            f" {float(result.true_probability[r, c]):.4f}; predicted {self.classes[int(result.predicted_class[r, c])]}"
+            f" with P = {float(result.predicted_probability[r, c]):.4f}"
+        )
+
+    def action_patch(self, step: int) -> None:
+        self.patch = max(2, min(28, self.patch + step))
+
+    def action_stride(self, step: int) -> None:
+        self.stride = max(1, min(14, self.stride + step))
+
+    def action_image(self, step: int) -> None:
+        self.image_index = max(0, self.image_index + step)
+
+    def action_cursor(self, dr: int, dc: int) -> None:
+        if self.result is None:
+            return
+        size = len(self.result.offsets)
+        self.cursor = ((self.cursor[0] + dr) % size, (self.cursor[1] + dc) % size)

@@ -1,0 +1,94 @@
+"""Predictions: a gallery of test digits with true and predicted labels."""
+
+from __future__ import annotations
+
+import random
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.widgets import Footer, Header, Static
+
+from tui.screens.base import ExperimentScreen
+from tui.widgets.array_view import ArrayView
+
+PAGE = 8
+
+
+class PredictionsScreen(ExperimentScreen):
+    """n/p page through the test set, r shows random digits, w toggles misclassified only."""
+
+    BINDINGS = [
+        Binding("n", "page(1)", "Next"),
+        Binding("p", "page(-1)", "Previous"),
+        Binding("r", "random", "Random"),
+        Binding("w", "toggle_wrong", "Misclassified only"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = 0
+        self.wrong_only = False
+        self.pool: list[int] | None = None  # indices shown, in order
+        self.indices: list[int] = list(range(PAGE))
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Predictions on the test set", id="pred-title", classes="title")
+        with Grid(id="gallery", classes="grid"):
+            for i in range(PAGE):
+                yield ArrayView(id=f"digit-{i}", classes="panel")
+        yield Static("loading the model ...", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_page()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def show_page(self) -> None:
+        from engine.inside import misclassified, predict
+
+        subject = self.app.subject()
+        if self.pool is None:
+            everything = list(range(len(subject.test)))
+            self.pool = (
+                misclassified(subject.model, subject.test) if self.wrong_only else everything
+            )
+        if not self.pool:
+            self.app.call_from_thread(
+                self.set_status, "no misclassified images: every test image is right"
+            )
+            return
+        self.start %= len(self.pool)
+        indices = [self.pool[(self.start + i) % len(self.pool)] for i in range(PAGE)]
+        found = predict(subject.model, subject.test, indices)
+        images = [subject.test.images[i].numpy() for i in indices]
+        self.app.call_from_thread(self.show, subject, found, images)
+
+    def show(self, subject, found, images) -> None:
+        for i, (p, image) in enumerate(zip(found, images, strict=True)):
+            view = self.query_one(f"#digit-{i}", ArrayView)
+            mark = "ok" if p.predicted == p.label else "WRONG"
+            view.caption = f"#{p.index} {mark}: {subject.classes[p.label]} -> {subject.classes[p.predicted]} {p.probability:.0%}"
+            view.array = image
+        right = sum(p.predicted == p.label for p in found)
+        what = "misclassified images" if self.wrong_only else "test images"
+        self.set_status(
+            f"{right}/{len(found)} right on this page; {len(self.pool):,} {what}; model {subject.run_id}"
+        )
+
+    def action_page(self, step: int) -> None:
+        self.start += step * PAGE
+        self.show_page()
+
+    def action_random(self) -> None:
+        if self.pool:
+            self.start = random.randrange(len(self.pool))
+        self.show_page()
+
+    def action_toggle_wrong(self) -> None:
+        self.wrong_only = not self.wrong_only
+        self.pool = None
+        self.start = 0
+        self.show_page()

@@ -1,0 +1,85 @@
+"""Robustness: the accuracy-against-epsilon curve, filling in as it is computed."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+
+from engine import events as ev
+from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
+from tui.widgets.chart_view import ChartView
+
+EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+
+
+class RobustnessScreen(ExperimentScreen):
+    """a switches FGSM/PGD and starts again."""
+
+    BINDINGS = [Binding("a", "switch_attack", "FGSM/PGD")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attack = "fgsm"
+        self.inbox = EventInbox()
+        self.points: list = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="rob-title", classes="title")
+        yield ProgressBar(id="rob-bar", show_eta=True)
+        yield ChartView("test accuracy (%) against eps", "eps", id="rob-chart", classes="chart")
+        yield DataTable(id="rob-table")
+        yield Static("", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#rob-table", DataTable).add_columns(
+            "eps", "accuracy", "robust accuracy", "images/s per step"
+        )
+        self.set_interval(self.app.settings.chart_seconds, self.drain)
+        self.start()
+
+    def start(self) -> None:
+        self.points = []
+        self.query_one("#rob-table", DataTable).clear()
+        limit = self.app.settings.robustness_limit
+        self.query_one("#rob-title", Static).update(
+            f"{self.attack.upper()} on the first {limit:,} test images (a switches attack)"
+        )
+        self.compute(self.attack, limit)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def compute(self, attack: str, limit: int) -> None:
+        from engine.attacks import robustness_curve
+
+        subject = self.app.subject()
+        robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=self.inbox,
+                         cancel=WorkerCancel())  # fmt: skip
+
+    def drain(self) -> None:
+        for event in self.inbox.drain():
+            if isinstance(event, ev.ProgressMade):
+                self.query_one("#rob-bar", ProgressBar).update(
+                    total=event.total, progress=event.done
+                )
+            elif isinstance(event, ev.RobustnessMeasured) and event.attack == self.attack:
+                self.add_point(event)
+
+    def add_point(self, point: ev.RobustnessMeasured) -> None:
+        self.points.append(point)
+        self.query_one("#rob-table", DataTable).add_row(
+            f"{point.eps:g}", f"{point.accuracy:.2%}", f"{point.robust_accuracy:.2%}",
+            f"{point.images_per_s_per_step:,.0f}",
+        )  # fmt: skip
+        self.query_one("#rob-chart", ChartView).set_data(
+            {"accuracy": ([p.eps for p in self.points], [100 * p.accuracy for p in self.points])}
+        )
+        if len(self.points) == len(EPS):
+            self.set_status(f"done: {self.points[-1].accuracy:.2%} at eps {EPS[-1]}")
+
+    def action_switch_attack(self) -> None:
+        self.attack = "pgd" if self.attack == "fgsm" else "fgsm"
+        self.workers.cancel_all()
+        self.start()

@@ -1,0 +1,151 @@
+"""Runs and comparison: every run with its figures; pick two or more to overlay their curves
+and set their figures side by side (the BatchNorm study of SPEC §3)."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Static
+
+from engine import events as ev
+from tui.screens.base import ExperimentScreen
+from tui.widgets.chart_view import ChartView
+
+
+def figure(value, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+class RunsScreen(ExperimentScreen):
+    """Space picks a run for the comparison; Enter follows it; s uses it for the analyses."""
+
+    BINDINGS = [
+        Binding("space", "pick", "Pick/unpick"),
+        Binding("enter", "follow", "Follow"),
+        Binding("s", "select_run", "Use for analyses"),
+        Binding("j", "move(1)", "Down", show=False),
+        Binding("k", "move(-1)", "Up", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.picked: list[str] = []
+        self.summaries: dict = {}
+        self.histories: dict[str, list[ev.EpochEvaluated]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Runs: Space picks two or more to compare", classes="title")
+        yield DataTable(id="all-runs", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="charts"):
+            yield ChartView("validation accuracy (%)", "epoch", id="cmp-acc", classes="chart")
+            yield ChartView("validation loss", "epoch", id="cmp-loss", classes="chart")
+        yield DataTable(id="side-by-side")
+        yield Static("", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#all-runs", DataTable).add_columns(
+            "pick", "id", "model", "status", "epoch", "best val", "test acc", "train s", "test s"
+        )
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from engine import runs
+
+        run_dirs = runs.list_runs(self.app.settings.home)
+        summaries = {d.name: runs.summarize(d) for d in run_dirs}
+        histories = {
+            d.name: [e for e in runs.read_events(d) if isinstance(e, ev.EpochEvaluated)]
+            for d in run_dirs
+        }
+        self.app.call_from_thread(self.show, summaries, histories)
+
+    def show(self, summaries: dict, histories: dict) -> None:
+        self.summaries, self.histories = summaries, histories
+        table = self.query_one("#all-runs", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for run_id, s in reversed(summaries.items()):
+            table.add_row("●" if run_id in self.picked else "○", run_id, s.model, s.status,
+                          f"{s.epoch}/{s.epochs}", figure(s.best_val_accuracy, "{:.2%}"),
+                          figure(s.test_accuracy, "{:.2%}"), figure(s.train_seconds, "{:.0f}"),
+                          figure(s.test_seconds, "{:.2f}"), key=run_id)  # fmt: skip
+        if summaries:
+            table.move_cursor(row=min(cursor, len(summaries) - 1))
+        self.compare()
+
+    def _run_under_cursor(self) -> str | None:
+        table = self.query_one("#all-runs", DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_pick(self) -> None:
+        run_id = self._run_under_cursor()
+        if run_id is None:
+            return
+        if run_id in self.picked:
+            self.picked.remove(run_id)
+        else:
+            self.picked.append(run_id)
+        self.show(self.summaries, self.histories)
+
+    def compare(self) -> None:
+        acc, loss = {}, {}
+        for run_id in self.picked:
+            history = self.histories.get(run_id, [])
+            label = f"{self.summaries[run_id].model} {run_id[-4:]}"
+            acc[label] = ([e.epoch for e in history], [100 * e.val_accuracy for e in history])
+            loss[label] = ([e.epoch for e in history], [e.val_loss for e in history])
+        self.query_one("#cmp-acc", ChartView).set_data(acc)
+        self.query_one("#cmp-loss", ChartView).set_data(loss)
+        table = self.query_one("#side-by-side", DataTable)
+        table.clear(columns=True)
+        if not self.picked:
+            self.set_status("pick runs with Space to compare them")
+            return
+        table.add_columns("figure", *[f"{self.summaries[r].model} {r[-4:]}" for r in self.picked])
+        rows = [
+            ("best val acc", "best_val_accuracy", "{:.2%}"),
+            ("test acc", "test_accuracy", "{:.2%}"),
+            ("test loss", "test_loss", "{:.4f}"),
+            ("training s", "train_seconds", "{:.1f}"),
+            ("test inference s", "test_seconds", "{:.2f}"),
+        ]
+        for name, attribute, fmt in rows:
+            table.add_row(
+                name, *[figure(getattr(self.summaries[r], attribute), fmt) for r in self.picked]
+            )
+        first = self.summaries[self.picked[0]]
+        ratios = []
+        for r in self.picked[1:]:
+            other = self.summaries[r]
+            if first.train_seconds and other.train_seconds:
+                ratios.append(f"{other.model} {r[-4:]} trains {other.train_seconds / first.train_seconds:.2f}x"
+                              f" the time of {first.model} {self.picked[0][-4:]}")  # fmt: skip
+        self.set_status("; ".join(ratios) or f"{len(self.picked)} run picked")
+
+    @on(DataTable.RowSelected, "#all-runs")
+    def row_selected(self) -> None:
+        self.action_follow()
+
+    def action_follow(self) -> None:
+        from tui.screens.train import TrainScreen
+
+        run_id = self._run_under_cursor()
+        if run_id:
+            self.app.push_screen(TrainScreen(run_id=run_id))
+
+    def action_select_run(self) -> None:
+        run_id = self._run_under_cursor()
+        if run_id:
+            self.app.selected_run = run_id
+            self.set_status(f"analyses use {run_id}")
+
+    def action_move(self, step: int) -> None:
+        table = self.query_one("#all-runs", DataTable)
+        table.action_cursor_down() if step > 0 else table.action_cursor_up()

@@ -1,0 +1,100 @@
+"""Class synthesis: ten images forming from noise while a chart shows their logits rising."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.widgets import Footer, Header, Static
+
+from engine import events as ev
+from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
+from tui.widgets.array_view import ArrayView
+from tui.widgets.chart_view import ChartView
+
+CLASSES = list(range(10))
+
+
+class SynthesisScreen(ExperimentScreen):
+    """g starts (again, from new noise); c cancels."""
+
+    BINDINGS = [Binding("g", "go", "Start again")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inbox = EventInbox()
+        self.seed = 0
+        self.curve_steps: list[int] = []
+        self.curves: list[list[float]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(
+            "Class synthesis: from Gaussian noise, signed-gradient steps raise logit k",
+            classes="title",
+        )
+        with Grid(id="synth-grid", classes="grid"):
+            for k in CLASSES:
+                yield ArrayView(id=f"synth-{k}", classes="panel")
+        yield ChartView(
+            "logit of the target class against step", "step", id="synth-chart", classes="chart"
+        )
+        yield Static("", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(self.app.settings.chart_seconds, self.drain)
+        self.action_go()
+
+    def action_go(self) -> None:
+        self.curve_steps, self.curves = [], []
+        self.inbox.drain()
+        self.set_status("loading the model ...")
+        self.run_synthesis(self.seed)
+        self.seed += 1
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def run_synthesis(self, seed: int) -> None:
+        from engine.attacks import synthesize_classes
+
+        subject = self.app.subject()
+        steps = self.app.settings.synthesis_steps
+        result = synthesize_classes(subject.model, CLASSES, steps=steps, seed=seed, emit=self.inbox,
+                                    cancel=WorkerCancel(), snapshot_every=max(1, steps // 50))  # fmt: skip
+        self.inbox(ev.InputsSnapshotted("synthesis", steps, result.images[:, 0].tolist()))
+        self.app.call_from_thread(self.finished, result)
+
+    def drain(self) -> None:
+        images = None
+        for event in self.inbox.drain():
+            if isinstance(event, ev.AttackStepped):
+                self.curve_steps.append(event.step)
+                self.curves.append(event.logits)
+                self.latest = event
+            elif isinstance(event, ev.InputsSnapshotted):
+                images = event.images
+        if images is not None:
+            for k, image in zip(CLASSES, images, strict=True):
+                view = self.query_one(f"#synth-{k}", ArrayView)
+                view.array = np.asarray(image)
+        if self.curves:
+            latest = self.curves[-1]
+            for k in CLASSES:
+                self.query_one(f"#synth-{k}", ArrayView).caption = f"k={k} logit {latest[k]:.1f}"
+            self.query_one("#synth-chart", ChartView).set_data(
+                {str(k): (self.curve_steps, [c[k] for c in self.curves]) for k in CLASSES}
+            )
+            self.set_status(
+                f"step {self.curve_steps[-1]:,} of {self.app.settings.synthesis_steps:,} (c cancels)"
+            )
+
+    def finished(self, result) -> None:
+        self.drain()
+        for k, p, pred in zip(result.classes, result.probabilities, result.predicted, strict=True):
+            self.query_one(f"#synth-{k}", ArrayView).caption = f"k={k} -> {pred}, p={p:.3f}"
+        sure = sum(p > 0.99 for p in result.probabilities)
+        self.set_status(
+            f"done: {sure} of 10 images called their class with p > 0.99; g starts again"
+        )

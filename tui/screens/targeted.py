@@ -1,0 +1,116 @@
+"""Targeted attack: an image near a real digit morphs until the network calls it the target."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Static
+
+from engine import events as ev
+from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
+from tui.widgets.array_view import ArrayView
+from tui.widgets.chart_view import ChartView
+
+
+class TargetedScreen(ExperimentScreen):
+    """t/T change the target, n/p the real image, g starts."""
+
+    BINDINGS = [
+        Binding("t", "target(1)", "Target +"),
+        Binding("T", "target(-1)", "Target -"),
+        Binding("n", "image(1)", "Next image"),
+        Binding("p", "image(-1)", "Previous image"),
+        Binding("g", "go", "Start"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inbox = EventInbox()
+        self.target = 9
+        self.image_index = 1  # test image 1 is a '2'
+        self.steps: list[int] = []
+        self.probabilities: list[float] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="tgt-title", classes="title")
+        with Horizontal(classes="panels"):
+            yield ArrayView(id="tgt-real", classes="panel", min_scale=2)
+            yield ArrayView(id="tgt-image", classes="panel", min_scale=2)
+        yield ChartView(
+            "probability of the target against step", "step", id="tgt-chart", classes="chart"
+        )
+        yield Static("", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(self.app.settings.chart_seconds, self.drain)
+        self.action_go()
+
+    def action_go(self) -> None:
+        self.steps, self.probabilities = [], []
+        self.inbox.drain()
+        self.query_one("#tgt-title", Static).update(
+            f"near test image #{self.image_index}, called {self.target}: maximise logit({self.target})"
+            " - 0.001 MSE (t/T target, n/p image, g go)"
+        )
+        self.run_attack(self.image_index, self.target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def run_attack(self, index: int, target: int) -> None:
+        from engine.attacks import targeted_image
+
+        subject = self.app.subject()
+        index = min(index, len(subject.test) - 1)
+        image = subject.test.images[index]
+        self.app.call_from_thread(self.show_real, image.numpy(), int(subject.test.labels[index]))
+        steps = self.app.settings.targeted_steps
+        result = targeted_image(subject.model, image, target, steps=steps, emit=self.inbox,
+                                cancel=WorkerCancel(), snapshot_every=max(1, steps // 60))  # fmt: skip
+        self.app.call_from_thread(self.finished, result)
+
+    def show_real(self, image, label: int) -> None:
+        view = self.query_one("#tgt-real", ArrayView)
+        view.caption, view.array = f"real #{self.image_index}: a {label}", image
+
+    def drain(self) -> None:
+        for event in self.inbox.drain():
+            if isinstance(event, ev.AttackStepped):
+                self.steps.append(event.step)
+                self.probabilities.append(event.probabilities[0])
+            elif isinstance(event, ev.InputsSnapshotted):
+                view = self.query_one("#tgt-image", ArrayView)
+                view.array = np.asarray(event.images[0])
+        if self.steps:
+            view = self.query_one("#tgt-image", ArrayView)
+            view.caption = (
+                f"step {self.steps[-1]:,}: P({self.target}) = {self.probabilities[-1]:.3f}"
+            )
+            self.query_one("#tgt-chart", ChartView).set_data(
+                {f"P({self.target})": (self.steps, self.probabilities)}
+            )
+
+    def finished(self, result) -> None:
+        self.drain()
+        view = self.query_one("#tgt-image", ArrayView)
+        view.array = result.image[0].numpy()
+        view.caption = (
+            f"result: called {result.predicted}, P({self.target}) = {result.probability:.4f}"
+        )
+        crossed = (
+            f"passed 0.5 at step {result.crossed_at:,}"
+            if result.crossed_at is not None
+            else "never passed 0.5"
+        )
+        self.set_status(f"P({self.target}) {crossed}; MSE to the real image {result.mse:.4f}")
+
+    def action_target(self, step: int) -> None:
+        self.target = (self.target + step) % 10
+        self.action_go()
+
+    def action_image(self, step: int) -> None:
+        self.image_index = max(0, self.image_index + step)
+        self.action_go()

@@ -1,0 +1,91 @@
+"""ArrayView: any 2-D array (digit, filter, activation, map) drawn through ``tui.render``,
+scaled up to the largest whole factor that fits the space it is given."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui import render
+
+
+class ArrayView(Widget):
+    """One array as colour half-blocks (or ASCII), with an optional caption and legend."""
+
+    array: reactive[np.ndarray | None] = reactive(None, layout=True, always_update=True)
+    """The array to draw; None draws the caption only."""
+    caption: reactive[str] = reactive("", layout=True)
+    """A line above the picture."""
+    cursor: reactive[tuple[int, int] | None] = reactive(None)
+    """A (row, column) of the array to mark, or None."""
+
+    def __init__(self, *, cmap: str = "grey", vmin: float | None = None, vmax: float | None = None,
+                 min_scale: int = 1, legend: bool = False, id: str | None = None,
+                 classes: str | None = None) -> None:  # fmt: skip
+        super().__init__(id=id, classes=classes)
+        self.cmap, self.vmin, self.vmax = cmap, vmin, vmax
+        self.min_scale = min_scale
+        self.legend = legend
+
+    @property
+    def colour(self) -> bool:
+        settings = getattr(self.app, "settings", None)
+        return settings.colour if settings is not None else True
+
+    def _cells(self, scale: int) -> tuple[int, int]:
+        """(width, height) in cells of the picture at ``scale``."""
+        if self.array is None:
+            return 0, 0
+        rows, cols = self.array.shape
+        if self.colour:
+            return cols * scale, -(-rows * scale // 2)
+        return 2 * cols * scale, rows * scale
+
+    def _extra_lines(self) -> int:
+        return (1 if self.caption else 0) + (1 if self.legend else 0)
+
+    def get_content_width(self, container, viewport) -> int:
+        width, _ = self._cells(self.min_scale)
+        legend_width = 40 if self.legend else 0
+        return max(width, len(self.caption), legend_width)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return self._cells(self.min_scale)[1] + self._extra_lines()
+
+    def best_scale(self) -> int:
+        """The largest whole scale that fits the widget's current size."""
+        if self.array is None:
+            return 1
+        scale = self.min_scale
+        while True:
+            width, height = self._cells(scale + 1)
+            if width > self.size.width or height > self.size.height - self._extra_lines():
+                return scale
+            scale += 1
+
+    def render(self) -> RenderableType:
+        parts: list[RenderableType] = []
+        if self.caption:
+            parts.append(Text(self.caption, no_wrap=True, overflow="ellipsis"))
+        if self.array is not None:
+            array = np.asarray(self.array, dtype=np.float64)
+            if self.cursor is not None:
+                array = array.copy()
+                low, high = render.value_range(array, self.cmap)
+                vmin = self.vmin if self.vmin is not None else low
+                vmax = self.vmax if self.vmax is not None else high
+                r, c = self.cursor
+                # mark the cursor with the far end of the scale from its value
+                middle = (vmin + vmax) / 2
+                array[r, c] = vmin if array[r, c] > middle else vmax
+            parts.append(render.image(array, cmap=self.cmap, vmin=self.vmin, vmax=self.vmax,
+                                      scale=self.best_scale(), colour=self.colour))  # fmt: skip
+            if self.legend:
+                low, high = render.value_range(array, self.cmap)
+                vmin = self.vmin if self.vmin is not None else low
+                vmax = self.vmax if self.vmax is not None else high
+                parts.append(render.legend(vmin, vmax, self.cmap, width=16, colour=self.colour))
+        return Group(*parts)

@@ -1,0 +1,70 @@
+"""ChartView: line charts drawn with plotext at the widget's size, redrawn at most a few
+times a second however often the data changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.charts import chart_xy
+
+
+class ChartView(Widget):
+    """Holds named series over a shared x; ``set_data`` marks it dirty, a timer redraws."""
+
+    def __init__(self, title: str = "", xlabel: str = "", *, id: str | None = None,
+                 classes: str | None = None) -> None:  # fmt: skip
+        super().__init__(id=id, classes=classes)
+        self.title, self.xlabel = title, xlabel
+        self.xs: dict[str, Sequence[float]] = {}
+        self.series: dict[str, Sequence[float]] = {}
+        self.ylog = False
+        self.redraws = 0  # how many times it drew (benchmarks and tests read it)
+        self._dirty = False
+        self._drawn: Text = Text("")
+
+    def on_mount(self) -> None:
+        settings = getattr(self.app, "settings", None)
+        self.set_interval(settings.chart_seconds if settings else 0.3, self._redraw_if_dirty)
+
+    def set_data(self, series: dict[str, tuple[Sequence[float], Sequence[float]]]) -> None:
+        """Replace the data: each name maps to (x values, y values)."""
+        self.xs = {name: xy[0] for name, xy in series.items()}
+        self.series = {name: xy[1] for name, xy in series.items()}
+        self._dirty = True
+
+    def toggle_log(self) -> None:
+        self.ylog = not self.ylog
+        self._dirty = True
+
+    def on_resize(self) -> None:
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self._drawn = self._draw()
+            self.redraws += 1
+            self.refresh()
+
+    def _draw(self) -> Text:
+        width, height = max(self.size.width, 20), max(self.size.height, 6)
+        settings = getattr(self.app, "settings", None)
+        colour = settings.colour if settings else True
+        names = [n for n, ys in self.series.items() if len(ys)]
+        if not names:
+            return Text(f"{self.title}\n(waiting for data)", style="dim")
+        return chart_xy(
+            {n: (self.xs[n], self.series[n]) for n in names},
+            title=self.title + ("  [log y]" if self.ylog else ""),
+            xlabel=self.xlabel,
+            width=width,
+            height=height,
+            colour=colour,
+            ylog=self.ylog,
+        )
+
+    def render(self) -> Text:
+        return self._drawn
