@@ -309,7 +309,8 @@ def occlude_command(args: argparse.Namespace) -> int:
         ),
         Group(
             Text("predicted class at each position"),
-            render.image(class_values, cmap="viridis", vmin=0, vmax=9, scale=scale, colour=colour),
+            render.image(class_values, cmap="classes", vmin=0, vmax=9, scale=scale, colour=colour),
+            render.class_legend([str(i) for i in range(10)], colour=colour),
         ),
     )
     console.print(panels)

@@ -25,7 +25,11 @@ COLOUR_MAPS: dict[str, list[tuple[int, int, int]]] = {
     "grey": [(0, 0, 0), (255, 255, 255)],
     "viridis": [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)],
     "signed": [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)],
-}
+    # ten distinct colours for class maps (Tableau 10); drawn without interpolation
+    "classes": [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 161, 79),
+                (237, 201, 72), (176, 122, 161), (255, 157, 167), (156, 117, 95), (186, 176, 172)],
+}  # fmt: skip
+CATEGORICAL = {"classes"}
 
 
 def colour_enabled(ascii_flag: bool = False, console: Console | None = None) -> bool:
@@ -50,6 +54,9 @@ def value_range(array: np.ndarray, cmap: str) -> tuple[float, float]:
 def colours(values: np.ndarray, cmap: str) -> np.ndarray:
     """RGB (..., 3) uint8 for values already scaled to [0, 1]."""
     anchors = np.array(COLOUR_MAPS[cmap], dtype=np.float64)
+    if cmap in CATEGORICAL:
+        index = np.clip(np.rint(values * (len(anchors) - 1)).astype(int), 0, len(anchors) - 1)
+        return anchors[index].astype(np.uint8)
     position = np.clip(values, 0.0, 1.0) * (len(anchors) - 1)
     lower = np.minimum(position.astype(int), len(anchors) - 2)
     fraction = (position - lower)[..., None]
@@ -105,6 +112,17 @@ def image(
             text.append("▀", Style(color="rgb({},{},{})".format(*top), bgcolor=bg))
         if r < len(rgb) - 2:
             text.append("\n")
+    return text
+
+
+def class_legend(names: Sequence[str], colour: bool = True) -> Text:
+    """Each class name in its colour of the ``classes`` map."""
+    text = Text(no_wrap=True)
+    rgb = colours(np.linspace(0, 1, len(names)), "classes")
+    for name, (r, g, b) in zip(names, rgb, strict=True):
+        text.append(
+            f" {name} ", Style(bgcolor=f"rgb({r},{g},{b})", color="black") if colour else None
+        )
     return text
 
 

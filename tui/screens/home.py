@@ -23,7 +23,6 @@ class HomeScreen(Screen):
     BINDINGS = [
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
-        Binding("tab", "focus_next", "Experiments/runs", show=False),
         Binding("s", "select_run", "Use run for analyses"),
         *[Binding(e.key, f"open('{e.key}')", e.title, show=False) for e in EXPERIMENTS],
     ]

@@ -91,7 +91,7 @@ class OcclusionScreen(ExperimentScreen):
         self.app.call_from_thread(self.show, subject, index, image.numpy(), result)
 
     def show(self, subject, index, image, result) -> None:
-        self.result, self.classes = result, subject.classes
+        self.result, self.class_names = result, subject.classes
         names = subject.classes
         self.query_one("#occ-title", Static).update(
             f"test image #{index}: true {names[result.label]}, predicted {names[result.predicted]}"
@@ -126,8 +126,8 @@ class OcclusionScreen(ExperimentScreen):
         result = self.result
         top, left = result.offsets[r], result.offsets[c]
         self.query_one("#occ-readout", Static).update(
-            f"cursor: patch at row {top}, column {left}: P({self.classes[result.label]}) ="
-            f" {float(result.true_probability[r, c]):.4f}; predicted {self.classes[int(result.predicted_class[r, c])]}"
+            f"cursor: patch at row {top}, column {left}: P({self.class_names[result.label]}) ="
+            f" {float(result.true_probability[r, c]):.4f}; predicted {self.class_names[int(result.predicted_class[r, c])]}"
             f" with P = {float(result.predicted_probability[r, c]):.4f}"
         )
 

@@ -67,12 +67,14 @@ class SynthesisScreen(ExperimentScreen):
         self.app.call_from_thread(self.finished, result)
 
     def drain(self) -> None:
+        events = self.inbox.drain()
+        if not events:
+            return
         images = None
-        for event in self.inbox.drain():
+        for event in events:
             if isinstance(event, ev.AttackStepped):
                 self.curve_steps.append(event.step)
                 self.curves.append(event.logits)
-                self.latest = event
             elif isinstance(event, ev.InputsSnapshotted):
                 images = event.images
         if images is not None:

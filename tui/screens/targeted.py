@@ -77,7 +77,10 @@ class TargetedScreen(ExperimentScreen):
         view.caption, view.array = f"real #{self.image_index}: a {label}", image
 
     def drain(self) -> None:
-        for event in self.inbox.drain():
+        events = self.inbox.drain()
+        if not events:
+            return
+        for event in events:
             if isinstance(event, ev.AttackStepped):
                 self.steps.append(event.step)
                 self.probabilities.append(event.probabilities[0])

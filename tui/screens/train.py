@@ -45,7 +45,7 @@ def form_fields() -> list[tuple[str, str, list, type]]:
         ("weight_decay", "weight decay", [Number(minimum=0)], float),
         ("batch_size", "batch size", [Integer(minimum=1, maximum=60000)], int),
         ("seed", "seed", [Integer(minimum=0)], int),
-        ("subset", "subset (blank: all)", [Function(lambda v: v == "" or (v.isdigit() and int(v) >= 10),
+        ("subset", "subset", [Function(lambda v: v == "" or (v.isdigit() and int(v) >= 10),
                                                     "a whole number >= 10, or blank")], optional_int),
     ]  # fmt: skip
 
@@ -165,13 +165,13 @@ class TrainScreen(ExperimentScreen):
                     classes="chart",
                 )
                 yield ChartView("validation accuracy (%)", "epoch", id="acc-chart", classes="chart")
-            yield DataTable(id="epochs", zebra_stripes=True)
+            yield DataTable(id="epoch-table", zebra_stripes=True)
             yield Static("", id="results")
             yield Static("", classes="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#epochs", DataTable)
+        table = self.query_one("#epoch-table", DataTable)
         table.add_columns(
             "epoch", "train loss", "val loss", "val acc", "best", "lr", "seconds", "img/s"
         )
@@ -180,7 +180,7 @@ class TrainScreen(ExperimentScreen):
         if self.run_id:
             self.follow(self.run_id)
         else:
-            self.query_one("#epochs").display = False
+            self.query_one("#epoch-table").display = False
 
     # --- the form ---------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class TrainScreen(ExperimentScreen):
         self.query_one("#train-form").display = False
         self.query_one("#train-progress").display = True
         self.query_one("#charts").display = True
-        self.query_one("#epochs").display = True
+        self.query_one("#epoch-table").display = True
         self.query_one("#train-title", Static).update(
             f"Run {run_id} — x stops it, Escape leaves it running"
         )
@@ -278,7 +278,7 @@ class TrainScreen(ExperimentScreen):
             self.show_end()
 
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
-        self.query_one("#epochs", DataTable).add_row(
+        self.query_one("#epoch-table", DataTable).add_row(
             f"{e.epoch}/{e.epochs}", f"{e.train_loss:.4f}", f"{e.val_loss:.4f}", f"{e.val_accuracy:.2%}",
             f"{e.best_val_accuracy:.2%}", f"{e.lr:.4f}", f"{e.seconds:.1f}", f"{e.images_per_s:,.0f}",
         )  # fmt: skip

@@ -83,7 +83,9 @@ class ArrayView(Widget):
                 array[r, c] = vmin if array[r, c] > middle else vmax
             parts.append(render.image(array, cmap=self.cmap, vmin=self.vmin, vmax=self.vmax,
                                       scale=self.best_scale(), colour=self.colour))  # fmt: skip
-            if self.legend:
+            if self.legend and self.cmap == "classes":
+                parts.append(render.class_legend([str(i) for i in range(10)], colour=self.colour))
+            elif self.legend:
                 low, high = render.value_range(array, self.cmap)
                 vmin = self.vmin if self.vmin is not None else low
                 vmax = self.vmax if self.vmax is not None else high

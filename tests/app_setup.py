@@ -1,0 +1,53 @@
+"""The tiny engine set-up the app tests hand to the app factory."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tui.app import AppSettings, make_app
+
+
+def tiny_settings(home: Path, data: Path) -> AppSettings:
+    return AppSettings(
+        home=home,
+        data=str(data),
+        train_defaults={"epochs": 2, "batch_size": 20, "lr": 0.05, "device": "cpu"},
+        synthesis_steps=40,
+        targeted_steps=40,
+        noise_max_steps=60,
+        robustness_limit=30,
+        poll_seconds=0.05,
+        chart_seconds=0.05,
+    )
+
+
+def tiny_app(home: Path, data: Path, **changes):
+    settings = tiny_settings(home, data)
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    return make_app(settings)
+
+
+async def wait_for(pilot, condition, seconds: float = 30.0) -> bool:
+    """Let the app run until ``condition()`` holds (work happens in threads)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return condition()
+
+
+def text_of(widget) -> str:
+    """The plain text a Static shows (its content printed without colour)."""
+    from rich.console import Console
+
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    console = Console(width=200, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(content)
+    return console.export_text()
+
+
+__all__ = ["asyncio", "tiny_app", "tiny_settings", "wait_for", "text_of"]

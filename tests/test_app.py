@@ -1,0 +1,262 @@
+"""The app, driven by key presses through Textual's Pilot on a tiny engine set-up."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from textual.widgets import DataTable, OptionList, Static
+
+from engine import runs
+from tests.app_setup import text_of, tiny_app, wait_for
+from tui.experiments import EXPERIMENTS
+
+
+def run(coroutine):
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+def status(app) -> str:
+    return " ".join(text_of(s) for s in app.screen.query(".status"))
+
+
+def test_home_lists_experiments_and_runs(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            options = app.screen.query_one("#experiments", OptionList)
+            assert options.option_count == len(EXPERIMENTS)
+            table = app.screen.query_one("#runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 1)
+            assert table.get_row_at(0)[2] == "finished"
+            await pilot.press("j", "j")
+            assert options.highlighted == 2
+            await pilot.press("k")
+            assert options.highlighted == 1
+            await pilot.press("enter")
+            assert type(app.screen).__name__ == "TrainScreen"
+            await pilot.press("escape")
+            assert type(app.screen).__name__ == "HomeScreen"
+            await pilot.press("question_mark")
+            assert type(app.screen).__name__ == "HelpScreen"
+            assert "Occlusion" in text_of(app.screen.query_one(Static))
+            await pilot.press("escape", "q")
+        assert app.return_code == 0
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: e.screen)
+def test_number_keys_open_every_experiment(trained_home, tiny_folder, experiment):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press(experiment.key)
+            await pilot.pause(0.1)
+            assert type(app.screen).__name__ == experiment.screen.split(":")[1]
+            await pilot.pause(0.5)
+            await pilot.press("escape")
+            assert type(app.screen).__name__ == "HomeScreen"
+
+    run(scenario())
+
+
+def test_architecture_shows_the_spec_table_and_switches_model(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("4")
+            table = app.screen.query_one("#layers", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 8)
+            assert table.get_row_at(7)[4:6] == ["799,078", "40,494"]
+            await pilot.press("m")
+            assert await wait_for(pilot, lambda: table.row_count == 12)
+            assert table.get_row_at(11)[4] == "800,226"
+
+    run(scenario())
+
+
+def test_occlusion_cursor_and_patch_keys(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("7")
+            readout = app.screen.query_one("#occ-readout", Static)
+            assert await wait_for(
+                pilot, lambda: "cursor: patch at row 0, column 0" in text_of(readout)
+            )
+            await pilot.press("right", "right", "down")
+            assert "row 2, column 4" in text_of(readout)
+            screen = app.screen
+            value = float(text_of(readout).split("= ")[1].split(";")[0])
+            assert value == pytest.approx(float(screen.result.true_probability[1, 2]), abs=1e-4)
+            await pilot.press("plus")
+            assert await wait_for(
+                pilot, lambda: screen.result is not None and len(screen.result.offsets) == 7
+            )
+            await pilot.press("s")
+            assert await wait_for(pilot, lambda: len(screen.result.offsets) == 5)  # 0,3,...,12
+
+    run(scenario())
+
+
+def test_predictions_page_and_filter(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("5")
+            first = app.screen.query_one("#digit-0")
+            assert await wait_for(pilot, lambda: first.caption.startswith("#0 "))
+            await pilot.press("n")
+            assert await wait_for(pilot, lambda: first.caption.startswith("#8 "))
+            await pilot.press("w")  # the tiny model gets every image right
+            assert await wait_for(pilot, lambda: "no misclassified images" in status(app))
+
+    run(scenario())
+
+
+def test_filters_views_and_keys(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("6")
+            title = app.screen.query_one("#filters-title", Static)
+            assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(title))
+            await pilot.press("right_square_bracket", "right_square_bracket")
+            assert await wait_for(pilot, lambda: "conv2 filter K=2" in text_of(title))
+            await pilot.press("n")
+            assert await wait_for(pilot, lambda: "test image #1" in text_of(title))
+
+    run(scenario())
+
+
+def test_attack_screens_finish(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("8")
+            assert await wait_for(pilot, lambda: status(app).startswith("done:"))
+            chart = app.screen.query_one("#synth-chart")
+            assert chart.series and len(chart.series["3"]) > 1
+            await pilot.press("escape", "9")
+            assert await wait_for(pilot, lambda: "MSE to the real image" in status(app))
+            await pilot.press("escape", "0")
+            assert await wait_for(
+                pilot, lambda: "flipped after" in status(app) or "did not flip" in status(app)
+            )
+            await pilot.press("t")
+            assert app.screen.target == 0
+            await pilot.press("escape", "r")
+            table = app.screen.query_one("#rob-table", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 7)
+            robust = [float(table.get_row_at(i)[2].rstrip("%")) for i in range(7)]
+            assert robust == sorted(robust, reverse=True)
+
+    run(scenario())
+
+
+def test_draw_updates_the_prediction(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("d")
+            assert await wait_for(pilot, lambda: "the network says" in status(app))
+            canvas = app.screen.query_one("#draw-canvas")
+            await pilot.press("space", "right", "space")
+            assert canvas.pixels.max() == 255 and canvas.pixels[14, 15] == 255
+            await pilot.press("c")
+            assert canvas.pixels.max() == 0
+
+    run(scenario())
+
+
+def test_replayed_run_shows_its_figures(trained_home, tiny_folder):
+    summary = runs.summarize(runs.find_run(trained_home, "latest"))
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.press("tab", "enter")
+            assert type(app.screen).__name__ == "TrainScreen"
+            table = app.screen.query_one("#epoch-table", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 3)
+            results = text_of(app.screen.query_one("#results", Static))
+            assert f"test accuracy {summary.test_accuracy:.2%}" in results
+            assert "confusion matrix" in results
+            assert table.get_row_at(2)[4] == f"{summary.best_val_accuracy:.2%}"
+
+    run(scenario())
+
+
+def test_compare_runs_side_by_side(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.press("3")
+            table = app.screen.query_one("#all-runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 1)
+            await pilot.press("space")
+            side = app.screen.query_one("#side-by-side", DataTable)
+            assert side.row_count == 5
+            assert app.screen.query_one("#cmp-acc").series
+
+    run(scenario())
+
+
+def test_random_keys_never_crash(trained_home, tiny_folder):
+    keys = list("jk1234567890rdnpwvmgstTSxlc+-[]") + ["escape", "enter", "tab", "up", "down", "left",
+                                                      "right", "space", "question_mark"]  # fmt: skip
+    rng = random.Random(0)
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder, synthesis_steps=5, targeted_steps=5, noise_max_steps=5,
+                       robustness_limit=5)  # fmt: skip
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(2000):
+                key = rng.choice(keys)
+                if key == "enter" and type(app.screen).__name__ == "TrainScreen":
+                    continue  # would start real runs
+                await pilot.press(key)
+            await pilot.pause(0.5)
+        assert app.return_code in (None, 0)
+
+    run(scenario())
+
+
+def test_quitting_leaves_the_run_going_and_it_can_be_reattached(home, tiny_folder):
+    async def start_then_quit():
+        app = tiny_app(
+            home, tiny_folder, train_defaults={"epochs": 300, "batch_size": 10, "device": "cpu"}
+        )
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.press("1")
+            await pilot.press("ctrl+s")
+            screen = app.screen
+            assert await wait_for(pilot, lambda: screen.view.last_batch is not None, 60)
+            run_id = screen.run_id
+            await pilot.press("q")
+        return run_id
+
+    run_id = run(start_then_quit())
+    run_dir = runs.find_run(home, run_id)
+    assert runs.process_alive(run_dir)
+    assert runs.summarize(run_dir).status == "running"
+
+    async def reattach_and_stop():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 50)) as pilot:
+            table = app.screen.query_one("#runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 1)
+            assert table.get_row_at(0)[2] == "running"
+            await pilot.press("tab", "enter")
+            screen = app.screen
+            assert screen.run_id == run_id
+            assert await wait_for(pilot, lambda: screen.view.last_batch is not None)
+            await pilot.press("x")
+            assert await wait_for(pilot, lambda: screen.view.end is not None, 60)
+            assert "stopped after" in status(app)
+
+    run(reattach_and_stop())
+    assert runs.summarize(run_dir).status == "stopped"
