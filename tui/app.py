@@ -104,5 +104,6 @@ def make_app(settings: AppSettings) -> MnistApp:
 def run(args: argparse.Namespace) -> int:
     """Open the app (``mnist-tui`` with no command)."""
     graphics = "ascii" if args.ascii else args.graphics
-    make_app(AppSettings(home=args.home_path, graphics=graphics)).run()
+    data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
+    make_app(AppSettings(home=args.home_path, graphics=graphics, data=data)).run()
     return 0

@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the app draws images (default: auto)",
     )
     parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+    parser.add_argument(
+        "--data",
+        dest="app_data",
+        metavar="DIR",
+        help="the app trains and analyses on this MNIST-format folder (default: MNIST)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_commands.register(commands)
     inspect_commands.register(commands)
@@ -164,3 +170,7 @@ def interruptible() -> threading.Event:
     cancel = threading.Event()
     stop_on_signals(cancel, (signal.SIGINT, signal.SIGTERM))
     return cancel
+
+
+if __name__ == "__main__":
+    sys.exit(main())

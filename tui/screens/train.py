@@ -167,7 +167,7 @@ class TrainScreen(ExperimentScreen):
                 yield ChartView("validation accuracy (%)", "epoch", id="acc-chart", classes="chart")
             yield DataTable(id="epoch-table", zebra_stripes=True)
             yield Static("", id="results")
-            yield Static("", classes="status")
+        yield Static("", classes="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -181,6 +181,7 @@ class TrainScreen(ExperimentScreen):
             self.follow(self.run_id)
         else:
             self.query_one("#epoch-table").display = False
+            self.query_one("#epochs", Input).focus()
 
     # --- the form ---------------------------------------------------------------------
 
