@@ -6,6 +6,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+# The occlusion study's defaults (SPEC §4): a 14x14 patch moved 2 pixels at a time.
+OCCLUSION_PATCH = 14
+OCCLUSION_STRIDE = 2
+
 
 @dataclass
 class TrainConfig:

@@ -13,10 +13,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
+from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
 from engine.pixels import PixelModel, to_pixels
 
-PATCH = 14  # the study's patch size, pixels
-STRIDE = 2
+PATCH = OCCLUSION_PATCH
+STRIDE = OCCLUSION_STRIDE
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,14 @@ def stop_on_signals(cancel: threading.Event, signals: Iterable[int]) -> None:
         signal.signal(signum, handler)
 
 
+# A detached run yields the CPU to interactive work on the same machine (the app following
+# it, a shell): on a 2-core box this keeps key presses quick while it costs the run little.
+DETACHED_NICENESS = 10
+
+
 def detach(run_dir: Path, home: Path, resume: bool = False) -> int:
-    """Start the run in a new session (immune to the terminal closing); its pid."""
+    """Start the run in a new session (immune to the terminal closing) at a lower priority;
+    its pid."""
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -107,6 +113,7 @@ def detach(run_dir: Path, home: Path, resume: bool = False) -> int:
             stderr=log,
             env=env,
             start_new_session=True,
+            preexec_fn=lambda: os.nice(DETACHED_NICENESS),  # noqa: PLW1509 (no threads yet)
         )
     # Record the pid now, so the run shows as running before the child gets going.
     write_json(run_dir / PROCESS, {"pid": process.pid})

@@ -34,8 +34,8 @@ class AppSettings:
     targeted_steps: int = 3000
     noise_max_steps: int = 1000
     robustness_limit: int = 1000
-    poll_seconds: float = 0.25  # how often a followed run's log is read
-    chart_seconds: float = 0.3  # how often charts redraw while data streams in
+    poll_seconds: float = 0.5  # how often a followed run's log is read
+    chart_seconds: float = 0.5  # how often charts redraw while data streams in
 
     @property
     def colour(self) -> bool:

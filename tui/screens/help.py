@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.experiments import EXPERIMENTS
 
 
-def key_lines() -> list[str]:
+@cache
+def key_lines() -> tuple[str, ...]:
     """One line per screen and key, from the BINDINGS the screens declare."""
     import importlib
 
@@ -25,7 +28,7 @@ def key_lines() -> list[str]:
         for binding in bindings:
             if isinstance(binding, Binding) and binding.description:
                 lines.append(f"  {binding.key_display or binding.key:<12} {binding.description}")
-        return lines
+        return tuple(lines)
 
     lines = ["[b]Everywhere[/]", *describe(MnistApp.BINDINGS), "  ctrl+p       command palette: find any experiment by name",
              *describe(ExperimentScreen.BINDINGS), "  c            cancel a long computation", "",
@@ -39,10 +42,10 @@ def key_lines() -> list[str]:
         screen_class = getattr(importlib.import_module(f"tui.screens.{module_name}"), class_name)
         own = [b for b in screen_class.BINDINGS if b not in ExperimentScreen.BINDINGS]
         lines += ["", f"[b]{experiment.title}[/]", *describe(own)]
-    return lines
+    return tuple(lines)
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(Screen):
     """Press any of Escape, q or ? to close."""
 
     BINDINGS = [

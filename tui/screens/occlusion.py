@@ -10,7 +10,8 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
-from engine.occlusion import PATCH, STRIDE
+from engine.config import OCCLUSION_PATCH as PATCH
+from engine.config import OCCLUSION_STRIDE as STRIDE
 from tui.screens.base import ExperimentScreen
 from tui.widgets.array_view import ArrayView
 

@@ -249,7 +249,8 @@ class TrainScreen(ExperimentScreen):
         self.run_id = run_id
         self.run_dir = runs.find_run(self.app.settings.home, run_id)
         self.reader = runs.EventReader(self.run_dir)
-        self.query_one("#train-form").display = False
+        # Removed, not hidden: a screen with fewer widgets restyles and redraws faster.
+        self.query_one("#train-form").remove()
         self.query_one("#train-progress").display = True
         self.query_one("#charts").display = True
         self.query_one("#epoch-table").display = True

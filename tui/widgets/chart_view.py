@@ -36,8 +36,10 @@ class ChartView(Widget):
         self._dirty = True
 
     def toggle_log(self) -> None:
+        """Switch the y axis between linear and log, at once (a key press should show)."""
         self.ylog = not self.ylog
         self._dirty = True
+        self._redraw_if_dirty()
 
     def on_resize(self) -> None:
         self._dirty = True

@@ -1,0 +1,143 @@
+"""The app under load, in one run:
+
+- start-up: seconds from launching `mnist-tui` in tmux to its home screen on display;
+- key latency while a training run goes at full speed on the same machine: the time from
+  tmux send-keys to the pane showing the change (the help screen opened or closed), median
+  and 95th percentile, polled with capture-pane (a few ms of resolution);
+- training images/s of the same run followed by the app, against the same run headless.
+
+    python bench/ui_latency.py [--presses 200] [--subset 30000] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine import events as ev  # noqa: E402
+from engine import runs, worker  # noqa: E402
+from engine.config import TrainConfig  # noqa: E402
+from engine.home import app_home  # noqa: E402
+
+SESSION = "mnist-tui-latency"
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def wait_for_text(text: str, seconds: float = 30.0) -> float:
+    """Seconds until ``text`` shows in the pane (polled with capture-pane, ~5 ms apart)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        if text in tmux("capture-pane", "-p", "-t", SESSION):
+            return time.perf_counter() - start
+    raise TimeoutError(f"{text!r} never appeared")
+
+
+def open_app(home: Path) -> float:
+    """Start the real app in tmux; seconds until its home screen shows."""
+    tmux("kill-session", "-t", SESSION)
+    command = f"{sys.executable} -m tui.cli --home {home}"
+    start = time.perf_counter()
+    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(ROOT), command)
+    wait_for_text("Train convnet")
+    return time.perf_counter() - start
+
+
+def start_run(home: Path, config: TrainConfig) -> Path:
+    run_dir = runs.create_run(home, config)
+    worker.detach(run_dir, home)
+    return run_dir
+
+
+def wait_until_done(run_dir: Path) -> None:
+    while runs.summarize(run_dir).status == "running":
+        time.sleep(0.5)
+
+
+def training_rate(run_dir: Path) -> float:
+    epochs = [e for e in runs.read_events(run_dir) if isinstance(e, ev.EpochEvaluated)]
+    return statistics.mean(e.images_per_s for e in epochs)
+
+
+def follow(home: Path, run_dir: Path) -> None:
+    """Open the app on the run's live screen and leave it there until the run ends."""
+    open_app(home)
+    tmux("send-keys", "-t", SESSION, "Tab")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", SESSION, "Enter")
+    wait_for_text("Escape leaves it running")
+    while runs.summarize(run_dir).status == "running":
+        time.sleep(0.5)
+    tmux("kill-session", "-t", SESSION)
+
+
+def follow_and_press(home: Path, run_dir: Path, presses: int) -> dict[str, list[float]]:
+    """Open the app, follow the run, and time key presses while it goes."""
+    open_app(home)
+    tmux("send-keys", "-t", SESSION, "Tab")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", SESSION, "Enter")
+    wait_for_text("Escape leaves it running")
+    wait_for_text("img/s")
+    latencies: dict[str, list[float]] = {
+        "l (log y on the loss chart)": [],
+        "? / Escape (help screen)": [],
+    }
+    steps = [("l", "[log y]", 0), ("l", "and validation loss  ", 0), ("?", "Everywhere", 1),
+             ("Escape", "Escape leaves it running", 1)]  # fmt: skip
+    for i in range(presses):
+        key, marker, kind = steps[i % len(steps)]
+        start = time.perf_counter()
+        tmux("send-keys", "-t", SESSION, key)
+        wait_for_text(marker)
+        latencies[list(latencies)[kind]].append(time.perf_counter() - start)
+        time.sleep(0.05)  # a person does not press 20 keys a second
+    while runs.summarize(run_dir).status == "running":
+        time.sleep(0.5)
+    tmux("kill-session", "-t", SESSION)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--subset", type=int, default=30_000)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    home = app_home()
+
+    starts = []
+    for _ in range(3):
+        starts.append(open_app(home))
+        tmux("kill-session", "-t", SESSION)
+    print(f"start-up to the home screen: median {statistics.median(starts):.2f} s"
+          f" (runs: {', '.join(f'{s:.2f}' for s in starts)})")  # fmt: skip
+
+    config = TrainConfig(epochs=args.epochs, subset=args.subset, device="cpu")
+    headless = start_run(home, config)
+    wait_until_done(headless)
+    followed = start_run(home, config)
+    follow(home, followed)
+    pressed = start_run(home, config)
+    for name, latencies in follow_and_press(home, pressed, args.presses).items():
+        latencies_ms = sorted(1000 * x for x in latencies)
+        p95 = latencies_ms[int(0.95 * (len(latencies_ms) - 1))]
+        print(f"key to screen change while training, {name}, {len(latencies_ms)} presses: median"
+              f" {statistics.median(latencies_ms):.1f} ms, p95 {p95:.1f} ms, max {latencies_ms[-1]:.1f} ms")  # fmt: skip
+    alone, watched = training_rate(headless), training_rate(followed)
+    print(f"training images/s: headless {alone:,.0f}, followed by the app (no keys pressed) {watched:,.0f}"
+          f" -> {watched / alone:.0%} of headless")  # fmt: skip
+    print(f"(runs {headless.name}, {followed.name}; key presses timed during {pressed.name})")
+
+
+if __name__ == "__main__":
+    main()
