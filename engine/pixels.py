@@ -19,7 +19,11 @@ class PixelModel(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model.eval()
+        # NHWC convolutions are about 2x faster with oneDNN on the CPU, in exact float32.
+        # (Outside inference mode, so the weights stay usable for input gradients.)
+        with torch.inference_mode(False):
+            self.model = model.eval().to(memory_format=torch.channels_last)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model((pixels - MEAN) / STD)
+        normalised = ((pixels - MEAN) / STD).contiguous(memory_format=torch.channels_last)
+        return self.model(normalised)
