@@ -27,7 +27,7 @@ from engine.data.idx import FILE_NAMES  # noqa: E402
 from engine.evaluation import evaluate  # noqa: E402
 from engine.home import app_home, data_cache  # noqa: E402
 from engine.models import build_model  # noqa: E402
-from engine.training import FastModel, TrainConfig, autocast_dtype, train  # noqa: E402
+from engine.training import FastModel, TrainConfig, autocast_dtype, scorer_for, train  # noqa: E402
 
 
 def torchvision_folder(cache: Path) -> Path:
@@ -93,9 +93,9 @@ def engine_train(splits, model_name: str, images: int) -> float:
 
 def engine_test(splits, model_name: str) -> float:
     config = TrainConfig(model=model_name, device="cpu")
-    model = build_model(model_name).to(memory_format=torch.channels_last)
+    model = build_model(model_name)
     fast = FastModel(model, autocast_dtype(config.precision, torch.device("cpu")), True)
-    result = evaluate(fast, splits.test, config.eval_batch_size)
+    result = evaluate(scorer_for(model, fast), splits.test, config.eval_batch_size)
     return len(splits.test) / result.seconds
 
 

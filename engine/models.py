@@ -66,3 +66,26 @@ def build_model(name: str) -> nn.Module:
         return MODELS[name]()
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+
+
+def _fold(layer: nn.Conv2d | nn.Linear, norm: nn.BatchNorm2d | nn.BatchNorm1d) -> None:
+    """Fold an eval-mode BatchNorm into the layer before it, in place."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    shape = (-1,) + (1,) * (layer.weight.dim() - 1)
+    layer.weight.mul_(scale.view(shape))
+    layer.bias.sub_(norm.running_mean).mul_(scale).add_(norm.bias)
+
+
+@torch.no_grad()
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """For scoring: a BatchNormConvNet's eval-mode computation as a plain ConvNet, each
+    BatchNorm folded into the layer before it (same outputs up to rounding, one pass less
+    over every activation). Any other model is returned as it is."""
+    if not isinstance(model, BatchNormConvNet):
+        return model
+    plain = ConvNet(model.fc2.out_features).to(model.conv1.weight.device)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("bn")})
+    for layer, norm in ((plain.conv1, model.bn1), (plain.conv2, model.bn2), (plain.fc1, model.bn3),
+                        (plain.fc2, model.bn4)):  # fmt: skip
+        _fold(layer, norm)
+    return plain.eval()

@@ -21,7 +21,7 @@ from engine.checkpoints import load_checkpoint, load_model, save_checkpoint
 from engine.config import TrainConfig
 from engine.data import Splits, batch_count, normalise
 from engine.evaluation import evaluate, per_class_accuracy
-from engine.models import build_model
+from engine.models import build_model, fold_batchnorm
 
 BEST = "best.pt"
 LAST = "last.pt"
@@ -106,6 +106,16 @@ class FastModel(nn.Module):
             return self.model(x)
         with torch.autocast(x.device.type, dtype=self.dtype):
             return self.model(x).float()
+
+
+def scorer_for(model: nn.Module, fast: FastModel) -> nn.Module:
+    """The model as validation and test score it: BatchNorm folded away, same speed
+    settings as training."""
+    model.eval()
+    plain = fold_batchnorm(model)
+    if fast.channels_last:
+        plain = plain.to(memory_format=torch.channels_last)
+    return FastModel(plain, fast.dtype, fast.channels_last)
 
 
 def _epoch_plan(
@@ -252,7 +262,7 @@ def train(
             result.stopped = True
             break
 
-        val = evaluate(fast, splits.val, config.eval_batch_size)
+        val = evaluate(scorer_for(model, fast), splits.val, config.eval_batch_size)
         train_loss = progress["loss_sum"] / len(splits.train)
         scheduler.step()
         progress.update(epoch=epoch + 1, batch=0, loss_sum=0.0)
@@ -307,12 +317,9 @@ def train(
 
     # The test set is scored with the best checkpoint, as the study does.
     if checkpoint_dir is not None and (checkpoint_dir / BEST).is_file():
-        best = load_model(checkpoint_dir / BEST, device)
-        if config.channels_last:
-            best = best.to(memory_format=torch.channels_last)
-        scorer = FastModel(best, fast.dtype, config.channels_last)
+        scorer = scorer_for(load_model(checkpoint_dir / BEST, device), fast)
     else:
-        scorer = fast
+        scorer = scorer_for(model, fast)
     test = evaluate(scorer, splits.test, config.eval_batch_size)
     confusion = test.confusion(splits.test.labels)
     result.test_accuracy, result.test_loss = test.accuracy, test.loss

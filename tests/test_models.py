@@ -38,3 +38,24 @@ def test_models_give_ten_logits(name):
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ValueError, match="choose one of convnet, convnet-bn"):
         build_model("resnet")
+
+
+def test_folding_batchnorm_keeps_the_outputs():
+    from engine.models import ConvNet, fold_batchnorm
+
+    torch.manual_seed(0)
+    model = build_model("convnet-bn")
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):  # move the running statistics and the affine parameters off their start
+        loss = model(torch.randn(32, 1, 28, 28)).pow(2).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    x = torch.randn(16, 1, 28, 28)
+    folded = fold_batchnorm(model)
+    assert isinstance(folded, ConvNet)
+    with torch.no_grad():
+        assert torch.allclose(model(x), folded(x), atol=1e-5)
+    plain = build_model("convnet")
+    assert fold_batchnorm(plain) is plain
