@@ -23,44 +23,25 @@ class UserError(Exception):
     """A mistake in what the user asked for; shown as one message, no traceback."""
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+def number_type(convert: Callable[[str], float], noun: str, ok: Callable[[float], bool], rule: str):
+    """An argparse type that converts a number and checks it, with a message that names it."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} {rule}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must not be negative")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must not be negative")
-    return value
+positive_int = number_type(int, "a whole number", lambda v: v >= 1, "must be at least 1")
+non_negative_int = number_type(int, "a whole number", lambda v: v >= 0, "must not be negative")
+positive_float = number_type(float, "a number", lambda v: v > 0, "must be positive")
+non_negative_float = number_type(float, "a number", lambda v: v >= 0, "must not be negative")
 
 
 def add_home(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
