@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine import events as ev
-from engine.atomic import write_json  # noqa: F401 (re-exported for tests)
+from engine.atomic import write_json
 from engine.config import TrainConfig
 from engine.home import runs_folder
 

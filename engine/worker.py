@@ -113,7 +113,7 @@ def detach(run_dir: Path, home: Path, resume: bool = False) -> int:
             stderr=log,
             env=env,
             start_new_session=True,
-            preexec_fn=lambda: os.nice(DETACHED_NICENESS),  # noqa: PLW1509 (no threads yet)
+            preexec_fn=lambda: os.nice(DETACHED_NICENESS),
         )
     # Record the pid now, so the run shows as running before the child gets going.
     write_json(run_dir / PROCESS, {"pid": process.pid})

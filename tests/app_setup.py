@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tui.app import AppSettings, make_app
@@ -48,6 +47,3 @@ def text_of(widget) -> str:
     console = Console(width=200, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(content)
     return console.export_text()
-
-
-__all__ = ["asyncio", "tiny_app", "tiny_settings", "wait_for", "text_of"]

@@ -27,7 +27,7 @@ class AppSettings:
     """What the app works with; tests shrink the defaults to run in seconds."""
 
     home: Path
-    graphics: str = "auto"  # auto | halfblock | ascii | sixel | kitty
+    graphics: str = "auto"  # auto | halfblock | ascii
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
     synthesis_steps: int = 10_000

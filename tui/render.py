@@ -126,7 +126,8 @@ def class_legend(names: Sequence[str], colour: bool = True) -> Text:
     return text
 
 
-def legend(vmin: float, vmax: float, cmap: str, width: int = 24, colour: bool = True) -> Text:
+def legend(vmin: float, vmax: float, cmap: str, width: int = 24, colour: bool = True,
+           middle: bool = True) -> Text:  # fmt: skip
     """A colour bar with the values at its ends and middle, so colours read as numbers."""
     text = Text(no_wrap=True)
     text.append(f"{vmin:+.3g} " if cmap == "signed" else f"{vmin:.3g} ")
@@ -136,9 +137,9 @@ def legend(vmin: float, vmax: float, cmap: str, width: int = 24, colour: bool = 
     else:
         steps = np.linspace(0, len(ASCII_RAMP) - 1, width).round().astype(int)
         text.append("".join(ASCII_RAMP[i] for i in steps))
-    middle = (vmin + vmax) / 2
     text.append(f" {vmax:+.3g}" if cmap == "signed" else f" {vmax:.3g}")
-    text.append(f"   (middle {middle:.3g})")
+    if middle:
+        text.append(f"   (middle {(vmin + vmax) / 2:.3g})")
     return text
 
 

@@ -140,7 +140,7 @@ def offline_copy_path() -> Path | None:
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays and tuples only: the file is data, never code to run."""
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str) -> type:
         if module.split(".")[0] == "numpy" and name in {
             "_reconstruct",
             "ndarray",

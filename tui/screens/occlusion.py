@@ -50,18 +50,10 @@ class OcclusionScreen(ExperimentScreen):
         yield Static("", id="occ-title", classes="title")
         with Horizontal(classes="panels"):
             yield ArrayView(id="occ-image", classes="panel", min_scale=1)
-            yield ArrayView(
-                id="occ-prob",
-                classes="panel",
-                cmap="viridis",
-                vmin=0,
-                vmax=1,
-                min_scale=3,
-                legend=True,
-            )
-            yield ArrayView(
-                id="occ-class", classes="panel", cmap="viridis", vmin=0, vmax=9, min_scale=3
-            )
+            yield ArrayView(id="occ-prob", classes="panel", cmap="viridis", vmin=0, vmax=1,
+                            min_scale=2, legend=True)  # fmt: skip
+            yield ArrayView(id="occ-class", classes="panel", cmap="classes", vmin=0, vmax=9,
+                            min_scale=2, legend=True)  # fmt: skip
         yield Static("", id="occ-readout")
         yield Static("loading the model ...", classes="status")
         yield Footer()
@@ -103,12 +95,12 @@ class OcclusionScreen(ExperimentScreen):
         view.caption, view.array = "image", image
         prob = self.query_one("#occ-prob", ArrayView)
         prob.caption, prob.array = (
-            f"P({names[result.label]}) with the patch there",
+            f"P({names[result.label]}), patch there",
             result.true_probability.numpy(),
         )
         cls = self.query_one("#occ-class", ArrayView)
         cls.caption, cls.array = (
-            "predicted class there",
+            "class, patch there",
             result.predicted_class.numpy().astype(float),
         )
         size = len(result.offsets)

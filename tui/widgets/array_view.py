@@ -49,7 +49,7 @@ class ArrayView(Widget):
 
     def get_content_width(self, container, viewport) -> int:
         width, _ = self._cells(self.min_scale)
-        legend_width = 40 if self.legend else 0
+        legend_width = 24 if self.legend else 0
         return max(width, len(self.caption), legend_width)
 
     def get_content_height(self, container, viewport, width: int) -> int:
@@ -89,5 +89,7 @@ class ArrayView(Widget):
                 low, high = render.value_range(array, self.cmap)
                 vmin = self.vmin if self.vmin is not None else low
                 vmax = self.vmax if self.vmax is not None else high
-                parts.append(render.legend(vmin, vmax, self.cmap, width=16, colour=self.colour))
+                parts.append(
+                    render.legend(vmin, vmax, self.cmap, width=12, colour=self.colour, middle=False)
+                )
         return Group(*parts)
