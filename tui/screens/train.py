@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 from rich.console import Group
+from rich.progress_bar import ProgressBar
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,7 +21,6 @@ from textual.widgets import (
     Header,
     Input,
     Label,
-    ProgressBar,
     Select,
     Static,
 )
@@ -152,10 +153,7 @@ class TrainScreen(ExperimentScreen):
                 yield Button("Start (Enter or ctrl+s)", id="start", variant="primary")
                 yield Static("", id="form-error", classes="error")
             with Vertical(id="train-progress"):
-                yield Label("epoch")
-                yield ProgressBar(id="epoch-bar", show_eta=False)
-                yield Label("batch")
-                yield ProgressBar(id="batch-bar", show_eta=False)
+                yield Static("", id="bars")
                 yield Static("", id="train-stats")
             with Horizontal(id="charts"):
                 yield ChartView(
@@ -290,13 +288,19 @@ class TrainScreen(ExperimentScreen):
         if view.started is None:
             return
         done_epochs = view.epochs[-1].epoch if view.epochs else view.started.start_epoch
-        self.query_one("#epoch-bar", ProgressBar).update(
-            total=view.started.epochs, progress=done_epochs
-        )
-        if view.last_batch is not None:
-            self.query_one("#batch-bar", ProgressBar).update(
-                total=view.last_batch.batches, progress=view.last_batch.batch
+        batch = view.last_batch
+        # One Static with two Rich bars: far cheaper to restyle and redraw than two
+        # ProgressBar widgets with their children and timers.
+        bars = Table.grid(padding=(0, 1))
+        bars.add_row("epoch", ProgressBar(view.started.epochs, done_epochs, width=50),
+                     f"{done_epochs}/{view.started.epochs}")  # fmt: skip
+        if batch is not None:
+            bars.add_row(
+                "batch",
+                ProgressBar(batch.batches, batch.batch, width=50),
+                f"{batch.batch}/{batch.batches}",
             )
+        self.query_one("#bars", Static).update(bars)
 
     def show_stats(self) -> None:
         view = self.view
