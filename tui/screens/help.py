@@ -49,9 +49,9 @@ class HelpScreen(Screen):
     """Press any of Escape, q or ? to close."""
 
     BINDINGS = [
-        Binding("escape", "dismiss", "Close"),
-        Binding("question_mark", "dismiss", "Close"),
-        Binding("q", "dismiss", "Close"),
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("question_mark", "app.pop_screen", "Close"),
+        Binding("q", "app.pop_screen", "Close"),
     ]
 
     def compose(self) -> ComposeResult:
