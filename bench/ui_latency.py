@@ -2,8 +2,10 @@
 
 - start-up: seconds from launching `mnist-tui` in tmux to its home screen on display;
 - key latency while a training run goes at full speed on the same machine: the time from
-  tmux send-keys to the pane showing the change (the help screen opened or closed), median
-  and 95th percentile, polled with capture-pane (a few ms of resolution);
+  tmux send-keys to the pane showing the change (a chart redrawn, the help screen opened or
+  closed), median and 95th percentile, polled with capture-pane (a few ms of resolution).
+  A lone Escape also waits out ESCDELAY (Textual's default 100 ms, as in curses) to tell
+  the key from the start of an escape sequence, so it is reported apart;
 - training images/s of the same run followed by the app, against the same run headless.
 
     python bench/ui_latency.py [--presses 200] [--subset 30000] [--epochs 3]
@@ -89,11 +91,13 @@ def follow_and_press(home: Path, run_dir: Path, presses: int) -> dict[str, list[
     wait_for_text("Escape leaves it running")
     wait_for_text("img/s")
     latencies: dict[str, list[float]] = {
-        "l (log y on the loss chart)": [],
-        "? / Escape (help screen)": [],
+        "l (log y on the loss chart, same screen)": [],
+        "? (help screen opens or closes)": [],
+        "Escape (help closes; includes the terminal's ESCDELAY)": [],
     }
+    live = "Escape leaves it running"
     steps = [("l", "[log y]", 0), ("l", "and validation loss  ", 0), ("?", "Everywhere", 1),
-             ("Escape", "Escape leaves it running", 1)]  # fmt: skip
+             ("?", live, 1), ("?", "Everywhere", 1), ("Escape", live, 2)]  # fmt: skip
     for i in range(presses):
         key, marker, kind = steps[i % len(steps)]
         start = time.perf_counter()
