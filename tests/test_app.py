@@ -260,3 +260,19 @@ def test_quitting_leaves_the_run_going_and_it_can_be_reattached(home, tiny_folde
 
     run(reattach_and_stop())
     assert runs.summarize(run_dir).status == "stopped"
+
+
+@pytest.mark.parametrize("mode", ["sixel", "kitty"])
+def test_pixel_graphics_put_pictures_in_the_views(trained_home, tiny_folder, mode):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder, graphics=mode)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("7")
+            readout = app.screen.query_one("#occ-readout", Static)
+            assert await wait_for(pilot, lambda: "cursor" in text_of(readout))
+            pictures = list(app.screen.query(".array-picture"))
+            assert len(pictures) == 3
+            assert pictures[0].image.size == (28 * 8, 28 * 8)  # the digit, 8 pixels a value
+            assert pictures[1].image.size == (8 * 8, 8 * 8)  # the 8x8 map
+
+    run(scenario())

@@ -27,7 +27,7 @@ class AppSettings:
     """What the app works with; tests shrink the defaults to run in seconds."""
 
     home: Path
-    graphics: str = "auto"  # auto | halfblock | ascii
+    graphics: str = "halfblock"  # halfblock | ascii | sixel | kitty (see tui.graphics)
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
     synthesis_steps: int = 10_000
@@ -103,7 +103,9 @@ def make_app(settings: AppSettings) -> MnistApp:
 
 def run(args: argparse.Namespace) -> int:
     """Open the app (``mnist-tui`` with no command)."""
-    graphics = "ascii" if args.ascii else args.graphics
+    from tui.graphics import resolve
+
+    graphics = resolve("ascii" if args.ascii else args.graphics)  # before Textual owns the tty
     data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
     make_app(AppSettings(home=args.home_path, graphics=graphics, data=data)).run()
     return 0

@@ -70,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_home(parser, top_level=True)
     parser.add_argument(
         "--graphics",
-        choices=["auto", "halfblock", "ascii"],
+        choices=["auto", "halfblock", "ascii", "sixel", "kitty"],
         default="auto",
-        help="how the app draws images: colour half-blocks (auto, halfblock) or plain ASCII;"
-        " sixel and kitty graphics are not supported yet",
+        help="how the app draws images: colour half-blocks (auto, halfblock), plain characters"
+        " (ascii), or real pixels through textual-image (sixel, kitty; experimental)",
     )
     parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
     parser.add_argument(

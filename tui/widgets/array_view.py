@@ -1,15 +1,19 @@
 """ArrayView: any 2-D array (digit, filter, activation, map) drawn through ``tui.render``,
-scaled up to the largest whole factor that fits the space it is given."""
+scaled up to the largest whole factor that fits the space it is given — or, where the
+terminal has them, as sixel or kitty pixels through textual-image."""
 
 from __future__ import annotations
 
 import numpy as np
 from rich.console import Group, RenderableType
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import Static
 
 from tui import render
+from tui.graphics import PIXEL_MODES, image_widget, to_picture
 
 
 class ArrayView(Widget):
@@ -29,6 +33,70 @@ class ArrayView(Widget):
         self.cmap, self.vmin, self.vmax = cmap, vmin, vmax
         self.min_scale = min_scale
         self.legend = legend
+
+    @property
+    def pixel_mode(self) -> str | None:
+        """ "sixel" or "kitty" when the app draws real pixels, else None."""
+        settings = getattr(self.app, "settings", None)
+        mode = settings.graphics if settings is not None else "halfblock"
+        return mode if mode in PIXEL_MODES else None
+
+    def compose(self) -> ComposeResult:
+        if self.pixel_mode:  # children draw; in half-block mode render() does
+            self.styles.layout = "vertical"
+            yield Static("", classes="array-caption")
+            yield image_widget(self.pixel_mode)(classes="array-picture")
+            yield Static("", classes="array-legend")
+
+    def on_mount(self) -> None:
+        self._sync_pixels()
+
+    def watch_array(self) -> None:
+        self._sync_pixels()
+
+    def watch_caption(self) -> None:
+        self._sync_pixels()
+
+    def watch_cursor(self) -> None:
+        self._sync_pixels()
+
+    def _sync_pixels(self) -> None:
+        if not self.pixel_mode or not self.is_mounted or not self.children:
+            return
+        caption, picture, legend = self.children
+        caption.update(self.caption)
+        caption.display = bool(self.caption)
+        if self.array is None:
+            picture.image = None
+            return
+        shown = self._shown_array()
+        picture.image = to_picture(shown, self.cmap, self.vmin, self.vmax)
+        width, height = self._cells(self.min_scale)
+        picture.styles.width, picture.styles.height = width, height
+        legend.display = self.legend
+        if self.legend:
+            legend.update(self._legend(shown))
+
+    def _shown_array(self) -> np.ndarray:
+        """The array with the cursor marked by the far end of the scale from its value."""
+        array = np.asarray(self.array, dtype=np.float64)
+        if self.cursor is None:
+            return array
+        array = array.copy()
+        low, high = render.value_range(array, self.cmap)
+        vmin = self.vmin if self.vmin is not None else low
+        vmax = self.vmax if self.vmax is not None else high
+        r, c = self.cursor
+        array[r, c] = vmin if array[r, c] > (vmin + vmax) / 2 else vmax
+        return array
+
+    def _legend(self, array: np.ndarray) -> Text:
+        if self.cmap == "classes":
+            return render.class_legend([str(i) for i in range(10)], colour=self.colour)
+        low, high = render.value_range(array, self.cmap)
+        vmin = self.vmin if self.vmin is not None else low
+        vmax = self.vmax if self.vmax is not None else high
+        return render.legend(vmin, vmax, self.cmap, width=12, colour=self.colour, middle=False)
 
     @property
     def colour(self) -> bool:
@@ -67,29 +135,15 @@ class ArrayView(Widget):
             scale += 1
 
     def render(self) -> RenderableType:
+        if self.pixel_mode:
+            return ""
         parts: list[RenderableType] = []
         if self.caption:
             parts.append(Text(self.caption, no_wrap=True, overflow="ellipsis"))
         if self.array is not None:
-            array = np.asarray(self.array, dtype=np.float64)
-            if self.cursor is not None:
-                array = array.copy()
-                low, high = render.value_range(array, self.cmap)
-                vmin = self.vmin if self.vmin is not None else low
-                vmax = self.vmax if self.vmax is not None else high
-                r, c = self.cursor
-                # mark the cursor with the far end of the scale from its value
-                middle = (vmin + vmax) / 2
-                array[r, c] = vmin if array[r, c] > middle else vmax
-            parts.append(render.image(array, cmap=self.cmap, vmin=self.vmin, vmax=self.vmax,
+            shown = self._shown_array()
+            parts.append(render.image(shown, cmap=self.cmap, vmin=self.vmin, vmax=self.vmax,
                                       scale=self.best_scale(), colour=self.colour))  # fmt: skip
-            if self.legend and self.cmap == "classes":
-                parts.append(render.class_legend([str(i) for i in range(10)], colour=self.colour))
-            elif self.legend:
-                low, high = render.value_range(array, self.cmap)
-                vmin = self.vmin if self.vmin is not None else low
-                vmax = self.vmax if self.vmax is not None else high
-                parts.append(
-                    render.legend(vmin, vmax, self.cmap, width=12, colour=self.colour, middle=False)
-                )
+            if self.legend:
+                parts.append(self._legend(shown))
         return Group(*parts)
