@@ -270,9 +270,13 @@ def test_pixel_graphics_put_pictures_in_the_views(trained_home, tiny_folder, mod
             await pilot.press("7")
             readout = app.screen.query_one("#occ-readout", Static)
             assert await wait_for(pilot, lambda: "cursor" in text_of(readout))
+            from textual_image._terminal import get_cell_size
+
+            cell = get_cell_size()
             pictures = list(app.screen.query(".array-picture"))
             assert len(pictures) == 3
-            assert pictures[0].image.size == (28 * 8, 28 * 8)  # the digit, 8 pixels a value
-            assert pictures[1].image.size == (8 * 8, 8 * 8)  # the 8x8 map
+            # pictures fill their cells exactly: 28x14 cells for the digit, 16x8 for the maps
+            assert pictures[0].image.size == (28 * cell.width, 14 * cell.height)
+            assert pictures[1].image.size == (16 * cell.width, 8 * cell.height)
 
     run(scenario())

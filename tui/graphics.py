@@ -39,9 +39,14 @@ def image_widget(mode: str):
 
 
 def to_picture(
-    array: np.ndarray, cmap: str, vmin: float | None, vmax: float | None, scale: int = 8
+    array: np.ndarray,
+    cmap: str,
+    vmin: float | None,
+    vmax: float | None,
+    cells: tuple[int, int] | None = None,
 ):
-    """A PIL image of the array in the colour map, each value a ``scale``-pixel square."""
+    """A PIL image of the array in the colour map, sized to fill ``cells`` (columns, rows)
+    of the terminal exactly, so it needs no rescaling there; else 8 pixels a value."""
     from PIL import Image
 
     array = np.asarray(array, dtype=np.float64)
@@ -50,4 +55,10 @@ def to_picture(
     vmax = high if vmax is None else vmax
     rgb = render.colours((array - vmin) / max(vmax - vmin, 1e-12), cmap)
     picture = Image.fromarray(rgb, mode="RGB")
-    return picture.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
+    size = (array.shape[1] * 8, array.shape[0] * 8)
+    if cells is not None:
+        from textual_image._terminal import get_cell_size
+
+        cell = get_cell_size()
+        size = (cells[0] * cell.width, cells[1] * cell.height)
+    return picture.resize(size, Image.NEAREST)

@@ -70,9 +70,9 @@ class ArrayView(Widget):
             picture.image = None
             return
         shown = self._shown_array()
-        picture.image = to_picture(shown, self.cmap, self.vmin, self.vmax)
         width, height = self._cells(self.min_scale)
         picture.styles.width, picture.styles.height = width, height
+        picture.image = to_picture(shown, self.cmap, self.vmin, self.vmax, cells=(width, height))
         legend.display = self.legend
         if self.legend:
             legend.update(self._legend(shown))
