@@ -21,6 +21,7 @@ from textual.screen import Screen
 from tui.experiments import EXPERIMENTS, Experiment
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_GC_THRESHOLD = gc.get_threshold()
 
 
 @dataclass
@@ -69,6 +70,10 @@ class MnistApp(App):
         from tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # give the objects back to the collector (and to interpreter shutdown)
+        gc.set_threshold(*DEFAULT_GC_THRESHOLD)
 
     def open_experiment(self, experiment: Experiment) -> None:
         """Push the screen of an experiment."""
