@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from engine import events as ev
 from engine.attacks import (
     FGSM,
     PGD,
@@ -478,7 +479,7 @@ def robustness_command(args: argparse.Namespace) -> int:
     except InterruptedError as error:
         return cancelled(error)
     if args.json:
-        print_json([p.to_dict() for p in points])
+        print_json([ev.event_to_dict(p) for p in points])
         return 0
     steps = 1 if args.attack == "fgsm" else args.steps
     console.print(

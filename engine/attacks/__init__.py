@@ -5,7 +5,7 @@ PGD with the robustness curve. All work on pixels in [0, 1] through ``PixelModel
 from engine.attacks.fgsm import FGSM
 from engine.attacks.noise import NoiseResult, noise_attack, noise_table
 from engine.attacks.pgd import PGD
-from engine.attacks.robustness import RobustnessPoint, robustness_curve
+from engine.attacks.robustness import robustness_curve
 from engine.attacks.synthesis import SynthesisResult, synthesize_classes
 from engine.attacks.targeted import TargetedResult, targeted_image
 
@@ -13,7 +13,6 @@ __all__ = [
     "FGSM",
     "PGD",
     "NoiseResult",
-    "RobustnessPoint",
     "SynthesisResult",
     "TargetedResult",
     "noise_attack",

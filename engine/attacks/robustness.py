@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -16,23 +15,6 @@ from engine.data import Split
 from engine.pixels import PixelModel, to_pixels
 
 ATTACKS = ("fgsm", "pgd")
-
-
-@dataclass(frozen=True)
-class RobustnessPoint:
-    """Accuracy at one epsilon. ``accuracy``: images still right under the attack at this
-    eps; ``robust_accuracy``: images right under the attack at every eps up to this one (an
-    attacker with budget eps may use any smaller one), which never rises with eps."""
-
-    eps: float
-    accuracy: float
-    robust_accuracy: float
-    images: int
-    seconds: float
-    images_per_s_per_step: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def make_attack(model: nn.Module, attack: str, eps: float, steps: int, alpha: float,
@@ -56,8 +38,12 @@ def robustness_curve(
     batch_size: int = 500,
     emit: ev.Emit = ev.ignore,
     cancel=None,
-) -> list[RobustnessPoint]:
-    """Accuracy of ``model`` on the first ``limit`` images of ``split`` at each eps."""
+) -> list[ev.RobustnessMeasured]:
+    """Accuracy of ``model`` on the first ``limit`` images of ``split`` at each eps, one
+    ``RobustnessMeasured`` per eps (emitted as it is measured, and returned). ``accuracy``:
+    images still right under the attack at that eps; ``robust_accuracy``: right under the
+    attack at every eps up to it (an attacker with budget eps may use any smaller one), so
+    it never rises with eps."""
     eps_values = sorted(eps_values)
     if any(e < 0 for e in eps_values):
         raise ValueError("eps values must not be negative")
@@ -84,7 +70,8 @@ def robustness_curve(
             )
         seconds = time.perf_counter() - start
         still_right &= right
-        point = RobustnessPoint(
+        point = ev.RobustnessMeasured(
+            attack=attack,
             eps=eps,
             accuracy=right.float().mean().item(),
             robust_accuracy=still_right.float().mean().item(),
@@ -93,5 +80,5 @@ def robustness_curve(
             images_per_s_per_step=count * attack_steps / max(seconds, 1e-9),
         )
         points.append(point)
-        emit(ev.RobustnessMeasured(attack=attack, **point.to_dict()))
+        emit(point)
     return points
