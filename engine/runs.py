@@ -88,11 +88,14 @@ class EventLog:
 
 class EventReader:
     """Reads a run's log incrementally; ``read()`` returns the events completed since the
-    last call and leaves a half-written last line for next time."""
+    last call and leaves a half-written last line for next time. Event types named in
+    ``skip`` are passed over before any JSON is decoded (a log is mostly BatchTrained)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, skip: tuple[type[ev.Event], ...] = ()) -> None:
         self.path = run_dir / EVENTS
         self.offset = 0
+        # event_to_json writes the type first, so a prefix identifies a line's event
+        self._skip = tuple(f'{{"event":"{kind.__name__}"'.encode() for kind in skip)
 
     def read(self) -> list[ev.Event]:
         try:
@@ -105,6 +108,8 @@ class EventReader:
         self.offset += end
         found = []
         for line in chunk[:end].splitlines():
+            if self._skip and line.startswith(self._skip):
+                continue
             try:
                 found.append(ev.event_from_json(line.decode("utf-8")))
             except (ValueError, KeyError, TypeError):
@@ -112,9 +117,13 @@ class EventReader:
         return found
 
 
-def read_events(run_dir: Path) -> list[ev.Event]:
-    """Every complete event of a run's log."""
-    return EventReader(run_dir).read()
+def read_events(run_dir: Path, skip: tuple[type[ev.Event], ...] = ()) -> list[ev.Event]:
+    """Every complete event of a run's log, but those of the types in ``skip``."""
+    return EventReader(run_dir, skip).read()
+
+
+# What a run's summary and its epoch history need: everything but the per-batch flood.
+WITHOUT_BATCHES = (ev.BatchTrained,)
 
 
 def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:
@@ -220,7 +229,7 @@ def summarize(run_dir: Path) -> RunSummary:
             return RunSummary(**json.loads(summary_file.read_text()))
         except (ValueError, TypeError):
             pass
-    return summarize_events(run_dir, read_events(run_dir))
+    return summarize_events(run_dir, read_events(run_dir, WITHOUT_BATCHES))
 
 
 def summarize_events(run_dir: Path, events: list[ev.Event]) -> RunSummary:
@@ -270,7 +279,7 @@ def summarize_events(run_dir: Path, events: list[ev.Event]) -> RunSummary:
 
 def write_summary(run_dir: Path) -> RunSummary:
     """Fold the log into ``summary.json`` (called when the run's process ends)."""
-    summary = summarize_events(run_dir, read_events(run_dir))
+    summary = summarize_events(run_dir, read_events(run_dir, WITHOUT_BATCHES))
     write_json(run_dir / SUMMARY, summary.__dict__)
     return summary
 

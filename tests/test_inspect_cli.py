@@ -93,3 +93,19 @@ def test_bad_arguments_are_named_without_traceback(trained_home, capsys, args, m
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_a_cancelled_analysis_exits_130_without_traceback(trained_home, capsys, monkeypatch):
+    import threading
+
+    import tui.inspect_commands as inspect_commands
+
+    def already_cancelled():
+        flag = threading.Event()
+        flag.set()
+        return flag
+
+    monkeypatch.setattr(inspect_commands, "interruptible", already_cancelled)
+    assert main(["--home", str(trained_home), "occlude", "latest", "--index", "0"]) == 130
+    err = capsys.readouterr().err
+    assert "occlusion cancelled" in err and "Traceback" not in err

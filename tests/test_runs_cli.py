@@ -163,3 +163,14 @@ def test_no_engine_module_names_a_ui_package():
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in ("textual", "rich", "tui"), (path, name)
+
+
+def test_reader_skips_batch_events_without_decoding_them(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    log = runs.EventLog(run_dir)
+    log(ev.BatchTrained(epoch=1, batch=1, batches=1, step=1, loss=0.5, lr=0.1, images_per_s=1.0))
+    log(ev.RunStopped(epoch=1, reason="test"))
+    log.close()
+    assert [type(e) for e in runs.read_events(run_dir)] == [ev.BatchTrained, ev.RunStopped]
+    assert [type(e) for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)] == [ev.RunStopped]

@@ -179,31 +179,23 @@ def add_lp_options(parser: argparse.ArgumentParser, eps_default: float) -> None:
     )
 
 
-def cancelled(error: InterruptedError) -> int:
-    print(f"{error}; nothing shown")
-    return 130
-
-
 # --- synthesis -----------------------------------------------------------------------------
 
 
 def synthesize_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     console = make_console()
-    try:
-        with progress_bar(console, "synthesizing") as emit:
-            result = synthesize_classes(
-                subject.model,
-                args.classes,
-                args.steps,
-                args.step_size,
-                args.seed,
-                clamp=not args.no_clamp,
-                emit=emit,
-                cancel=interruptible(),
-            )
-    except InterruptedError as error:
-        return cancelled(error)
+    with progress_bar(console, "synthesizing") as emit:
+        result = synthesize_classes(
+            subject.model,
+            args.classes,
+            args.steps,
+            args.step_size,
+            args.seed,
+            clamp=not args.no_clamp,
+            emit=emit,
+            cancel=interruptible(),
+        )
     if args.json:
         print_json(result.to_dict())
         return 0
@@ -248,21 +240,18 @@ def targeted_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     check_index(subject, args.image)
     console = make_console()
-    try:
-        with progress_bar(console, "targeted") as emit:
-            result = targeted_image(
-                subject.model,
-                subject.test.images[args.image],
-                args.target,
-                args.beta,
-                args.steps,
-                args.step_size,
-                args.seed,
-                emit=emit,
-                cancel=interruptible(),
-            )
-    except InterruptedError as error:
-        return cancelled(error)
+    with progress_bar(console, "targeted") as emit:
+        result = targeted_image(
+            subject.model,
+            subject.test.images[args.image],
+            args.target,
+            args.beta,
+            args.steps,
+            args.step_size,
+            args.seed,
+            emit=emit,
+            cancel=interruptible(),
+        )
     if args.json:
         print_json({"image_index": args.image, **result.to_dict()})
         return 0
@@ -312,23 +301,18 @@ def targeted_command(args: argparse.Namespace) -> int:
 def noise_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     console = make_console()
-    try:
-        with progress_bar(console, "adding noise") as emit:
-            result = noise_table(
-                subject.model,
-                subject.test,
-                args.sources,
-                args.targets,
-                args.max_steps,
-                step_size=args.step_size,
-                seed=args.seed,
-                emit=emit,
-                cancel=interruptible(),
-            )
-    except InterruptedError as error:
-        return cancelled(error)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    with progress_bar(console, "adding noise") as emit:
+        result = noise_table(
+            subject.model,
+            subject.test,
+            args.sources,
+            args.targets,
+            args.max_steps,
+            step_size=args.step_size,
+            seed=args.seed,
+            emit=emit,
+            cancel=interruptible(),
+        )
     if args.json:
         print_json(result.to_dict())
         return 0
@@ -462,22 +446,19 @@ def lp_attack_command(args: argparse.Namespace) -> int:
 def robustness_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     console = make_console()
-    try:
-        with progress_bar(console, f"{args.attack} robustness") as emit:
-            points = robustness_curve(
-                subject.model,
-                subject.test,
-                args.eps,
-                args.attack,
-                args.limit,
-                args.steps,
-                args.alpha,
-                args.random_start,
-                emit=emit,
-                cancel=interruptible(),
-            )
-    except InterruptedError as error:
-        return cancelled(error)
+    with progress_bar(console, f"{args.attack} robustness") as emit:
+        points = robustness_curve(
+            subject.model,
+            subject.test,
+            args.eps,
+            args.attack,
+            args.limit,
+            args.steps,
+            args.alpha,
+            args.random_start,
+            emit=emit,
+            cancel=interruptible(),
+        )
     if args.json:
         print_json([ev.event_to_dict(p) for p in points])
         return 0

@@ -15,6 +15,7 @@ from rich.console import Console
 from engine.checkpoints import CheckpointError
 from engine.data import DataError, DataUnavailable
 from engine.home import app_home
+from engine.runs import RunNotFound
 
 EXIT_USER_ERROR = 2
 
@@ -111,9 +112,19 @@ def main(argv: list[str] | None = None) -> int:
     args.home_path = home
     try:
         return handler(args) or 0
-    except (UserError, DataUnavailable, DataError, CheckpointError, ValueError) as error:
+    except (
+        UserError,
+        RunNotFound,
+        DataUnavailable,
+        DataError,
+        CheckpointError,
+        ValueError,
+    ) as error:
         print(f"mnist-tui: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except InterruptedError as error:  # a long analysis stopped by Ctrl-C: nothing to show
+        print(f"mnist-tui: {error}; nothing shown", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -103,10 +103,7 @@ def summary_command(args: argparse.Namespace) -> int:
     if args.run and args.model:
         raise UserError("give a run or --model, not both")
     if args.run:
-        try:
-            run_dir = runs.find_run(args.home_path, args.run)
-        except runs.RunNotFound as error:
-            raise UserError(str(error)) from None
+        run_dir = runs.find_run(args.home_path, args.run)
         name = runs.read_config(run_dir).model
         model = runs.load_run_model(run_dir)
     else:
@@ -208,10 +205,7 @@ def filters_command(args: argparse.Namespace) -> int:
         weights, title = conv1_filters(subject.model), "conv1: 32 filters (3x3)"
         titles = [f"f{i}" for i in range(len(weights))]
     else:
-        try:
-            weights = conv2_filter(subject.model, args.conv2)
-        except ValueError as error:
-            raise UserError(str(error)) from None
+        weights = conv2_filter(subject.model, args.conv2)
         title = f"conv2 filter {args.conv2}: its 3x3 kernel at each of the 32 input depths"
         titles = [f"d{i}" for i in range(len(weights))]
     if args.json:
@@ -274,12 +268,9 @@ def occlude_command(args: argparse.Namespace) -> int:
     check_index(subject, args.index)
     image = subject.test.images[args.index]
     label = int(subject.test.labels[args.index])
-    try:
-        result = occlusion_map(
-            subject.model, image, label, args.patch, args.stride, args.fill, cancel=interruptible()
-        )
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    result = occlusion_map(
+        subject.model, image, label, args.patch, args.stride, args.fill, cancel=interruptible()
+    )
     if args.json:
         print_json(
             {"index": args.index, "patch": args.patch, "stride": args.stride, **result.to_dict()}

@@ -127,13 +127,6 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_run(args: argparse.Namespace, name: str) -> Path:
-    try:
-        return runs.find_run(args.home_path, name)
-    except runs.RunNotFound as error:
-        raise UserError(str(error)) from None
-
-
 # --- data ----------------------------------------------------------------------------------
 
 
@@ -206,7 +199,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def train_command(args: argparse.Namespace) -> int:
     home = args.home_path
     if args.resume:
-        run_dir = resolve_run(args, args.resume)
+        run_dir = runs.find_run(args.home_path, args.resume)
         summary = runs.summarize(run_dir)
         if summary.status == "running":
             raise UserError(f"run {run_dir.name} is still running; follow it instead")
@@ -292,7 +285,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def follow_command(args: argparse.Namespace) -> int:
-    run_dir = resolve_run(args, args.run)
+    run_dir = runs.find_run(args.home_path, args.run)
     summary = runs.summarize(run_dir)
     live = summary.status == "running"
     output = make_output(args.json)
@@ -318,7 +311,7 @@ def follow_command(args: argparse.Namespace) -> int:
 
 
 def stop_command(args: argparse.Namespace) -> int:
-    run_dir = resolve_run(args, args.run)
+    run_dir = runs.find_run(args.home_path, args.run)
     if not runs.stop(run_dir):
         status = runs.summarize(run_dir).status
         raise UserError(f"run {run_dir.name} is not running (it is {status})")

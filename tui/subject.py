@@ -38,10 +38,7 @@ def add_subject_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_subject(args: argparse.Namespace) -> Subject:
-    try:
-        run_dir = runs.find_run(args.home_path, args.run)
-    except runs.RunNotFound as error:
-        raise UserError(str(error)) from None
+    run_dir = runs.find_run(args.home_path, args.run)
     return subject_of_run(args.home_path, run_dir, args.checkpoint)
 
 

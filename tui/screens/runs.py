@@ -59,7 +59,11 @@ class RunsScreen(ExperimentScreen):
         run_dirs = runs.list_runs(self.app.settings.home)
         summaries = {d.name: runs.summarize(d) for d in run_dirs}
         histories = {
-            d.name: [e for e in runs.read_events(d) if isinstance(e, ev.EpochEvaluated)]
+            d.name: [
+                e
+                for e in runs.read_events(d, runs.WITHOUT_BATCHES)
+                if isinstance(e, ev.EpochEvaluated)
+            ]
             for d in run_dirs
         }
         self.app.call_from_thread(self.show, summaries, histories)
