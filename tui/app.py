@@ -30,6 +30,7 @@ class AppSettings:
 
     home: Path
     graphics: str = "halfblock"  # halfblock | ascii | sixel | kitty (see tui.graphics)
+    sixel_colours: int = 256  # colour registers a sixel picture may use
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
     synthesis_steps: int = 10_000
@@ -114,9 +115,12 @@ def make_app(settings: AppSettings) -> MnistApp:
 
 def run(args: argparse.Namespace) -> int:
     """Open the app (``mnist-tui`` with no command)."""
-    from tui.graphics import resolve
+    from tui.graphics import SIXEL_COLOURS, resolve, sixel_colours
 
-    graphics = resolve("ascii" if args.ascii else args.graphics)  # before Textual owns the tty
+    # the terminal is asked what it draws before Textual owns it
+    graphics = resolve("ascii" if args.ascii else args.graphics)
+    colours = sixel_colours() if graphics == "sixel" else SIXEL_COLOURS
     data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
-    make_app(AppSettings(home=args.home_path, graphics=graphics, data=data)).run()
+    settings = AppSettings(args.home_path, graphics, sixel_colours=colours, data=data)
+    make_app(settings).run()
     return 0

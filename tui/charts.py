@@ -24,6 +24,7 @@ def chart_xy(
     """One chart with a line per named (x values, y values) series."""
     with _LOCK:
         plt.clf()
+        plt.limit_size(False, False)  # the widget, not the terminal, sets the size
         plt.plotsize(width, height)
         plt.theme("pro" if colour else "clear")
         for name, (xs, ys) in series.items():

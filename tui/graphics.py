@@ -1,13 +1,15 @@
 """Pixel graphics (sixel, the kitty protocol) through textual-image, for terminals that
-have them and users who ask for them; everything else draws colour half-blocks with
-``tui.render``.
+have them; everything else draws colour half-blocks with ``tui.render``.
 
-textual-image asks the terminal what it supports when it is imported, which is no longer
-possible once Textual owns the terminal: ``resolve`` must run before the app starts.
+The terminal is asked what it supports (textual-image's queries, and the number of sixel
+colour registers), which is no longer possible once Textual owns the terminal:
+``resolve`` must run before the app starts.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 
 import numpy as np
@@ -15,27 +17,94 @@ import numpy as np
 from tui import render
 
 PIXEL_MODES = ("sixel", "kitty")
+SIXEL_COLOURS = 256  # what a sixel picture asks for; xterm as a VT340 starts with 16
 
 
 def resolve(requested: str) -> str:
-    """The drawing mode to use. Pixels are opt-in while they are experimental (seen working
-    in xterm's vt340 mode, with a stripe at the top of each picture): ``auto`` is halfblock."""
-    if requested not in PIXEL_MODES:
-        return "halfblock" if requested == "auto" else requested
-    if not (sys.__stdout__ and sys.__stdout__.isatty()):
+    """The drawing mode to use: ``auto`` picks sixel or kitty pixels where the terminal says
+    it has them, else half-blocks; a named pixel mode is used on any terminal (some do not
+    answer the queries), except when nothing is a terminal."""
+    if requested not in (*PIXEL_MODES, "auto"):
+        return requested
+    if requested == "auto" and os.environ.get("NO_COLOR"):
+        return "halfblock"
+    if not all(stream and stream.isatty() for stream in (sys.__stdout__, sys.__stdin__)):
         return "halfblock"
     try:
-        import textual_image.widget  # noqa: F401  (queries the terminal, once)
+        found = detect() if requested == "auto" else requested
+        if found in PIXEL_MODES:
+            import textual_image.widget  # noqa: F401  (asks the cell size in pixels, once)
     except Exception:  # no textual-image, or a terminal that does not answer
         return "halfblock"
-    return requested
+    return found or "halfblock"
 
 
-def image_widget(mode: str):
-    """The textual-image widget class for a pixel mode."""
-    from textual_image.widget import SixelImage, TGPImage
+def detect() -> str | None:
+    """ "sixel" or "kitty" when the terminal answers that it draws them, else None."""
+    import textual_image.renderable as renderable  # queries the terminal on import
+    from textual_image.renderable.sixel import Image as Sixel
+    from textual_image.renderable.tgp import Image as Kitty
 
-    return SixelImage if mode == "sixel" else TGPImage
+    found = {Sixel: "sixel", Kitty: "kitty"}.get(renderable.Image)
+    if found == "kitty" and not draws_placeholders(terminal_version()):
+        return None
+    return found
+
+
+def draws_placeholders(version: str | None) -> bool:
+    """Whether the terminal (by its XTVERSION answer, such as "kitty(0.26.5)") draws the
+    kitty protocol's Unicode placeholders, which textual-image places pictures with: kitty
+    does from 0.28. Others answer the protocol query without drawing them (kitty 0.26 shows
+    boxes; textual-image names Konsole and WezTerm), so ``auto`` leaves them half-blocks."""
+    match = re.match(r"kitty\((\d+)\.(\d+)", version or "")
+    return bool(match) and (int(match[1]), int(match[2])) >= (0, 28)
+
+
+def terminal_version() -> str | None:
+    """The terminal's name and version as it answers XTVERSION, or None."""
+    from textual_image._terminal import TerminalError, capture_terminal_response
+
+    try:
+        with capture_terminal_response("\x1bP>|", "\x1b\\", timeout=0.1) as reply:
+            sys.__stdout__.write("\x1b[>0q")
+            sys.__stdout__.flush()
+    except (TerminalError, TimeoutError, OSError):
+        return None
+    return reply.sequence[4:-2]
+
+
+def sixel_colours(wanted: int = SIXEL_COLOURS) -> int:
+    """How many colour registers a sixel picture gets, asking the terminal for ``wanted``
+    where it has fewer (XTSMGRAPHICS); ``wanted`` where it does not answer."""
+    have = _graphics_attribute("1;1;0")
+    if have is not None and have < wanted:
+        have = _graphics_attribute(f"1;3;{wanted}") or have
+    return wanted if have is None else max(2, min(have, wanted))
+
+
+def _graphics_attribute(query: str) -> int | None:
+    """The value of an XTSMGRAPHICS reply to ``CSI ? query S``, or None."""
+    from textual_image._terminal import TerminalError, capture_terminal_response
+
+    try:
+        with capture_terminal_response("\x1b[?", "S", timeout=0.1) as reply:
+            sys.__stdout__.write(f"\x1b[?{query}S")
+            sys.__stdout__.flush()
+        _, status, value = reply.sequence[3:-1].split(";")[:3]
+    except (TerminalError, TimeoutError, ValueError, OSError):
+        return None
+    return int(value) if status == "0" and value.isdigit() else None
+
+
+def image_widget(mode: str, sixel_colours: int = SIXEL_COLOURS):
+    """A textual-image widget for a pixel mode."""
+    if mode == "sixel":
+        from tui.widgets.sixel import SixelPicture
+
+        return SixelPicture(colours=sixel_colours, classes="array-picture")
+    from textual_image.widget import TGPImage
+
+    return TGPImage(classes="array-picture")
 
 
 def to_picture(

@@ -69,8 +69,19 @@ def _scaled(array: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     return (np.asarray(array, dtype=np.float64) - vmin) / max(vmax - vmin, 1e-12)
 
 
-def _upscale(array: np.ndarray, scale: int) -> np.ndarray:
-    return np.kron(array, np.ones((scale, scale))) if scale > 1 else array
+def resampled_shape(shape: tuple[int, int], scale: float) -> tuple[int, int]:
+    """(rows, columns) of an array drawn at ``scale``: whole scales repeat each value, a
+    scale below 1 keeps that share of the rows and columns (at least one of each)."""
+    return tuple(max(1, int(n * scale)) for n in shape)  # type: ignore[return-value]
+
+
+def _resample(array: np.ndarray, scale: float) -> np.ndarray:
+    if scale >= 1:
+        return np.kron(array, np.ones((int(scale), int(scale)))) if scale >= 2 else array
+    rows, cols = resampled_shape(array.shape, scale)
+    keep_rows = np.arange(rows) * array.shape[0] // rows
+    keep_cols = np.arange(cols) * array.shape[1] // cols
+    return array[np.ix_(keep_rows, keep_cols)]
 
 
 def image(
@@ -79,17 +90,18 @@ def image(
     cmap: str = "grey",
     vmin: float | None = None,
     vmax: float | None = None,
-    scale: int = 1,
+    scale: float = 1,
     colour: bool = True,
 ) -> Text:
-    """One 2-D array as half-block colour cells, or as ASCII when ``colour`` is False."""
+    """One 2-D array as half-block colour cells, or as ASCII when ``colour`` is False, each
+    value repeated ``scale`` times each way (a whole number), or thinned out below 1."""
     array = np.asarray(array, dtype=np.float64)
     if array.ndim != 2:
         raise ValueError(f"image() draws 2-D arrays, not shape {array.shape}")
     low, high = value_range(array, cmap)
     vmin = low if vmin is None else vmin
     vmax = high if vmax is None else vmax
-    scaled = _upscale(_scaled(array, vmin, vmax), scale)
+    scaled = _resample(_scaled(array, vmin, vmax), scale)
     text = Text(no_wrap=True, overflow="crop")
     if not colour:
         index = np.clip(

@@ -29,12 +29,12 @@ class NoiseScreen(ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="noise-title", classes="title")
-        with Horizontal(classes="panels"):
-            yield ArrayView(id="noise-image", classes="panel", min_scale=2)
+        with Horizontal(classes="panels fill"):
+            yield ArrayView(id="noise-image", classes="panel", min_scale=1)
             yield ArrayView(
-                id="noise-noise", classes="panel", cmap="signed", min_scale=2, legend=True
+                id="noise-noise", classes="panel", cmap="signed", min_scale=1, legend=True
             )
-            yield ArrayView(id="noise-result", classes="panel", min_scale=2)
+            yield ArrayView(id="noise-result", classes="panel", min_scale=1)
         yield Static("", classes="status")
         yield Footer()
 

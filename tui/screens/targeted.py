@@ -37,9 +37,9 @@ class TargetedScreen(ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="tgt-title", classes="title")
-        with Horizontal(classes="panels"):
-            yield ArrayView(id="tgt-real", classes="panel", min_scale=2)
-            yield ArrayView(id="tgt-image", classes="panel", min_scale=2)
+        with Horizontal(classes="panels fill"):
+            yield ArrayView(id="tgt-real", classes="panel", min_scale=1)
+            yield ArrayView(id="tgt-image", classes="panel", min_scale=1)
         yield ChartView(
             "probability of the target against step", "step", id="tgt-chart", classes="chart"
         )

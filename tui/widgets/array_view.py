@@ -45,10 +45,13 @@ class ArrayView(Widget):
         if self.pixel_mode:  # children draw; in half-block mode render() does
             self.styles.layout = "vertical"
             yield Static("", classes="array-caption")
-            yield image_widget(self.pixel_mode)(classes="array-picture")
+            yield image_widget(self.pixel_mode, self.app.settings.sixel_colours)
             yield Static("", classes="array-legend")
 
     def on_mount(self) -> None:
+        self._sync_pixels()
+
+    def on_resize(self) -> None:
         self._sync_pixels()
 
     def watch_array(self) -> None:
@@ -70,7 +73,7 @@ class ArrayView(Widget):
             picture.image = None
             return
         shown = self._shown_array()
-        width, height = self._cells(self.min_scale)
+        width, height = self._cells(self.best_scale())
         picture.styles.width, picture.styles.height = width, height
         picture.image = to_picture(shown, self.cmap, self.vmin, self.vmax, cells=(width, height))
         legend.display = self.legend
@@ -103,36 +106,45 @@ class ArrayView(Widget):
         settings = getattr(self.app, "settings", None)
         return settings.colour if settings is not None else True
 
-    def _cells(self, scale: int) -> tuple[int, int]:
+    def _cells(self, scale: float) -> tuple[int, int]:
         """(width, height) in cells of the picture at ``scale``."""
         if self.array is None:
             return 0, 0
-        rows, cols = self.array.shape
+        rows, cols = render.resampled_shape(self.array.shape, scale)
         if self.colour:
-            return cols * scale, -(-rows * scale // 2)
-        return 2 * cols * scale, rows * scale
+            return cols, -(-rows // 2)
+        return 2 * cols, rows
 
     def _extra_lines(self) -> int:
         return (1 if self.caption else 0) + (1 if self.legend else 0)
 
     def get_content_width(self, container, viewport) -> int:
         width, _ = self._cells(self.min_scale)
-        legend_width = 24 if self.legend else 0
+        legend_width = (30 if self.cmap == "classes" else 24) if self.legend else 0
         return max(width, len(self.caption), legend_width)
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return self._cells(self.min_scale)[1] + self._extra_lines()
 
-    def best_scale(self) -> int:
-        """The largest whole scale that fits the widget's current size."""
-        if self.array is None:
-            return 1
-        scale = self.min_scale
-        while True:
-            width, height = self._cells(scale + 1)
-            if width > self.size.width or height > self.size.height - self._extra_lines():
-                return scale
+    def best_scale(self) -> float:
+        """The largest whole scale that fits the widget's current size, or below 1 (fewer
+        cells than values) where even 1 does not, so a small terminal still shows it all;
+        with pixels, the largest scale of any kind."""
+        room = self.size.width, self.size.height - self._extra_lines()
+        if self.array is None or min(room) <= 0:  # nothing to draw, or not laid out yet
+            return self.min_scale
+
+        def fits(scale: float) -> bool:
+            width, height = self._cells(scale)
+            return width <= room[0] and height <= room[1]
+
+        if self.pixel_mode or not fits(1):  # pixels scale by any factor; cells only shrink
+            width, height = self._cells(1)
+            return min(room[0] / width, room[1] / height)
+        scale = 1
+        while fits(scale + 1):
             scale += 1
+        return scale
 
     def render(self) -> RenderableType:
         if self.pixel_mode:
