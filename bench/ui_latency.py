@@ -8,7 +8,7 @@
   the key from the start of an escape sequence, so it is reported apart;
 - training images/s of the same run followed by the app, against the same run headless.
 
-    python bench/ui_latency.py [--presses 200] [--subset 30000] [--epochs 3]
+    python bench/ui_latency.py [--presses 200] [--subset 30000] [--epochs 3] [--startup-only]
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def wait_for_text(text: str, seconds: float = 30.0) -> float:
     raise TimeoutError(f"{text!r} never appeared")
 
 
-def open_app(home: Path) -> float:
+def open_app(home: Path, graphics: str = "auto") -> float:
     """Start the real app in tmux; seconds until its home screen shows."""
     tmux("kill-session", "-t", SESSION)
-    command = f"{sys.executable} -m tui.cli --home {home}"
+    command = f"{sys.executable} -m tui.cli --home {home} --graphics {graphics}"
     start = time.perf_counter()
     tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", "-c", str(ROOT), command)
     wait_for_text("Train convnet")
@@ -117,15 +117,19 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=30_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--pairs", type=int, default=3, help="headless/followed run pairs")
+    parser.add_argument("--startup-only", action="store_true", help="measure start-up, stop")
     args = parser.parse_args()
     home = app_home()
 
-    starts = []
-    for _ in range(3):
-        starts.append(open_app(home))
-        tmux("kill-session", "-t", SESSION)
-    print(f"start-up to the home screen: median {statistics.median(starts):.2f} s"
-          f" (runs: {', '.join(f'{s:.2f}' for s in starts)})")  # fmt: skip
+    for graphics in ("auto", "halfblock"):  # auto asks the terminal what it draws first
+        starts = []
+        for _ in range(5):
+            starts.append(open_app(home, graphics))
+            tmux("kill-session", "-t", SESSION)
+        print(f"start-up to the home screen, --graphics {graphics}: median"
+              f" {statistics.median(starts):.2f} s (runs: {', '.join(f'{s:.2f}' for s in starts)})")  # fmt: skip
+    if args.startup_only:
+        return
 
     config = TrainConfig(epochs=args.epochs, subset=args.subset, device="cpu")
     alone_rates, watched_rates = [], []
