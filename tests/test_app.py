@@ -205,16 +205,17 @@ def test_compare_runs_side_by_side(trained_home, tiny_folder):
     run(scenario())
 
 
-def test_random_keys_never_crash(trained_home, tiny_folder):
+@pytest.mark.parametrize(("graphics", "presses"), [("halfblock", 2000), ("sixel", 600)])
+def test_random_keys_never_crash(trained_home, tiny_folder, graphics, presses):
     keys = list("jk1234567890rdnpwvmgstTSxlc+-[]") + ["escape", "enter", "tab", "up", "down", "left",
                                                       "right", "space", "question_mark"]  # fmt: skip
     rng = random.Random(0)
 
     async def scenario():
         app = tiny_app(trained_home, tiny_folder, synthesis_steps=5, targeted_steps=5, noise_max_steps=5,
-                       robustness_limit=5)  # fmt: skip
+                       robustness_limit=5, graphics=graphics)  # fmt: skip
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(2000):
+            for _ in range(presses):
                 key = rng.choice(keys)
                 if key == "enter" and type(app.screen).__name__ == "TrainScreen":
                     continue  # would start real runs
