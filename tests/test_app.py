@@ -281,3 +281,21 @@ def test_pixel_graphics_put_pictures_in_the_views(trained_home, tiny_folder, mod
             assert pictures[1].image.size == (16 * cell.width, 8 * cell.height)
 
     run(scenario())
+
+
+@pytest.mark.parametrize(("width", "columns"), [(80, 4), (120, 6)])
+def test_the_train_form_fits_the_terminal(trained_home, tiny_folder, width, columns):
+    from textual.widgets import Input, Select
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(width, 24)) as pilot:
+            await pilot.press("1")
+            await pilot.pause(0.2)
+            grid = app.screen.query_one("#form-grid")
+            assert grid.styles.grid_size_columns == columns  # label and field, 2 or 3 a row
+            fields = list(app.screen.query(Input)) + list(app.screen.query(Select))
+            assert len(fields) == 9
+            assert all(0 < f.region.right <= width for f in fields)
+
+    run(scenario())

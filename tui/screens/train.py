@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.validation import Function, Integer, Number
 from textual.widgets import (
     Button,
@@ -112,6 +112,7 @@ class RunView:
 class TrainScreen(ExperimentScreen):
     """Start a run of ``model`` from the form, or follow ``run_id``."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (116, "-wide")]  # the form's columns
     BINDINGS = [
         Binding("ctrl+s", "start", "Start run"),
         Binding("x", "stop", "Stop run"),
@@ -135,21 +136,19 @@ class TrainScreen(ExperimentScreen):
                 classes="title",
             )
             with Vertical(id="train-form"):
-                with Horizontal(classes="form-row"):
+                with Grid(id="form-grid"):  # label, field; three pairs a row, two when narrow
                     yield Label("model")
                     yield Select([("convnet", "convnet"), ("convnet-bn", "convnet-bn")], value=self.model,
                                  allow_blank=False, id="model")  # fmt: skip
                     yield Label("device")
                     yield Select([(d, d) for d in ("auto", "cpu", "cuda", "mps")], value=defaults.device,
                                  allow_blank=False, id="device")  # fmt: skip
-                for start in range(0, len(form_fields()), 3):
-                    with Horizontal(classes="form-row"):
-                        for name, label, validators, _ in form_fields()[start : start + 3]:
-                            value = getattr(defaults, name)
-                            yield Label(label)
-                            yield Input(
-                                "" if value is None else str(value), validators=validators, id=name
-                            )
+                    for name, label, validators, _ in form_fields():
+                        value = getattr(defaults, name)
+                        yield Label(label)
+                        yield Input(
+                            "" if value is None else str(value), validators=validators, id=name
+                        )
                 yield Button("Start (Enter or ctrl+s)", id="start", variant="primary")
                 yield Static("", id="form-error", classes="error")
             with Vertical(id="train-progress"):
