@@ -73,9 +73,9 @@ def test_kitty_pictures_need_a_kitty_that_draws_placeholders(version, draws):
 def test_without_a_terminal_nothing_asks_for_pixels():
     # pytest's output is not a terminal: no queries, half-blocks
     for requested in ("auto", "sixel", "kitty"):
-        assert graphics.resolve(requested) == "halfblock"
-    assert graphics.resolve("ascii") == "ascii"
-    assert graphics.resolve("halfblock") == "halfblock"
+        assert graphics.resolve(requested) == ("halfblock", "")
+    assert graphics.resolve("ascii").mode == "ascii"
+    assert graphics.resolve("halfblock").mode == "halfblock"
 
 
 def test_arrays_thin_out_below_scale_one():

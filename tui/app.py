@@ -31,6 +31,7 @@ class AppSettings:
     home: Path
     graphics: str = "halfblock"  # halfblock | ascii | sixel | kitty (see tui.graphics)
     sixel_colours: int = 256  # colour registers a sixel picture may use
+    notice: str = ""  # shown once the app opens (why pictures are not drawn as asked)
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
     synthesis_steps: int = 10_000
@@ -71,6 +72,8 @@ class MnistApp(App):
         from tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        if self.settings.notice:
+            self.notify(self.settings.notice, severity="warning", timeout=10)
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # give the objects back to the collector (and to interpreter shutdown)
@@ -118,9 +121,10 @@ def run(args: argparse.Namespace) -> int:
     from tui.graphics import SIXEL_COLOURS, resolve, sixel_colours
 
     # the terminal is asked what it draws before Textual owns it
-    graphics = resolve("ascii" if args.ascii else args.graphics)
-    colours = sixel_colours() if graphics == "sixel" else SIXEL_COLOURS
+    drawing = resolve("ascii" if args.ascii else args.graphics)
+    colours = sixel_colours() if drawing.mode == "sixel" else SIXEL_COLOURS
     data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
-    settings = AppSettings(args.home_path, graphics, sixel_colours=colours, data=data)
+    settings = AppSettings(args.home_path, drawing.mode, sixel_colours=colours, data=data,
+                           notice=drawing.notice)  # fmt: skip
     make_app(settings).run()
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,23 +21,36 @@ PIXEL_MODES = ("sixel", "kitty")
 SIXEL_COLOURS = 256  # what a sixel picture asks for; xterm as a VT340 starts with 16
 
 
-def resolve(requested: str) -> str:
+class Drawing(NamedTuple):
+    """How the app draws pictures, and why not as asked where it cannot."""
+
+    mode: str  # halfblock | ascii | sixel | kitty
+    notice: str = ""
+
+
+def resolve(requested: str) -> Drawing:
     """The drawing mode to use: ``auto`` picks sixel or kitty pixels where the terminal says
     it has them, else half-blocks; a named pixel mode is used on any terminal (some do not
-    answer the queries), except when nothing is a terminal."""
+    answer the queries), except when nothing is a terminal or the terminal is a kitty too
+    old for the pictures."""
     if requested not in (*PIXEL_MODES, "auto"):
-        return requested
+        return Drawing(requested)
     if requested == "auto" and os.environ.get("NO_COLOR"):
-        return "halfblock"
+        return Drawing("halfblock")
     if not all(stream and stream.isatty() for stream in (sys.__stdout__, sys.__stdin__)):
-        return "halfblock"
+        return Drawing("halfblock")
     try:
         found = detect() if requested == "auto" else requested
+        if requested == "kitty":
+            version = terminal_version() or ""
+            if version.startswith("kitty(") and not draws_placeholders(version):
+                return Drawing("halfblock", f"{version} cannot place kitty pictures (0.28 and"
+                                            " later can): drawing half-blocks")  # fmt: skip
         if found in PIXEL_MODES:
             import textual_image.widget  # noqa: F401  (asks the cell size in pixels, once)
     except Exception:  # no textual-image, or a terminal that does not answer
-        return "halfblock"
-    return found or "halfblock"
+        return Drawing("halfblock")
+    return Drawing(found or "halfblock")
 
 
 def detect() -> str | None:

@@ -35,6 +35,7 @@ class HomeScreen(Screen):
                     *[Option(f"[b]{e.key}[/]  {e.title}", id=e.key) for e in EXPERIMENTS],
                     id="experiments",
                 )
+                yield Static("", id="description", classes="muted")
             with Vertical(id="runs-panel"):
                 yield Static(
                     "Runs (Tab here, Enter follows one, s uses it for the analyses)",
@@ -42,7 +43,6 @@ class HomeScreen(Screen):
                 )
                 yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="run-note", classes="muted")
-                yield Static("", id="description", classes="muted")
         yield Footer()
 
     def on_mount(self) -> None:
