@@ -115,3 +115,16 @@ def test_pictures_fit_an_80x24_terminal(trained_home, tiny_folder, graphics_mode
                 await pilot.press("escape")
 
     asyncio.run(scenario())
+
+
+def test_the_app_says_why_it_does_not_draw_as_asked(trained_home, tiny_folder):
+    import asyncio
+
+    async def scenario():
+        notice = "kitty(0.26.5) cannot place kitty pictures (0.28 and later can)"
+        app = tiny_app(trained_home, tiny_folder, notice=notice)
+        async with app.run_test() as pilot:
+            await pilot.pause(0.2)
+            assert [n.message for n in app._notifications] == [notice]
+
+    asyncio.run(scenario())
