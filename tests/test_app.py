@@ -10,6 +10,7 @@ from textual.widgets import DataTable, OptionList, Static
 from engine import runs
 from tests.app_setup import text_of, tiny_app, wait_for
 from tui.experiments import EXPERIMENTS
+from tui.widgets.array_view import ArrayView
 
 
 def run(coroutine):
@@ -274,11 +275,17 @@ def test_pixel_graphics_put_pictures_in_the_views(trained_home, tiny_folder, mod
             from textual_image._terminal import get_cell_size
 
             cell = get_cell_size()
-            pictures = list(app.screen.query(".array-picture"))
+            views = list(app.screen.query(ArrayView))
+            pictures = [view.query_one(".array-picture") for view in views]
             assert len(pictures) == 3
-            # pictures fill their cells exactly: 28x14 cells for the digit, 16x8 for the maps
-            assert pictures[0].image.size == (28 * cell.width, 14 * cell.height)
-            assert pictures[1].image.size == (16 * cell.width, 8 * cell.height)
+            for view, picture in zip(views, pictures, strict=True):
+                # each picture fills the cells its view gives it, exactly
+                width, height = view._cells(view.best_scale())
+                assert picture.image.size == (width * cell.width, height * cell.height)
+                assert width <= view.size.width and height < view.size.height
+            # with pixels, the three share the screen: larger than at whole scales
+            assert pictures[0].image.width > 28 * cell.width
+            assert pictures[1].image.width > 16 * cell.width
 
     run(scenario())
 

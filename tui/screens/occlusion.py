@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Static
 
 from engine.config import OCCLUSION_PATCH as PATCH
 from engine.config import OCCLUSION_STRIDE as STRIDE
+from tui.graphics import PIXEL_MODES
 from tui.screens.base import ExperimentScreen
 from tui.widgets.array_view import ArrayView
 
@@ -48,7 +49,10 @@ class OcclusionScreen(ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="occ-title", classes="title")
-        with Horizontal(classes="panels"):
+        # pixels scale by any factor, so there the three pictures share the whole screen;
+        # half-blocks keep whole scales, at which the three fit 80 columns as they are
+        pixels = self.app.settings.graphics in PIXEL_MODES
+        with Horizontal(classes="panels fill" if pixels else "panels"):
             yield ArrayView(id="occ-image", classes="panel", min_scale=1)
             yield ArrayView(id="occ-prob", classes="panel", cmap="viridis", vmin=0, vmax=1,
                             min_scale=2, legend=True)  # fmt: skip
