@@ -96,6 +96,9 @@ def _screen_fits(app) -> list[str]:
         width, height = view._cells(view.best_scale())
         if width > view.size.width or height + view._extra_lines() > view.size.height:
             problems.append(f"{view.id}: {width}x{height} in {view.size}")
+        for line in view.query(".array-caption, .array-legend"):  # pixel mode's children
+            if line.display and line.size.height != 1:
+                problems.append(f"{view.id}: a caption or legend {line.size.height} lines high")
     return problems
 
 

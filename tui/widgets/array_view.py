@@ -67,7 +67,7 @@ class ArrayView(Widget):
         if not self.pixel_mode or not self.is_mounted or not self.children:
             return
         caption, picture, legend = self.children
-        caption.update(Text(self.caption, no_wrap=True, overflow="ellipsis"))  # one line
+        caption.update(self.caption)
         caption.display = bool(self.caption)
         if self.array is None:
             picture.image = None
