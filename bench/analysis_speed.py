@@ -25,6 +25,7 @@ from engine.attacks import robustness_curve, synthesize_classes  # noqa: E402
 from engine.attacks.start import gaussian_pixels  # noqa: E402
 from engine.data import MEAN, STD, Split, load_dataset  # noqa: E402  # noqa: E402
 from engine.home import app_home, data_cache  # noqa: E402
+from engine.models import forward_in_study_order  # noqa: E402
 from engine.occlusion import occlusion_map  # noqa: E402
 from engine.pixels import to_pixels  # noqa: E402
 
@@ -36,8 +37,9 @@ def timed(function, *args, **kwargs) -> float:
 
 
 def notebook_model(model):
-    """The model as the notebook called it: plain layout, normalisation by hand."""
-    return lambda pixels: model((pixels - MEAN) / STD)
+    """The model as the notebook called it: plain layout, normalisation by hand, ReLU
+    before each pool."""
+    return lambda pixels: forward_in_study_order(model, (pixels - MEAN) / STD)
 
 
 def occlusion_one_at_a_time(model, image, label, patch=14, stride=2) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.models import MODELS, build_model
+from engine.models import MODELS, build_model, forward_in_study_order
 
 
 def count(module: torch.nn.Module) -> int:
@@ -59,3 +59,15 @@ def test_folding_batchnorm_keeps_the_outputs():
         assert torch.allclose(model(x), folded(x), atol=1e-5)
     plain = build_model("convnet")
     assert fold_batchnorm(plain) is plain
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_relu_after_the_pool_gives_the_studys_numbers_and_gradients(name):
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    x = torch.randn(8, 1, 28, 28, requires_grad=True)
+    assert torch.equal(model(x), forward_in_study_order(model, x))
+    model.train()
+    (grad_ours,) = torch.autograd.grad(model(x).square().sum(), x)
+    (grad_study,) = torch.autograd.grad(forward_in_study_order(model, x).square().sum(), x)
+    assert torch.equal(grad_ours, grad_study)
