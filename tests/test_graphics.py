@@ -3,7 +3,17 @@ fit the space they are given."""
 
 from __future__ import annotations
 
+import ast
+import fcntl
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,10 +80,74 @@ def test_kitty_pictures_need_a_kitty_that_draws_placeholders(version, draws):
     assert graphics.draws_placeholders(version) is draws
 
 
+# what real terminals answered the app's queries (KITTY_QUERY, XTVERSION, COLOUR_REGISTERS, DA1)
+XTERM = "\x1bP>|XTerm(379)\x1b\\\x1b[?1;0;1024S\x1b[?63;1;2;4;6;9;15;16;22;28c"
+KITTY_026 = "\x1b_Gi=31;OK\x1b\\\x1bP>|kitty(0.26.5)\x1b\\\x1b[?62;c"
+KITTY_041 = "\x1b_Gi=31;OK\x1b\\\x1bP>|kitty(0.41.1)\x1b\\\x1b[?62;c"
+TMUX = "\x1bP>|tmux 3.3a\x1b\\\x1b[?1;2c"
+
+
+def test_the_terminals_answers_are_read():
+    from tui.terminal import Answers
+
+    assert Answers.parse(XTERM) == Answers(True, True, False, "XTerm(379)", 1024)
+    assert Answers.parse(KITTY_041) == Answers(True, False, True, "kitty(0.41.1)", None)
+    assert Answers.parse(TMUX) == Answers(True, False, False, "tmux 3.3a", None)
+    assert Answers.parse("") == Answers()
+
+
+def resolve_in_a_terminal(requested: str, replies: list[str]) -> tuple:
+    """``resolve(requested)`` in a child process whose terminal is a pty answered, at each
+    DA1 query, with the next of ``replies`` (the last one again after that)."""
+    master, slave = pty.openpty()
+    # 80x24 cells of 10x20 pixels, as a terminal window says
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 800, 480))
+    code = "import sys; from tui.graphics import resolve; print(tuple(resolve(sys.argv[1])), file=sys.stderr)"
+    child = subprocess.Popen([sys.executable, "-c", code, requested], stdin=slave, stdout=slave,
+                             stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent, text=True)  # fmt: skip
+    os.close(slave)
+
+    def answer() -> None:
+        asked, answered = "", 0
+        while True:
+            try:
+                asked += os.read(master, 4096).decode(errors="replace")
+            except OSError:  # the child closed the terminal
+                return
+            while asked.count("\x1b[c") > answered:
+                os.write(master, replies[min(answered, len(replies) - 1)].encode())
+                answered += 1
+
+    threading.Thread(target=answer, daemon=True).start()
+    _, printed = child.communicate(timeout=60)
+    os.close(master)
+    return ast.literal_eval(printed.strip().splitlines()[-1])  # the Drawing, as a tuple
+
+
+@pytest.mark.parametrize(
+    ("requested", "replies", "drawing"),
+    [("auto", [XTERM], ("sixel", "", 256)),
+     ("auto", [KITTY_041], ("kitty", "", 256)),
+     ("auto", [KITTY_026], ("halfblock", "", 256)),
+     ("auto", [TMUX], ("halfblock", "", 256)),
+     ("auto", [""], ("halfblock", "", 256)),  # a terminal that answers nothing
+     # xterm as a VT340 with 16 registers: asked for 256, it grants them
+     ("auto", [XTERM.replace("1024", "16"), "\x1b[?1;0;256S\x1b[?63;4c"], ("sixel", "", 256)),
+     ("sixel", [TMUX], ("sixel", "", 256))],
+)  # fmt: skip
+def test_the_app_draws_what_the_terminal_answers(requested, replies, drawing):
+    assert resolve_in_a_terminal(requested, replies) == drawing
+
+
+def test_an_old_kitty_asked_for_kitty_pictures_gets_half_blocks_and_a_reason():
+    mode, notice, _ = resolve_in_a_terminal("kitty", [KITTY_026])
+    assert mode == "halfblock" and "kitty(0.26.5)" in notice and "0.28" in notice
+
+
 def test_without_a_terminal_nothing_asks_for_pixels():
     # pytest's output is not a terminal: no queries, half-blocks
     for requested in ("auto", "sixel", "kitty"):
-        assert graphics.resolve(requested) == ("halfblock", "")
+        assert graphics.resolve(requested).mode == "halfblock"
     assert graphics.resolve("ascii").mode == "ascii"
     assert graphics.resolve("halfblock").mode == "halfblock"
 

@@ -118,13 +118,12 @@ def make_app(settings: AppSettings) -> MnistApp:
 
 def run(args: argparse.Namespace) -> int:
     """Open the app (``mnist-tui`` with no command)."""
-    from tui.graphics import SIXEL_COLOURS, resolve, sixel_colours
+    from tui.graphics import resolve
 
     # the terminal is asked what it draws before Textual owns it
     drawing = resolve("ascii" if args.ascii else args.graphics)
-    colours = sixel_colours() if drawing.mode == "sixel" else SIXEL_COLOURS
     data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
-    settings = AppSettings(args.home_path, drawing.mode, sixel_colours=colours, data=data,
-                           notice=drawing.notice)  # fmt: skip
+    settings = AppSettings(args.home_path, drawing.mode, sixel_colours=drawing.sixel_colours,
+                           notice=drawing.notice, data=data)  # fmt: skip
     make_app(settings).run()
     return 0

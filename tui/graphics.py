@@ -1,9 +1,8 @@
 """Pixel graphics (sixel, the kitty protocol) through textual-image, for terminals that
 have them; everything else draws colour half-blocks with ``tui.render``.
 
-The terminal is asked what it supports (textual-image's queries, and the number of sixel
-colour registers), which is no longer possible once Textual owns the terminal:
-``resolve`` must run before the app starts.
+The terminal is asked what it draws (``tui.terminal``), which is no longer possible once
+Textual owns it: ``resolve`` runs before the app starts.
 """
 
 from __future__ import annotations
@@ -26,43 +25,45 @@ class Drawing(NamedTuple):
 
     mode: str  # halfblock | ascii | sixel | kitty
     notice: str = ""
+    sixel_colours: int = SIXEL_COLOURS  # colour registers a sixel picture may use
 
 
 def resolve(requested: str) -> Drawing:
     """The drawing mode to use: ``auto`` picks sixel or kitty pixels where the terminal says
     it has them, else half-blocks; a named pixel mode is used on any terminal (some do not
-    answer the queries), except when nothing is a terminal or the terminal is a kitty too
-    old for the pictures."""
+    answer), except when nothing is a terminal or the terminal is a kitty too old for the
+    pictures."""
     if requested not in (*PIXEL_MODES, "auto"):
         return Drawing(requested)
     if requested == "auto" and os.environ.get("NO_COLOR"):
         return Drawing("halfblock")
     if not all(stream and stream.isatty() for stream in (sys.__stdout__, sys.__stdin__)):
         return Drawing("halfblock")
+    from tui import terminal
+
     try:
-        found = detect() if requested == "auto" else requested
-        if requested == "kitty":
-            version = terminal_version() or ""
-            if version.startswith("kitty(") and not draws_placeholders(version):
-                return Drawing("halfblock", f"{version} cannot place kitty pictures (0.28 and"
-                                            " later can): drawing half-blocks")  # fmt: skip
-        if found in PIXEL_MODES:
-            import textual_image.widget  # noqa: F401  (asks the cell size in pixels, once)
-    except Exception:  # no textual-image, or a terminal that does not answer
+        answers = terminal.ask()
+    except Exception:  # not a POSIX terminal (no termios), or it went away
         return Drawing("halfblock")
-    return Drawing(found or "halfblock")
-
-
-def detect() -> str | None:
-    """ "sixel" or "kitty" when the terminal answers that it draws them, else None."""
-    import textual_image.renderable as renderable  # queries the terminal on import
-    from textual_image.renderable.sixel import Image as Sixel
-    from textual_image.renderable.tgp import Image as Kitty
-
-    found = {Sixel: "sixel", Kitty: "kitty"}.get(renderable.Image)
-    if found == "kitty" and not draws_placeholders(terminal_version()):
-        return None
-    return found
+    version = answers.version or ""
+    if requested == "auto":
+        if answers.sixel:
+            mode = "sixel"
+        elif answers.kitty_graphics and draws_placeholders(version):
+            mode = "kitty"
+        else:
+            return Drawing("halfblock")
+    elif requested == "kitty" and version.startswith("kitty(") and not draws_placeholders(version):
+        return Drawing("halfblock", f"{version} cannot place kitty pictures (0.28 and later"
+                                    " can): drawing half-blocks")  # fmt: skip
+    else:
+        mode = requested
+    colours = sixel_colours(answers.colour_registers) if mode == "sixel" else SIXEL_COLOURS
+    try:
+        import textual_image.widget  # noqa: F401  (asks the cell size in pixels, once)
+    except Exception:
+        return Drawing("halfblock", "textual-image could not start: drawing half-blocks")
+    return Drawing(mode, sixel_colours=colours)
 
 
 def draws_placeholders(version: str | None) -> bool:
@@ -74,40 +75,15 @@ def draws_placeholders(version: str | None) -> bool:
     return bool(match) and (int(match[1]), int(match[2])) >= (0, 28)
 
 
-def terminal_version() -> str | None:
-    """The terminal's name and version as it answers XTVERSION, or None."""
-    from textual_image._terminal import TerminalError, capture_terminal_response
-
-    try:
-        with capture_terminal_response("\x1bP>|", "\x1b\\", timeout=0.1) as reply:
-            sys.__stdout__.write("\x1b[>0q")
-            sys.__stdout__.flush()
-    except (TerminalError, TimeoutError, OSError):
-        return None
-    return reply.sequence[4:-2]
-
-
-def sixel_colours(wanted: int = SIXEL_COLOURS) -> int:
-    """How many colour registers a sixel picture gets, asking the terminal for ``wanted``
-    where it has fewer (XTSMGRAPHICS); ``wanted`` where it does not answer."""
-    have = _graphics_attribute("1;1;0")
+def sixel_colours(have: int | None, wanted: int = SIXEL_COLOURS) -> int:
+    """How many colour registers a sixel picture gets: where the terminal has fewer than
+    ``wanted`` it is asked for more (XTSMGRAPHICS); ``wanted`` where it does not say."""
     if have is not None and have < wanted:
-        have = _graphics_attribute(f"1;3;{wanted}") or have
+        from tui import terminal
+
+        more = terminal.ask(f"\x1b[?1;3;{wanted}S").colour_registers
+        have = more or have
     return wanted if have is None else max(2, min(have, wanted))
-
-
-def _graphics_attribute(query: str) -> int | None:
-    """The value of an XTSMGRAPHICS reply to ``CSI ? query S``, or None."""
-    from textual_image._terminal import TerminalError, capture_terminal_response
-
-    try:
-        with capture_terminal_response("\x1b[?", "S", timeout=0.1) as reply:
-            sys.__stdout__.write(f"\x1b[?{query}S")
-            sys.__stdout__.flush()
-        _, status, value = reply.sequence[3:-1].split(";")[:3]
-    except (TerminalError, TimeoutError, ValueError, OSError):
-        return None
-    return int(value) if status == "0" and value.isdigit() else None
 
 
 def image_widget(mode: str, sixel_colours: int = SIXEL_COLOURS):
