@@ -46,3 +46,13 @@ def chart_xy(
 def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], **options) -> Text:
     """One chart with a line per named series sharing ``x``."""
     return chart_xy({name: (x, ys) for name, ys in series.items()}, **options)
+
+
+def thin(xs: Sequence[float], ys: Sequence[float], most: int) -> tuple[list[float], list[float]]:
+    """Average runs of consecutive points so that at most ``most`` remain: a chart cannot
+    show more than two points a column, and plotext's time grows with every point."""
+    if len(xs) <= most:
+        return list(xs), list(ys)
+    size = -(-len(xs) // most)
+    return ([sum(xs[i : i + size]) / len(xs[i : i + size]) for i in range(0, len(xs), size)],
+            [sum(ys[i : i + size]) / len(ys[i : i + size]) for i in range(0, len(ys), size)])  # fmt: skip

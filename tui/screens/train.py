@@ -30,8 +30,6 @@ from engine.config import TrainConfig
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
-MAX_POINTS = 600  # loss points a chart draws; more are averaged into these
-
 
 def optional_int(text: str) -> int | None:
     return int(text) if text else None
@@ -49,17 +47,6 @@ def form_fields() -> list[tuple[str, str, list, type]]:
         ("subset", "subset", [Function(lambda v: v == "" or (v.isdigit() and int(v) >= 10),
                                                     "a whole number >= 10, or blank")], optional_int),
     ]  # fmt: skip
-
-
-def thin(
-    xs: list[float], ys: list[float], most: int = MAX_POINTS
-) -> tuple[list[float], list[float]]:
-    """Average consecutive points so a chart draws at most ``most`` of them."""
-    if len(xs) <= most:
-        return xs, ys
-    size = -(-len(xs) // most)
-    return ([sum(xs[i : i + size]) / len(xs[i : i + size]) for i in range(0, len(xs), size)],
-            [sum(ys[i : i + size]) / len(ys[i : i + size]) for i in range(0, len(ys), size)])  # fmt: skip
 
 
 class RunView:
@@ -321,7 +308,7 @@ class TrainScreen(ExperimentScreen):
 
     def show_charts(self) -> None:
         view = self.view
-        series = {"train (smoothed)": thin(view.steps, view.smoothed)}
+        series = {"train (smoothed)": (view.steps, view.smoothed)}
         if view.epochs and view.started is not None:
             per = view.started.batches_per_epoch
             series["validation"] = (

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.charts import chart_xy
+from tui.charts import chart_xy, thin
 
 
 class ChartView(Widget):
@@ -30,9 +30,13 @@ class ChartView(Widget):
         self.set_interval(settings.chart_seconds if settings else 0.3, self._redraw_if_dirty)
 
     def set_data(self, series: dict[str, tuple[Sequence[float], Sequence[float]]]) -> None:
-        """Replace the data: each name maps to (x values, y values)."""
-        self.xs = {name: xy[0] for name, xy in series.items()}
-        self.series = {name: xy[1] for name, xy in series.items()}
+        """Replace the data: each name maps to (x values, y values). The same data again
+        (the accuracy chart between epochs) costs no redraw."""
+        xs = {name: list(xy[0]) for name, xy in series.items()}
+        ys = {name: list(xy[1]) for name, xy in series.items()}
+        if xs == self.xs and ys == self.series:
+            return
+        self.xs, self.series = xs, ys
         self._dirty = True
 
     def toggle_log(self) -> None:
@@ -59,7 +63,7 @@ class ChartView(Widget):
         if not names:
             return Text(f"{self.title}\n(waiting for data)", style="dim")
         return chart_xy(
-            {n: (self.xs[n], self.series[n]) for n in names},
+            {n: thin(self.xs[n], self.series[n], most=2 * width) for n in names},
             title=self.title + ("  [log y]" if self.ylog else ""),
             xlabel=self.xlabel,
             width=width,
