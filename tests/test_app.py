@@ -306,3 +306,19 @@ def test_the_train_form_fits_the_terminal(trained_home, tiny_folder, width, colu
             assert all(0 < f.region.right <= width for f in fields)
 
     run(scenario())
+
+
+def test_charts_redraw_only_for_new_data_and_draw_two_points_a_column():
+    from tui.charts import thin
+    from tui.widgets.chart_view import ChartView
+
+    chart = ChartView()
+    chart.set_data({"validation": ([1, 2], [90.0, 95.0])})
+    assert chart._dirty
+    chart._dirty = False  # as after a redraw
+    chart.set_data({"validation": ([1, 2], [90.0, 95.0])})  # polled again, nothing new
+    assert not chart._dirty
+    chart.set_data({"validation": ([1, 2, 3], [90.0, 95.0, 97.0])})
+    assert chart._dirty
+    xs, ys = thin(list(range(1000)), [float(i % 2) for i in range(1000)], most=100)
+    assert len(xs) == len(ys) == 100 and xs[0] == 4.5 and set(ys) == {0.5}
