@@ -20,6 +20,8 @@ def percent(value: float | None) -> str:
 class HomeScreen(Screen):
     """Pick an experiment (Enter, or its key) or a run (Tab, then Enter to follow it)."""
 
+    _shown: list | None = None  # the summaries the runs table shows
+
     BINDINGS = [
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
@@ -50,7 +52,13 @@ class HomeScreen(Screen):
         table.add_columns("id", "model", "status", "epoch", "best val", "test acc")
         self.query_one("#experiments", OptionList).focus()
         self.refresh_runs()
-        self.set_interval(2.0, self.refresh_runs)
+        self.set_interval(2.0, self.refresh_if_shown)
+
+    def refresh_if_shown(self) -> None:
+        # under another screen (a followed run, say) the list waits: its reading and
+        # redrawing would take time from a training run sharing the machine
+        if self.is_active:
+            self.refresh_runs()
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -63,6 +71,9 @@ class HomeScreen(Screen):
         self.app.call_from_thread(self.show_runs, summaries)
 
     def show_runs(self, summaries: list) -> None:
+        if summaries == self._shown:
+            return  # nothing new: leave the table (and its cursor) as it is
+        self._shown = summaries
         table = self.query_one("#runs", DataTable)
         cursor = table.cursor_row
         table.clear()
