@@ -90,9 +90,9 @@ TMUX = "\x1bP>|tmux 3.3a\x1b\\\x1b[?1;2c"
 def test_the_terminals_answers_are_read():
     from tui.terminal import Answers
 
-    assert Answers.parse(XTERM) == Answers(True, True, False, "XTerm(379)", 1024)
-    assert Answers.parse(KITTY_041) == Answers(True, False, True, "kitty(0.41.1)", None)
-    assert Answers.parse(TMUX) == Answers(True, False, False, "tmux 3.3a", None)
+    assert Answers.parse(XTERM) == Answers(True, False, "XTerm(379)", 1024)
+    assert Answers.parse(KITTY_041) == Answers(False, True, "kitty(0.41.1)", None)
+    assert Answers.parse(TMUX) == Answers(False, False, "tmux 3.3a", None)
     assert Answers.parse("") == Answers()
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from tui import render
 
 PIXEL_MODES = ("sixel", "kitty")
-SIXEL_COLOURS = 256  # what a sixel picture asks for; xterm as a VT340 starts with 16
+SIXEL_COLOURS = 256  # colours a sixel picture uses; a terminal with fewer is asked for more
 
 
 class Drawing(NamedTuple):
@@ -61,6 +61,9 @@ def resolve(requested: str) -> Drawing:
     colours = sixel_colours(answers.colour_registers) if mode == "sixel" else SIXEL_COLOURS
     try:
         import textual_image.widget  # noqa: F401  (asks the cell size in pixels, once)
+
+        if mode == "sixel":
+            import tui.widgets.sixel  # noqa: F401  (it builds on textual-image's own widget)
     except Exception:
         return Drawing("halfblock", "textual-image could not start: drawing half-blocks")
     return Drawing(mode, sixel_colours=colours)

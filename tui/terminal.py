@@ -27,9 +27,8 @@ _REGISTERS_REPLY = re.compile(r"\x1b\[\?1;(\d+);(\d+)S")
 
 @dataclass(frozen=True)
 class Answers:
-    """The terminal's replies, parsed; ``answered`` is False when DA1 never came."""
+    """The terminal's replies, parsed (all empty when it answered nothing)."""
 
-    answered: bool = False
     sixel: bool = False
     kitty_graphics: bool = False
     version: str | None = None
@@ -42,7 +41,6 @@ class Answers:
         version = _VERSION_REPLY.search(reply)
         registers = _REGISTERS_REPLY.search(reply)
         return cls(
-            answered=da1 is not None,
             sixel=da1 is not None and "4" in da1[1].split(";"),
             kitty_graphics=kitty is not None and kitty[1] == "OK",
             version=version[1] if version else None,
