@@ -100,6 +100,13 @@ def image_widget(mode: str, sixel_colours: int = SIXEL_COLOURS):
     return TGPImage(classes="array-picture")
 
 
+def cell_size() -> tuple[int, int]:
+    """(width, height) in pixels of one terminal cell, as textual-image found it."""
+    from textual_image._terminal import get_cell_size
+
+    return tuple(get_cell_size())  # type: ignore[return-value]
+
+
 def to_picture(
     array: np.ndarray,
     cmap: str,
@@ -119,8 +126,6 @@ def to_picture(
     picture = Image.fromarray(rgb, mode="RGB")
     size = (array.shape[1] * 8, array.shape[0] * 8)
     if cells is not None:
-        from textual_image._terminal import get_cell_size
-
-        cell = get_cell_size()
-        size = (cells[0] * cell.width, cells[1] * cell.height)
+        cell_width, cell_height = cell_size()
+        size = (cells[0] * cell_width, cells[1] * cell_height)
     return picture.resize(size, Image.NEAREST)

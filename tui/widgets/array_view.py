@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui import render
-from tui.graphics import PIXEL_MODES, image_widget, to_picture
+from tui.graphics import PIXEL_MODES, cell_size, image_widget, to_picture
 
 
 class ArrayView(Widget):
@@ -111,6 +111,9 @@ class ArrayView(Widget):
         if self.array is None:
             return 0, 0
         rows, cols = render.resampled_shape(self.array.shape, scale)
+        if self.pixel_mode:  # square pixels, whatever the shape of the terminal's cells
+            cell_width, cell_height = cell_size()
+            return cols, max(1, round(rows * cell_width / cell_height))
         if self.colour:
             return cols, -(-rows // 2)
         return 2 * cols, rows
