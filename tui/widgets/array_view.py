@@ -49,6 +49,7 @@ class ArrayView(Widget):
             yield Static("", classes="array-legend")
 
     def on_mount(self) -> None:
+        self._sync_caption()
         self._sync_pixels()
 
     def on_resize(self) -> None:
@@ -58,17 +59,21 @@ class ArrayView(Widget):
         self._sync_pixels()
 
     def watch_caption(self) -> None:
-        self._sync_pixels()
+        self._sync_caption()  # text only: the picture is not encoded again
 
     def watch_cursor(self) -> None:
         self._sync_pixels()
 
+    def _sync_caption(self) -> None:
+        if self.pixel_mode and self.is_mounted and self.children:
+            caption = self.children[0]
+            caption.update(self.caption)
+            caption.display = bool(self.caption)
+
     def _sync_pixels(self) -> None:
         if not self.pixel_mode or not self.is_mounted or not self.children:
             return
-        caption, picture, legend = self.children
-        caption.update(self.caption)
-        caption.display = bool(self.caption)
+        _, picture, legend = self.children
         if self.array is None:
             picture.image = None
             return
@@ -123,8 +128,8 @@ class ArrayView(Widget):
 
     def get_content_width(self, container, viewport) -> int:
         width, _ = self._cells(self.min_scale)
-        legend_width = (30 if self.cmap == "classes" else 24) if self.legend else 0
-        return max(width, len(self.caption), legend_width)
+        legend = self._legend(self._shown_array()) if self.legend and self.array is not None else ""
+        return max(width, len(self.caption), len(legend))
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return self._cells(self.min_scale)[1] + self._extra_lines()
