@@ -26,7 +26,7 @@ from engine import events as ev  # noqa: E402
 from engine.data import MEAN, STD, load_dataset, split_dataset  # noqa: E402
 from engine.data.idx import FILE_NAMES  # noqa: E402
 from engine.evaluation import evaluate  # noqa: E402
-from engine.home import app_home, data_cache  # noqa: E402
+from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models import build_model, forward_in_study_order  # noqa: E402
 from engine.training import FastModel, TrainConfig, autocast_dtype, scorer_for, train  # noqa: E402
 

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import events as ev  # noqa: E402
-from engine import runs, worker  # noqa: E402
+from engine import launch, runs  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
-from engine.home import app_home  # noqa: E402
+from engine.locations import app_home  # noqa: E402
 
 SESSION = "mnist-tui-latency"
 
@@ -55,8 +55,7 @@ def open_app(home: Path, graphics: str = "auto") -> float:
 
 
 def start_run(home: Path, config: TrainConfig) -> Path:
-    run_dir = runs.create_run(home, config)
-    worker.detach(run_dir, home)
+    run_dir, _, _ = launch.start(home, launch.prepare(home, config), detach=True)
     return run_dir
 
 

@@ -1,5 +1,5 @@
 """Checkpoints: tensors and plain data only, written atomically, read with
-``torch.load(weights_only=True)``."""
+``torch.load(weights_only=True)`` and checked against the model they claim to hold."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import torch
 from torch import nn
 
 from engine.atomic import write_with
-from engine.models import build_model
+from engine.errors import CheckpointError
+from engine.models import MODELS, build_model
 
-
-class CheckpointError(Exception):
-    """A checkpoint that is missing or unreadable; the message says which."""
+__all__ = ["CheckpointError", "load_checkpoint", "load_model", "save_checkpoint"]
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -25,17 +24,56 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Read a checkpoint without unpickling any code."""
     path = Path(path)
+    if path.is_symlink():
+        raise CheckpointError(f"{path}: is a symlink; run files are not followed outside the run")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # torch raises several kinds for a bad file
-        raise CheckpointError(f"{path}: cannot be loaded ({error})") from error
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path}: cannot be loaded ({reason})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (holds a {type(state).__name__})")
+    return state
 
 
-def load_model(path: Path, device: torch.device | str = "cpu") -> nn.Module:
+def check_weights(path: Path, state: dict[str, Any], expected: str | None = None) -> nn.Module:
+    """A fresh model of the checkpoint's architecture with its weights loaded; every
+    mismatch (model name, missing or extra keys, shapes) is a CheckpointError naming ``path``."""
+    name = state.get("model_name")
+    if not isinstance(name, str) or name not in MODELS:
+        raise CheckpointError(
+            f"{path}: names no known model ({name!r}; known: {', '.join(MODELS)})"
+        )
+    if expected is not None and name != expected:
+        raise CheckpointError(f"{path}: holds a {name}, but the run trains a {expected}")
+    weights = state.get("model")
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: holds no model weights")
+    model = build_model(name)
+    wanted = model.state_dict()
+    missing = sorted(set(wanted) - set(weights))
+    extra = sorted(set(weights) - set(wanted))
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing[:3])}"] if missing else []) + (
+            [f"unexpected {', '.join(extra[:3])}"] if extra else []
+        )
+        raise CheckpointError(f"{path}: not {name}'s weights ({'; '.join(parts)})")
+    for key, tensor in wanted.items():
+        got = weights[key]
+        if not isinstance(got, torch.Tensor) or got.shape != tensor.shape:
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise CheckpointError(
+                f"{path}: {key} has shape {shape}, {name} needs {tuple(tensor.shape)}"
+            )
+    model.load_state_dict(weights)
+    return model
+
+
+def load_model(
+    path: Path, device: torch.device | str = "cpu", expected: str | None = None
+) -> nn.Module:
     """The model a checkpoint holds, in eval mode, on ``device``."""
-    state = load_checkpoint(path, device)
-    model = build_model(state["model_name"])
-    model.load_state_dict(state["model"])
-    return model.to(device).eval()
+    path = Path(path)
+    return check_weights(path, load_checkpoint(path, device), expected).to(device).eval()

@@ -1,65 +1,220 @@
-"""The settings of a training run, readable without importing torch (the app lists runs
-before torch has loaded)."""
+"""The settings of a training run, each declared once — its default, help, bounds and
+choices — as a field of ``TrainConfig``. The CLI's options, the app's form and validation
+are all made from these declarations, so adding a setting is one edit here.
+
+Readable without importing torch (the app lists runs before torch has loaded).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import SettingError
+
+# The networks of the study by name (engine.models builds them; a test keeps the two equal).
+MODEL_NAMES = ("convnet", "convnet-bn")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 # The occlusion study's defaults (SPEC §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
 OCCLUSION_STRIDE = 2
 
 
+@dataclass(frozen=True)
+class Setting:
+    """How one run setting is typed, bounded, explained and shown."""
+
+    name: str
+    kind: type  # int, float, str or bool
+    default: Any
+    help: str
+    label: str
+    minimum: float | None = None
+    maximum: float | None = None
+    above_minimum: bool = False  # the minimum itself is not allowed (a learning rate of 0)
+    below_maximum: bool = False  # the maximum itself is not allowed (a momentum of 1)
+    choices: tuple[str, ...] = ()
+    optional: bool = False  # may be None: blank in the form, left out on the command line
+    in_form: bool = True  # the app's form shows it
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def rule(self) -> str:
+        """What the setting accepts, in words: 'a whole number from 1 to 10000'."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.kind is bool:
+            return "on or off"
+        if self.kind is str:
+            return "a path" + (", or blank" if self.optional else "")
+        noun = "a whole number" if self.kind is int else "a number"
+        low, high = self._show_bound(self.minimum), self._show_bound(self.maximum)
+        if self.minimum is not None and self.maximum is not None:
+            if self.above_minimum or self.below_maximum:
+                low_text = f"above {low}" if self.above_minimum else f"at least {low}"
+                high_text = f"below {high}" if self.below_maximum else f"at most {high}"
+                text = f"{noun} {low_text} and {high_text}"
+            else:
+                text = f"{noun} from {low} to {high}"
+        elif self.minimum is not None:
+            text = f"{noun} {'above' if self.above_minimum else 'of at least'} {low}"
+        else:
+            text = noun
+        return text + (", or blank" if self.optional else "")
+
+    def _show_bound(self, bound: float | None) -> str:
+        if bound is None:
+            return ""
+        return f"{int(bound):,}" if self.kind is int else _show(bound)
+
+    def parse(self, text: str) -> Any:
+        """The value typed as ``text`` (command line or form), checked; SettingError if not."""
+        text = text.strip()
+        if self.optional and text in ("", "none", "None"):
+            return None
+        if self.kind is bool:
+            words = {
+                "on": True,
+                "true": True,
+                "yes": True,
+                "off": False,
+                "false": False,
+                "no": False,
+            }
+            if text.lower() not in words:
+                raise SettingError(f"{self.name}: {text!r} is not on or off")
+            return words[text.lower()]
+        if self.kind in (int, float):
+            try:
+                value = self.kind(text)
+            except ValueError:
+                raise SettingError(f"{self.name}: {text!r} is not {self.rule()}") from None
+            return self.check(value)
+        return self.check(text)
+
+    def check(self, value: Any) -> Any:
+        """``value`` if the setting allows it; SettingError naming the setting if not."""
+        if value is None:
+            if self.optional:
+                return None
+            raise SettingError(f"{self.name} must be set ({self.rule()})")
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise SettingError(f"{self.name}: {value!r} is not on or off")
+            return value
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise SettingError(f"{self.name}: {value!r} is not text")
+            if self.choices and value not in self.choices:
+                raise SettingError(f"{self.name}: {value!r} is not {self.rule()}")
+            return value
+        numeric = (int,) if self.kind is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, numeric):
+            raise SettingError(f"{self.name}: {value!r} is not {self.rule()}")
+        if not math.isfinite(value):
+            raise SettingError(f"{self.name}: {value} is not {self.rule()}")
+        low, high = self.minimum, self.maximum
+        if (
+            (low is not None and (value < low or (self.above_minimum and value == low)))
+            or (high is not None and (value > high or (self.below_maximum and value == high)))
+        ):  # fmt: skip
+            raise SettingError(f"{self.name}: {self.show(value)} is not {self.rule()}")
+        return value
+
+    def show(self, value: Any) -> str:
+        """``value`` as the form and the help text write it."""
+        if value is None:
+            return ""
+        if self.kind is bool:
+            return "on" if value else "off"
+        return _show(value) if self.kind is float else str(value)
+
+
+def _show(number: float | None) -> str:
+    return "" if number is None else f"{number:g}"
+
+
+def setting(default: Any, help: str, label: str = "", **rules: Any) -> Any:
+    """A ``TrainConfig`` field declared with its rules (see ``Setting``)."""
+    return dataclasses.field(default=default, metadata={"help": help, "label": label, **rules})
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a run; defaults are SPEC §3's."""
 
-    model: str = "convnet"
-    epochs: int = 15
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 100
+    model: str = setting("convnet", "the network: convnet (the study's CNN) or convnet-bn"
+                         " (the same with BatchNorm)", choices=MODEL_NAMES)  # fmt: skip
+    epochs: int = setting(15, "passes over the training set", minimum=1, maximum=10_000)
+    lr: float = setting(0.1, "learning rate of SGD (annealed to 0 on a cosine)", "learning rate",
+                        minimum=0, above_minimum=True, maximum=10)  # fmt: skip
+    momentum: float = setting(0.9, "SGD momentum", minimum=0, maximum=1, below_maximum=True)
+    weight_decay: float = setting(5e-4, "L2 weight decay", "weight decay", minimum=0, maximum=1)
+    batch_size: int = setting(100, "images per training step", "batch size",
+                              minimum=1, maximum=60_000)  # fmt: skip
     # Scoring in eval mode gives the same numbers at any batch size; bigger is faster.
-    eval_batch_size: int = 1000
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | mps
-    subset: int | None = None  # a stratified N-image training subset, for quick runs
-    data: str | None = None  # an MNIST-format folder; None: cache / offline copy / download
+    eval_batch_size: int = setting(1000, "batch size for validation and test (results do not"
+                                   " depend on it)", "eval batch", minimum=1, maximum=100_000)  # fmt: skip
+    seed: int = setting(0, "seed of the split, the initial weights and the shuffling",
+                        minimum=0, maximum=2**32 - 1)  # fmt: skip
+    device: str = setting("auto", "where to train: auto picks cuda, then mps, then the cpu",
+                          choices=DEVICES)  # fmt: skip
+    # A stratified N-image training subset, for quick runs.
+    subset: int | None = setting(None, "train on a stratified N-image subset (quick runs)",
+                                 minimum=10, maximum=60_000, optional=True, metavar="N")  # fmt: skip
+    # An MNIST-format folder; None: cache / offline copy / download. The app's own --data
+    # sets it, so the form leaves it out.
+    data: str | None = setting(None, "a folder with the four MNIST-format idx files (.gz or"
+                               " not)", optional=True, in_form=False, metavar="DIR")  # fmt: skip
     # Random shifts of up to this many pixels per training image; 0 (the study's recipe)
     # turns them off.
-    augment: int = 0
+    augment: int = setting(0, "shift each training image randomly by up to this many pixels"
+                           " (0: none, as in the study)", "augment (px)", minimum=0, maximum=8,
+                           metavar="PIXELS")  # fmt: skip
     # Speed settings, measured in bench/train_speed.py; they do not change the accuracy.
-    precision: str = "auto"  # auto (bf16 where the hardware has it) | bf16 | fp32
-    channels_last: bool = True  # NHWC convolutions: about 2x faster with oneDNN on CPU
+    precision: str = setting("auto", "auto: bfloat16 autocast where the hardware has it",
+                             choices=PRECISIONS)  # fmt: skip
+    channels_last: bool = setting(True, "NHWC memory layout for the convolutions (about 2x"
+                                  " faster with oneDNN on a CPU)", "channels last")  # fmt: skip
 
     def validate(self) -> None:
-        """Raise ValueError naming the first bad setting."""
-        from engine.models import MODELS  # imported here: reading a config needs no torch
-
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        checks = [
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (self.lr > 0, "learning rate must be positive"),
-            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (self.weight_decay >= 0, "weight decay must not be negative"),
-            (self.batch_size >= 1, "batch size must be at least 1"),
-            (self.eval_batch_size >= 1, "eval batch size must be at least 1"),
-            (self.subset is None or self.subset >= 10, "subset must be at least 10 images"),
-            (0 <= self.augment <= 8, "augment (the largest shift) must be 0-8 pixels"),
-            (self.device in ("auto", "cpu", "cuda", "mps"), "device must be auto|cpu|cuda|mps"),
-            (self.precision in ("auto", "bf16", "fp32"), "precision must be auto|bf16|fp32"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        """Raise SettingError naming the first bad setting."""
+        for spec in SETTINGS:
+            spec.check(getattr(self, spec.name))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
+    def from_dict(cls, data: Any) -> TrainConfig:
+        """A checked config from JSON data; SettingError if it is not one."""
+        if not isinstance(data, dict):
+            raise SettingError(f"expected an object of settings, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        config = cls(**{k: v for k, v in data.items() if k in names})
+        config.validate()
+        return config
+
+
+def _declared(field: dataclasses.Field) -> Setting:
+    kinds = {"int": int, "float": float, "str": str, "bool": bool}
+    annotation = str(field.type).replace(" | None", "")
+    meta = dict(field.metadata)
+    return Setting(
+        name=field.name,
+        kind=kinds[annotation],
+        default=field.default,
+        label=meta.pop("label") or field.name.replace("_", " "),
+        **meta,
+    )
+
+
+SETTINGS: tuple[Setting, ...] = tuple(_declared(f) for f in dataclasses.fields(TrainConfig))
+SETTING = {spec.name: spec for spec in SETTINGS}

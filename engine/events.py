@@ -192,14 +192,49 @@ def event_to_json(event: Event) -> str:
     return json.dumps(event_to_dict(event), separators=(",", ":"))
 
 
+# What each annotated field type accepts when an event is read back (bool is not a number).
+_FIELD_TYPES = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "list": (list,),
+    "dict": (dict,),
+}
+
+
+class EventDecodeError(ValueError):
+    """A log line that is not an event this version knows, with the fields it must have."""
+
+
 def event_from_dict(data: dict) -> Event:
-    """Rebuild an event from ``event_to_dict``'s output; unknown fields are ignored."""
+    """Rebuild an event from ``event_to_dict``'s output; unknown fields are ignored, a
+    missing field or one of the wrong type raises EventDecodeError."""
+    if not isinstance(data, dict):
+        raise EventDecodeError(f"not an object: {type(data).__name__}")
     data = dict(data)
-    cls = EVENT_TYPES[data.pop("event")]
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    name = data.pop("event", None)
+    cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise EventDecodeError(f"unknown event type {name!r}")
+    values = {}
+    for spec in dataclasses.fields(cls):
+        if spec.name not in data:
+            if spec.name == "time":
+                continue
+            raise EventDecodeError(f"{name} without {spec.name}")
+        value = data[spec.name]
+        allowed = _FIELD_TYPES.get(str(spec.type), (object,))
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            raise EventDecodeError(f"{name}.{spec.name} is {type(value).__name__}")
+        values[spec.name] = value
+    return cls(**values)
 
 
 def event_from_json(line: str) -> Event:
-    """Rebuild an event from one JSON line."""
-    return event_from_dict(json.loads(line))
+    """Rebuild an event from one JSON line; EventDecodeError for anything else (including
+    nesting too deep to decode)."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError) as error:
+        raise EventDecodeError(f"not JSON ({type(error).__name__})") from None
+    return event_from_dict(data)

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.data import Split, normalise
+from engine.errors import SettingError
 
 CONV_LAYERS = ("conv1", "conv2")
 
@@ -26,7 +27,7 @@ class Prediction:
 
 def check_index(split: Split, index: int) -> None:
     if not 0 <= index < len(split):
-        raise ValueError(
+        raise SettingError(
             f"image index {index} is out of range: the set has {len(split)} (0-{len(split) - 1})"
         )
 
@@ -65,7 +66,7 @@ def misclassified(model: nn.Module, split: Split, batch_size: int = 1000) -> lis
 
 def conv_layer(model: nn.Module, layer: str) -> nn.Conv2d:
     if layer not in CONV_LAYERS:
-        raise ValueError(f"layer must be one of {', '.join(CONV_LAYERS)}, not {layer!r}")
+        raise SettingError(f"layer must be one of {', '.join(CONV_LAYERS)}, not {layer!r}")
     return getattr(model, layer)
 
 
@@ -78,7 +79,7 @@ def conv2_filter(model: nn.Module, k: int) -> torch.Tensor:
     """conv2's filter ``k`` at each of its 32 input depths, (32, 3, 3)."""
     weight = conv_layer(model, "conv2").weight.detach()
     if not 0 <= k < weight.shape[0]:
-        raise ValueError(f"conv2 filter {k} does not exist: choose 0-{weight.shape[0] - 1}")
+        raise SettingError(f"conv2 filter {k} does not exist: choose 0-{weight.shape[0] - 1}")
     return weight[k].cpu().clone()
 
 

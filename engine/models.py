@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.errors import SettingError
+
 
 class ConvNet(nn.Module):
     """conv1 3x3x32 -> pool -> conv2 3x3x32 -> pool -> fc1 500 -> fc2 10, ReLU between."""
@@ -77,7 +79,7 @@ def build_model(name: str) -> nn.Module:
     try:
         return MODELS[name]()
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+        raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
 
 
 def _fold(layer: nn.Conv2d | nn.Linear, norm: nn.BatchNorm2d | nn.BatchNorm1d) -> None:

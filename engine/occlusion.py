@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 PATCH = OCCLUSION_PATCH
@@ -48,9 +49,9 @@ class OcclusionResult:
 def patch_offsets(size: int, patch: int, stride: int) -> list[int]:
     """Every valid top-left offset: 0, stride, ... up to size - patch."""
     if stride < 1:
-        raise ValueError(f"stride must be at least 1, not {stride}")
+        raise SettingError(f"stride must be at least 1, not {stride}")
     if not 1 <= patch <= size:
-        raise ValueError(f"patch must be between 1 and the image size {size}, not {patch}")
+        raise SettingError(f"patch must be between 1 and the image size {size}, not {patch}")
     return list(range(0, size - patch + 1, stride))
 
 
@@ -79,7 +80,7 @@ def occlusion_map(
 ) -> OcclusionResult:
     """Occlusion maps for one uint8 image (28, 28); ``fill`` is a pixel value in [0, 1]."""
     if not 0.0 <= fill <= 1.0:
-        raise ValueError(f"fill is a pixel value in [0, 1], not {fill}")
+        raise SettingError(f"fill is a pixel value in [0, 1], not {fill}")
     offsets = patch_offsets(image.shape[-1], patch, stride)
     pixel_model = PixelModel(model)
     pixels = to_pixels(image.unsqueeze(0))[0]

@@ -1,8 +1,11 @@
 """Runs on disk: one folder per run under the home, holding ``config.json``,
 ``events.jsonl`` (every event, appended and flushed as it happens), the checkpoints,
-``process.json`` while a process works on it, and ``summary.json`` once it ends.
+``process.json`` and ``lock`` while a process works on it, and ``summary.json`` once it ends.
 
-Anyone can follow a run by reading its log; a half-written last line is never trusted.
+A run's identity is its folder name. Anyone can follow a run by reading its log; a
+half-written last line is never trusted. A damaged folder is reported as damaged, with the
+reason, and never stops the other runs from being listed. Run files are opened without
+following symlinks.
 """
 
 from __future__ import annotations
@@ -10,58 +13,102 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
 from engine import events as ev
 from engine.atomic import write_json
 from engine.config import TrainConfig
-from engine.home import runs_folder
+from engine.errors import RunDamaged, RunNotFound, SettingError, UserFacing
+from engine.locations import runs_folder
+from engine.run_process import process_alive, read_text_nofollow
+from engine.run_state import RunState, fold
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
-PROCESS = "process.json"
 SUMMARY = "summary.json"
-TERMINAL = (ev.RunFinished, ev.RunStopped, ev.RunFailed)
-
-
-class RunNotFound(Exception):
-    """No run matches the name given; the message lists what there is."""
+BEST = "best.pt"
+LAST = "last.pt"
+STATUSES = ("running", "finished", "stopped", "failed", "damaged")
+# What a run's summary and its epoch history need: everything but the per-batch flood.
+WITHOUT_BATCHES = (ev.BatchTrained,)
 
 
 def create_run(home: Path, config: TrainConfig) -> Path:
     """A new run folder with its ``config.json``; the folder name is the run id."""
+    config.validate()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = runs_folder(home) / f"{stamp}-{config.model}-{secrets.token_hex(2)}"
-    run_dir.mkdir(parents=True)
+    folder = runs_folder(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_dir = folder / f"{stamp}-{config.model}-{secrets.token_hex(2)}"
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:
+            continue
     write_json(run_dir / CONFIG, config.to_dict())
     return run_dir
 
 
 def read_config(run_dir: Path) -> TrainConfig:
-    """The settings a run was started with."""
-    return TrainConfig.from_dict(json.loads((run_dir / CONFIG).read_text()))
+    """The settings a run was started with; RunDamaged if ``config.json`` is unusable."""
+    try:
+        data = json.loads(read_text_nofollow(run_dir / CONFIG))
+    except FileNotFoundError:
+        raise RunDamaged(f"run {run_dir.name}: no {CONFIG}") from None
+    except OSError as error:
+        raise RunDamaged(
+            f"run {run_dir.name}: {CONFIG} cannot be read ({error.strerror})"
+        ) from None
+    except (ValueError, RecursionError):
+        raise RunDamaged(f"run {run_dir.name}: {CONFIG} is not JSON") from None
+    try:
+        return TrainConfig.from_dict(data)
+    except (SettingError, TypeError) as error:
+        raise RunDamaged(f"run {run_dir.name}: {CONFIG}: {error}") from None
 
 
 def list_runs(home: Path) -> list[Path]:
-    """Every run folder, oldest first."""
+    """Every run folder, oldest first (folder names start with their start time)."""
     folder = runs_folder(home)
-    if not folder.is_dir():
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
         return []
-    return sorted(p for p in folder.iterdir() if (p / CONFIG).is_file())
+    except OSError as error:
+        raise RunNotFound(f"{folder} cannot be read ({error.strerror})") from None
+    return sorted(p for p in entries if not p.name.startswith(".") and _is_folder(p))
+
+
+def _is_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def has_checkpoint(run_dir: Path, kind: str = "best") -> bool:
+    path = run_dir / f"{kind}.pt"
+    return path.is_file() and not path.is_symlink()
 
 
 def find_run(home: Path, name: str) -> Path:
-    """A run by id, unique id prefix, or ``latest``."""
+    """A run by id, unique id prefix, or ``latest``: the newest run with a best checkpoint
+    (a failed or just-started run has nothing to analyse)."""
+    if not name:
+        raise RunNotFound("no run named: give a run id, an id prefix, or 'latest'")
     runs = list_runs(home)
     if not runs:
         raise RunNotFound(f"no runs in {runs_folder(home)}; start one with `mnist-tui train`")
     if name == "latest":
-        return runs[-1]
+        usable = [p for p in runs if has_checkpoint(p)]
+        if not usable:
+            raise RunNotFound(
+                f"no run in {runs_folder(home)} has a best checkpoint yet; train one with"
+                " `mnist-tui train` (a run saves best.pt after its first epoch)"
+            )
+        return usable[-1]
     matches = [p for p in runs if p.name == name] or [p for p in runs if p.name.startswith(name)]
     if len(matches) == 1:
         return matches[0]
@@ -71,12 +118,22 @@ def find_run(home: Path, name: str) -> Path:
     raise RunNotFound(f"{name!r} matches {len(matches)} runs; give more of the id")
 
 
+# --- the event log -----------------------------------------------------------------------
+
+
 class EventLog:
-    """An ``emit`` that appends each event to ``events.jsonl`` and flushes it at once."""
+    """An ``emit`` that appends each event to ``events.jsonl`` and flushes it at once.
+
+    A torn last line (a process killed mid-write) is cut off first, so the next event
+    starts on a line of its own."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / EVENTS
-        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.path, flags, 0o644)
+        _cut_torn_line(fd)
+        os.lseek(fd, 0, os.SEEK_END)
+        self._handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def __call__(self, event: ev.Event) -> None:
         self._handle.write(ev.event_to_json(event) + "\n")
@@ -86,23 +143,52 @@ class EventLog:
         self._handle.close()
 
 
+def _cut_torn_line(fd: int) -> None:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0:
+        return
+    keep = size
+    block = 4096
+    while keep > 0:
+        start = max(0, keep - block)
+        chunk = os.pread(fd, keep - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            keep = start + newline + 1
+            break
+        keep = start
+    if keep != size:
+        os.ftruncate(fd, keep)
+
+
 class EventReader:
     """Reads a run's log incrementally; ``read()`` returns the events completed since the
     last call and leaves a half-written last line for next time. Event types named in
-    ``skip`` are passed over before any JSON is decoded (a log is mostly BatchTrained)."""
+    ``skip`` are passed over before any JSON is decoded (a log is mostly BatchTrained).
+    Lines that are not events of this version are counted in ``skipped``, never raised."""
 
     def __init__(self, run_dir: Path, skip: tuple[type[ev.Event], ...] = ()) -> None:
         self.path = run_dir / EVENTS
         self.offset = 0
+        self.skipped = 0
+        self.problem = ""  # why the log cannot be read at all, if it cannot
         # event_to_json writes the type first, so a prefix identifies a line's event
         self._skip = tuple(f'{{"event":"{kind.__name__}"'.encode() for kind in skip)
 
     def read(self) -> list[ev.Event]:
         try:
-            with open(self.path, "rb") as handle:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            self.problem = f"{EVENTS} cannot be read ({error.strerror})"
+            return []
+        try:
+            with os.fdopen(fd, "rb") as handle:
                 handle.seek(self.offset)
                 chunk = handle.read()
-        except FileNotFoundError:
+        except OSError as error:  # e.g. events.jsonl is a directory
+            self.problem = f"{EVENTS} cannot be read ({error.strerror})"
             return []
         end = chunk.rfind(b"\n") + 1
         self.offset += end
@@ -112,8 +198,8 @@ class EventReader:
                 continue
             try:
                 found.append(ev.event_from_json(line.decode("utf-8")))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line from a newer version or a damaged one: skip, never crash
+            except (ev.EventDecodeError, UnicodeDecodeError):
+                self.skipped += 1  # from a newer version, or damaged: never crash
         return found
 
 
@@ -122,94 +208,17 @@ def read_events(run_dir: Path, skip: tuple[type[ev.Event], ...] = ()) -> list[ev
     return EventReader(run_dir, skip).read()
 
 
-# What a run's summary and its epoch history need: everything but the per-batch flood.
-WITHOUT_BATCHES = (ev.BatchTrained,)
-
-
-def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:
-    """Yield a run's events, old then new, until it ends (or its process dies)."""
-    reader = EventReader(run_dir)
-    while True:
-        batch = reader.read()
-        yield from batch
-        if any(isinstance(e, TERMINAL) for e in batch):
-            return
-        if cancel is not None and cancel.is_set():
-            return
-        if not batch and not process_alive(run_dir):
-            yield from reader.read()
-            return
-        if not batch:
-            time.sleep(poll)
-
-
-# --- the process working on a run --------------------------------------------------------
-
-
-def claim(run_dir: Path) -> None:
-    """Record that this process works on the run (and that it has no final summary yet)."""
-    (run_dir / SUMMARY).unlink(missing_ok=True)
-    pid = os.getpid()
-    write_json(run_dir / PROCESS, {"pid": pid, "start_ticks": _start_ticks(pid)})
-
-
-def release(run_dir: Path) -> None:
-    """Record that no process works on the run any more."""
-    (run_dir / PROCESS).unlink(missing_ok=True)
-
-
-def _start_ticks(pid: int) -> int | None:
-    """When the process started (Linux), to tell it from a later one given the same pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return None if fields[0] == "Z" else int(fields[19])  # a zombie has finished
-
-
-def _claimant(run_dir: Path) -> dict | None:
-    try:
-        return json.loads((run_dir / PROCESS).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def process_alive(run_dir: Path) -> bool:
-    """Whether the process that claimed the run still runs (and is still that process)."""
-    claimant = _claimant(run_dir)
-    if not claimant:
-        return False
-    pid = claimant["pid"]
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    recorded = claimant.get("start_ticks")
-    return recorded is None or _start_ticks(pid) == recorded
-
-
-def stop(run_dir: Path) -> bool:
-    """Ask the run's process to stop gracefully (SIGTERM); False if none is running."""
-    if not process_alive(run_dir):
-        return False
-    os.kill(_claimant(run_dir)["pid"], signal.SIGTERM)
-    return True
-
-
 # --- what a run amounts to ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A run's state and figures, as `mnist-tui runs` lists them."""
+    """A run's state and figures, as `mnist-tui runs` and the app's tables list them."""
 
     id: str
     path: str
     model: str
-    status: str  # running | finished | stopped | failed
+    status: str  # running | finished | stopped | failed | damaged
     epoch: int
     epochs: int
     best_val_accuracy: float | None
@@ -221,76 +230,157 @@ class RunSummary:
     error: str = ""
 
 
+def status_of(run_dir: Path, state: RunState) -> tuple[str, str]:
+    """(status, error) of a run from its folded events and its process."""
+    if state.outcome:
+        return state.outcome, state.error
+    if process_alive(run_dir):
+        return "running", ""
+    return "failed", "the process ended without finishing the run"
+
+
 def summarize(run_dir: Path) -> RunSummary:
-    """The run's status and figures, from ``summary.json`` or else its event log."""
-    summary_file = run_dir / SUMMARY
-    if summary_file.is_file():
-        try:
-            return RunSummary(**json.loads(summary_file.read_text()))
-        except (ValueError, TypeError):
-            pass
-    return summarize_events(run_dir, read_events(run_dir, WITHOUT_BATCHES))
+    """The run's status and figures — from ``summary.json`` when it is sound, else from
+    the log. Never raises: a damaged run is summarised as ``damaged`` with the reason."""
+    try:
+        config = read_config(run_dir)  # a sound summary of a folder whose config is not, is not
+        return _summary_file(run_dir, config) or summarize_state(run_dir, read_state(run_dir))
+    except RunDamaged as error:
+        return damaged_summary(run_dir, str(error))
+    except (OSError, ValueError) as error:  # anything else a folder can do to us
+        return damaged_summary(run_dir, f"run {run_dir.name}: {error}")
 
 
-def summarize_events(run_dir: Path, events: list[ev.Event]) -> RunSummary:
-    """Fold a run's events into its summary."""
+def read_state(run_dir: Path) -> RunState:
+    """The run's events (but the per-batch ones), folded; RunDamaged if the log cannot be
+    read."""
+    reader = EventReader(run_dir, WITHOUT_BATCHES)
+    events = reader.read()
+    if reader.problem:
+        raise RunDamaged(f"run {run_dir.name}: {reader.problem}")
+    return fold(events)
+
+
+def summarize_state(run_dir: Path, state: RunState) -> RunSummary:
+    """A run's summary from its folded state."""
     config = read_config(run_dir)
-    figures: dict = {"epoch": 0, "best_val_accuracy": None, "test_accuracy": None,
-                     "test_loss": None, "train_seconds": None, "test_seconds": None}  # fmt: skip
-    status, error = "", ""
-    for event in events:
-        if isinstance(event, ev.EpochEvaluated):
-            figures["epoch"] = event.epoch
-            figures["best_val_accuracy"] = event.best_val_accuracy
-            figures["train_seconds"] = (figures["train_seconds"] or 0.0) + event.seconds
-        elif isinstance(event, ev.RunStarted):
-            figures["epoch"] = event.start_epoch
-            status = ""
-        elif isinstance(event, ev.RunFinished):
-            status = "finished"
-            figures.update(
-                best_val_accuracy=event.best_val_accuracy,
-                test_accuracy=event.test_accuracy,
-                test_loss=event.test_loss,
-                train_seconds=event.train_seconds,
-                test_seconds=event.test_seconds,
-            )
-        elif isinstance(event, ev.RunStopped):
-            status = "stopped"
-        elif isinstance(event, ev.RunFailed):
-            status, error = "failed", event.error
-    if not status:
-        if process_alive(run_dir):
-            status = "running"
-        else:
-            status, error = "failed", error or "the process ended without finishing the run"
-    started = datetime.fromtimestamp(events[0].time if events else run_dir.stat().st_mtime)
+    status, error = status_of(run_dir, state)
     return RunSummary(
         id=run_dir.name,
         path=str(run_dir),
         model=config.model,
         status=status,
         epochs=config.epochs,
-        started=started.strftime("%m-%d %H:%M"),
+        started=_started(run_dir, state),
         error=error,
-        **figures,
+        **state.figures(),
     )
+
+
+def damaged_summary(run_dir: Path, reason: str) -> RunSummary:
+    prefix = f"run {run_dir.name}: "
+    return RunSummary(id=run_dir.name, path=str(run_dir), model="?", status="damaged",
+                      epoch=0, epochs=0, best_val_accuracy=None, test_accuracy=None,
+                      test_loss=None, train_seconds=None, test_seconds=None,
+                      started=_started(run_dir, None),
+                      error=reason.removeprefix(prefix))  # fmt: skip
+
+
+def _started(run_dir: Path, state: RunState | None) -> str:
+    when = state.first_time if state is not None else None
+    if when is None:
+        try:
+            when = run_dir.stat().st_mtime
+        except OSError:
+            when = 0.0
+    return datetime.fromtimestamp(when).strftime("%m-%d %H:%M")
+
+
+_SUMMARY_TYPES = {f.name: f.type for f in fields(RunSummary)}
+
+
+def _summary_file(run_dir: Path, config: TrainConfig) -> RunSummary | None:
+    """``summary.json`` when it is a sound summary of this folder; None to fold the log."""
+    try:
+        data = json.loads(read_text_nofollow(run_dir / SUMMARY))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or set(data) != set(_SUMMARY_TYPES):
+        return None
+    if data.get("status") not in STATUSES or data["status"] == "running":
+        return None
+    for name, kind in _SUMMARY_TYPES.items():
+        value = data[name]
+        allowed = (int, float) if "float" in kind else (int,) if kind == "int" else (str,)
+        if value is None and "None" in kind:
+            continue
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            return None
+    # The folder name is the run's identity: a copied folder is its own run.
+    return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": config.model})
 
 
 def write_summary(run_dir: Path) -> RunSummary:
     """Fold the log into ``summary.json`` (called when the run's process ends)."""
-    summary = summarize_events(run_dir, read_events(run_dir, WITHOUT_BATCHES))
-    write_json(run_dir / SUMMARY, summary.__dict__)
+    summary = summarize_state(run_dir, read_state(run_dir))
+    write_json(run_dir / SUMMARY, asdict(summary))
     return summary
+
+
+# --- following a run ---------------------------------------------------------------------
+
+
+class RunFollower:
+    """A run's events as they come, for a view that polls: ``poll()`` returns what is new
+    and folds it into ``state``. ``over`` turns true when the run ended — by its own final
+    event, or because its process died without one (killed, out of memory); then
+    ``status`` says which."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.reader = EventReader(run_dir)
+        self.state = RunState()
+        self.over = False
+        self.status = ""
+        self.error = ""
+
+    def poll(self) -> list[ev.Event]:
+        new = self.reader.read()
+        self.state.add_all(new)
+        if self.over:
+            return new
+        if self.state.ended:
+            self.over = True
+        elif not new and not process_alive(self.run_dir):
+            late = self.reader.read()  # what it wrote just before it died
+            self.state.add_all(late)
+            new += late
+            self.over = True
+        if self.over:
+            self.status, self.error = status_of(self.run_dir, self.state)
+        elif self.reader.problem:
+            self.over, self.status, self.error = True, "damaged", self.reader.problem
+        return new
+
+
+def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:
+    """Yield a run's events, old then new, until it ends (or its process dies)."""
+    follower = RunFollower(run_dir)
+    while True:
+        new = follower.poll()
+        yield from new
+        if follower.over:
+            return
+        if cancel is not None and cancel.is_set():
+            return
+        if not new:
+            time.sleep(poll)
 
 
 def load_run_model(run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
     """The model of a run's ``best`` or ``last`` checkpoint, in eval mode."""
-    from engine.checkpoints import CheckpointError, load_model
+    from engine.checkpoints import load_model
 
     if checkpoint not in ("best", "last"):
-        raise ValueError("checkpoint must be 'best' or 'last'")
-    path = run_dir / f"{checkpoint}.pt"
-    if not path.is_file():
-        raise CheckpointError(f"run {run_dir.name} has no {checkpoint}.pt yet")
-    return load_model(path, device)
+        raise UserFacing("checkpoint must be 'best' or 'last'")
+    return load_model(run_dir / f"{checkpoint}.pt", device, expected=read_config(run_dir).model)

@@ -17,14 +17,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
-from engine.checkpoints import load_checkpoint, load_model, save_checkpoint
+from engine.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
 from engine.config import TrainConfig
 from engine.data import Splits, batch_count, normalise
+from engine.errors import CheckpointError, DeviceUnavailable
 from engine.evaluation import evaluate, per_class_accuracy
 from engine.models import build_model, fold_batchnorm
-
-BEST = "best.pt"
-LAST = "last.pt"
+from engine.runs import BEST, LAST
 
 
 class CancelFlag(Protocol):
@@ -65,9 +64,9 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available here")
+        raise DeviceUnavailable("device cuda: no CUDA GPU is available here (try auto or cpu)")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("--device mps: Apple's MPS is not available here")
+        raise DeviceUnavailable("device mps: Apple's MPS is not available here (try auto or cpu)")
     return torch.device(name)
 
 
@@ -144,6 +143,29 @@ def shift_images(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     return padded[batch, rows.view(n, height, 1), cols.view(n, 1, width)]
 
 
+def resume_state(path: Path, config: TrainConfig, batches: int, device: torch.device) -> dict:
+    """``last.pt``, checked to be this run's: same model, weights that fit it, and a place
+    in training (epoch, batch) inside the run. CheckpointError naming the file otherwise."""
+    state = load_checkpoint(path, device)
+    check_weights(path, state, expected=config.model)
+    missing = [
+        key
+        for key in ("optimiser", "scheduler", "progress")
+        if not isinstance(state.get(key), dict)
+    ]
+    if missing:
+        raise CheckpointError(f"{path}: has no {', '.join(missing)} to resume from")
+    progress = state["progress"]
+    epoch, batch = progress.get("epoch"), progress.get("batch")
+    if not (isinstance(epoch, int) and 0 <= epoch <= config.epochs):
+        raise CheckpointError(f"{path}: epoch {epoch!r} is outside the run's 0-{config.epochs}")
+    if not (isinstance(batch, int) and 0 <= batch <= batches):
+        raise CheckpointError(f"{path}: batch {batch!r} is outside an epoch's 0-{batches}")
+    if not isinstance(progress.get("history", []), list):
+        raise CheckpointError(f"{path}: its history is not a list")
+    return state
+
+
 def train(
     config: TrainConfig,
     splits: Splits,
@@ -177,10 +199,17 @@ def train(
     if resume:
         if checkpoint_dir is None:
             raise ValueError("resume needs the run's checkpoint folder")
-        state = load_checkpoint(checkpoint_dir / LAST, device)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        scheduler.load_state_dict(state["scheduler"])
+        batches = batch_count(len(splits.train), config.batch_size)
+        state = resume_state(checkpoint_dir / LAST, config, batches, device)
+        try:
+            model.load_state_dict(state["model"])
+            optimiser.load_state_dict(state["optimiser"])
+            scheduler.load_state_dict(state["scheduler"])
+        except (ValueError, KeyError, RuntimeError, TypeError) as error:
+            reason = str(error).splitlines()[0]
+            raise CheckpointError(
+                f"{checkpoint_dir / LAST}: cannot be resumed ({reason})"
+            ) from None
         progress.update(state["progress"])
 
     result = TrainResult(model=model, history=progress["history"])

@@ -7,7 +7,7 @@ import random
 import pytest
 from textual.widgets import DataTable, OptionList, Static
 
-from engine import runs
+from engine import run_process, runs
 from tests.app_setup import text_of, tiny_app, wait_for
 from tui.experiments import EXPERIMENTS
 from tui.widgets.array_view import ArrayView
@@ -236,14 +236,20 @@ def test_quitting_leaves_the_run_going_and_it_can_be_reattached(home, tiny_folde
             await pilot.press("1")
             await pilot.press("ctrl+s")
             screen = app.screen
-            assert await wait_for(pilot, lambda: screen.view.last_batch is not None, 60)
+            assert await wait_for(
+                pilot,
+                lambda: (
+                    screen.follower is not None and screen.follower.state.last_batch is not None
+                ),
+                60,
+            )
             run_id = screen.run_id
             await pilot.press("q")
         return run_id
 
     run_id = run(start_then_quit())
     run_dir = runs.find_run(home, run_id)
-    assert runs.process_alive(run_dir)
+    assert run_process.process_alive(run_dir)
     assert runs.summarize(run_dir).status == "running"
 
     async def reattach_and_stop():
@@ -255,9 +261,14 @@ def test_quitting_leaves_the_run_going_and_it_can_be_reattached(home, tiny_folde
             await pilot.press("tab", "enter")
             screen = app.screen
             assert screen.run_id == run_id
-            assert await wait_for(pilot, lambda: screen.view.last_batch is not None)
+            assert await wait_for(
+                pilot,
+                lambda: (
+                    screen.follower is not None and screen.follower.state.last_batch is not None
+                ),
+            )
             await pilot.press("x")
-            assert await wait_for(pilot, lambda: screen.view.end is not None, 60)
+            assert await wait_for(pilot, lambda: screen.follower.over, 60)
             assert "stopped after" in status(app)
 
     run(reattach_and_stop())
@@ -294,6 +305,8 @@ def test_pixel_graphics_put_pictures_in_the_views(trained_home, tiny_folder, mod
 def test_the_train_form_fits_the_terminal(trained_home, tiny_folder, width, columns):
     from textual.widgets import Input, Select
 
+    from engine.config import SETTINGS
+
     async def scenario():
         app = tiny_app(trained_home, tiny_folder)
         async with app.run_test(size=(width, 24)) as pilot:
@@ -302,14 +315,16 @@ def test_the_train_form_fits_the_terminal(trained_home, tiny_folder, width, colu
             grid = app.screen.query_one("#form-grid")
             assert grid.styles.grid_size_columns == columns  # label and field, 2 or 3 a row
             fields = list(app.screen.query(Input)) + list(app.screen.query(Select))
-            assert len(fields) == 9
+            # every setting declared for the form, and nothing else, with no screen code
+            assert {f.id for f in fields} == {s.name for s in SETTINGS if s.in_form}
+            assert "augment" in {f.id for f in fields}
             assert all(0 < f.region.right <= width for f in fields)
 
     run(scenario())
 
 
 def test_charts_redraw_only_for_new_data_and_draw_two_points_a_column():
-    from tui.charts import thin
+    from tui.draw.charts import thin
     from tui.widgets.chart_view import ChartView
 
     chart = ChartView()

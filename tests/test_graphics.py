@@ -20,7 +20,8 @@ import pytest
 from PIL import Image
 
 from tests.app_setup import tiny_app, wait_for
-from tui import graphics, render
+from tui import graphics
+from tui.draw import render
 from tui.widgets.array_view import ArrayView
 
 

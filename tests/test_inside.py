@@ -6,10 +6,10 @@ import torch
 from torch.nn import functional as F
 
 from engine.inside import activations, conv1_filters, conv2_filter, predict
+from engine.layer_table import summarize_model
 from engine.models import build_model
 from engine.occlusion import occlusion_map, patch_offsets
 from engine.pixels import PixelModel, to_pixels
-from engine.summary import summarize_model
 
 
 def test_summary_reproduces_spec_figures():

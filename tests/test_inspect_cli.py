@@ -77,7 +77,7 @@ def test_pictures_draw_in_ascii(trained_home, capsys, args):
         (["predict", "nosuchrun"], "no run named 'nosuchrun'"),
         (["occlude", "latest", "--index", "100"], "out of range: the test set has 100"),
         (["occlude", "latest", "--patch", "29"], "patch must be between 1 and the image size 28"),
-        (["occlude", "latest", "--stride", "0"], "stride must be at least 1"),
+        (["occlude", "latest", "--stride", "0"], "--stride: 0 must be at least 1"),
         (["filters", "latest", "--conv2", "32"], "choose 0-31"),
         (["attack", "targeted", "latest", "--image", "0", "--target", "12"], "not a single digit"),
         (["attack", "synthesize", "latest", "--classes", "3-11"], "digits must be 0-9"),
@@ -98,7 +98,7 @@ def test_bad_arguments_are_named_without_traceback(trained_home, capsys, args, m
 def test_a_cancelled_analysis_exits_130_without_traceback(trained_home, capsys, monkeypatch):
     import threading
 
-    import tui.inspect_commands as inspect_commands
+    import tui.cli.inspect_commands as inspect_commands
 
     def already_cancelled():
         flag = threading.Event()

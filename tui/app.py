@@ -6,10 +6,8 @@ torch is imported lazily, off the first paint: the home screen needs none of it.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +58,7 @@ class MnistApp(App):
         super().__init__()
         self.settings = settings
         self.selected_run: str | None = None  # the run analysis screens look at
-        self._subjects: dict[tuple[str, str], object] = {}
-        self._subject_lock = threading.Lock()
+        self._subjects = None  # engine.subject.Subjects, made on first use (it imports torch)
 
     def on_mount(self) -> None:
         # Full garbage collections over Textual's many objects were the long tail of key
@@ -95,20 +92,19 @@ class MnistApp(App):
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.BINDINGS))
 
     def subject(self, run_id: str | None = None, checkpoint: str = "best"):
-        """The model of a run (the selected or latest one) with its test images; loaded
-        once and cached. Called from worker threads: it imports torch."""
+        """The model of a run (the selected one, else the latest with a best checkpoint)
+        with its test images; loaded again when the checkpoint file changed. Called from
+        worker threads: it imports torch."""
         from engine import runs
-        from tui.subject import subject_of_run
+        from engine.subject import Subjects
 
+        if self._subjects is None:
+            self._subjects = Subjects(self.settings.home)
         run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
-        key = (run_dir.name, checkpoint)
-        with self._subject_lock:
-            if key not in self._subjects:
-                self._subjects[key] = subject_of_run(self.settings.home, run_dir, checkpoint)
-            return self._subjects[key]
+        return self._subjects.get(run_dir, checkpoint)
 
 
 def make_app(settings: AppSettings) -> MnistApp:
@@ -116,14 +112,14 @@ def make_app(settings: AppSettings) -> MnistApp:
     return MnistApp(settings)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Open the app (``mnist-tui`` with no command)."""
+def run_app(home: Path, graphics: str = "auto", data: str | None = None) -> int:
+    """Open the app (``mnist-tui`` with no command) on ``home``; ``graphics`` as
+    ``--graphics`` takes it, ``data`` an MNIST-format folder for runs started here."""
     from tui.graphics import resolve
 
     # the terminal is asked what it draws before Textual owns it
-    drawing = resolve("ascii" if args.ascii else args.graphics)
-    data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
-    settings = AppSettings(args.home_path, drawing.mode, sixel_colours=drawing.sixel_colours,
+    drawing = resolve(graphics)
+    settings = AppSettings(home, drawing.mode, sixel_colours=drawing.sixel_colours,
                            notice=drawing.notice, data=data)  # fmt: skip
     make_app(settings).run()
     return 0

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tui import render
+from tui.draw import render
 
 PIXEL_MODES = ("sixel", "kitty")
 SIXEL_COLOURS = 256  # colours a sixel picture uses; a terminal with fewer is asked for more

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.attacks.start import frozen
+from engine.errors import SettingError
 from engine.pixels import PixelModel
 
 
@@ -20,7 +21,7 @@ class FGSM:
 
     def __init__(self, model: nn.Module, eps: float = 0.1) -> None:
         if eps < 0:
-            raise ValueError("eps must not be negative")
+            raise SettingError("eps must not be negative")
         self.model = PixelModel(model)
         self.eps = eps
 

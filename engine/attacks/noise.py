@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen
 from engine.data import Split
+from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 
@@ -71,7 +72,7 @@ def noise_attack(
     for t in targets:
         check_class(t, "target")
     if max_steps < 1:
-        raise ValueError("max-steps must be at least 1")
+        raise SettingError("max-steps must be at least 1")
     device = device_of(model)
     clean = to_pixels(images).to(device)
     target = torch.tensor(targets, device=device)
@@ -122,7 +123,7 @@ def first_correct(model: nn.Module, split: Split, digit: int) -> int:
             logits = PixelModel(model)(to_pixels(split.images[index : index + 1]))
             if int(logits.argmax()) == digit:
                 return index
-    raise ValueError(f"no test image of {digit} is classified right")
+    raise SettingError(f"no test image of {digit} is classified right")
 
 
 def noise_table(
@@ -139,7 +140,7 @@ def noise_table(
         check_class(s, "source")
     pairs = [(s, t) for s in sources for t in targets if s != t]
     if not pairs:
-        raise ValueError("no (source, target) pair with different digits")
+        raise SettingError("no (source, target) pair with different digits")
     chosen = {s: first_correct(model, split, s) for s in sources}
     indices = [chosen[s] for s, _ in pairs]
     images = split.images[torch.tensor(indices)]

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.attacks.start import frozen
+from engine.errors import SettingError
 from engine.pixels import PixelModel
 
 
@@ -30,7 +31,7 @@ class PGD:
         seed: int = 0,
     ) -> None:
         if eps < 0 or alpha <= 0 or steps < 1:
-            raise ValueError("PGD needs eps >= 0, alpha > 0 and steps >= 1")
+            raise SettingError("PGD needs eps >= 0, alpha > 0 and steps >= 1")
         self.model = PixelModel(model)
         self.eps, self.alpha, self.steps = eps, alpha, steps
         self.random_start, self.seed = random_start, seed

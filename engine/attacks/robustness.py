@@ -12,6 +12,7 @@ from engine.attacks.fgsm import FGSM
 from engine.attacks.pgd import PGD
 from engine.attacks.start import check_cancel, device_of
 from engine.data import Split
+from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 ATTACKS = ("fgsm", "pgd")
@@ -23,7 +24,7 @@ def make_attack(model: nn.Module, attack: str, eps: float, steps: int, alpha: fl
         return FGSM(model, eps)
     if attack == "pgd":
         return PGD(model, eps, alpha, steps, random_start)
-    raise ValueError(f"attack must be one of {', '.join(ATTACKS)}, not {attack!r}")
+    raise SettingError(f"attack must be one of {', '.join(ATTACKS)}, not {attack!r}")
 
 
 def robustness_curve(
@@ -46,7 +47,7 @@ def robustness_curve(
     it never rises with eps."""
     eps_values = sorted(eps_values)
     if any(e < 0 for e in eps_values):
-        raise ValueError("eps values must not be negative")
+        raise SettingError("eps values must not be negative")
     count = len(split) if limit is None else min(limit, len(split))
     device = device_of(model)
     pixel_model = PixelModel(model)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from engine.data import MEAN, STD
+from engine.errors import SettingError
 
 
 def gaussian_pixels(count: int, seed: int, clamp: bool = True) -> torch.Tensor:
@@ -26,7 +27,7 @@ def check_cancel(cancel, what: str) -> None:
 
 def check_class(value: int, name: str = "class") -> None:
     if not 0 <= value <= 9:
-        raise ValueError(f"{name} must be a digit 0-9, not {value}")
+        raise SettingError(f"{name} must be a digit 0-9, not {value}")
 
 
 @contextmanager

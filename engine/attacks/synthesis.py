@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
+from engine.errors import SettingError
 from engine.pixels import PixelModel
 
 
@@ -61,7 +62,7 @@ def synthesize_classes(
     for k in classes:
         check_class(k)
     if steps < 1:
-        raise ValueError("steps must be at least 1")
+        raise SettingError("steps must be at least 1")
     target = torch.tensor(classes)
     rows = torch.arange(len(classes))
     device = device_of(model)

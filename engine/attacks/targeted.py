@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
+from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 
@@ -61,9 +62,9 @@ def targeted_image(
     """Maximise logit(target) − beta·MSE(x, image) from noise; ``image`` is uint8 (28, 28)."""
     check_class(target, "target")
     if steps < 1:
-        raise ValueError("steps must be at least 1")
+        raise SettingError("steps must be at least 1")
     if beta < 0:
-        raise ValueError("beta must not be negative")
+        raise SettingError("beta must not be negative")
     device = device_of(model)
     reference = to_pixels(image.unsqueeze(0)).to(device)
     x = gaussian_pixels(1, seed, clamp).to(device).requires_grad_(True)

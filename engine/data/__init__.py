@@ -1,6 +1,5 @@
 """MNIST-format data: sources (folder, cache, offline copy, download), idx files, splits."""
 
-from engine.data.idx import DataError
 from engine.data.sources import Dataset, DataUnavailable, from_arrays, load_dataset, load_folder
 from engine.data.splits import (
     MEAN,
@@ -12,6 +11,7 @@ from engine.data.splits import (
     normalise,
     split_dataset,
 )
+from engine.errors import DataError
 
 __all__ = [
     "MEAN",

@@ -5,9 +5,23 @@ from __future__ import annotations
 import gzip
 import hashlib
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from engine.errors import DataError
+
+__all__ = [
+    "DataError",
+    "FILE_NAMES",
+    "MNIST_MD5",
+    "encode",
+    "find_file",
+    "md5",
+    "parse",
+    "read_bytes",
+]
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
@@ -29,8 +43,9 @@ MNIST_MD5 = {
 }
 
 
-class DataError(Exception):
-    """A data file or folder that cannot be used; the message says which and why."""
+# No MNIST-format file this app reads is near this size (MNIST's largest is 47 MB): a
+# header that claims more is refused before anything is inflated (a gzip bomb stops here).
+MAX_DATA_BYTES = 256 * 1024 * 1024
 
 
 def find_file(folder: Path, role: str) -> Path | None:
@@ -45,17 +60,47 @@ def find_file(folder: Path, role: str) -> Path | None:
     return None
 
 
-def read_bytes(path: Path) -> bytes:
-    """The uncompressed content of an idx file."""
+def read_bytes(path: Path, expected_magic: int | None = None) -> bytes:
+    """The uncompressed content of an idx file, read no further than its header allows:
+    the magic number and the sizes are checked before the data is inflated."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(2)
-        if head == b"\x1f\x8b":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise DataError(f"{path}: cannot be read ({error})") from error
+        with open(path, "rb") as raw_handle:
+            gzipped = raw_handle.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rb") as handle:
+            head = handle.read(4)
+            if len(head) < 4:
+                raise DataError(f"{path}: too short to be an idx file ({len(head)} bytes)")
+            (magic,) = struct.unpack(">I", head)
+            if expected_magic is not None and magic != expected_magic:
+                raise DataError(_bad_magic(path, magic, expected_magic))
+            dims = magic & 0xFF
+            if magic >> 8 != 0x08 or not 1 <= dims <= 3:
+                raise DataError(
+                    f"{path}: bad magic number 0x{magic:08x} (not an MNIST-format idx file)"
+                )
+            sizes = handle.read(4 * dims)
+            if len(sizes) < 4 * dims:
+                raise DataError(f"{path}: header cut short (truncated or corrupt)")
+            size = int(np.prod(struct.unpack(f">{dims}I", sizes), dtype=np.int64))
+            if size > MAX_DATA_BYTES:
+                raise DataError(
+                    f"{path}: header claims {size:,} bytes of data, more than any MNIST-format file"
+                )
+            data = handle.read(size + 1)  # one byte more than the header allows tells of extra data
+        return head + sizes + data
+    except DataError:
+        raise
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise DataError(f"{path}: cannot be read ({reason})") from None
+
+
+def _bad_magic(origin: object, magic: int, expected: int) -> str:
+    return (
+        f"{origin}: bad magic number 0x{magic:08x}, expected 0x{expected:08x}"
+        " (not an MNIST-format idx file, or the images and labels are swapped)"
+    )
 
 
 def parse(raw: bytes, expected_magic: int, origin: str) -> np.ndarray:
@@ -64,10 +109,7 @@ def parse(raw: bytes, expected_magic: int, origin: str) -> np.ndarray:
         raise DataError(f"{origin}: too short to be an idx file ({len(raw)} bytes)")
     (magic,) = struct.unpack(">I", raw[:4])
     if magic != expected_magic:
-        raise DataError(
-            f"{origin}: bad magic number 0x{magic:08x}, expected 0x{expected_magic:08x}"
-            " (not an MNIST-format idx file, or the images and labels are swapped)"
-        )
+        raise DataError(_bad_magic(origin, magic, expected_magic))
     dims = magic & 0xFF
     shape = struct.unpack(f">{dims}I", raw[4 : 4 + 4 * dims])
     offset = 4 + 4 * dims

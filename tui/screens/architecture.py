@@ -37,8 +37,8 @@ class ArchitectureScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        from engine.layer_table import summarize_model
         from engine.models import build_model
-        from engine.summary import summarize_model
 
         summary = summarize_model(build_model(self.model), self.model)
         self.app.call_from_thread(self.show, summary)

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
-from tui import render
+from tui.draw import render
 from tui.screens.base import ExperimentScreen
 
 VIEWS = ("conv1 filters", "conv2 filter", "conv1 activations", "conv2 activations")

@@ -15,11 +15,10 @@ from tui.experiments import EXPERIMENTS
 
 
 @cache
-def key_lines() -> tuple[str, ...]:
-    """One line per screen and key, from the BINDINGS the screens declare."""
+def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
+    """One line per screen and key, from the BINDINGS the app and the screens declare."""
     import importlib
 
-    from tui.app import MnistApp
     from tui.screens.base import ExperimentScreen
     from tui.screens.home import HomeScreen
 
@@ -30,7 +29,7 @@ def key_lines() -> tuple[str, ...]:
                 lines.append(f"  {binding.key_display or binding.key:<12} {binding.description}")
         return tuple(lines)
 
-    lines = ["[b]Everywhere[/]", *describe(MnistApp.BINDINGS), "  ctrl+p       command palette: find any experiment by name",
+    lines = ["[b]Everywhere[/]", *describe(app_bindings), "  ctrl+p       command palette: find any experiment by name",
              *describe(ExperimentScreen.BINDINGS), "  c            cancel a long computation", "",
              "[b]Home[/]", *describe(HomeScreen.BINDINGS), "  j / k        move down / up", "  Enter        open"]  # fmt: skip
     seen = set()
@@ -54,10 +53,14 @@ class HelpScreen(Screen):
         Binding("q", "app.pop_screen", "Close"),
     ]
 
+    def __init__(self, app_bindings=()) -> None:
+        super().__init__()
+        self.app_bindings = tuple(app_bindings)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             text = Text()
-            for line in key_lines():
+            for line in key_lines(self.app_bindings):
                 # headings are marked [b]...[/]; drawn as plain Text, keys like "[" stay keys
                 if line.startswith("[b]"):
                     text.append(line[3:-3] + "\n", style="bold")

@@ -10,11 +10,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from engine.errors import UserFacing
+from engine.locations import runs_folder
+from tui.draw.tables import percent
 from tui.experiments import EXPERIMENTS
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2%}"
 
 
 class HomeScreen(Screen):
@@ -67,8 +66,15 @@ class HomeScreen(Screen):
     def refresh_runs(self) -> None:
         from engine import runs
 
-        summaries = [runs.summarize(d) for d in runs.list_runs(self.app.settings.home)]
+        try:
+            summaries = [runs.summarize(d) for d in runs.list_runs(self.app.settings.home)]
+        except UserFacing as error:  # the runs folder itself cannot be read
+            self.app.call_from_thread(self.show_problem, str(error))
+            return
         self.app.call_from_thread(self.show_runs, summaries)
+
+    def show_problem(self, text: str) -> None:
+        self.query_one("#run-note", Static).update(text)
 
     def show_runs(self, summaries: list) -> None:
         if summaries == self._shown:
@@ -77,13 +83,26 @@ class HomeScreen(Screen):
         table = self.query_one("#runs", DataTable)
         cursor = table.cursor_row
         table.clear()
-        for s in reversed(summaries):  # newest first
+        for s in reversed(summaries):  # newest first; ids are folder names, so unique
             table.add_row(s.id, s.model, s.status, f"{s.epoch}/{s.epochs}",
                           percent(s.best_val_accuracy), percent(s.test_accuracy), key=s.id)  # fmt: skip
         if summaries:
             table.move_cursor(row=min(cursor, len(summaries) - 1))
-        selected = self.app.selected_run or (summaries[-1].id if summaries else None)
-        note = f"analyses use: {selected}" if selected else "no runs yet: press 1 to train one"
+        usable = [
+            s.id for s in summaries if s.status != "damaged" and s.best_val_accuracy is not None
+        ]
+        selected = self.app.selected_run or (usable[-1] if usable else None)
+        if selected:
+            note = f"analyses use: {selected}"
+        elif summaries:
+            note = "no run has a best checkpoint yet: train one (1) for the analyses"
+        else:
+            note = "no runs yet: press 1 to train one"
+        damaged = [s for s in summaries if s.status == "damaged"]
+        if damaged:
+            note += f"\ndamaged: {damaged[-1].id}: {damaged[-1].error}"
+            if len(damaged) > 1:
+                note += f" (and {len(damaged) - 1} more; `mnist-tui runs` lists them)"
         self.query_one("#run-note", Static).update(note)
 
     def action_move(self, step: int) -> None:
@@ -112,12 +131,24 @@ class HomeScreen(Screen):
 
     @on(DataTable.RowSelected, "#runs")
     def run_chosen(self, event: DataTable.RowSelected) -> None:
-        from tui.screens.train import TrainScreen
-
-        self.app.push_screen(TrainScreen(run_id=str(event.row_key.value)))
+        open_run(self.app, str(event.row_key.value), self._shown or [])
 
     def action_select_run(self) -> None:
         run_id = self._run_under_cursor()
         if run_id:
             self.app.selected_run = run_id
             self.query_one("#run-note", Static).update(f"analyses use: {run_id}")
+
+
+def open_run(app, run_id: str, summaries: list) -> None:
+    """Follow a run in the training view — unless it is damaged or gone, which is said."""
+    from tui.screens.train import TrainScreen
+
+    summary = next((s for s in summaries if s.id == run_id), None)
+    if summary is not None and summary.status == "damaged":
+        app.notify(f"{run_id} is damaged: {summary.error}", severity="error", timeout=8)
+        return
+    if not (runs_folder(app.settings.home) / run_id).is_dir():
+        app.notify(f"run {run_id} is gone (deleted since the list was read)", severity="error")
+        return
+    app.push_screen(TrainScreen(run_id=run_id))

@@ -10,12 +10,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine import events as ev
+from tui.draw.tables import figure
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
-
-
-def figure(value, fmt: str) -> str:
-    return "-" if value is None else fmt.format(value)
 
 
 class RunsScreen(ExperimentScreen):
@@ -64,6 +61,8 @@ class RunsScreen(ExperimentScreen):
                 for e in runs.read_events(d, runs.WITHOUT_BATCHES)
                 if isinstance(e, ev.EpochEvaluated)
             ]
+            if summaries[d.name].status != "damaged"
+            else []
             for d in run_dirs
         }
         self.app.call_from_thread(self.show, summaries, histories)
@@ -138,15 +137,17 @@ class RunsScreen(ExperimentScreen):
         self.action_follow()
 
     def action_follow(self) -> None:
-        from tui.screens.train import TrainScreen
+        from tui.screens.home import open_run
 
         run_id = self._run_under_cursor()
         if run_id:
-            self.app.push_screen(TrainScreen(run_id=run_id))
+            open_run(self.app, run_id, list(self.summaries.values()))
 
     def action_select_run(self) -> None:
         run_id = self._run_under_cursor()
-        if run_id:
+        if run_id and self.summaries[run_id].status == "damaged":
+            self.set_status(f"{run_id} is damaged: {self.summaries[run_id].error}", error=True)
+        elif run_id:
             self.app.selected_run = run_id
             self.set_status(f"analyses use {run_id}")
 

@@ -9,11 +9,11 @@ from rich.console import Group
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.validation import Function, Integer, Number
+from textual.validation import ValidationResult, Validator
 from textual.widgets import (
     Button,
     DataTable,
@@ -26,74 +26,46 @@ from textual.widgets import (
 )
 
 from engine import events as ev
-from engine.config import TrainConfig
+from engine.config import SETTINGS, Setting, TrainConfig
+from engine.errors import SettingError, UserFacing
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
-
-def optional_int(text: str) -> int | None:
-    return int(text) if text else None
+FORM_SETTINGS = tuple(spec for spec in SETTINGS if spec.in_form)
 
 
-def form_fields() -> list[tuple[str, str, list, type]]:
-    """(name, label, validators, converter) of the free-text settings."""
-    return [
-        ("epochs", "epochs", [Integer(minimum=1, maximum=1000)], int),
-        ("lr", "learning rate", [Number(minimum=1e-12)], float),
-        ("momentum", "momentum", [Number(minimum=0, maximum=0.999)], float),
-        ("weight_decay", "weight decay", [Number(minimum=0)], float),
-        ("batch_size", "batch size", [Integer(minimum=1, maximum=60000)], int),
-        ("seed", "seed", [Integer(minimum=0)], int),
-        ("subset", "subset", [Function(lambda v: v == "" or (v.isdigit() and int(v) >= 10),
-                                                    "a whole number >= 10, or blank")], optional_int),
-    ]  # fmt: skip
+class SettingValidator(Validator):
+    """Checks a typed value against its setting's declaration, with the same message the
+    command line gives."""
+
+    def __init__(self, spec: Setting) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            self.spec.parse(value)
+        except SettingError as error:
+            return self.failure(str(error))
+        return self.success()
 
 
-class RunView:
-    """What the screen knows of the run it follows, folded from its events."""
+def setting_field(spec: Setting, value) -> Input | Select:
+    """The form's widget for one setting: a list for choices, a checked text field else."""
+    if spec.kind is bool:
+        return Select([("on", True), ("off", False)], value=value, allow_blank=False, id=spec.name)
+    if spec.choices:
+        return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=spec.name)
+    return Input(spec.show(value), validators=[SettingValidator(spec)], id=spec.name,
+                 tooltip=f"{spec.help}; {spec.rule()}")  # fmt: skip
 
-    def __init__(self) -> None:
-        self.started: ev.RunStarted | None = None
-        self.steps: list[float] = []
-        self.losses: list[float] = []
-        self.smoothed: list[float] = []
-        self.epochs: list[ev.EpochEvaluated] = []
-        self.last_batch: ev.BatchTrained | None = None
-        self.best: ev.CheckpointSaved | None = None
-        self.test: ev.TestEvaluated | None = None
-        self.end: ev.Event | None = None
-        self.rate_start: tuple[float, int] | None = None  # (time, step) for the ETA
 
-    def add(self, event: ev.Event) -> None:
-        if isinstance(event, ev.RunStarted):
-            self.started, self.end = event, None
-        elif isinstance(event, ev.BatchTrained):
-            self.last_batch = event
-            self.steps.append(event.step)
-            self.losses.append(event.loss)
-            previous = self.smoothed[-1] if self.smoothed else event.loss
-            self.smoothed.append(0.98 * previous + 0.02 * event.loss)
-            if self.rate_start is None:
-                self.rate_start = (event.time, event.step)
-        elif isinstance(event, ev.EpochEvaluated):
-            self.epochs.append(event)
-        elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
-            self.best = event
-        elif isinstance(event, ev.TestEvaluated):
-            self.test = event
-        elif isinstance(event, (ev.RunFinished, ev.RunStopped, ev.RunFailed)):
-            self.end = event
-
-    def eta_seconds(self) -> float | None:
-        if self.rate_start is None or self.last_batch is None or self.started is None:
-            return None
-        t0, s0 = self.rate_start
-        done = self.last_batch.step - s0
-        if done <= 0 or self.last_batch.time <= t0:
-            return None
-        rate = done / (self.last_batch.time - t0)
-        total = self.started.epochs * self.started.batches_per_epoch
-        return (total - self.last_batch.step) / rate
+def clock(seconds: float) -> str:
+    return (
+        time.strftime("%M:%S", time.gmtime(seconds))
+        if seconds < 3600
+        else f"{seconds / 3600:.1f} h"
+    )
 
 
 class TrainScreen(ExperimentScreen):
@@ -108,10 +80,10 @@ class TrainScreen(ExperimentScreen):
 
     def __init__(self, model: str = "convnet", run_id: str | None = None) -> None:
         super().__init__()
+        self.starting = False
         self.model = model
         self.run_id = run_id
-        self.view = RunView()
-        self.reader = None
+        self.follower = None  # engine.runs.RunFollower of the run shown
 
     def compose(self) -> ComposeResult:
         defaults = TrainConfig(model=self.model, **self.app.settings.train_defaults)
@@ -124,18 +96,9 @@ class TrainScreen(ExperimentScreen):
             )
             with Vertical(id="train-form"):
                 with Grid(id="form-grid"):  # label, field; three pairs a row, two when narrow
-                    yield Label("model")
-                    yield Select([("convnet", "convnet"), ("convnet-bn", "convnet-bn")], value=self.model,
-                                 allow_blank=False, id="model")  # fmt: skip
-                    yield Label("device")
-                    yield Select([(d, d) for d in ("auto", "cpu", "cuda", "mps")], value=defaults.device,
-                                 allow_blank=False, id="device")  # fmt: skip
-                    for name, label, validators, _ in form_fields():
-                        value = getattr(defaults, name)
-                        yield Label(label)
-                        yield Input(
-                            "" if value is None else str(value), validators=validators, id=name
-                        )
+                    for spec in FORM_SETTINGS:
+                        yield Label(spec.label)
+                        yield setting_field(spec, getattr(defaults, spec.name))
                 yield Button("Start (Enter or ctrl+s)", id="start", variant="primary")
                 yield Static("", id="form-error", classes="error")
             with Vertical(id="train-progress"):
@@ -165,33 +128,32 @@ class TrainScreen(ExperimentScreen):
             self.follow(self.run_id)
         else:
             self.query_one("#epoch-table").display = False
-            self.query_one("#epochs", Input).focus()
+            self.query_one(f"#{FORM_SETTINGS[1].name}").focus()
 
     # --- the form ---------------------------------------------------------------------
 
     def read_form(self) -> TrainConfig | None:
-        """The settings typed in, or None (with the bad fields marked) if any is invalid."""
-        values: dict = {}
+        """The settings entered, or None (with the bad fields named) if any is invalid."""
+        values: dict = dict(self.app.settings.train_defaults)
         bad = []
-        for name, label, _, convert in form_fields():
-            field_input = self.query_one(f"#{name}", Input)
-            result = field_input.validate(field_input.value)
-            if result is not None and not result.is_valid:
-                bad.append(label)
-                continue
-            values[name] = convert(field_input.value.strip())
+        for spec in FORM_SETTINGS:
+            widget = self.query_one(f"#{spec.name}")
+            try:
+                if isinstance(widget, Select):
+                    values[spec.name] = spec.check(widget.value)
+                else:
+                    values[spec.name] = spec.parse(widget.value)
+            except SettingError as error:
+                bad.append(str(error))
         if bad:
-            self.query_one("#form-error", Static).update(f"fix: {', '.join(bad)}")
+            self.query_one("#form-error", Static).update("fix: " + "; ".join(bad))
             return None
-        base = {**self.app.settings.train_defaults, **values}
-        base["model"] = self.query_one("#model", Select).value
-        base["device"] = self.query_one("#device", Select).value
         if self.app.settings.data:
-            base["data"] = self.app.settings.data
-        config = TrainConfig(**base)
+            values["data"] = self.app.settings.data
+        config = TrainConfig(**values)
         try:
             config.validate()
-        except ValueError as error:
+        except SettingError as error:
             self.query_one("#form-error", Static).update(str(error))
             return None
         return config
@@ -212,55 +174,81 @@ class TrainScreen(ExperimentScreen):
         self.action_start()
 
     def action_start(self) -> None:
-        if self.run_id:
+        if self.run_id or self.starting:
             return
         config = self.read_form()
         if config is None:
             return
-        from engine import runs, worker
+        self.starting = True
+        self.query_one("#form-error", Static).update("")
+        self.set_status("checking the device and loading the data before the run starts ...")
+        self.start_run(config)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def start_run(self, config: TrainConfig) -> None:
+        """The same start as `mnist-tui train --detach`: pre-flight checks, then the run."""
+        from engine import launch
 
         home = self.app.settings.home
-        run_dir = runs.create_run(home, config)
-        worker.detach(run_dir, home)
-        self.app.selected_run = run_dir.name
-        self.follow(run_dir.name)
+        try:
+            run_dir, _, _ = launch.start(home, launch.prepare(home, config), detach=True)
+        except UserFacing as error:
+            self.app.call_from_thread(self.start_refused, str(error).splitlines()[0])
+            return
+        self.app.call_from_thread(self.started, run_dir.name)
+
+    def start_refused(self, reason: str) -> None:
+        self.starting = False
+        self.query_one("#form-error", Static).update(reason)
+        self.set_status(f"not started: {reason}", error=True)
+
+    def started(self, run_id: str) -> None:
+        self.app.selected_run = run_id
+        self.follow(run_id)
 
     # --- following a run --------------------------------------------------------------
 
     def follow(self, run_id: str) -> None:
         from engine import runs
 
+        try:
+            self.run_dir = runs.find_run(self.app.settings.home, run_id)
+        except UserFacing as error:  # deleted since the list was read
+            self.set_status(str(error).splitlines()[0], error=True)
+            return
         self.run_id = run_id
-        self.run_dir = runs.find_run(self.app.settings.home, run_id)
-        self.reader = runs.EventReader(self.run_dir)
+        self.follower = runs.RunFollower(self.run_dir)
         # Removed, not hidden: a screen with fewer widgets restyles and redraws faster.
-        self.query_one("#train-form").remove()
+        for form in self.query("#train-form"):
+            form.remove()
         self.query_one("#train-progress").display = True
         self.query_one("#charts").display = True
         self.query_one("#epoch-table").display = True
         self.query_one("#train-title", Static).update(
             f"Run {run_id} — x stops it, Escape leaves it running"
         )
+        self.set_status("")
         self.poll()
         self.set_interval(self.app.settings.poll_seconds, self.poll)
 
     def poll(self) -> None:
         """Read what the run logged since the last look, and show it."""
-        if self.reader is None:
+        follower = self.follower
+        if follower is None:
             return
-        new = self.reader.read()
-        if not new:
-            if self.view.end is None and self.view.started is not None:
+        was_over = follower.over
+        new = follower.poll()
+        if not new and not (follower.over and not was_over):
+            if not follower.over and follower.state.started is not None:
                 self.show_stats()
             return
         for event in new:
-            self.view.add(event)
             if isinstance(event, ev.EpochEvaluated):
                 self.add_epoch_row(event)
         self.show_progress()
         self.show_charts()
         self.show_stats()
-        if self.view.end is not None:
+        if follower.over:
             self.show_end()
 
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
@@ -270,16 +258,15 @@ class TrainScreen(ExperimentScreen):
         )  # fmt: skip
 
     def show_progress(self) -> None:
-        view = self.view
-        if view.started is None:
+        state = self.follower.state
+        if state.started is None:
             return
-        done_epochs = view.epochs[-1].epoch if view.epochs else view.started.start_epoch
-        batch = view.last_batch
+        batch = state.last_batch
         # One Static with two Rich bars: far cheaper to restyle and redraw than two
         # ProgressBar widgets with their children and timers.
         bars = Table.grid(padding=(0, 1))
-        bars.add_row("epoch", ProgressBar(view.started.epochs, done_epochs, width=50),
-                     f"{done_epochs}/{view.started.epochs}")  # fmt: skip
+        bars.add_row("epoch", ProgressBar(state.started.epochs, state.epoch, width=50),
+                     f"{state.epoch}/{state.started.epochs}")  # fmt: skip
         if batch is not None:
             bars.add_row(
                 "batch",
@@ -289,67 +276,69 @@ class TrainScreen(ExperimentScreen):
         self.query_one("#bars", Static).update(bars)
 
     def show_stats(self) -> None:
-        view = self.view
+        state = self.follower.state
         parts = []
-        if view.started is not None:
-            parts.append(f"{view.started.model} on {view.started.dataset}, {view.started.device}")
-        if view.last_batch is not None:
-            b = view.last_batch
-            parts.append(f"epoch {b.epoch} batch {b.batch}/{b.batches}  loss {view.smoothed[-1]:.4f}"
-                         f"  {b.images_per_s:,.0f} img/s  lr {b.lr:.4f}")  # fmt: skip
-        eta = view.eta_seconds()
-        if eta is not None and view.end is None:
+        if state.started is not None:
             parts.append(
-                f"ETA {time.strftime('%M:%S', time.gmtime(eta)) if eta < 3600 else f'{eta / 3600:.1f} h'}"
+                f"{state.started.model} on {state.started.dataset}, {state.started.device}"
             )
-        if view.best is not None:
-            parts.append(f"best: epoch {view.best.epoch}, val acc {view.best.val_accuracy:.2%}")
+        if state.last_batch is not None:
+            b = state.last_batch
+            parts.append(f"epoch {b.epoch} batch {b.batch}/{b.batches}  loss {state.smoothed_loss:.4f}"
+                         f"  {b.images_per_s:,.0f} img/s  lr {b.lr:.4f}")  # fmt: skip
+        eta = state.eta_seconds()
+        if eta is not None and not self.follower.over:
+            parts.append(f"run ETA {clock(eta)}")
+        if state.best is not None:
+            parts.append(f"best: epoch {state.best.epoch}, val acc {state.best.val_accuracy:.2%}")
         self.query_one("#train-stats", Static).update("   ".join(parts))
 
     def show_charts(self) -> None:
-        view = self.view
-        series = {"train (smoothed)": (view.steps, view.smoothed)}
-        if view.epochs and view.started is not None:
-            per = view.started.batches_per_epoch
+        state = self.follower.state
+        series = {"train (smoothed)": (state.steps, state.smoothed)}
+        if state.epochs and state.started is not None:
+            per = state.started.batches_per_epoch
             series["validation"] = (
-                [e.epoch * per for e in view.epochs],
-                [e.val_loss for e in view.epochs],
+                [e.epoch * per for e in state.epochs],
+                [e.val_loss for e in state.epochs],
             )
         self.query_one("#loss-chart", ChartView).set_data(series)
-        if view.epochs:
+        if state.epochs:
             self.query_one("#acc-chart", ChartView).set_data(
                 {
                     "validation": (
-                        [e.epoch for e in view.epochs],
-                        [100 * e.val_accuracy for e in view.epochs],
+                        [e.epoch for e in state.epochs],
+                        [100 * e.val_accuracy for e in state.epochs],
                     )
                 }
             )
 
     def show_end(self) -> None:
-        from tui.train_output import finish_lines, per_class_table, stopped_line
+        from tui.draw.tables import finish_lines, per_class_table, stopped_line
 
-        end = self.view.end
+        follower = self.follower
+        end = follower.state.end
         if isinstance(end, ev.RunFinished):
             parts = [Text("\n".join(finish_lines(end)), style="bold green")]
-            if self.view.test is not None:
-                parts.append(per_class_table(self.view.test))
+            if follower.state.test is not None:
+                parts.append(per_class_table(follower.state.test))
             self.query_one("#results", Static).update(Group(*parts))
             self.set_status(f"finished: test accuracy {end.test_accuracy:.2%}")
         elif isinstance(end, ev.RunStopped):
             self.set_status(stopped_line(end))
-        elif isinstance(end, ev.RunFailed):
-            self.set_status(f"run failed: {end.error}", error=True)
+        else:  # failed: by its own account, or its process died without one
+            self.set_status(f"run {follower.status}: {follower.error}", error=True)
 
     def action_stop(self) -> None:
-        from engine import runs
+        from engine import run_process
 
-        if self.reader is None:
+        if self.follower is None:
             return
-        if runs.stop(self.run_dir):
+        asked, why = run_process.stop(self.run_dir)
+        if asked:
             self.set_status("asked the run to stop; it finishes the batch and saves last.pt")
         else:
-            self.set_status("the run is not running")
+            self.set_status(f"the run is not running: {why}")
 
     def action_log_scale(self) -> None:
         self.query_one("#loss-chart", ChartView).toggle_log()

@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui import render
+from tui.draw import render
 from tui.graphics import PIXEL_MODES, cell_size, image_widget, to_picture
 
 

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui import render
+from tui.draw import render
 
 SIZE = 28
 SCALE = 2  # each pixel is 2 cells wide and, with half-blocks, one cell tall

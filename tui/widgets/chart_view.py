@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.charts import chart_xy, thin
+from tui.draw.charts import chart_xy, thin
 
 
 class ChartView(Widget):

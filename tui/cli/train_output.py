@@ -15,56 +15,10 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from engine import events as ev
-
-
-def epoch_line(e: ev.EpochEvaluated) -> str:
-    """One line per epoch, the same in every output."""
-    return (
-        f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.4f}  val loss {e.val_loss:.4f}"
-        f"  val acc {e.val_accuracy:.2%}  best {e.best_val_accuracy:.2%}  lr {e.lr:.4f}"
-        f"  {e.seconds:.1f} s  {e.images_per_s:,.0f} img/s"
-    )
-
-
-def start_line(e: ev.RunStarted) -> str:
-    verb = "resuming at epoch " + str(e.start_epoch + 1) if e.start_epoch else "training"
-    return (
-        f"{e.run_id or 'run'}: {verb} {e.model} on {e.dataset} ({e.train_size:,} train,"
-        f" {e.val_size:,} val, {e.test_size:,} test) for {e.epochs} epochs on {e.device}"
-    )
-
-
-def finish_lines(e: ev.RunFinished) -> list[str]:
-    return [
-        f"test accuracy {e.test_accuracy:.2%}  test loss {e.test_loss:.4f}"
-        f"  (best checkpoint: epoch {e.best_epoch}, val acc {e.best_val_accuracy:.2%})",
-        f"training {e.train_seconds:.1f} s  test-set inference {e.test_seconds:.2f} s",
-    ]
-
-
-def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Table:
-    """Confusion matrix with per-class accuracy, as a Rich table."""
-    n = len(e.confusion)
-    names = classes or [str(i) for i in range(n)]
-    table = Table(title="Test set: confusion matrix (rows true, columns predicted)")
-    table.add_column("true", justify="right")
-    for name in names:
-        table.add_column(name[:6], justify="right")
-    table.add_column("accuracy", justify="right")
-    for i, row in enumerate(e.confusion):
-        cells = [f"[bold]{v}[/]" if j == i else (str(v) if v else "·") for j, v in enumerate(row)]
-        table.add_row(names[i], *cells, f"{e.per_class_accuracy[i]:.2%}")
-    return table
-
-
-def stopped_line(e: ev.RunStopped) -> str:
-    return (
-        f"stopped after {e.epoch} full epochs ({e.reason}); last.pt saved —"
-        " continue with `mnist-tui train --resume RUN`"
-    )
+from engine.run_state import RunState
+from tui.draw.tables import epoch_line, finish_lines, per_class_table, start_line, stopped_line
 
 
 class JsonLines:
@@ -132,9 +86,10 @@ class RichProgress:
         )
         self.epoch_task = None
         self.batch_task = None
-        self.running_loss: float | None = None
+        self.state = RunState()
 
     def __call__(self, event: ev.Event) -> None:
+        self.state.add(event)
         if isinstance(event, ev.RunStarted):
             self.console.print(f"[bold]{start_line(event)}[/]")
             self.progress.start()
@@ -145,14 +100,13 @@ class RichProgress:
                 "batch", total=event.batches_per_epoch, info=""
             )
         elif isinstance(event, ev.BatchTrained) and self.batch_task is not None:
-            smooth = 0.98 if self.running_loss is not None else 0.0
-            self.running_loss = smooth * (self.running_loss or 0.0) + (1 - smooth) * event.loss
             if event.batch == 1:
                 self.progress.reset(self.batch_task, total=event.batches)
             self.progress.update(
                 self.batch_task,
                 completed=event.batch,
-                info=f"loss {self.running_loss:.4f}  {event.images_per_s:,.0f} img/s",
+                info=f"loss {self.state.smoothed_loss:.4f}  {event.images_per_s:,.0f} img/s"
+                f"  run eta {clock(self.state.eta_seconds())}",
             )
         elif isinstance(event, ev.EpochEvaluated) and self.epoch_task is not None:
             self.progress.update(
@@ -178,6 +132,15 @@ class RichProgress:
     def close(self) -> None:
         if self.progress.live.is_started:
             self.progress.stop()
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds as m:ss or h:mm:ss; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def make_output(json_lines: bool, classes: list[str] | None = None):

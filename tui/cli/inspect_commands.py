@@ -12,22 +12,19 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import runs
-from engine.inside import activations, conv1_filters, conv2_filter, misclassified, predict
-from engine.models import MODELS, build_model
-from engine.occlusion import PATCH, STRIDE, occlusion_map
-from engine.summary import summarize_model
-from tui import render
-from tui.cli import (
+from engine.config import MODEL_NAMES, OCCLUSION_PATCH, OCCLUSION_STRIDE
+from tui.cli.console import interruptible, make_console, print_json
+from tui.cli.options import (
     UserError,
     add_home,
     add_json,
-    interruptible,
-    make_console,
+    add_subject_options,
     non_negative_int,
     positive_int,
-    print_json,
+    unit_float,
 )
-from tui.subject import Subject, add_subject_options, check_index, load_subject
+from tui.cli.subject import load_subject
+from tui.draw import render
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "summary", help="the architecture table: shapes, parameters, neurons, multiply-adds"
     )
     summary.add_argument("run", metavar="RUN", nargs="?", help="a run, to describe its model")
-    summary.add_argument("--model", choices=list(MODELS), help="describe a model by name")
+    summary.add_argument("--model", choices=list(MODEL_NAMES), help="describe a model by name")
     add_home(summary)
     add_json(summary)
     summary.set_defaults(handler=summary_command)
@@ -82,14 +79,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="test image (default 7, the study's '9')",
     )
     occlude.add_argument(
-        "--patch", type=int, default=PATCH, help=f"patch size in pixels (default {PATCH})"
+        "--patch",
+        type=positive_int,
+        default=OCCLUSION_PATCH,
+        help=f"patch size in pixels (default {OCCLUSION_PATCH})",
     )
     occlude.add_argument(
-        "--stride", type=int, default=STRIDE, help=f"step between positions (default {STRIDE})"
+        "--stride",
+        type=positive_int,
+        default=OCCLUSION_STRIDE,
+        help=f"step between positions (default {OCCLUSION_STRIDE})",
     )
     occlude.add_argument(
         "--fill",
-        type=float,
+        type=unit_float,
         default=0.0,
         help="the patch's pixel value in [0, 1] (default 0: black)",
     )
@@ -100,6 +103,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def summary_command(args: argparse.Namespace) -> int:
+    from engine.layer_table import summarize_model
+    from engine.models import build_model
+
     if args.run and args.model:
         raise UserError("give a run or --model, not both")
     if args.run:
@@ -157,10 +163,12 @@ def summary_command(args: argparse.Namespace) -> int:
 # --- predict -----------------------------------------------------------------------------
 
 
-def pick_indices(args: argparse.Namespace, subject: Subject) -> list[int]:
+def pick_indices(args: argparse.Namespace, subject) -> list[int]:
+    from engine.inside import misclassified
+
     if args.index:
         for index in args.index:
-            check_index(subject, index)
+            subject.check_index(index)
         if args.wrong:
             raise UserError("--wrong picks images itself; leave out --index")
         return args.index
@@ -171,6 +179,8 @@ def pick_indices(args: argparse.Namespace, subject: Subject) -> list[int]:
 
 
 def predict_command(args: argparse.Namespace) -> int:
+    from engine.inside import predict
+
     subject = load_subject(args)
     predictions = predict(subject.model, subject.test, pick_indices(args, subject))
     if args.json:
@@ -200,6 +210,8 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def filters_command(args: argparse.Namespace) -> int:
+    from engine.inside import conv1_filters, conv2_filter
+
     subject = load_subject(args)
     if args.conv2 is None:
         weights, title = conv1_filters(subject.model), "conv1: 32 filters (3x3)"
@@ -226,8 +238,10 @@ def filters_command(args: argparse.Namespace) -> int:
 
 
 def activations_command(args: argparse.Namespace) -> int:
+    from engine.inside import activations
+
     subject = load_subject(args)
-    check_index(subject, args.index)
+    subject.check_index(args.index)
     maps = activations(subject.model, subject.test.images[args.index], args.layer)
     if args.json:
         print_json({"layer": args.layer, "index": args.index, "maps": maps.tolist()})
@@ -264,8 +278,10 @@ def numbers_table(values: np.ndarray, offsets: list[int], fmt: str, title: str) 
 
 
 def occlude_command(args: argparse.Namespace) -> int:
+    from engine.occlusion import occlusion_map
+
     subject = load_subject(args)
-    check_index(subject, args.index)
+    subject.check_index(args.index)
     image = subject.test.images[args.index]
     label = int(subject.test.labels[args.index])
     result = occlusion_map(

@@ -5,35 +5,24 @@ from __future__ import annotations
 
 import argparse
 
-import torch
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.attacks import (
-    FGSM,
-    PGD,
-    noise_table,
-    robustness_curve,
-    synthesize_classes,
-    targeted_image,
-)
-from engine.pixels import PixelModel, to_pixels
-from tui import render
-from tui.charts import line_chart
-from tui.cli import (
+from tui.cli.console import interruptible, make_console, print_json, progress_bar
+from tui.cli.options import (
     UserError,
-    interruptible,
-    make_console,
+    add_subject_options,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
-    print_json,
+    unit_float,
 )
-from tui.progress import progress_bar
-from tui.subject import add_subject_options, check_index, load_subject
+from tui.cli.subject import load_subject
+from tui.draw import render
+from tui.draw.charts import line_chart
 
 DEFAULT_EPS = "0,0.05,0.1,0.15,0.2,0.25,0.3"
 
@@ -64,8 +53,8 @@ def float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of numbers"
         ) from None
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: give one or more numbers >= 0")
+    if not values or any(not 0 <= v <= 1 for v in values):  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more numbers from 0 to 1")
     return values
 
 
@@ -168,7 +157,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def add_lp_options(parser: argparse.ArgumentParser, eps_default: float) -> None:
     parser.add_argument(
-        "--eps", type=non_negative_float, default=eps_default, help="L-infinity radius in pixels"
+        "--eps", type=unit_float, default=eps_default, help="L-infinity radius in pixels (0-1)"
     )
     parser.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
     parser.add_argument(
@@ -183,6 +172,8 @@ def add_lp_options(parser: argparse.ArgumentParser, eps_default: float) -> None:
 
 
 def synthesize_command(args: argparse.Namespace) -> int:
+    from engine.attacks import synthesize_classes
+
     subject = load_subject(args)
     console = make_console()
     with progress_bar(console, "synthesizing") as emit:
@@ -237,8 +228,10 @@ def synthesize_command(args: argparse.Namespace) -> int:
 
 
 def targeted_command(args: argparse.Namespace) -> int:
+    from engine.attacks import targeted_image
+
     subject = load_subject(args)
-    check_index(subject, args.image)
+    subject.check_index(args.image)
     console = make_console()
     with progress_bar(console, "targeted") as emit:
         result = targeted_image(
@@ -299,6 +292,8 @@ def targeted_command(args: argparse.Namespace) -> int:
 
 
 def noise_command(args: argparse.Namespace) -> int:
+    from engine.attacks import noise_table
+
     subject = load_subject(args)
     console = make_console()
     with progress_bar(console, "adding noise") as emit:
@@ -379,6 +374,11 @@ def noise_command(args: argparse.Namespace) -> int:
 
 
 def lp_attack_command(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.attacks import FGSM, PGD
+    from engine.pixels import PixelModel, to_pixels
+
     subject = load_subject(args)
     count = min(args.limit, len(subject.test))
     images = to_pixels(subject.test.images[:count])
@@ -444,6 +444,8 @@ def lp_attack_command(args: argparse.Namespace) -> int:
 
 
 def robustness_command(args: argparse.Namespace) -> int:
+    from engine.attacks import robustness_curve
+
     subject = load_subject(args)
     console = make_console()
     with progress_bar(console, f"{args.attack} robustness") as emit:

@@ -1,0 +1,252 @@
+"""Starting a run — the one way the CLI and the app do it — and carrying it out, in this
+process or detached in one of its own that outlives the terminal.
+
+``prepare`` checks everything a run needs before its folder is made (settings, device,
+data, a writable home); ``start`` makes the folder and runs it here or detached;
+``prepare_resume`` checks a stopped run can go on. A stop request (SIGTERM, SIGHUP, or
+SIGINT in the foreground) finishes the current batch, writes ``last.pt`` and records the
+run as stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import events as ev
+from engine import run_process, runs
+from engine.config import TrainConfig
+from engine.errors import RunDamaged, UserFacing
+from engine.locations import data_cache, runs_folder
+
+WORKER_LOG = "worker.log"
+# A detached run yields the CPU to interactive work on the same machine (the app following
+# it, a shell): on a 2-core box this keeps key presses quick while it costs the run little.
+DETACHED_NICENESS = 10
+# Where the engine package lives: the detached worker imports it from here and nowhere
+# else (never from the directory the user happens to be in).
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+@dataclass
+class Prepared:
+    """A run that passed its pre-flight: its settings and, loaded once, its data."""
+
+    config: TrainConfig
+    dataset: object  # engine.data.Dataset
+    run_dir: Path | None = None  # set for a resume
+    lock: int | None = None  # the run's lock, held from the check until the start
+
+
+def _check_home_writable(home: Path) -> None:
+    folder = runs_folder(home)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserFacing(f"cannot make {folder} ({error.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):  # also false on a read-only file system
+        raise UserFacing(f"cannot write runs in {folder} (not writable)")
+
+
+def _load_data(home: Path, config: TrainConfig):
+    from engine.data import load_dataset
+
+    folder = Path(config.data) if config.data else None
+    return load_dataset(data_cache(home), folder=folder)
+
+
+def prepare(home: Path, config: TrainConfig) -> Prepared:
+    """Check a new run can start: its settings, its device, its data, the home. Raises a
+    UserFacing error naming what is wrong; nothing is written."""
+    from engine.training import resolve_device
+
+    config.validate()
+    resolve_device(config.device)
+    _check_home_writable(home)
+    dataset = _load_data(home, config)
+    return Prepared(config, dataset)
+
+
+def prepare_resume(home: Path, run_dir: Path) -> Prepared:
+    """Check a stopped or failed run can go on from its ``last.pt``, and lock it."""
+    from engine.training import resolve_device
+
+    summary = runs.summarize(run_dir)
+    if summary.status == "damaged":
+        raise RunDamaged(f"run {run_dir.name} is damaged: {summary.error}")
+    if summary.status == "finished":
+        raise UserFacing(f"run {run_dir.name} has finished; nothing to resume")
+    lock = run_process.take_lock(run_dir)  # RunBusy when another process trains it
+    try:
+        if not runs.has_checkpoint(run_dir, "last"):
+            raise UserFacing(f"run {run_dir.name} has no last.pt to resume from; start a new run")
+        config = runs.read_config(run_dir)
+        resolve_device(config.device)
+        _check_home_writable(home)
+        dataset = _load_data(home, config)
+        _check_last_checkpoint(run_dir, config, dataset)
+        return Prepared(config, dataset, run_dir, lock)
+    except BaseException:
+        os.close(lock)
+        raise
+
+
+def _check_last_checkpoint(run_dir: Path, config: TrainConfig, dataset) -> None:
+    """``last.pt`` fits the run (model, weights, place in training), checked before the run's
+    log is touched."""
+    from engine.data import batch_count, split_dataset
+    from engine.training import resume_state
+
+    train_size = len(split_dataset(dataset, seed=config.seed, subset=config.subset).train)
+    resume_state(run_dir / runs.LAST, config, batch_count(train_size, config.batch_size), "cpu")
+
+
+def start(
+    home: Path,
+    prepared: Prepared,
+    detach: bool = True,
+    listeners: Iterable[Callable[[ev.Event], None]] = (),
+    cancel=None,
+) -> tuple[Path, int | None, runs.RunSummary | None]:
+    """Start (or resume) a prepared run: detached, (folder, pid, None); here, (folder,
+    None, summary) once it ends."""
+    resume = prepared.run_dir is not None
+    run_dir = prepared.run_dir or runs.create_run(home, prepared.config)
+    lock = prepared.lock if prepared.lock is not None else run_process.take_lock(run_dir)
+    prepared.lock = None
+    if detach:
+        try:
+            pid = _spawn(run_dir, home, resume, lock)
+        finally:
+            os.close(lock)  # the child holds the lock now
+        return run_dir, pid, None
+    try:
+        summary = execute(run_dir, home, resume, listeners, cancel, prepared.dataset)
+    finally:
+        os.close(lock)
+    return run_dir, None, summary
+
+
+def _remove_temporaries(run_dir: Path) -> None:
+    """Temporary files a killed writer left (atomic writes that never reached their rename)."""
+    for pattern in (".*.pt.*", ".*.json.*"):
+        for path in glob.glob(str(run_dir / pattern)):
+            Path(path).unlink(missing_ok=True)
+
+
+def execute(
+    run_dir: Path,
+    home: Path,
+    resume: bool = False,
+    listeners: Iterable[Callable[[ev.Event], None]] = (),
+    cancel=None,
+    dataset=None,
+) -> runs.RunSummary:
+    """Train the run in ``run_dir`` in this process, logging every event; its summary.
+    The caller holds the run's lock."""
+    from engine.data import split_dataset
+    from engine.training import train
+
+    config = runs.read_config(run_dir)
+    (run_dir / runs.SUMMARY).unlink(missing_ok=True)
+    run_process.record(run_dir, os.getpid())
+    _remove_temporaries(run_dir)
+    log = runs.EventLog(run_dir)
+    listeners = list(listeners)
+
+    def emit(event: ev.Event) -> None:
+        log(event)
+        for listener in listeners:
+            listener(event)
+
+    try:
+        if dataset is None:
+            dataset = _load_data(home, config)
+        splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
+        train(config, splits, emit, cancel, checkpoint_dir=run_dir, run_id=run_dir.name,
+              dataset_name=dataset.name, resume=resume)  # fmt: skip
+    except BaseException as error:
+        reason = str(error).splitlines()[0] if str(error) else ""
+        failure = ev.RunFailed(error=f"{type(error).__name__}: {reason}".rstrip(": "))
+        with contextlib.suppress(OSError):  # a full disk may refuse even this line
+            emit(failure)
+        raise
+    finally:
+        log.close()
+        run_process.release(run_dir)
+        _remove_temporaries(run_dir)
+    return runs.write_summary(run_dir)
+
+
+def stop_on_signals(cancel: threading.Event, signals: Iterable[int] = STOP_SIGNALS) -> None:
+    """Make each signal set ``cancel``; a second one acts as usual (e.g. a second Ctrl-C)."""
+
+    def handler(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        cancel.set()
+
+    for signum in signals:
+        signal.signal(signum, handler)
+
+
+# The detached worker's whole program: the engine from PACKAGE_ROOT, no current directory,
+# no PYTHONPATH, no user site (-I); signals handled before anything heavy is imported.
+_WORKER_CODE = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); from engine.launch import worker_main;"
+    " sys.exit(worker_main(sys.argv[1:]))"
+)
+
+
+def _spawn(run_dir: Path, home: Path, resume: bool, lock: int) -> int:
+    """The detached worker in a new session at a lower priority, handed the run's lock;
+    its pid, recorded in ``process.json`` (with its start time) before this returns."""
+    argv = [sys.executable, "-I", "-c", _WORKER_CODE, PACKAGE_ROOT, str(run_dir), str(home),
+            str(lock), "resume" if resume else "new"]  # fmt: skip
+    log_fd = os.open(
+        run_dir / WORKER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644
+    )
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            start_new_session=True,
+            pass_fds=(lock,),
+        )
+    finally:
+        os.close(log_fd)
+    run_process.record(run_dir, process.pid)
+    # Whoever started it reaps it (the app lives on after its runs end; a zombie would
+    # look alive to a plain pid check).
+    threading.Thread(target=process.wait, name=f"reap {process.pid}", daemon=True).start()
+    return process.pid
+
+
+def worker_main(argv: list[str]) -> int:
+    """The detached worker: RUN_DIR HOME LOCK_FD new|resume."""
+    cancel = threading.Event()
+    stop_on_signals(cancel)
+    os.nice(DETACHED_NICENESS)
+    run_dir, home, lock, mode = Path(argv[0]), Path(argv[1]), int(argv[2]), argv[3]
+    import traceback
+
+    try:
+        execute(run_dir, home, resume=mode == "resume", cancel=cancel)
+    except Exception:
+        traceback.print_exc()  # into worker.log; the log already holds RunFailed
+        return 1
+    finally:
+        os.close(lock)
+    return 0

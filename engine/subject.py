@@ -1,0 +1,91 @@
+"""The subject of an analysis: a run's trained model (a checkpoint of it) with the test
+images it is looked at with — loaded in one place, and loaded again when the checkpoint
+file changes (a run that goes on training writes a new ``best.pt``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from engine import runs
+from engine.data import Dataset, Split, load_dataset
+from engine.errors import CheckpointError, UserFacing
+from engine.locations import data_cache
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A model (eval mode, CPU) and its test split."""
+
+    run_id: str
+    model_name: str
+    model: nn.Module
+    test: Split
+    classes: list[str]
+    checkpoint: str = "best"
+    version: tuple[int, int] = (0, 0)  # the checkpoint file's (mtime_ns, size) when loaded
+
+    def check_index(self, index: int) -> None:
+        """UserFacing error unless ``index`` names a test image."""
+        if not 0 <= index < len(self.test):
+            raise UserFacing(
+                f"image index {index} is out of range: the test set has {len(self.test):,}"
+                f" images (0-{len(self.test) - 1})"
+            )
+
+
+def checkpoint_version(run_dir: Path, checkpoint: str) -> tuple[int, int]:
+    """What identifies one written state of a checkpoint file: (mtime_ns, size)."""
+    path = run_dir / f"{checkpoint}.pt"
+    try:
+        stat = path.lstat()
+    except FileNotFoundError:
+        raise CheckpointError(f"run {run_dir.name} has no {checkpoint}.pt yet") from None
+    return stat.st_mtime_ns, stat.st_size
+
+
+class Subjects:
+    """Subjects by run and checkpoint, reloaded when the checkpoint file changed; datasets
+    by folder, loaded once. Safe to call from several threads."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._subjects: dict[tuple[str, str], Subject] = {}
+        self._datasets: dict[str | None, Dataset] = {}
+        self._lock = threading.Lock()
+
+    def get(self, run_dir: Path, checkpoint: str = "best") -> Subject:
+        with self._lock:
+            version = checkpoint_version(run_dir, checkpoint)
+            key = (str(run_dir), checkpoint)
+            cached = self._subjects.get(key)
+            if cached is None or cached.version != version:
+                cached = self._load(run_dir, checkpoint, version)
+                self._subjects[key] = cached
+            return cached
+
+    def _load(self, run_dir: Path, checkpoint: str, version: tuple[int, int]) -> Subject:
+        config = runs.read_config(run_dir)
+        model = runs.load_run_model(run_dir, checkpoint)
+        if config.data not in self._datasets:
+            folder = Path(config.data) if config.data else None
+            self._datasets[config.data] = load_dataset(data_cache(self.home), folder=folder)
+        dataset = self._datasets[config.data]
+        return Subject(
+            run_id=run_dir.name,
+            model_name=config.model,
+            model=model,
+            test=Split(dataset.test_images, dataset.test_labels),
+            classes=dataset.classes,
+            checkpoint=checkpoint,
+            version=version,
+        )
+
+
+def load_subject(home: Path, run_dir: Path, checkpoint: str = "best") -> Subject:
+    """A run's model and the test split of the data it was trained on (no caching)."""
+    return Subjects(home).get(run_dir, checkpoint)

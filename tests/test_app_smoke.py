@@ -1,1 +1,0 @@
-"""Quick check that the app opens and its screens answer keys."""

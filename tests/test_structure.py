@@ -1,0 +1,179 @@
+"""The layers of the code, kept: no import cycles anywhere, the engine free of any UI, the
+app free of the CLI, the drawing layer free of both, and commands that need no model free
+of torch. Read from the source (every import, in functions too) and from fresh interpreters."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("engine", "tui")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of ours -> the modules of ours it imports (anywhere in its body)."""
+    modules = {module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(
+                        package.split(".")[: len(package.split(".")) - node.level + 1]
+                        + ([base] if base else [])
+                    )
+                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            for target in targets:
+                # the deepest module of ours the import names
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    found.add(target)
+        graph[name] = found
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def is_package_parent(a: str, b: str) -> bool:
+    """A package's __init__ and its own modules are one unit (``tui.cli`` and
+    ``tui.cli.options``): Python loads the first before the second anyway."""
+    return b.startswith(a + ".") or a.startswith(b + ".")
+
+
+def test_no_import_cycles_anywhere():
+    graph = import_graph()
+    pruned = {
+        m: {t for t in targets if not is_package_parent(m, t)} for m, targets in graph.items()
+    }
+    assert find_cycle(pruned) is None, " -> ".join(find_cycle(pruned))
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def imports_of(prefix: str) -> set[str]:
+    graph = import_graph()
+    return {
+        t
+        for m, targets in graph.items()
+        if m == prefix or m.startswith(prefix + ".")
+        for t in targets
+    }
+
+
+def third_party_imports(prefix: str) -> set[str]:
+    found = set()
+    for path in (
+        (ROOT / Path(*prefix.split("."))).rglob("*.py")
+        if (ROOT / Path(*prefix.split("."))).is_dir()
+        else [ROOT / (prefix.replace(".", "/") + ".py")]
+    ):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize(
+    "layer, forbidden",
+    [
+        ("engine", ("tui",)),
+        ("tui.draw", ("tui.cli", "tui.app", "tui.screens", "tui.widgets")),
+        ("tui.screens", ("tui.cli",)),
+        ("tui.widgets", ("tui.cli", "tui.screens")),
+        ("tui.app", ("tui.cli",)),
+    ],
+)
+def test_layers_import_only_downwards(layer, forbidden):
+    bad = {t for t in imports_of(layer) if any(t == f or t.startswith(f + ".") for f in forbidden)}
+    assert not bad, f"{layer} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "layer, library",
+    [("engine", "textual"), ("engine", "rich"), ("tui.draw", "textual"), ("tui.cli", "textual")],
+)
+def test_no_ui_library_where_it_does_not_belong(layer, library):
+    assert library not in third_party_imports(layer)
+
+
+def test_the_cli_imports_the_app_only_to_open_it():
+    source = (ROOT / "tui/cli/__init__.py").read_text()
+    tree = ast.parse(source)
+    top_level = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+    assert "tui.app" not in top_level
+    assert "from tui.app import run_app" in source
+
+
+def loaded_modules(code: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )  # fmt: skip
+    return set(done.stdout.split())
+
+
+def test_engine_imports_no_ui():
+    loaded = loaded_modules("import engine.runs, engine.launch, engine.training, engine.subject")
+    assert not {m for m in loaded if m.split(".")[0] in ("textual", "rich", "tui")}
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["runs"], ["stop", "x"], ["follow", "x"], ["data", "--help"]]
+)
+def test_commands_that_need_no_model_do_not_import_torch(argv, tmp_path):
+    code = (
+        "import sys\nfrom tui.cli import main\n"
+        f"try:\n    main({['--home', str(tmp_path), *argv]!r})\nexcept SystemExit:\n    pass\n"
+    )
+    assert "torch" not in loaded_modules(code)
+
+
+def test_every_model_the_settings_name_can_be_built():
+    from engine.config import MODEL_NAMES
+    from engine.models import MODELS
+
+    assert tuple(MODELS) == MODEL_NAMES

@@ -1,0 +1,98 @@
+"""The `mnist-tui` command: with no arguments it opens the app; its subcommands do the same
+work in a plain shell or a batch job, on the same engine.
+
+Parsing the command line imports no torch: `--help`, `runs`, `stop` and `follow` start in
+a fraction of a second; the commands that need a model import it when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from engine.errors import UserFacing
+from engine.locations import app_home
+from tui.cli import attack_commands, inspect_commands, run_commands
+from tui.cli.options import Parser, add_home
+
+EXIT_USER_ERROR = 2
+GRAPHICS = ["auto", "halfblock", "ascii", "sixel", "kitty"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="mnist-tui",
+        description="Train a small CNN on MNIST, watch it learn, look inside it, break it. "
+        "With no command, opens the terminal app.",
+    )
+    add_home(parser, top_level=True)
+    parser.add_argument(
+        "--graphics",
+        choices=GRAPHICS,
+        default="auto",
+        help="how the app draws images: colour half-blocks (auto, halfblock), plain characters"
+        " (ascii), or real pixels through textual-image (sixel, kitty; experimental)",
+    )
+    parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+    parser.add_argument(
+        "--data",
+        dest="app_data",
+        metavar="DIR",
+        help="the app trains and analyses on this MNIST-format folder (default: MNIST)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run_commands.register(commands)
+    inspect_commands.register(commands)
+    attack_commands.register(commands)
+    return parser
+
+
+def open_app(args: argparse.Namespace) -> int:
+    """``mnist-tui`` with no command: the app (the only place the CLI imports it)."""
+    from pathlib import Path
+
+    from tui.app import run_app
+
+    data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
+    return run_app(args.home_path, "ascii" if args.ascii else args.graphics, data)
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (a user error's first line carries its point)."""
+    text = str(error).strip() or type(error).__name__
+    return text if isinstance(error, UserFacing) else text.splitlines()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", open_app)
+    try:
+        home = app_home(args.home)
+    except OSError as error:
+        print(f"mnist-tui: error: cannot use home folder {args.home or ''}: {error.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USER_ERROR
+    args.home_path = home
+    try:
+        return handler(args) or 0
+    except UserFacing as error:
+        print(f"mnist-tui: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except InterruptedError as error:  # a long analysis stopped by Ctrl-C: nothing to show
+        print(f"mnist-tui: {error}; nothing shown", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `mnist-tui runs | head`
+        return 0
+    except OSError as error:  # a full disk, a read-only home: say which file and why
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"mnist-tui: error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

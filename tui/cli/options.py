@@ -1,0 +1,114 @@
+"""The command line's option types and shared options, including every run setting, made
+from its one declaration in ``engine.config``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.config import SETTINGS, Setting, TrainConfig
+from engine.errors import SettingError, UserFacing
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the mistake and where help is, no usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+class UserError(UserFacing):
+    """A mistake in what the user asked for; shown as one message, no traceback."""
+
+
+def number_type(convert: Callable[[str], float], noun: str, ok: Callable[[float], bool], rule: str):
+    """An argparse type that converts a finite number and checks it, with a message that
+    names it (nan and inf are never a sensible step size, epsilon or beta)."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} {rule}")
+        return value
+
+    parse.__name__ = noun  # argparse names the type in its messages
+    return parse
+
+
+positive_int = number_type(int, "a whole number", lambda v: v >= 1, "must be at least 1")
+non_negative_int = number_type(int, "a whole number", lambda v: v >= 0, "must not be negative")
+positive_float = number_type(float, "a number", lambda v: v > 0, "must be positive")
+non_negative_float = number_type(float, "a number", lambda v: v >= 0, "must not be negative")
+unit_float = number_type(float, "a number", lambda v: 0 <= v <= 1, "must be in [0, 1]")
+
+
+def add_home(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        # a subcommand's --home must not reset one given before the subcommand
+        default=None if top_level else argparse.SUPPRESS,
+        help="where runs and the data cache live (default: $MNIST_TUI_HOME, else the user"
+        " data folder)",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def _setting_type(spec: Setting):
+    def parse(text: str):
+        try:
+            return spec.parse(text)
+        except SettingError as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{spec.name}: ")) from None
+
+    parse.__name__ = spec.rule()
+    return parse
+
+
+def add_settings(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
+    """One option per run setting (or per setting named), from its declaration."""
+    for spec in SETTINGS:
+        if names is not None and spec.name not in names:
+            continue
+        default = "" if spec.default is None else f" (default: {spec.show(spec.default)})"
+        if spec.kind is bool:
+            parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction,
+                                default=spec.default, help=spec.help + default)  # fmt: skip
+        elif spec.choices:
+            parser.add_argument(spec.flag, choices=spec.choices, default=spec.default,
+                                help=spec.help + default)  # fmt: skip
+        else:
+            parser.add_argument(spec.flag, type=_setting_type(spec), default=spec.default,
+                                metavar=spec.metavar, help=f"{spec.help}; {spec.rule()}{default}")  # fmt: skip
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run settings given on the command line, checked."""
+    values = {spec.name: getattr(args, spec.name) for spec in SETTINGS}
+    if values.get("data"):
+        values["data"] = str(Path(values["data"]).expanduser().resolve())
+    config = TrainConfig(**values)
+    config.validate()
+    return config
+
+
+def add_subject_options(parser: argparse.ArgumentParser) -> None:
+    """RUN, --checkpoint, --ascii, --json and --home, as every analysis command takes them."""
+    parser.add_argument("run", metavar="RUN", nargs="?", default="latest",
+                        help="run id, id prefix, or 'latest' (default: the newest run with a"
+                        " best checkpoint)")  # fmt: skip
+    parser.add_argument("--checkpoint", choices=["best", "last"], default="best",
+                        help="which checkpoint of the run (default: best)")  # fmt: skip
+    parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+    add_home(parser)
+    add_json(parser)

@@ -1,0 +1,18 @@
+"""The subject of an analysis command: the run named on the command line (or the latest
+one with a best checkpoint), said on stderr so the user knows which model answered."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def load_subject(args: argparse.Namespace):
+    """The engine's Subject for ``args.run`` and ``args.checkpoint``."""
+    from engine import runs
+    from engine.subject import load_subject as load
+
+    run_dir = runs.find_run(args.home_path, args.run)
+    if args.run != run_dir.name:
+        print(f"using run {run_dir.name} ({args.checkpoint}.pt)", file=sys.stderr)
+    return load(args.home_path, run_dir, args.checkpoint)

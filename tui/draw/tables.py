@@ -1,0 +1,88 @@
+"""Tables and lines that the CLI and the app both show: the runs table, the confusion
+matrix, and the one-line accounts of a run's start, epochs and end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from engine import events as ev
+
+STATUS_COLOURS = {"running": "cyan", "finished": "green", "stopped": "yellow",
+                  "failed": "red", "damaged": "bold red"}  # fmt: skip
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def figure(value: float | None, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def runs_table(summaries: Sequence, title: str = "") -> Table:
+    """Every run (RunSummary) a row: id, model, status, epochs, best val, test acc, times."""
+    table = Table(title=title or None)
+    for name in ("id", "model", "status", "epoch", "best val", "test acc", "train s", "started"):
+        left = name in ("id", "model", "status")
+        table.add_column(name, justify="left" if left else "right", no_wrap=True)
+    for s in summaries:
+        table.add_row(
+            s.id,
+            s.model,
+            f"[{STATUS_COLOURS.get(s.status, 'red')}]{s.status}[/]",
+            f"{s.epoch}/{s.epochs}",
+            percent(s.best_val_accuracy),
+            percent(s.test_accuracy),
+            figure(s.train_seconds, "{:.0f}"),
+            s.started,
+        )
+    return table
+
+
+def epoch_line(e: ev.EpochEvaluated) -> str:
+    """One line per epoch, the same in every output."""
+    return (
+        f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.4f}  val loss {e.val_loss:.4f}"
+        f"  val acc {e.val_accuracy:.2%}  best {e.best_val_accuracy:.2%}  lr {e.lr:.4f}"
+        f"  {e.seconds:.1f} s  {e.images_per_s:,.0f} img/s"
+    )
+
+
+def start_line(e: ev.RunStarted) -> str:
+    verb = "resuming at epoch " + str(e.start_epoch + 1) if e.start_epoch else "training"
+    return (
+        f"{e.run_id or 'run'}: {verb} {e.model} on {e.dataset} ({e.train_size:,} train,"
+        f" {e.val_size:,} val, {e.test_size:,} test) for {e.epochs} epochs on {e.device}"
+    )
+
+
+def finish_lines(e: ev.RunFinished) -> list[str]:
+    return [
+        f"test accuracy {e.test_accuracy:.2%}  test loss {e.test_loss:.4f}"
+        f"  (best checkpoint: epoch {e.best_epoch}, val acc {e.best_val_accuracy:.2%})",
+        f"training {e.train_seconds:.1f} s  test-set inference {e.test_seconds:.2f} s",
+    ]
+
+
+def stopped_line(e: ev.RunStopped) -> str:
+    return (
+        f"stopped after {e.epoch} full epochs ({e.reason}); last.pt saved —"
+        " continue with `mnist-tui train --resume RUN`"
+    )
+
+
+def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Table:
+    """Confusion matrix with per-class accuracy, as a Rich table."""
+    n = len(e.confusion)
+    names = classes or [str(i) for i in range(n)]
+    table = Table(title="Test set: confusion matrix (rows true, columns predicted)")
+    table.add_column("true", justify="right")
+    for name in names:
+        table.add_column(name[:6], justify="right")
+    table.add_column("accuracy", justify="right")
+    for i, row in enumerate(e.confusion):
+        cells = [f"[bold]{v}[/]" if j == i else (str(v) if v else "·") for j, v in enumerate(row)]
+        table.add_row(names[i], *cells, f"{e.per_class_accuracy[i]:.2%}")
+    return table
