@@ -31,6 +31,7 @@ class PredictionsScreen(ExperimentScreen):
         self.start = 0
         self.wrong_only = False
         self.pool: list[int] | None = None  # indices shown, in order
+        self.pool_source: tuple | None = None  # (run, checkpoint version) the pool was made with
         self.indices: list[int] = list(range(PAGE))
 
     def compose(self) -> ComposeResult:
@@ -50,7 +51,9 @@ class PredictionsScreen(ExperimentScreen):
         from engine.inside import misclassified, predict
 
         subject = self.app.subject()
-        if self.pool is None:
+        # a new checkpoint (the run trained on) or another run: the misclassified change too
+        if self.pool is None or self.pool_source != (subject.run_id, subject.version):
+            self.pool_source = (subject.run_id, subject.version)
             everything = list(range(len(subject.test)))
             self.pool = (
                 misclassified(subject.model, subject.test) if self.wrong_only else everything

@@ -1,0 +1,168 @@
+"""The app and the run folders under it changing while it is open: damaged, copied and
+deleted runs, a worker killed mid-run, a checkpoint rewritten under an analysis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+
+import torch
+from textual.widgets import DataTable, Static
+
+from engine import run_process, runs
+from engine.checkpoints import save_checkpoint
+from engine.models import build_model
+from tests.app_setup import text_of, tiny_app, wait_for
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def status(app) -> str:
+    return " ".join(text_of(s) for s in app.screen.query(".status"))
+
+
+def home_with_copies(trained_home, tmp_path):
+    """A home with the trained run, a backup copy of it, and a copy with a broken config."""
+    home = tmp_path / "home"
+    source = runs.find_run(trained_home, "latest")
+    folder = runs.runs_folder(home)
+    shutil.copytree(source, folder / source.name)
+    shutil.copytree(source, folder / f"{source.name}-backup")
+    damaged = folder / f"{source.name}-damaged"
+    shutil.copytree(source, damaged)
+    (damaged / runs.CONFIG).write_text("[]")
+    return home, source.name
+
+
+def test_damaged_copied_and_deleted_runs_in_the_open_app(trained_home, tiny_folder, tmp_path):
+    home, name = home_with_copies(trained_home, tmp_path)
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one("#runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 3)
+            rows = {table.get_row_at(i)[0]: table.get_row_at(i)[2] for i in range(3)}
+            assert rows == {
+                name: "finished",
+                f"{name}-backup": "finished",
+                f"{name}-damaged": "damaged",
+            }
+            note = text_of(app.screen.query_one("#run-note", Static))
+            assert f"damaged: {name}-damaged" in note and "config.json" in note
+
+            # a backup made while the app is open: listed under its own name, no crash
+            shutil.copytree(runs.runs_folder(home) / name, runs.runs_folder(home) / f"{name}-again")
+            assert await wait_for(pilot, lambda: table.row_count == 4, 10)
+
+            # Enter on the damaged run says why instead of opening it
+            damaged_row = [table.get_row_at(i)[0] for i in range(4)].index(f"{name}-damaged")
+            table.focus()
+            table.move_cursor(row=damaged_row)
+            await pilot.press("enter")
+            assert type(app.screen).__name__ == "HomeScreen"
+
+            # Enter on a run deleted after the list was read: a notice, no crash
+            shutil.rmtree(runs.runs_folder(home) / f"{name}-backup")
+            deleted_row = [table.get_row_at(i)[0] for i in range(table.row_count)].index(
+                f"{name}-backup"
+            )
+            table.move_cursor(row=deleted_row)
+            await pilot.press("enter")
+            assert type(app.screen).__name__ == "HomeScreen"
+            assert any("gone" in str(n.message) for n in app._notifications)
+
+            # the runs screen lists them too; picking the damaged one for analyses is refused
+            await pilot.press("3")
+            all_runs = app.screen.query_one("#all-runs", DataTable)
+            assert await wait_for(pilot, lambda: all_runs.row_count == 3)
+            ids = [all_runs.get_row_at(i)[1] for i in range(3)]
+            all_runs.move_cursor(row=ids.index(f"{name}-damaged"))
+            await pilot.press("s")
+            assert "is damaged" in status(app)
+            assert app.selected_run is None
+        assert app.return_code in (None, 0)
+
+    run(scenario())
+
+
+def test_a_killed_worker_shows_as_failed(home, tiny_folder):
+    async def scenario():
+        app = tiny_app(
+            home, tiny_folder, train_defaults={"epochs": 300, "batch_size": 10, "device": "cpu"}
+        )
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.press("1", "ctrl+s")
+            screen = app.screen
+            assert await wait_for(
+                pilot,
+                lambda: (
+                    screen.follower is not None and screen.follower.state.last_batch is not None
+                ),
+                60,
+            )
+            pid = run_process.read_claimant(screen.run_dir).pid
+            os.kill(pid, signal.SIGKILL)  # as the OOM killer would
+            assert await wait_for(pilot, lambda: screen.follower.over, 5)
+            assert "run failed: the process ended without finishing the run" in status(app)
+            run_id = screen.run_id
+            await pilot.press("escape")
+            table = app.screen.query_one("#runs", DataTable)
+            assert await wait_for(
+                pilot, lambda: table.row_count == 1 and table.get_row_at(0)[2] == "failed"
+            )
+        return run_id
+
+    run_id = run(scenario())
+    assert runs.summarize(runs.find_run(home, run_id)).status == "failed"
+
+
+def test_stop_right_after_start_never_leaves_a_run_running(home, tiny_folder):
+    async def scenario():
+        app = tiny_app(
+            home, tiny_folder, train_defaults={"epochs": 300, "batch_size": 10, "device": "cpu"}
+        )
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.press("1", "ctrl+s")
+            screen = app.screen
+            assert await wait_for(pilot, lambda: screen.follower is not None)
+            await pilot.press("x")  # before the worker has even imported torch
+            assert await wait_for(pilot, lambda: screen.follower.over, 30)
+            return screen.follower.status
+
+    assert run(scenario()) in ("stopped", "failed")
+    assert runs.summarize(runs.list_runs(home)[0]).status in ("stopped", "failed")
+
+
+def test_an_analysis_picks_up_a_rewritten_checkpoint(trained_home, tiny_folder, tmp_path):
+    home, name = home_with_copies(trained_home, tmp_path)
+    run_dir = runs.runs_folder(home) / name
+
+    def right_on_page(app) -> int:
+        return int(status(app).split("/")[0])
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        app.selected_run = name
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("5")
+            assert await wait_for(pilot, lambda: "right on this page" in status(app))
+            before = right_on_page(app)
+            assert before >= 8  # the trained model gets the tiny digits right
+            # the run trains on and writes a new best.pt: here, one that always says 0
+            model = build_model("convnet")
+            with torch.no_grad():
+                model.fc2.bias.copy_(torch.tensor([100.0] + [0.0] * 9))
+            save_checkpoint(
+                run_dir / runs.BEST, {"model_name": "convnet", "model": model.state_dict()}
+            )
+            await pilot.press("p")  # any page turn asks for the model again
+            assert await wait_for(
+                pilot, lambda: "right on this page" in status(app) and right_on_page(app) < before
+            )
+
+    run(scenario())
