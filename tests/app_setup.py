@@ -47,3 +47,26 @@ def text_of(widget) -> str:
     console = Console(width=200, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(content)
     return console.export_text()
+
+
+# A run long enough to still be training while a test looks at it.
+LONG_RUN = {"epochs": 300, "batch_size": 10, "device": "cpu"}
+
+
+def long_run_app(home: Path, data: Path):
+    """An app whose train form starts a long run."""
+    return tiny_app(home, data, train_defaults=LONG_RUN)
+
+
+async def start_from_form(pilot, app, until_batch: bool = True):
+    """Start a run from the train form (1, ctrl+s); its screen once the run trains (or, without
+    ``until_batch``, once it is followed at all)."""
+    await pilot.press("1", "ctrl+s")
+    screen = app.screen
+
+    def ready() -> bool:
+        follower = screen.follower
+        return follower is not None and (not until_batch or follower.state.last_batch is not None)
+
+    assert await wait_for(pilot, ready, 60)
+    return screen

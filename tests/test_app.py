@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import DataTable, OptionList, Static
 
 from engine import run_process, runs
-from tests.app_setup import text_of, tiny_app, wait_for
+from tests.app_setup import long_run_app, start_from_form, text_of, tiny_app, wait_for
 from tui.experiments import EXPERIMENTS
 from tui.widgets.array_view import ArrayView
 
@@ -229,20 +229,9 @@ def test_random_keys_never_crash(trained_home, tiny_folder, graphics, presses):
 
 def test_quitting_leaves_the_run_going_and_it_can_be_reattached(home, tiny_folder):
     async def start_then_quit():
-        app = tiny_app(
-            home, tiny_folder, train_defaults={"epochs": 300, "batch_size": 10, "device": "cpu"}
-        )
+        app = long_run_app(home, tiny_folder)
         async with app.run_test(size=(120, 50)) as pilot:
-            await pilot.press("1")
-            await pilot.press("ctrl+s")
-            screen = app.screen
-            assert await wait_for(
-                pilot,
-                lambda: (
-                    screen.follower is not None and screen.follower.state.last_batch is not None
-                ),
-                60,
-            )
+            screen = await start_from_form(pilot, app)
             run_id = screen.run_id
             await pilot.press("q")
         return run_id

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from engine import run_process, runs
 from engine.checkpoints import save_checkpoint
 from engine.models import build_model
-from tests.app_setup import text_of, tiny_app, wait_for
+from tests.app_setup import long_run_app, start_from_form, text_of, tiny_app, wait_for
 
 
 def run(coroutine):
@@ -92,19 +92,9 @@ def test_damaged_copied_and_deleted_runs_in_the_open_app(trained_home, tiny_fold
 
 def test_a_killed_worker_shows_as_failed(home, tiny_folder):
     async def scenario():
-        app = tiny_app(
-            home, tiny_folder, train_defaults={"epochs": 300, "batch_size": 10, "device": "cpu"}
-        )
+        app = long_run_app(home, tiny_folder)
         async with app.run_test(size=(120, 50)) as pilot:
-            await pilot.press("1", "ctrl+s")
-            screen = app.screen
-            assert await wait_for(
-                pilot,
-                lambda: (
-                    screen.follower is not None and screen.follower.state.last_batch is not None
-                ),
-                60,
-            )
+            screen = await start_from_form(pilot, app)
             pid = run_process.read_claimant(screen.run_dir).pid
             os.kill(pid, signal.SIGKILL)  # as the OOM killer would
             assert await wait_for(pilot, lambda: screen.follower.over, 5)
@@ -123,13 +113,9 @@ def test_a_killed_worker_shows_as_failed(home, tiny_folder):
 
 def test_stop_right_after_start_never_leaves_a_run_running(home, tiny_folder):
     async def scenario():
-        app = tiny_app(
-            home, tiny_folder, train_defaults={"epochs": 300, "batch_size": 10, "device": "cpu"}
-        )
+        app = long_run_app(home, tiny_folder)
         async with app.run_test(size=(120, 50)) as pilot:
-            await pilot.press("1", "ctrl+s")
-            screen = app.screen
-            assert await wait_for(pilot, lambda: screen.follower is not None)
+            screen = await start_from_form(pilot, app, until_batch=False)
             await pilot.press("x")  # before the worker has even imported torch
             assert await wait_for(pilot, lambda: screen.follower.over, 30)
             return screen.follower.status

@@ -135,7 +135,10 @@ class HomeScreen(Screen):
 
     def action_select_run(self) -> None:
         run_id = self._run_under_cursor()
-        if run_id:
+        summary = next((s for s in self._shown or [] if s.id == run_id), None)
+        if summary is not None and summary.status == "damaged":
+            self.app.notify(f"{run_id} is damaged: {summary.error}", severity="error")
+        elif run_id:
             self.app.selected_run = run_id
             self.query_one("#run-note", Static).update(f"analyses use: {run_id}")
 
