@@ -93,19 +93,20 @@ def has_checkpoint(run_dir: Path, kind: str = "best") -> bool:
     return path.is_file() and not path.is_symlink()
 
 
-def find_run(home: Path, name: str) -> Path:
-    """A run by id, unique id prefix, or ``latest``: the newest run with a best checkpoint
-    (a failed or just-started run has nothing to analyse)."""
+def find_run(home: Path, name: str, needs: str = "best") -> Path:
+    """A run by id, unique id prefix, or ``latest``: the newest run that has what the
+    caller ``needs`` — ``best`` (an analysis: a failed or just-started run has nothing to
+    look at), ``last`` (a resume), or ``any`` (following or stopping the newest run)."""
     if not name:
         raise RunNotFound("no run named: give a run id, an id prefix, or 'latest'")
     runs = list_runs(home)
     if not runs:
         raise RunNotFound(f"no runs in {runs_folder(home)}; start one with `mnist-tui train`")
     if name == "latest":
-        usable = [p for p in runs if has_checkpoint(p)]
+        usable = [p for p in runs if needs == "any" or has_checkpoint(p, needs)]
         if not usable:
             raise RunNotFound(
-                f"no run in {runs_folder(home)} has a best checkpoint yet; train one with"
+                f"no run in {runs_folder(home)} has a {needs} checkpoint yet; train one with"
                 " `mnist-tui train` (a run saves best.pt after its first epoch)"
             )
         return usable[-1]

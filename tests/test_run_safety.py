@@ -162,6 +162,7 @@ def test_latest_is_the_newest_run_with_a_best_checkpoint(home, tiny_folder, caps
     failed = runs.create_run(home, TrainConfig(data=str(tiny_folder)))
     (failed / runs.EVENTS).write_text(ev.event_to_json(ev.RunFailed(error="boom")) + "\n")
     assert runs.find_run(home, "latest") == good
+    assert runs.find_run(home, "latest", needs="any") == failed  # what follow and stop mean
     capsys.readouterr()
     assert main(["--home", str(home), "predict", "--index", "0", "--json"]) == 0
     assert f"using run {good.name}" in capsys.readouterr().err

@@ -50,8 +50,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--resume",
         metavar="RUN",
-        help="continue a stopped run from its last.pt (id, id prefix or 'latest'); the run's"
-        " own settings are used",
+        help="continue a stopped run from its last.pt (id, id prefix or 'latest': the newest"
+        " run with a last.pt); the run's own settings are used",
     )
     add_home(train)
     add_json(train, "every event, one JSON line each,")
@@ -65,13 +65,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     follow = commands.add_parser(
         "follow", help="show a run's progress live until it ends (or a finished run's summary)"
     )
-    follow.add_argument("run", metavar="RUN", help="run id, id prefix, or 'latest'")
+    follow.add_argument(
+        "run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)"
+    )
     add_home(follow)
     add_json(follow, "every event, one JSON line each,")
     follow.set_defaults(handler=follow_command)
 
     stop = commands.add_parser("stop", help="stop a running run gracefully (it can be resumed)")
-    stop.add_argument("run", metavar="RUN", help="run id or id prefix")
+    stop.add_argument("run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)")
     stop.add_argument(
         "--wait", type=non_negative_float, default=60.0, help="seconds to wait for it to stop"
     )
@@ -134,7 +136,7 @@ def train_command(args: argparse.Namespace) -> int:
 
     home = args.home_path
     if args.resume is not None:
-        prepared = launch.prepare_resume(home, runs.find_run(home, args.resume))
+        prepared = launch.prepare_resume(home, runs.find_run(home, args.resume, needs="last"))
     else:
         prepared = launch.prepare(home, config_from_args(args))
     if args.detach:
@@ -181,7 +183,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def follow_command(args: argparse.Namespace) -> int:
-    run_dir = runs.find_run(args.home_path, args.run)
+    run_dir = runs.find_run(args.home_path, args.run, needs="any")
     summary = runs.summarize(run_dir)
     if summary.status == "damaged":
         raise RunDamaged(f"run {run_dir.name} is damaged: {summary.error}")
@@ -211,7 +213,7 @@ def follow_command(args: argparse.Namespace) -> int:
 def stop_command(args: argparse.Namespace) -> int:
     from engine import run_process
 
-    run_dir = runs.find_run(args.home_path, args.run)
+    run_dir = runs.find_run(args.home_path, args.run, needs="any")
     asked, why = run_process.stop(run_dir)
     if not asked:
         status = runs.summarize(run_dir).status
