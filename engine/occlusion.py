@@ -30,9 +30,16 @@ class OcclusionResult:
     predicted: int  # on the whole image
     probability: float  # of ``predicted`` on the whole image
     offsets: list[int]
+    patch: int  # the patch's side in pixels
+    stride: int
     true_probability: torch.Tensor  # (P, P): probability of the true class
     predicted_class: torch.Tensor  # (P, P): the class predicted with the patch there
     predicted_probability: torch.Tensor  # (P, P): that class's probability
+
+    @property
+    def changed_positions(self) -> int:
+        """Positions where the patch changes the prediction from the unoccluded one."""
+        return int((self.predicted_class != self.predicted).sum())
 
     def to_dict(self) -> dict:
         return {
@@ -40,6 +47,9 @@ class OcclusionResult:
             "predicted": self.predicted,
             "probability": self.probability,
             "offsets": self.offsets,
+            "patch": self.patch,
+            "stride": self.stride,
+            "changed_positions": self.changed_positions,
             "true_probability": self.true_probability.tolist(),
             "predicted_class": self.predicted_class.tolist(),
             "predicted_probability": self.predicted_probability.tolist(),
@@ -101,6 +111,8 @@ def occlusion_map(
         predicted=int(whole.argmax()),
         probability=float(whole.max()),
         offsets=offsets,
+        patch=patch,
+        stride=stride,
         true_probability=probs[..., label].clone(),
         predicted_class=best_class,
         predicted_probability=best_probability,

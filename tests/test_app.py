@@ -86,12 +86,13 @@ def test_occlusion_cursor_and_patch_keys(trained_home, tiny_folder):
             await pilot.press("7")
             readout = app.screen.query_one("#occ-readout", Static)
             assert await wait_for(
-                pilot, lambda: "cursor: patch at row 0, column 0" in text_of(readout)
+                pilot,
+                lambda: "cursor: map cell (0, 0) = patch over pixel rows 0-13" in text_of(readout),
             )
             await pilot.press("right", "right", "down")
-            assert "row 2, column 4" in text_of(readout)
+            assert "map cell (1, 2) = patch over pixel rows 2-15, columns 4-17" in text_of(readout)
             screen = app.screen
-            value = float(text_of(readout).split("= ")[1].split(";")[0])
+            value = float(text_of(readout).split(": P(")[1].split("= ")[1].split(";")[0])
             assert value == pytest.approx(float(screen.result.true_probability[1, 2]), abs=1e-4)
             await pilot.press("plus")
             assert await wait_for(
@@ -99,6 +100,12 @@ def test_occlusion_cursor_and_patch_keys(trained_home, tiny_folder):
             )
             await pilot.press("s")
             assert await wait_for(pilot, lambda: len(screen.result.offsets) == 5)  # 0,3,...,12
+            # keys pressed faster than the maps are computed: the title tells the maps shown
+            await pilot.press("plus", "plus", "plus", "minus")
+            assert await wait_for(pilot, lambda: screen.result.patch == 20)
+            title = text_of(app.screen.query_one("#occ-title", Static))
+            size = len(screen.result.offsets)
+            assert f"patch 20x20, stride 3, {size}x{size} positions" in title
 
     run(scenario())
 

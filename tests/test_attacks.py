@@ -26,7 +26,10 @@ def test_synthesis_raises_the_target_logit(tiny_model):
         assert result.logits[i] > start[i, k] + 1.0
     assert result.images.min() >= 0 and result.images.max() <= 1  # clamped by default
     assert isinstance(seen[-1], ev.AttackStepped) and seen[-1].step == 60
-    assert result.curve_steps[0] == 1 and result.curve_steps[-1] == 60
+    # step 0 is the starting noise; the last point of the curve is the final image's logit
+    assert result.curve_steps[0] == 0 and result.curve_steps[-1] == 60
+    assert result.logit_curve[0] == pytest.approx(start[[0, 1, 2], [0, 4, 9]].tolist(), abs=1e-4)
+    assert result.logit_curve[-1] == result.logits
 
 
 def test_targeted_reaches_the_target_and_reports_the_step(tiny_model, tiny_splits):
@@ -34,7 +37,11 @@ def test_targeted_reaches_the_target_and_reports_the_step(tiny_model, tiny_split
     result = targeted_image(tiny_model, tiny_splits.test.images[index], target=9, steps=200)
     assert result.predicted == 9 and result.probability > 0.5
     assert result.crossed_at is not None and 0 <= result.crossed_at <= 200
-    assert result.probability_curve[-1] > 0.5
+    assert result.probability_curve[-1] == result.probability > 0.5
+    crossed = next(
+        s for s, p in zip(result.curve_steps, result.probability_curve, strict=True) if p > 0.5
+    )
+    assert result.crossed_at <= crossed  # the curve is recorded every 10 steps
     assert result.mse > 0
 
 

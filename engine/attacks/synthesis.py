@@ -70,26 +70,29 @@ def synthesize_classes(
     x = gaussian_pixels(len(classes), seed, clamp).to(device).requires_grad_(True)
     curve_steps, curve = [], []
     with frozen(PixelModel(model)) as pixel_model:
-        for step in range(1, steps + 1):
+        # ``done`` counts the updates the images have had: logits are recorded under the
+        # step that made them (0: the starting noise), and the last point is the final one
+        for done in range(steps + 1):
             logits = pixel_model(x)
             chosen = logits[rows, target]
+            if done % record_every == 0 or done == steps:
+                values = chosen.detach().tolist()
+                probs = F.softmax(logits.detach(), 1)[rows, target].tolist()
+                curve_steps.append(done)
+                curve.append(values)
+                emit(ev.AttackStepped("synthesis", done, steps, values, probs))
+                check_cancel(cancel, "synthesis")
+            if snapshot_every and (done % snapshot_every == 0 or done == steps):
+                emit(ev.InputsSnapshotted("synthesis", done, x.detach()[:, 0].cpu().tolist()))
+            if done == steps:
+                break
             (grad,) = torch.autograd.grad(chosen.sum(), x)
             with torch.no_grad():
                 x += step_size * grad.sign()
                 if clamp:
                     x.clamp_(0, 1)
-            if step % record_every == 0 or step in (1, steps):
-                values = chosen.detach().tolist()
-                probs = F.softmax(logits.detach(), 1)[rows, target].tolist()
-                curve_steps.append(step)
-                curve.append(values)
-                emit(ev.AttackStepped("synthesis", step, steps, values, probs))
-                check_cancel(cancel, "synthesis")
-            if snapshot_every and (step % snapshot_every == 0 or step == 1):
-                emit(ev.InputsSnapshotted("synthesis", step, x.detach()[:, 0].cpu().tolist()))
-        with torch.no_grad():
-            logits = pixel_model(x)
-            probs = F.softmax(logits, 1)
+        logits = logits.detach()
+        probs = F.softmax(logits, 1)
     return SynthesisResult(
         classes=list(classes),
         images=x.detach(),

@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
+from engine.config import TARGETED_BETA
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
@@ -49,7 +50,7 @@ def targeted_image(
     model: nn.Module,
     image: torch.Tensor,
     target: int,
-    beta: float = 0.001,
+    beta: float = TARGETED_BETA,
     steps: int = 3000,
     step_size: float = 0.01,
     seed: int = 0,
@@ -73,30 +74,30 @@ def targeted_image(
     probability_curve: list[float] = []
     logit_curve: list[float] = []
     with frozen(PixelModel(model)) as pixel_model:
-        for step in range(1, steps + 1):
+        # ``done`` counts the updates the image has had (0: the starting noise); each point
+        # of the curves is the image after that many steps, the last one the final image
+        for done in range(steps + 1):
             logits = pixel_model(x)
-            objective = logits[0, target] - beta * F.mse_loss(x, reference)
-            (grad,) = torch.autograd.grad(objective, x)
             probability = F.softmax(logits.detach(), 1)[0, target].item()
             if crossed_at is None and probability > 0.5:
-                crossed_at = step - 1  # the probability of the image after step - 1 steps
+                crossed_at = done
+            if done % record_every == 0 or done == steps:
+                curve_steps.append(done)
+                probability_curve.append(probability)
+                logit_curve.append(logits[0, target].item())
+                emit(ev.AttackStepped("targeted", done, steps, [logit_curve[-1]], [probability]))
+                check_cancel(cancel, "targeted attack")
+            if snapshot_every and (done % snapshot_every == 0 or done == steps):
+                emit(ev.InputsSnapshotted("targeted", done, x.detach()[:, 0].cpu().tolist()))
+            if done == steps:
+                break
+            objective = logits[0, target] - beta * F.mse_loss(x, reference)
+            (grad,) = torch.autograd.grad(objective, x)
             with torch.no_grad():
                 x += step_size * grad.sign()
                 if clamp:
                     x.clamp_(0, 1)
-            if step % record_every == 0 or step in (1, steps):
-                curve_steps.append(step)
-                probability_curve.append(probability)
-                logit_curve.append(logits[0, target].item())
-                emit(ev.AttackStepped("targeted", step, steps, [logit_curve[-1]], [probability]))
-                check_cancel(cancel, "targeted attack")
-            if snapshot_every and (step % snapshot_every == 0 or step == 1):
-                emit(ev.InputsSnapshotted("targeted", step, x.detach()[:, 0].cpu().tolist()))
-        with torch.no_grad():
-            logits = pixel_model(x)
-            probability = F.softmax(logits, 1)[0, target].item()
-    if crossed_at is None and probability > 0.5:
-        crossed_at = steps
+        logits = logits.detach()
     return TargetedResult(
         target=target,
         image=x.detach()[0].cpu(),

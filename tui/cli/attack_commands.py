@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
+from engine.config import TARGETED_BETA
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
@@ -98,7 +99,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     targeted.add_argument("--target", type=digit, required=True, metavar="T")
     targeted.add_argument(
-        "--beta", type=non_negative_float, default=0.001, help="weight of the MSE term"
+        "--beta",
+        type=non_negative_float,
+        default=TARGETED_BETA,
+        help=f"weight of the MSE term (default {TARGETED_BETA:g}; larger keeps the image nearer the digit)",
     )
     targeted.add_argument("--steps", type=positive_int, default=3000)
     targeted.add_argument("--step-size", type=positive_float, default=0.01)

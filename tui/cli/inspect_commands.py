@@ -331,9 +331,9 @@ def occlude_command(args: argparse.Namespace) -> int:
     )
     console.print(numbers_table(classes, result.offsets, "{}", "predicted class"))
     low = np.unravel_index(np.argmin(probs), probs.shape)
-    flips = int((classes != label).sum())
     console.print(
         f"lowest P({name[label]}) = {probs[low]:.3f} with the patch at row {result.offsets[low[0]]},"
-        f" column {result.offsets[low[1]]}; the prediction changes at {flips} of {classes.size} positions"
+        f" column {result.offsets[low[1]]}; the prediction ({name[result.predicted]} unoccluded)"
+        f" changes at {result.changed_positions} of {classes.size} positions"
     )
     return 0

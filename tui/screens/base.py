@@ -12,6 +12,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
 
+# What a picture screen says while its model and test images load: the first time on a
+# machine MNIST is also unpacked into the cache, which takes several seconds.
+LOADING = (
+    "loading the model and the test images ... (the first time, MNIST is unpacked into the"
+    " cache: about 10 s)"
+)
+
 
 class WorkerCancel:
     """The cancel flag the engine checks, set when the Textual worker is cancelled."""

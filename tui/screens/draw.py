@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
-from tui.screens.base import ExperimentScreen
+from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.canvas import DigitCanvas
 
 
@@ -39,7 +39,7 @@ class DrawScreen(ExperimentScreen):
         with Horizontal(classes="panels"):
             yield DigitCanvas(id="draw-canvas")
             yield Static("", id="draw-probs", classes="panel")
-        yield Static("loading the model ...", classes="status")
+        yield Static(LOADING, classes="status")
         yield Footer()
 
     def on_mount(self) -> None:

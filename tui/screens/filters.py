@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
 from tui.draw import render
-from tui.screens.base import ExperimentScreen
+from tui.screens.base import LOADING, ExperimentScreen
 
 VIEWS = ("conv1 filters", "conv2 filter", "conv1 activations", "conv2 activations")
 
@@ -39,7 +39,7 @@ class FiltersScreen(ExperimentScreen):
         yield Static("", id="filters-title", classes="title")
         with VerticalScroll():
             yield Static("", id="tiles")
-        yield Static("loading the model ...", classes="status")
+        yield Static(LOADING, classes="status")
         yield Footer()
 
     def on_mount(self) -> None:

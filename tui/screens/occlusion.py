@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Static
 from engine.config import OCCLUSION_PATCH as PATCH
 from engine.config import OCCLUSION_STRIDE as STRIDE
 from tui.graphics import PIXEL_MODES
-from tui.screens.base import ExperimentScreen
+from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
 
 
@@ -59,7 +59,7 @@ class OcclusionScreen(ExperimentScreen):
             yield ArrayView(id="occ-class", classes="panel", cmap="classes", vmin=0, vmax=9,
                             min_scale=2, legend=True)  # fmt: skip
         yield Static("", id="occ-readout")
-        yield Static("loading the model ...", classes="status")
+        yield Static(LOADING, classes="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -92,8 +92,9 @@ class OcclusionScreen(ExperimentScreen):
         names = subject.classes
         self.query_one("#occ-title", Static).update(
             f"test image #{index}: true {names[result.label]}, predicted {names[result.predicted]}"
-            f" ({result.probability:.1%}); patch {self.patch}x{self.patch}, stride {self.stride},"
-            f" {len(result.offsets)}x{len(result.offsets)} positions"
+            f" ({result.probability:.1%}); patch {result.patch}x{result.patch}, stride {result.stride},"
+            f" {len(result.offsets)}x{len(result.offsets)} positions; the prediction changes at"
+            f" {result.changed_positions}"
         )
         view = self.query_one("#occ-image", ArrayView)
         view.caption, view.array = "image", image
@@ -122,8 +123,10 @@ class OcclusionScreen(ExperimentScreen):
             self.query_one(name, ArrayView).cursor = (r, c)
         result = self.result
         top, left = result.offsets[r], result.offsets[c]
+        end = result.patch - 1
         self.query_one("#occ-readout", Static).update(
-            f"cursor: patch at row {top}, column {left}: P({self.class_names[result.label]}) ="
+            f"cursor: map cell ({r}, {c}) = patch over pixel rows {top}-{top + end}, columns"
+            f" {left}-{left + end}: P({self.class_names[result.label]}) ="
             f" {float(result.true_probability[r, c]):.4f}; predicted {self.class_names[int(result.predicted_class[r, c])]}"
             f" with P = {float(result.predicted_probability[r, c]):.4f}"
         )

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
-from tui.screens.base import ExperimentScreen
+from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
 
 PAGE = 8
@@ -40,7 +40,7 @@ class PredictionsScreen(ExperimentScreen):
         with Grid(id="gallery", classes="grid"):
             for i in range(PAGE):
                 yield ArrayView(id=f"digit-{i}", classes="panel")
-        yield Static("loading the model ...", classes="status")
+        yield Static(LOADING, classes="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -94,4 +94,8 @@ class PredictionsScreen(ExperimentScreen):
         self.wrong_only = not self.wrong_only
         self.pool = None
         self.start = 0
+        if self.wrong_only:
+            self.set_status("finding the misclassified images: scoring the whole test set ...")
+        else:
+            self.set_status("loading all test images ...")
         self.show_page()

@@ -42,20 +42,25 @@ class RobustnessScreen(ExperimentScreen):
         self.start()
 
     def start(self) -> None:
+        self.workers.cancel_all()
         self.points = []
+        self.inbox = EventInbox()  # points of a cancelled curve go nowhere
         self.query_one("#rob-table", DataTable).clear()
+        self.query_one("#rob-chart", ChartView).set_data({})
+        self.query_one("#rob-bar", ProgressBar).update(total=None, progress=0)
+        self.set_status(f"computing the {self.attack.upper()} curve ... (c cancels)")
         limit = self.app.settings.robustness_limit
         self.query_one("#rob-title", Static).update(
             f"{self.attack.upper()} on the first {limit:,} test images (a switches attack)"
         )
-        self.compute(self.attack, limit)
+        self.compute(self.attack, limit, self.inbox)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def compute(self, attack: str, limit: int) -> None:
+    def compute(self, attack: str, limit: int, inbox: EventInbox) -> None:
         from engine.attacks import robustness_curve
 
         subject = self.app.subject()
-        robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=self.inbox,
+        robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=inbox,
                          cancel=WorkerCancel())  # fmt: skip
 
     def drain(self) -> None:
@@ -81,5 +86,4 @@ class RobustnessScreen(ExperimentScreen):
 
     def action_switch_attack(self) -> None:
         self.attack = "pgd" if self.attack == "fgsm" else "fgsm"
-        self.workers.cancel_all()
         self.start()

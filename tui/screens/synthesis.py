@@ -49,21 +49,22 @@ class SynthesisScreen(ExperimentScreen):
         self.action_go()
 
     def action_go(self) -> None:
+        self.workers.cancel_all()
         self.curve_steps, self.curves = [], []
-        self.inbox.drain()
-        self.set_status("loading the model ...")
-        self.run_synthesis(self.seed)
+        self.inbox = EventInbox()  # what a cancelled run still sends goes nowhere
+        self.query_one("#synth-chart", ChartView).set_data({})
+        self.set_status(f"starting from new noise (seed {self.seed}) ... (c cancels)")
+        self.run_synthesis(self.seed, self.inbox)
         self.seed += 1
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def run_synthesis(self, seed: int) -> None:
+    def run_synthesis(self, seed: int, inbox: EventInbox) -> None:
         from engine.attacks import synthesize_classes
 
         subject = self.app.subject()
         steps = self.app.settings.synthesis_steps
-        result = synthesize_classes(subject.model, CLASSES, steps=steps, seed=seed, emit=self.inbox,
+        result = synthesize_classes(subject.model, CLASSES, steps=steps, seed=seed, emit=inbox,
                                     cancel=WorkerCancel(), snapshot_every=max(1, steps // 50))  # fmt: skip
-        self.inbox(ev.InputsSnapshotted("synthesis", steps, result.images[:, 0].tolist()))
         self.app.call_from_thread(self.finished, result)
 
     def drain(self) -> None:
@@ -88,8 +89,10 @@ class SynthesisScreen(ExperimentScreen):
             self.query_one("#synth-chart", ChartView).set_data(
                 {str(k): (self.curve_steps, [c[k] for c in self.curves]) for k in CLASSES}
             )
+            done = f"step {self.curve_steps[-1]:,} of {self.app.settings.synthesis_steps:,}"
+            working = any(w.is_running for w in self.workers)
             self.set_status(
-                f"step {self.curve_steps[-1]:,} of {self.app.settings.synthesis_steps:,} (c cancels)"
+                f"{done} (c cancels)" if working else f"cancelled at {done}; g starts again"
             )
 
     def finished(self, result) -> None:

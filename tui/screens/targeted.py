@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
+from engine.config import TARGETED_BETA
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
@@ -23,13 +24,16 @@ class TargetedScreen(ExperimentScreen):
         Binding("T", "target(-1)", "Target -"),
         Binding("n", "image(1)", "Next image"),
         Binding("p", "image(-1)", "Previous image"),
-        Binding("g", "go", "Start"),
+        Binding("b", "beta(10)", "Beta x10"),
+        Binding("B", "beta(0.1)", "Beta ÷10"),
+        Binding("g", "go", "Start again"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.inbox = EventInbox()
         self.target = 9
+        self.beta = TARGETED_BETA
         self.image_index = 1  # test image 1 is a '2'
         self.steps: list[int] = []
         self.probabilities: list[float] = []
@@ -51,16 +55,21 @@ class TargetedScreen(ExperimentScreen):
         self.action_go()
 
     def action_go(self) -> None:
+        self.workers.cancel_all()
         self.steps, self.probabilities = [], []
-        self.inbox.drain()
+        self.inbox = EventInbox()  # what a cancelled attack still sends goes nowhere
         self.query_one("#tgt-title", Static).update(
             f"near test image #{self.image_index}, called {self.target}: maximise logit({self.target})"
-            " - 0.001 MSE (t/T target, n/p image, g go)"
+            f" - {self.beta:g}·MSE   (t/T target, n/p image, b/B beta x10 / ÷10, g again)"
         )
-        self.run_attack(self.image_index, self.target)
+        self.query_one("#tgt-chart", ChartView).set_data({})
+        image_view = self.query_one("#tgt-image", ArrayView)
+        image_view.caption = f"attacking toward {self.target} ..."
+        self.set_status(f"attacking: target {self.target}, beta {self.beta:g} (c cancels)")
+        self.run_attack(self.image_index, self.target, self.beta, self.inbox)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def run_attack(self, index: int, target: int) -> None:
+    def run_attack(self, index: int, target: int, beta: float, inbox: EventInbox) -> None:
         from engine.attacks import targeted_image
 
         subject = self.app.subject()
@@ -68,7 +77,7 @@ class TargetedScreen(ExperimentScreen):
         image = subject.test.images[index]
         self.app.call_from_thread(self.show_real, image.numpy(), int(subject.test.labels[index]))
         steps = self.app.settings.targeted_steps
-        result = targeted_image(subject.model, image, target, steps=steps, emit=self.inbox,
+        result = targeted_image(subject.model, image, target, beta=beta, steps=steps, emit=inbox,
                                 cancel=WorkerCancel(), snapshot_every=max(1, steps // 60))  # fmt: skip
         self.app.call_from_thread(self.finished, result)
 
@@ -112,6 +121,10 @@ class TargetedScreen(ExperimentScreen):
 
     def action_target(self, step: int) -> None:
         self.target = (self.target + step) % 10
+        self.action_go()
+
+    def action_beta(self, factor: float) -> None:
+        self.beta = min(max(self.beta * factor, 1e-6), 1e4)
         self.action_go()
 
     def action_image(self, step: int) -> None:
