@@ -7,6 +7,7 @@ epoch, validation every epoch, best and last checkpoints, the test set at the en
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,18 @@ from engine import events as ev
 from engine.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
 from engine.config import TrainConfig
 from engine.data import Splits, batch_count, normalise
-from engine.errors import CheckpointError, DeviceUnavailable
+from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
 from engine.models import build_model, fold_batchnorm
 from engine.runs import BEST, LAST
+
+# A cross-entropy over 10 classes starts near 2.3; past this the weights have blown up and
+# every later number would be noise (`--lr 50` reached a test loss of 6.5e12).
+DIVERGED_LOSS = 1e4
+
+
+class TrainingDiverged(UserFacing):
+    """The loss became NaN or exploded; the message says where and what to change."""
 
 
 class CancelFlag(Protocol):
@@ -266,6 +275,12 @@ def train(
             loss.backward()
             optimiser.step()
             loss_value = loss.item()
+            if not math.isfinite(loss_value) or loss_value > DIVERGED_LOSS:
+                raise TrainingDiverged(
+                    f"the training loss became {loss_value:.3g} at epoch {epoch + 1}, batch"
+                    f" {batch + 1}: the learning rate {config.lr:g} is too high for this network;"
+                    " try 0.1 (the study's) or lower"
+                )
             seen += len(labels)
             progress["batch"] = batch + 1
             progress["loss_sum"] += loss_value * len(labels)
@@ -344,11 +359,14 @@ def train(
     if result.stopped:
         return result
 
-    # The test set is scored with the best checkpoint, as the study does.
+    # The test set is scored with the best checkpoint, as the study does, and in float32
+    # whatever the training precision: the final figures are the ones every analysis (which
+    # runs in float32) agrees with, image for image.
+    exact = FastModel(fast.model, None, fast.channels_last)
     if checkpoint_dir is not None and (checkpoint_dir / BEST).is_file():
-        scorer = scorer_for(load_model(checkpoint_dir / BEST, device), fast)
+        scorer = scorer_for(load_model(checkpoint_dir / BEST, device), exact)
     else:
-        scorer = scorer_for(model, fast)
+        scorer = scorer_for(model, exact)
     test = evaluate(scorer, splits.test, config.eval_batch_size)
     confusion = test.confusion(splits.test.labels)
     result.test_accuracy, result.test_loss = test.accuracy, test.loss

@@ -96,3 +96,30 @@ def test_bad_settings_are_named(tiny_splits):
 
     with pytest.raises(ValueError, match="momentum"):
         train(TrainConfig(momentum=1.5), tiny_splits)
+
+
+def test_a_diverging_run_stops_and_says_what_to_change(home, tiny_folder, monkeypatch, capsys):
+    import engine.training as training
+    from engine import runs
+    from tui.cli import main
+
+    monkeypatch.setattr(training, "DIVERGED_LOSS", 0.01)  # any real loss counts as blown up
+    code = main(
+        ["train", "--data", str(tiny_folder), "--epochs", "1", "--lr", "10", "--device", "cpu"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "learning rate 10 is too high" in err and "Traceback" not in err
+    summary = runs.summarize(runs.list_runs(home)[-1])
+    assert summary.status == "failed" and "too high" in summary.error
+
+
+def test_final_test_figures_are_float32_and_match_the_analyses(trained_home):
+    from engine import runs
+    from engine.inside import misclassified
+    from engine.subject import load_subject
+
+    run_dir = runs.find_run(trained_home, "latest")
+    summary = runs.summarize(run_dir)
+    subject = load_subject(trained_home, run_dir)
+    wrong = len(misclassified(subject.model, subject.test))
+    assert summary.test_accuracy == 1 - wrong / len(subject.test)

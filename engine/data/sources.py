@@ -135,8 +135,8 @@ def _recognise(folder: Path, sums: dict[str, str]) -> tuple[str, list[str], bool
         return "Fashion-MNIST", FASHION, None
     if sums == idx.MNIST_MD5:
         return "MNIST", DIGITS, True
-    # Looks like MNIST by shape but is not the official bytes: say so rather than guess.
-    return "MNIST", DIGITS, False
+    # MNIST-shaped but not the official bytes: named after its folder, not called MNIST.
+    return f"{folder.name} (MNIST format)", DIGITS, False
 
 
 def offline_copy_path() -> Path | None:
