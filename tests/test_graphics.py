@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app_setup import tiny_app, wait_for
+from tests.app_setup import text_of, tiny_app, wait_for
 from tui import graphics
 from tui.draw import render
 from tui.widgets.array_view import ArrayView
@@ -177,19 +177,57 @@ def _screen_fits(app) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("graphics_mode", ["halfblock", "sixel"])
-def test_pictures_fit_an_80x24_terminal(trained_home, tiny_folder, graphics_mode):
+def _tiles_fit(app) -> list[str]:
+    """The filters screen draws its tiles into one Static: every line of it must show."""
+    problems = []
+    for tiles in app.screen.query("#tiles"):
+        lines = text_of(tiles).rstrip("\n").split("\n")
+        if len(lines) > tiles.size.height or max(map(len, lines)) > tiles.size.width:
+            problems.append(f"tiles: {max(map(len, lines))}x{len(lines)} in {tiles.size}")
+    return problems
+
+
+def _canvas_fits(app) -> list[str]:
+    from tui.widgets.canvas import SIZE, DigitCanvas
+
+    problems = []
+    for canvas in app.screen.query(DigitCanvas):
+        rows = SIZE * canvas.scale // 2  # two pixel rows a cell, in half-blocks and in ASCII
+        if rows > canvas.content_size.height or SIZE * canvas.scale > canvas.content_size.width:
+            problems.append(f"canvas: {rows} rows in {canvas.content_size}")
+    return problems
+
+
+# Every picture screen, with the keys that show each of its views.
+PICTURE_SCREENS = [
+    ("5", ()),
+    ("6", ("v", "v", "v")),
+    ("7", ()),
+    ("8", ()),
+    ("9", ()),
+    ("0", ()),
+    ("d", ()),
+]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("graphics_mode", ["halfblock", "sixel", "ascii"])
+def test_every_picture_screen_fits_the_terminal(trained_home, tiny_folder, graphics_mode, size):
     import asyncio
 
     async def scenario():
         app = tiny_app(trained_home, tiny_folder, graphics=graphics_mode)
-        async with app.run_test(size=(80, 24)) as pilot:
-            for key in ("5", "8", "9", "0"):
+        async with app.run_test(size=size) as pilot:
+            for key, views in PICTURE_SCREENS:
                 await pilot.press(key)
-                views = list(app.screen.query(ArrayView))
-                assert await wait_for(pilot, lambda: all(v.array is not None for v in views))  # noqa: B023
-                await pilot.pause(0.3)
-                assert _screen_fits(app) == [], type(app.screen).__name__
+                for view_key in (None, *views):
+                    if view_key:
+                        await pilot.press(view_key)
+                    pictures = list(app.screen.query(ArrayView))
+                    assert await wait_for(pilot, lambda: all(v.array is not None for v in pictures))  # noqa: B023
+                    await pilot.pause(0.4)
+                    problems = _screen_fits(app) + _tiles_fit(app) + _canvas_fits(app)
+                    assert problems == [], (type(app.screen).__name__, view_key, problems)
                 await pilot.press("escape")
 
     asyncio.run(scenario())

@@ -165,10 +165,15 @@ def tile_grid(
     scale: int = 1,
     colour: bool = True,
     show_legend: bool = True,
+    limits: tuple[float, float] | None = None,
 ) -> RenderableType:
-    """Many small arrays in a grid, on one shared colour scale with a legend."""
+    """Many small arrays in a grid, on one shared colour scale (``limits``, else their own
+    range) with a legend."""
     stacked = np.stack([np.asarray(a, dtype=np.float64) for a in arrays])
-    vmin, vmax = value_range(stacked, cmap) if shared_scale else (None, None)
+    if limits is not None:
+        vmin, vmax = limits
+    else:
+        vmin, vmax = value_range(stacked, cmap) if shared_scale else (None, None)
     grid = Table.grid(padding=(0, 1))
     for _ in range(min(columns, len(arrays))):
         grid.add_column(justify="center")
@@ -179,10 +184,36 @@ def tile_grid(
         cells.append(cell)
     for start in range(0, len(cells), columns):
         row = cells[start : start + columns]
+        if start and not titles:  # a blank line between rows, or small kernels read as strips
+            grid.add_row()
         grid.add_row(*row, *[""] * (min(columns, len(cells)) - len(row)))
     if not (show_legend and shared_scale):
         return grid
     return Group(grid, legend(vmin, vmax, cmap, colour=colour))
+
+
+def tile_size(pixels: int, scale: float, colour: bool, titled: bool) -> tuple[int, int]:
+    """(width, height) in cells of one tile of ``tile_grid``, with its gap."""
+    side = resampled_shape((pixels, pixels), scale)[0]
+    width = side * (1 if colour else 2) + 1
+    height = (-(-side // 2) if colour else side) + 1  # a title or a blank line
+    return width, height
+
+
+def page_layout(
+    count: int, pixels: int, width: int, height: int, colour: bool, titled: bool, least: int = 8
+) -> tuple[float, int, int]:
+    """(scale, columns, rows) for showing ``count`` tiles a page in ``width`` x ``height``
+    cells: the largest scale at which a page holds ``least`` tiles (or all of them), thinning
+    below scale 1 when even that does not fit."""
+    options = (4, 3, 2, 1, 0.5, 0.25)
+    for scale in options:
+        tile_w, tile_h = tile_size(pixels, scale, colour, titled)
+        columns, rows = max(1, width // tile_w), max(0, height // tile_h)
+        if rows and columns * rows >= min(count, least):
+            return scale, min(columns, count), min(rows, -(-count // columns))
+    tile_w, tile_h = tile_size(pixels, options[-1], colour, titled)
+    return options[-1], max(1, width // tile_w), max(1, height // tile_h)
 
 
 def columns_that_fit(console_width: int, pixels: int, scale: int = 1, colour: bool = True,

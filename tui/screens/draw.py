@@ -12,11 +12,12 @@ from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.canvas import DigitCanvas
 
 
-def probability_bars(probabilities: list[float], width: int = 30) -> Table:
+def probability_bars(probabilities: list[float], width: int = 30, colour: bool = True) -> Table:
     table = Table.grid(padding=(0, 1))
+    block = "█" if colour else "#"
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
     for digit, p in enumerate(probabilities):
-        bar = "█" * round(p * width)
+        bar = block * round(p * width)
         style = "bold green" if digit == best else ""
         table.add_row(
             f"[{style}]{digit}[/]" if style else str(digit),
@@ -36,7 +37,7 @@ class DrawScreen(ExperimentScreen):
         yield Static(
             "Draw a digit: drag the mouse, or arrows + space (x erases, c clears)", classes="title"
         )
-        with Horizontal(classes="panels"):
+        with Horizontal(classes="panels fill"):
             yield DigitCanvas(id="draw-canvas")
             yield Static("", id="draw-probs", classes="panel")
         yield Static(LOADING, classes="status")
@@ -61,6 +62,8 @@ class DrawScreen(ExperimentScreen):
         self.app.call_from_thread(self.show, probabilities, subject.run_id)
 
     def show(self, probabilities: list[float], run_id: str) -> None:
-        self.query_one("#draw-probs", Static).update(probability_bars(probabilities))
+        self.query_one("#draw-probs", Static).update(
+            probability_bars(probabilities, colour=self.app.settings.colour)
+        )
         best = max(range(10), key=probabilities.__getitem__)
         self.set_status(f"the network says {best} ({probabilities[best]:.1%}) — model {run_id}")

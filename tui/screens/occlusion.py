@@ -52,12 +52,15 @@ class OcclusionScreen(ExperimentScreen):
         # pixels scale by any factor, so there the three pictures share the whole screen;
         # half-blocks keep whole scales, at which the three fit 80 columns as they are
         pixels = self.app.settings.graphics in PIXEL_MODES
+        # plain characters take a row a pixel: the image may thin out to fit 24 rows
+        ascii_mode = self.app.settings.graphics == "ascii"
+        image_floor, map_floor = (0.5, 1) if ascii_mode else (1, 2)
         with Horizontal(classes="panels fill" if pixels else "panels"):
-            yield ArrayView(id="occ-image", classes="panel", min_scale=1)
+            yield ArrayView(id="occ-image", classes="panel", min_scale=image_floor)
             yield ArrayView(id="occ-prob", classes="panel", cmap="viridis", vmin=0, vmax=1,
-                            min_scale=2, legend=True)  # fmt: skip
+                            min_scale=map_floor, legend=True)  # fmt: skip
             yield ArrayView(id="occ-class", classes="panel", cmap="classes", vmin=0, vmax=9,
-                            min_scale=2, legend=True)  # fmt: skip
+                            min_scale=map_floor, legend=True)  # fmt: skip
         yield Static("", id="occ-readout")
         yield Static(LOADING, classes="status")
         yield Footer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -14,11 +15,16 @@ from textual.widget import Widget
 from tui.draw import render
 
 SIZE = 28
-SCALE = 2  # each pixel is 2 cells wide and, with half-blocks, one cell tall
+MAX_SCALE = 2  # at most 2 cells wide and, with half-blocks, one cell tall per pixel
 
 
 class DigitCanvas(Widget, can_focus=True):
-    """Drag with the mouse to draw; arrows move the cursor, space paints, x erases, c clears."""
+    """Drag with the mouse to draw; arrows move the cursor, space paints, x erases, c clears.
+
+    The whole 28x28 canvas is always drawn: at scale 2 where the widget has the rows for it,
+    else at scale 1 (half-blocks: 14 rows), so no stroke can land where it cannot be seen."""
+
+    ALLOW_SELECT = False  # a drag draws; it must not select text over the canvas
 
     BINDINGS = [
         Binding("up", "move(-1, 0)", "Up", show=False),
@@ -47,8 +53,40 @@ class DigitCanvas(Widget, can_focus=True):
         shown = self.pixels.astype(float)
         r, c = self.cursor
         shown[r, c] = 128 if self.pixels[r, c] > 128 else 200  # the cursor, visible on both
-        colour = self.app.settings.colour if hasattr(self.app, "settings") else True
-        return render.image(shown, vmin=0, vmax=255, scale=SCALE, colour=colour)
+        if not self.colour:
+            return self._ascii(r, c)
+        return render.image(shown, vmin=0, vmax=255, scale=self.scale, colour=self.colour)
+
+    def _ascii(self, cursor_row: int, cursor_col: int) -> Text:
+        """Two pixel rows a character, as half-blocks do, in plain ASCII: ' ' neither, "'"
+        the upper, '.' the lower, ':' both; '+' marks the cursor's cell."""
+        on = self.pixels > 100
+        marks = {(False, False): " ", (True, False): "'", (False, True): ".", (True, True): ":"}
+        lines = []
+        for top in range(0, SIZE, 2):
+            line = ""
+            for col in range(SIZE):
+                char = marks[bool(on[top, col]), bool(on[top + 1, col])]
+                if col == cursor_col and cursor_row in (top, top + 1):
+                    char = "+"
+                line += char * self.scale
+            lines.append(line)
+        return Text("\n".join(lines), no_wrap=True)
+
+    def get_content_width(self, container, viewport) -> int:
+        return SIZE * self.scale
+
+    @property
+    def colour(self) -> bool:
+        return self.app.settings.colour if hasattr(self.app, "settings") else True
+
+    @property
+    def scale(self) -> int:
+        """Pixels are drawn this many cells wide: the largest that shows all 28 rows."""
+        rows_per_cell = 2  # half-blocks, or ASCII's two-rows-a-character marks
+        height = self.content_size.height or SIZE
+        fits = (height * rows_per_cell) // SIZE
+        return max(1, min(MAX_SCALE, fits))
 
     def brush(self, row: int, col: int, value: int) -> None:
         """A soft round brush: full at the centre, half on the four neighbours."""
@@ -63,11 +101,8 @@ class DigitCanvas(Widget, can_focus=True):
         self.post_message(self.Changed(self))
 
     def _pixel_at(self, x: int, y: int) -> tuple[int, int] | None:
-        colour = self.app.settings.colour if hasattr(self.app, "settings") else True
-        if colour:  # half-blocks: a cell row is SCALE/2 pixel rows
-            row, col = (2 * y) // SCALE, x // SCALE
-        else:
-            row, col = y // SCALE, x // (2 * SCALE)
+        scale = self.scale  # a cell row is two pixel rows; a pixel is ``scale`` cells wide
+        row, col = 2 * y // scale, x // scale
         return (row, col) if 0 <= row < SIZE and 0 <= col < SIZE else None
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
