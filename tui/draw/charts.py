@@ -20,8 +20,12 @@ def chart_xy(
     height: int = 15,
     colour: bool = True,
     ylog: bool = False,
+    ylim: tuple[float | None, float | None] | None = None,
+    integer_x: bool = False,
 ) -> Text:
-    """One chart with a line per named (x values, y values) series."""
+    """One chart with a line per named (x values, y values) series. ``ylim`` bounds the y
+    axis (None for either end: the data's); ``integer_x`` puts ticks on whole numbers only
+    (epochs, steps). Ticks are round numbers."""
     with _LOCK:
         plt.clf()
         plt.limit_size(False, False)  # the widget, not the terminal, sets the size
@@ -39,8 +43,54 @@ def chart_xy(
             plt.xlabel(xlabel)
         if ylog:
             plt.yscale("log")
+        else:
+            low, high = _y_range(series, ylim)
+            plt.ylim(low, high)
+            plt.yticks(nice_ticks(low, high))
+        xs_all = [x for xs, _ in series.values() for x in xs]
+        if xs_all:
+            ticks = nice_ticks(min(xs_all), max(xs_all), integer=integer_x)
+            plt.xticks(ticks)
         drawn = plt.build()
     return Text.from_ansi(drawn) if colour else Text(plt.uncolorize(drawn))
+
+
+def _y_range(series, ylim) -> tuple[float, float]:
+    ys = [y for _, values in series.values() for y in values]
+    low, high = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    if ylim is not None:
+        low = max(low, ylim[0]) if ylim[0] is not None else low
+        high = min(high, ylim[1]) if ylim[1] is not None else high
+        low = ylim[0] if ylim[0] is not None and low <= ylim[0] else low
+    if high <= low:  # one point, or a flat line: give it some room inside the limits
+        pad = abs(high) * 0.05 or 1.0
+        low, high = low - pad, high + pad
+        if ylim is not None:
+            low = max(low, ylim[0]) if ylim[0] is not None else low
+            high = min(high, ylim[1]) if ylim[1] is not None else high
+    return low, high
+
+
+def nice_ticks(low: float, high: float, most: int = 6, integer: bool = False) -> list[float]:
+    """Round-numbered ticks (1, 2 or 5 times a power of ten) inside [low, high]; whole
+    numbers only with ``integer``."""
+    import math
+
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / max(most - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1, round(step))
+    first = math.ceil(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks or [low]
 
 
 def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], **options) -> Text:

@@ -86,3 +86,37 @@ def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Ta
         cells = [f"[bold]{v}[/]" if j == i else (str(v) if v else "·") for j, v in enumerate(row)]
         table.add_row(names[i], *cells, f"{e.per_class_accuracy[i]:.2%}")
     return table
+
+
+# The runs table's columns, most important first: (label, cells wide, value of a summary).
+# ``id`` takes the width that is left (at least ID_MIN), and the columns that do not fit go.
+RUN_COLUMNS = (
+    ("status", 8, lambda s: s.status),
+    ("test acc", 8, lambda s: percent(s.test_accuracy)),
+    ("id", 0, None),  # cut to fit: see run_columns
+    ("best val", 8, lambda s: percent(s.best_val_accuracy)),
+    ("epoch", 7, lambda s: f"{s.epoch}/{s.epochs}"),
+    ("model", 10, lambda s: s.model),
+)
+DISPLAY_ORDER = ("id", "model", "status", "epoch", "best val", "test acc")
+ID_MIN = 8
+CELL_PADDING = 2  # a DataTable cell's padding, left and right
+
+
+def run_columns(width: int) -> list[tuple[str, int, object]]:
+    """The runs table's columns for a table ``width`` cells wide, in display order; the id
+    column's width is what the others leave (the end of a long id is cut)."""
+    chosen, used = [], ID_MIN + CELL_PADDING
+    for label, cells, value in RUN_COLUMNS:
+        if label == "id":
+            chosen.append((label, 0, value))
+        elif used + cells + CELL_PADDING <= width:
+            chosen.append((label, cells, value))
+            used += cells + CELL_PADDING
+    id_width = ID_MIN + max(0, width - used)
+
+    def short_id(summary) -> str:  # the end of an id tells runs apart: model and suffix
+        return summary.id if len(summary.id) <= id_width else "…" + summary.id[-(id_width - 1) :]
+
+    chosen = [(label, cells or id_width, value or short_id) for label, cells, value in chosen]
+    return sorted(chosen, key=lambda c: DISPLAY_ORDER.index(c[0]))

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
 from engine.locations import runs_folder
-from tui.draw.tables import percent
+from tui.draw.tables import run_columns
 from tui.experiments import EXPERIMENTS
 
 
@@ -39,7 +39,7 @@ class HomeScreen(Screen):
                 yield Static("", id="description", classes="muted")
             with Vertical(id="runs-panel"):
                 yield Static(
-                    "Runs (Tab here, Enter follows one, s uses it for the analyses)",
+                    "Runs: Tab, then Enter follows one, s analyses it",
                     classes="title",
                 )
                 yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
@@ -47,8 +47,6 @@ class HomeScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#runs", DataTable)
-        table.add_columns("id", "model", "status", "epoch", "best val", "test acc")
         self.query_one("#experiments", OptionList).focus()
         self.refresh_runs()
         self.set_interval(2.0, self.refresh_if_shown)
@@ -76,16 +74,26 @@ class HomeScreen(Screen):
     def show_problem(self, text: str) -> None:
         self.query_one("#run-note", Static).update(text)
 
-    def show_runs(self, summaries: list) -> None:
-        if summaries == self._shown:
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show_runs(self._shown, force=True)
+
+    def show_runs(self, summaries: list, force: bool = False) -> None:
+        if summaries == self._shown and not force:
             return  # nothing new: leave the table (and its cursor) as it is
         self._shown = summaries
         table = self.query_one("#runs", DataTable)
         cursor = table.cursor_row
-        table.clear()
+        # the columns that fit, status and test accuracy first (the id is cut before them)
+        columns = run_columns(max(table.size.width - 2, 20))
+        if [c[0] for c in columns] != [str(c.label) for c in table.columns.values()] or force:
+            table.clear(columns=True)
+            for label, cells, _ in columns:
+                table.add_column(label, width=cells)
+        else:
+            table.clear()
         for s in reversed(summaries):  # newest first; ids are folder names, so unique
-            table.add_row(s.id, s.model, s.status, f"{s.epoch}/{s.epochs}",
-                          percent(s.best_val_accuracy), percent(s.test_accuracy), key=s.id)  # fmt: skip
+            table.add_row(*[value(s) for _, _, value in columns], key=s.id)
         if summaries:
             table.move_cursor(row=min(cursor, len(summaries) - 1))
         usable = [

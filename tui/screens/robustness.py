@@ -29,7 +29,9 @@ class RobustnessScreen(ExperimentScreen):
         yield Header()
         yield Static("", id="rob-title", classes="title")
         yield ProgressBar(id="rob-bar", show_eta=True)
-        yield ChartView("test accuracy (%) against eps", "eps", id="rob-chart", classes="chart")
+        yield ChartView(
+            "test accuracy (%) against eps", "eps", id="rob-chart", classes="chart", ylim=(0, 100)
+        )
         yield DataTable(id="rob-table")
         yield Static("", classes="status")
         yield Footer()

@@ -37,8 +37,22 @@ class RunsScreen(ExperimentScreen):
         yield Static("Runs: Space picks two or more to compare", classes="title")
         yield DataTable(id="all-runs", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="charts"):
-            yield ChartView("validation accuracy (%)", "epoch", id="cmp-acc", classes="chart")
-            yield ChartView("validation loss", "epoch", id="cmp-loss", classes="chart")
+            yield ChartView(
+                "validation accuracy (%)",
+                "epoch",
+                id="cmp-acc",
+                classes="chart",
+                ylim=(0, 100),
+                integer_x=True,
+            )
+            yield ChartView(
+                "validation loss",
+                "epoch",
+                id="cmp-loss",
+                classes="chart",
+                ylim=(0, None),
+                integer_x=True,
+            )
         yield DataTable(id="side-by-side")
         yield Static("", classes="status")
         yield Footer()

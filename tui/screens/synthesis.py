@@ -39,7 +39,11 @@ class SynthesisScreen(ExperimentScreen):
             for k in CLASSES:
                 yield ArrayView(id=f"synth-{k}", classes="panel")
         yield ChartView(
-            "logit of the target class against step", "step", id="synth-chart", classes="chart"
+            "logit of each class's own target against step (lines labelled 0-9)",
+            "step",
+            id="synth-chart",
+            classes="chart",
+            integer_x=True,
         )
         yield Static("", classes="status")
         yield Footer()

@@ -45,7 +45,12 @@ class TargetedScreen(ExperimentScreen):
             yield ArrayView(id="tgt-real", classes="panel", min_scale=1)
             yield ArrayView(id="tgt-image", classes="panel", min_scale=1)
         yield ChartView(
-            "probability of the target against step", "step", id="tgt-chart", classes="chart"
+            "probability of the target against step",
+            "step",
+            id="tgt-chart",
+            classes="chart",
+            ylim=(0, 1),
+            integer_x=True,
         )
         yield Static("", classes="status")
         yield Footer()

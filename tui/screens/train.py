@@ -75,18 +75,40 @@ class TrainScreen(ExperimentScreen):
     BINDINGS = [
         Binding("ctrl+s", "start", "Start run"),
         Binding("x", "stop", "Stop run"),
+        Binding("r", "resume", "Resume run"),
+        Binding("n", "new_run", "New run like this"),
         Binding("l", "log_scale", "Log y"),
     ]
 
-    def __init__(self, model: str = "convnet", run_id: str | None = None) -> None:
+    def __init__(
+        self, model: str = "convnet", run_id: str | None = None, settings: dict | None = None
+    ) -> None:
         super().__init__()
         self.starting = False
         self.model = model
         self.run_id = run_id
+        self.settings = settings  # a run's settings to start from, else the defaults
         self.follower = None  # engine.runs.RunFollower of the run shown
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Only the keys that apply show and work: the form's start, a running run's stop,
+        a stopped run's resume."""
+        following = self.follower is not None
+        if action == "start":
+            return not following and not self.run_id
+        if action == "stop":
+            return following and not self.follower.over
+        if action == "resume":
+            return (
+                following and self.follower.over and self.follower.status in ("stopped", "failed")
+            )
+        if action in ("new_run", "log_scale"):
+            return following
+        return True
+
     def compose(self) -> ComposeResult:
-        defaults = TrainConfig(model=self.model, **self.app.settings.train_defaults)
+        base = self.settings or {"model": self.model}
+        defaults = TrainConfig(**{**self.app.settings.train_defaults, **base})
         yield Header()
         with VerticalScroll():
             yield Static(
@@ -110,8 +132,17 @@ class TrainScreen(ExperimentScreen):
                     "step",
                     id="loss-chart",
                     classes="chart",
+                    ylim=(0, None),
+                    integer_x=True,
                 )
-                yield ChartView("validation accuracy (%)", "epoch", id="acc-chart", classes="chart")
+                yield ChartView(
+                    "validation accuracy (%)",
+                    "epoch",
+                    id="acc-chart",
+                    classes="chart",
+                    ylim=(0, 100),
+                    integer_x=True,
+                )
             yield DataTable(id="epoch-table", zebra_stripes=True)
             yield Static("", id="results")
         yield Static("", classes="status")
@@ -224,9 +255,7 @@ class TrainScreen(ExperimentScreen):
         self.query_one("#train-progress").display = True
         self.query_one("#charts").display = True
         self.query_one("#epoch-table").display = True
-        self.query_one("#train-title", Static).update(
-            f"Run {run_id} — x stops it, Escape leaves it running"
-        )
+        self.show_title()
         self.set_status("")
         self.poll()
         self.set_interval(self.app.settings.poll_seconds, self.poll)
@@ -250,12 +279,27 @@ class TrainScreen(ExperimentScreen):
         self.show_stats()
         if follower.over:
             self.show_end()
+            self.show_title()
+
+    def show_title(self) -> None:
+        follower = self.follower
+        if follower is None or not follower.over:
+            what = "x stops it, Escape leaves it running"
+        elif follower.status in ("stopped", "failed"):
+            what = f"{follower.status}: r resumes it from last.pt, n starts a new run like it"
+        else:
+            what = f"{follower.status}: n starts a new run with these settings"
+        self.query_one("#train-title", Static).update(f"Run {self.run_id} — {what}")
+        self.refresh_bindings()
 
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
-        self.query_one("#epoch-table", DataTable).add_row(
-            f"{e.epoch}/{e.epochs}", f"{e.train_loss:.4f}", f"{e.val_loss:.4f}", f"{e.val_accuracy:.2%}",
+        table = self.query_one("#epoch-table", DataTable)
+        best = "*" if e.val_accuracy >= e.best_val_accuracy else ""  # best so far
+        table.add_row(
+            f"{e.epoch}/{e.epochs}{best}", f"{e.train_loss:.4f}", f"{e.val_loss:.4f}", f"{e.val_accuracy:.2%}",
             f"{e.best_val_accuracy:.2%}", f"{e.lr:.4f}", f"{e.seconds:.1f}", f"{e.images_per_s:,.0f}",
         )  # fmt: skip
+        table.move_cursor(row=table.row_count - 1)  # the newest epoch stays in view
 
     def show_progress(self) -> None:
         state = self.follower.state
@@ -339,6 +383,43 @@ class TrainScreen(ExperimentScreen):
             self.set_status("asked the run to stop; it finishes the batch and saves last.pt")
         else:
             self.set_status(f"the run is not running: {why}")
+
+    def action_resume(self) -> None:
+        """Resume a stopped run, as `mnist-tui train --resume RUN --detach` does."""
+        if not self.check_action("resume", ()):
+            return
+        self.set_status(f"resuming {self.run_id} from its last.pt ...")
+        self.resume_run(self.run_dir)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def resume_run(self, run_dir) -> None:
+        from engine import launch
+
+        home = self.app.settings.home
+        try:
+            launch.start(home, launch.prepare_resume(home, run_dir), detach=True)
+        except UserFacing as error:
+            self.app.call_from_thread(
+                self.set_status, f"not resumed: {str(error).splitlines()[0]}", True
+            )
+            return
+        self.app.call_from_thread(self.resumed)
+
+    def resumed(self) -> None:
+        self.follower.over = False  # the same run goes on: keep reading its log
+        self.follower.status = ""
+        self.show_title()
+        self.set_status("resumed")
+
+    def action_new_run(self) -> None:
+        """The form again, filled in with this run's settings."""
+        if self.follower is None:
+            return
+        from engine import runs
+
+        config = runs.read_config(self.run_dir).to_dict()
+        config.pop("data", None)  # the app's own --data decides
+        self.app.push_screen(TrainScreen(config["model"], settings=config))
 
     def action_log_scale(self) -> None:
         self.query_one("#loss-chart", ChartView).toggle_log()

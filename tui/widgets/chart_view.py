@@ -15,9 +15,11 @@ class ChartView(Widget):
     """Holds named series over a shared x; ``set_data`` marks it dirty, a timer redraws."""
 
     def __init__(self, title: str = "", xlabel: str = "", *, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+                 classes: str | None = None, ylim: tuple | None = None,
+                 integer_x: bool = False) -> None:  # fmt: skip
         super().__init__(id=id, classes=classes)
         self.title, self.xlabel = title, xlabel
+        self.ylim, self.integer_x = ylim, integer_x  # see tui.draw.charts.chart_xy
         self.xs: dict[str, Sequence[float]] = {}
         self.series: dict[str, Sequence[float]] = {}
         self.ylog = False
@@ -61,7 +63,9 @@ class ChartView(Widget):
         colour = settings.colour if settings else True
         names = [n for n, ys in self.series.items() if len(ys)]
         if not names:
-            return Text(f"{self.title}\n(waiting for data)", style="dim")
+            return Text(
+                f"{self.title}\n(no points yet: they appear as they are computed)", style="dim"
+            )
         return chart_xy(
             {n: thin(self.xs[n], self.series[n], most=2 * width) for n in names},
             title=self.title + ("  [log y]" if self.ylog else ""),
@@ -70,6 +74,8 @@ class ChartView(Widget):
             height=height,
             colour=colour,
             ylog=self.ylog,
+            ylim=self.ylim,
+            integer_x=self.integer_x,
         )
 
     def render(self) -> Text:
