@@ -333,3 +333,20 @@ def test_charts_redraw_only_for_new_data_and_draw_two_points_a_column():
     assert chart._dirty
     xs, ys = thin(list(range(1000)), [float(i % 2) for i in range(1000)], most=100)
     assert len(xs) == len(ys) == 100 and xs[0] == 4.5 and set(ys) == {0.5}
+
+
+def test_help_lists_each_key_once_a_section_and_every_screen_has_keys():
+    from tui.app import MnistApp
+    from tui.screens.help import key_lines
+
+    sections: dict[str, list[str]] = {}
+    for line in key_lines(tuple(MnistApp.BINDINGS)):
+        if line.startswith("[b]"):
+            current = sections.setdefault(line[3:-3], [])
+        elif line.strip():
+            current.append(line.split()[0])
+    for name, keys in sections.items():
+        assert keys, f"{name} lists no keys"
+        assert len(keys) == len(set(keys)), (name, keys)
+    assert {"space", "x", "c"} <= set(sections["Draw"])
+    assert "b" in sections["Targeted attack"]

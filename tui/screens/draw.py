@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
@@ -31,6 +32,11 @@ class DrawScreen(ExperimentScreen):
     """Draw with the mouse (right button erases) or the keyboard."""
 
     BINDINGS: list = []
+    # the canvas has the keys here (it has the focus); help lists them with the screen's
+    WIDGET_KEYS = [
+        *DigitCanvas.BINDINGS,
+        Binding("mouse", "", "drag draws, right button erases"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()

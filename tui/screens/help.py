@@ -16,22 +16,28 @@ from tui.experiments import EXPERIMENTS
 
 @cache
 def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
-    """One line per screen and key, from the BINDINGS the app and the screens declare."""
+    """One line per screen and key, from the BINDINGS the app, the screens and the widgets
+    they focus declare — each key once per section."""
     import importlib
 
     from tui.screens.base import ExperimentScreen
     from tui.screens.home import HomeScreen
 
-    def describe(bindings) -> list[str]:
-        lines = []
+    def describe(bindings, skip=()) -> list[str]:
+        lines, seen = [], set(skip)
         for binding in bindings:
-            if isinstance(binding, Binding) and binding.description:
-                lines.append(f"  {binding.key_display or binding.key:<12} {binding.description}")
-        return tuple(lines)
+            known = (binding.key, binding.description) if isinstance(binding, Binding) else None
+            if known is None or not binding.description or known in seen:
+                continue
+            seen.add(known)
+            lines.append(f"  {binding.key_display or binding.key:<12} {binding.description}")
+        return lines
 
-    lines = ["[b]Everywhere[/]", *describe(app_bindings), "  ctrl+p       command palette: find any experiment by name",
-             *describe(ExperimentScreen.BINDINGS), "  c            cancel a long computation", "",
-             "[b]Home[/]", *describe(HomeScreen.BINDINGS), "  j / k        move down / up", "  Enter        open"]  # fmt: skip
+    everywhere = [*app_bindings, *ExperimentScreen.BINDINGS]
+    lines = ["[b]Everywhere[/]", *describe(everywhere), "  ctrl+p       command palette: find any experiment by name",
+             "", "[b]Home[/]", *describe(HomeScreen.BINDINGS), "  Tab          between experiments and runs",
+             "  Enter        open the experiment or follow the run"]  # fmt: skip
+    shown = {(b.key, b.description) for b in everywhere}
     seen = set()
     for experiment in EXPERIMENTS:
         module_name, class_name = experiment.screen.split(":")
@@ -39,8 +45,8 @@ def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
             continue
         seen.add(experiment.screen)
         screen_class = getattr(importlib.import_module(f"tui.screens.{module_name}"), class_name)
-        own = [b for b in screen_class.BINDINGS if b not in ExperimentScreen.BINDINGS]
-        lines += ["", f"[b]{experiment.title}[/]", *describe(own)]
+        bindings = [*screen_class.BINDINGS, *getattr(screen_class, "WIDGET_KEYS", ())]
+        lines += ["", f"[b]{experiment.title}[/]", *describe(bindings, skip=shown)]
     return tuple(lines)
 
 
