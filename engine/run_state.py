@@ -126,7 +126,9 @@ class RunState:
     def figures(self) -> dict:
         """The summary figures: what `mnist-tui runs` and the runs tables show."""
         finished = self.end if isinstance(self.end, ev.RunFinished) else None
+        images = self.epoch * self.started.train_size if self.started else 0
         return {
+            "train_images": images or None,
             "epoch": self.epoch,
             "best_val_accuracy": self.best_val_accuracy,
             "test_accuracy": finished.test_accuracy if finished else None,

@@ -229,6 +229,14 @@ class RunSummary:
     test_seconds: float | None
     started: str
     error: str = ""
+    train_images: int | None = None  # images trained on in the evaluated epochs
+
+    @property
+    def train_ms_per_image(self) -> float | None:
+        """Training time per image: comparable between runs of different lengths."""
+        if not self.train_seconds or not self.train_images:
+            return None
+        return 1000 * self.train_seconds / self.train_images
 
 
 def status_of(run_dir: Path, state: RunState) -> tuple[str, str]:
@@ -283,7 +291,7 @@ def damaged_summary(run_dir: Path, reason: str) -> RunSummary:
     return RunSummary(id=run_dir.name, path=str(run_dir), model="?", status="damaged",
                       epoch=0, epochs=0, best_val_accuracy=None, test_accuracy=None,
                       test_loss=None, train_seconds=None, test_seconds=None,
-                      started=_started(run_dir, None),
+                      train_images=None, started=_started(run_dir, None),
                       error=reason.removeprefix(prefix))  # fmt: skip
 
 

@@ -28,6 +28,19 @@ class Drawing(NamedTuple):
     sixel_colours: int = SIXEL_COLOURS  # colour registers a sixel picture may use
 
 
+def _tmux_passes(mode: str) -> bool:
+    """Whether the tmux around the app draws ``mode`` pictures: tmux 3.4 and later can be
+    built with sixel support and say so in its DA1 answer; kitty pictures it never passes."""
+    if mode != "sixel":
+        return False
+    from tui import terminal
+
+    try:
+        return terminal.ask().sixel
+    except Exception:
+        return False
+
+
 def resolve(requested: str) -> Drawing:
     """The drawing mode to use: ``auto`` picks sixel or kitty pixels where the terminal says
     it has them, else half-blocks; a named pixel mode is used on any terminal (some do not
@@ -39,6 +52,9 @@ def resolve(requested: str) -> Drawing:
         return Drawing("halfblock")
     if not all(stream and stream.isatty() for stream in (sys.__stdout__, sys.__stdin__)):
         return Drawing("halfblock")
+    if requested in PIXEL_MODES and os.environ.get("TMUX") and not _tmux_passes(requested):
+        return Drawing("halfblock", f"tmux does not pass {requested} pictures to the terminal:"
+                                    " drawing half-blocks")  # fmt: skip
     from tui import terminal
 
     try:

@@ -8,6 +8,7 @@ a fraction of a second; the commands that need a model import it when they run.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 
@@ -64,9 +65,28 @@ def one_line(error: BaseException) -> str:
     return text if isinstance(error, UserFacing) else text.splitlines()[0]
 
 
+# Options that take a comma-separated list of numbers: "-0.1,0.2" after them is their value,
+# not an option (argparse takes anything starting with "-" that is not one number for one).
+LIST_OPTIONS = ("--eps",)
+NUMBER_LIST = re.compile(r"-[0-9.]+(,-?[0-9.eE+]*)+|-[0-9.]*[eE][-+]?[0-9]+")
+
+
+def glue_negative_lists(argv: list[str]) -> list[str]:
+    """``--eps -0.1,0.2`` as ``--eps=-0.1,0.2``, so the value reaches its own check."""
+    glued: list[str] = []
+    for token in argv:
+        if glued and glued[-1] in LIST_OPTIONS and NUMBER_LIST.fullmatch(token):
+            glued[-1] = f"{glued[-1]}={token}"
+        else:
+            glued.append(token)
+    return glued
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(glue_negative_lists(sys.argv[1:] if argv is None else argv))
+    if getattr(args, "data", "absent") is None and args.app_data:
+        args.data = args.app_data  # `mnist-tui --data DIR data`: the one folder named
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", open_app)
     try:
         home = app_home(args.home)

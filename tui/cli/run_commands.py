@@ -110,11 +110,12 @@ def data_command(args: argparse.Namespace) -> int:
     console = make_console()
     console.print(f"[bold]{dataset.name}[/] from {dataset.source}")
     table = Table(title=f"Images per class (stratified split, seed {args.seed})")
-    table.add_column("class")
+    table.add_column("class")  # digits are their own names; other datasets add theirs
     for split in counts:
         table.add_column(split, justify="right")
     for i, name in enumerate(dataset.classes):
-        table.add_row(f"{i} {name}", *(f"{counts[s][i]:,}" for s in counts))
+        label = name if name == str(i) else f"{i} {name}"
+        table.add_row(label, *(f"{counts[s][i]:,}" for s in counts))
     table.add_row("[bold]total", *(f"[bold]{sum(counts[s]):,}" for s in counts))
     console.print(table)
     verdict = {
@@ -147,7 +148,7 @@ def train_command(args: argparse.Namespace) -> int:
             print(run_dir.name)
             print(
                 f"started in the background (pid {pid}); `mnist-tui follow {run_dir.name}`"
-                " to watch it, `mnist-tui stop` to stop it",
+                f" to watch it, `mnist-tui stop {run_dir.name}` to stop it",
                 file=sys.stderr,
             )
         return 0

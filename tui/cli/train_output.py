@@ -13,12 +13,18 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 from engine import events as ev
 from engine.run_state import RunState
-from tui.draw.tables import epoch_line, finish_lines, per_class_table, start_line, stopped_line
+from tui.draw.tables import (
+    epoch_line,
+    finish_lines,
+    next_steps,
+    per_class_table,
+    start_line,
+    stopped_line,
+)
 
 
 class JsonLines:
@@ -40,6 +46,7 @@ class PlainLines:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.run_id = "RUN"
 
     def write(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -47,6 +54,7 @@ class PlainLines:
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
+            self.run_id = event.run_id or self.run_id
             self.write(start_line(event))
         elif isinstance(event, ev.EpochEvaluated):
             self.write(epoch_line(event))
@@ -56,10 +64,10 @@ class PlainLines:
             accs = "  ".join(f"{i}:{a:.1%}" for i, a in enumerate(event.per_class_accuracy))
             self.write(f"per-class test accuracy  {accs}")
         elif isinstance(event, ev.RunFinished):
-            for line in finish_lines(event):
+            for line in [*finish_lines(event), *next_steps(self.run_id)]:
                 self.write(line)
         elif isinstance(event, ev.RunStopped):
-            self.write(stopped_line(event))
+            self.write(stopped_line(event, self.run_id))
         elif isinstance(event, ev.RunFailed):
             self.write(f"run failed: {event.error}")
 
@@ -78,8 +86,8 @@ class RichProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            # no per-bar ETA: the epoch bar moves once an epoch, too seldom for one; the batch
+            # line says when the whole run ends, from batch progress
             TextColumn("{task.fields[info]}"),
             console=self.console,
             refresh_per_second=8,
@@ -122,9 +130,13 @@ class RichProgress:
             self.close()
             for line in finish_lines(event):
                 self.console.print(f"[bold green]{line}[/]")
+            run_id = self.state.started.run_id if self.state.started else "RUN"
+            for line in next_steps(run_id):
+                self.console.print(line, highlight=False)
         elif isinstance(event, ev.RunStopped):
             self.close()
-            self.console.print(f"[yellow]{stopped_line(event)}[/]")
+            run_id = self.state.started.run_id if self.state.started else "RUN"
+            self.console.print(f"[yellow]{stopped_line(event, run_id)}[/]")
         elif isinstance(event, ev.RunFailed):
             self.close()
             self.console.print(f"[bold red]run failed:[/] {event.error}")

@@ -66,11 +66,20 @@ def finish_lines(e: ev.RunFinished) -> list[str]:
     ]
 
 
-def stopped_line(e: ev.RunStopped) -> str:
+def stopped_line(e: ev.RunStopped, run_id: str = "RUN") -> str:
     return (
         f"stopped after {e.epoch} full epochs ({e.reason}); last.pt saved —"
-        " continue with `mnist-tui train --resume RUN`"
+        f" continue with `mnist-tui train --resume {run_id}`"
     )
+
+
+def next_steps(run_id: str) -> list[str]:
+    """What to do with a finished run, with its real id."""
+    return [
+        f"next: `mnist-tui` opens the app (3 lists this run); from the shell, for example"
+        f" `mnist-tui predict {run_id} --wrong`, `mnist-tui occlude {run_id}`,"
+        f" `mnist-tui robustness {run_id}`",
+    ]
 
 
 def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Table:

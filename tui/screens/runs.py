@@ -131,20 +131,43 @@ class RunsScreen(ExperimentScreen):
             ("test acc", "test_accuracy", "{:.2%}"),
             ("test loss", "test_loss", "{:.4f}"),
             ("training s", "train_seconds", "{:.1f}"),
+            ("training ms / image", "train_ms_per_image", "{:.3f}"),
             ("test inference s", "test_seconds", "{:.2f}"),
         ]
         for name, attribute, fmt in rows:
             table.add_row(
                 name, *[figure(getattr(self.summaries[r], attribute), fmt) for r in self.picked]
             )
-        first = self.summaries[self.picked[0]]
-        ratios = []
-        for r in self.picked[1:]:
-            other = self.summaries[r]
-            if first.train_seconds and other.train_seconds:
-                ratios.append(f"{other.model} {r[-4:]} trains {other.train_seconds / first.train_seconds:.2f}x"
-                              f" the time of {first.model} {self.picked[0][-4:]}")  # fmt: skip
-        self.set_status("; ".join(ratios) or f"{len(self.picked)} run picked")
+        self.set_status(self.time_comparison())
+
+    def time_comparison(self) -> str:
+        """Training time compared per image (runs of different lengths compare fairly), and
+        which settings differ, if any."""
+        from engine import runs
+
+        first_id = self.picked[0]
+        first = self.summaries[first_id]
+        parts = []
+        for run_id in self.picked[1:]:
+            other = self.summaries[run_id]
+            if first.train_ms_per_image and other.train_ms_per_image:
+                ratio = other.train_ms_per_image / first.train_ms_per_image
+                parts.append(f"{other.model} {run_id[-4:]} trains {ratio:.2f}x the time per image of"
+                             f" {first.model} {first_id[-4:]}")  # fmt: skip
+        differ = set()
+        try:
+            configs = [
+                runs.read_config(runs.runs_folder(self.app.settings.home) / r).to_dict()
+                for r in self.picked
+            ]
+            differ = {
+                k for k in configs[0] if k != "model" and len({str(c[k]) for c in configs}) > 1
+            }
+        except Exception:  # a damaged run among them: its row says so already
+            pass
+        if differ:
+            parts.append("settings differ: " + ", ".join(sorted(differ)))
+        return "; ".join(parts) or f"{len(self.picked)} run picked"
 
     @on(DataTable.RowSelected, "#all-runs")
     def row_selected(self) -> None:

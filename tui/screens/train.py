@@ -369,7 +369,7 @@ class TrainScreen(ExperimentScreen):
             self.query_one("#results", Static).update(Group(*parts))
             self.set_status(f"finished: test accuracy {end.test_accuracy:.2%}")
         elif isinstance(end, ev.RunStopped):
-            self.set_status(stopped_line(end))
+            self.set_status(stopped_line(end, self.run_id).split(" — ")[0] + " — r resumes it")
         else:  # failed: by its own account, or its process died without one
             self.set_status(f"run {follower.status}: {follower.error}", error=True)
 
