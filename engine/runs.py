@@ -22,12 +22,13 @@ from pathlib import Path
 from engine import events as ev
 from engine.atomic import write_json
 from engine.config import TrainConfig
-from engine.errors import RunDamaged, RunNotFound, SettingError, UserFacing
+from engine.errors import RunBusy, RunDamaged, RunNotFound, SettingError, UserFacing
 from engine.locations import runs_folder
 from engine.run_process import process_alive, read_text_nofollow
 from engine.run_state import RunState, fold
 
 CONFIG = "config.json"
+NAME = "name.json"  # a label the user gave the run (its id stays the folder name)
 EVENTS = "events.jsonl"
 SUMMARY = "summary.json"
 BEST = "best.pt"
@@ -110,13 +111,55 @@ def find_run(home: Path, name: str, needs: str = "best") -> Path:
                 " `mnist-tui train` (a run saves best.pt after its first epoch)"
             )
         return usable[-1]
-    matches = [p for p in runs if p.name == name] or [p for p in runs if p.name.startswith(name)]
+    matches = (
+        [p for p in runs if p.name == name]
+        or [p for p in runs if read_name(p) == name]
+        or [p for p in runs if p.name.startswith(name)]
+    )
     if len(matches) == 1:
         return matches[0]
     known = ", ".join(p.name for p in runs[-5:])
     if not matches:
         raise RunNotFound(f"no run named {name!r}; recent runs: {known}")
     raise RunNotFound(f"{name!r} matches {len(matches)} runs; give more of the id")
+
+
+# --- names and deletion ------------------------------------------------------------------
+
+
+def read_name(run_dir: Path) -> str:
+    """The label the user gave the run, or ''."""
+    try:
+        data = json.loads(read_text_nofollow(run_dir / NAME))
+    except (OSError, ValueError, RecursionError):
+        return ""
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def name_run(run_dir: Path, name: str) -> None:
+    """Give the run a label (shown in the lists, accepted wherever a run is named); an
+    empty name removes it."""
+    name = " ".join(name.split())
+    if len(name) > 60:
+        raise UserFacing(f"a run name is at most 60 characters, not {len(name)}")
+    if name == "latest":
+        raise UserFacing("'latest' already means something: choose another name")
+    if not name:
+        (run_dir / NAME).unlink(missing_ok=True)
+        return
+    write_json(run_dir / NAME, {"name": name})
+
+
+def delete_run(run_dir: Path) -> None:
+    """Remove a run folder and everything in it; refused while a process works on it."""
+    import shutil
+
+    if process_alive(run_dir):
+        raise RunBusy(
+            f"run {run_dir.name} is running; stop it first (`mnist-tui stop {run_dir.name}`)"
+        )
+    shutil.rmtree(run_dir)
 
 
 # --- the event log -----------------------------------------------------------------------
@@ -230,6 +273,7 @@ class RunSummary:
     started: str
     error: str = ""
     train_images: int | None = None  # images trained on in the evaluated epochs
+    name: str = ""  # the user's label, if any
 
     @property
     def train_ms_per_image(self) -> float | None:
@@ -282,6 +326,7 @@ def summarize_state(run_dir: Path, state: RunState) -> RunSummary:
         epochs=config.epochs,
         started=_started(run_dir, state),
         error=error,
+        name=read_name(run_dir),
         **state.figures(),
     )
 
@@ -326,7 +371,8 @@ def _summary_file(run_dir: Path, config: TrainConfig) -> RunSummary | None:
         if isinstance(value, bool) or not isinstance(value, allowed):
             return None
     # The folder name is the run's identity: a copied folder is its own run.
-    return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": config.model})
+    return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": config.model,
+                         "name": read_name(run_dir)})  # fmt: skip
 
 
 def write_summary(run_dir: Path) -> RunSummary:

@@ -31,7 +31,7 @@ def test_home_lists_experiments_and_runs(trained_home, tiny_folder):
             assert options.option_count == len(EXPERIMENTS)
             table = app.screen.query_one("#runs", DataTable)
             assert await wait_for(pilot, lambda: table.row_count == 1)
-            assert table.get_row_at(0)[2] == "finished"
+            assert "finished" in table.get_row_at(0)
             await pilot.press("j", "j")
             assert options.highlighted == 2
             await pilot.press("k")
@@ -253,7 +253,7 @@ def test_quitting_leaves_the_run_going_and_it_can_be_reattached(home, tiny_folde
         async with app.run_test(size=(120, 50)) as pilot:
             table = app.screen.query_one("#runs", DataTable)
             assert await wait_for(pilot, lambda: table.row_count == 1)
-            assert table.get_row_at(0)[2] == "running"
+            assert "running" in table.get_row_at(0)
             await pilot.press("tab", "enter")
             screen = app.screen
             assert screen.run_id == run_id

@@ -25,6 +25,13 @@ def status(app) -> str:
     return " ".join(text_of(s) for s in app.screen.query(".status"))
 
 
+def rows_by_id(table: DataTable) -> dict[str, str]:
+    """The home table's runs (their ids are the row keys) with their status."""
+    labels = [str(c.label) for c in table.columns.values()]
+    status = labels.index("status")
+    return {key.value: table.get_row(key)[status] for key in table.rows}
+
+
 def home_with_copies(trained_home, tmp_path):
     """A home with the trained run, a backup copy of it, and a copy with a broken config."""
     home = tmp_path / "home"
@@ -46,8 +53,7 @@ def test_damaged_copied_and_deleted_runs_in_the_open_app(trained_home, tiny_fold
         async with app.run_test(size=(120, 40)) as pilot:
             table = app.screen.query_one("#runs", DataTable)
             assert await wait_for(pilot, lambda: table.row_count == 3)
-            rows = {table.get_row_at(i)[0]: table.get_row_at(i)[2] for i in range(3)}
-            assert rows == {
+            assert rows_by_id(table) == {
                 name: "finished",
                 f"{name}-backup": "finished",
                 f"{name}-damaged": "damaged",
@@ -60,7 +66,7 @@ def test_damaged_copied_and_deleted_runs_in_the_open_app(trained_home, tiny_fold
             assert await wait_for(pilot, lambda: table.row_count == 4, 10)
 
             # Enter on the damaged run says why instead of opening it
-            damaged_row = [table.get_row_at(i)[0] for i in range(4)].index(f"{name}-damaged")
+            damaged_row = list(rows_by_id(table)).index(f"{name}-damaged")
             table.focus()
             table.move_cursor(row=damaged_row)
             await pilot.press("enter")
@@ -68,9 +74,7 @@ def test_damaged_copied_and_deleted_runs_in_the_open_app(trained_home, tiny_fold
 
             # Enter on a run deleted after the list was read: a notice, no crash
             shutil.rmtree(runs.runs_folder(home) / f"{name}-backup")
-            deleted_row = [table.get_row_at(i)[0] for i in range(table.row_count)].index(
-                f"{name}-backup"
-            )
+            deleted_row = list(rows_by_id(table)).index(f"{name}-backup")
             table.move_cursor(row=deleted_row)
             await pilot.press("enter")
             assert type(app.screen).__name__ == "HomeScreen"
@@ -102,9 +106,7 @@ def test_a_killed_worker_shows_as_failed(home, tiny_folder):
             run_id = screen.run_id
             await pilot.press("escape")
             table = app.screen.query_one("#runs", DataTable)
-            assert await wait_for(
-                pilot, lambda: table.row_count == 1 and table.get_row_at(0)[2] == "failed"
-            )
+            assert await wait_for(pilot, lambda: list(rows_by_id(table).values()) == ["failed"])
         return run_id
 
     run_id = run(scenario())
@@ -169,3 +171,38 @@ def test_the_runs_table_keeps_status_and_test_accuracy_when_narrow():
         "best val",
         "test acc",
     ]
+
+
+def test_runs_are_named_deleted_and_the_pick_remembered(trained_home, tiny_folder, tmp_path):
+    home, name = home_with_copies(trained_home, tmp_path)
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("3")
+            table = app.screen.query_one("#all-runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 3)
+            ids = [table.get_row_at(i)[1] for i in range(3)]
+            table.move_cursor(row=ids.index(name))
+            await pilot.press("s")  # picked for the analyses
+            await pilot.press("N")
+            await pilot.press(*"baseline", "enter")
+            assert await wait_for(
+                pilot, lambda: runs.read_name(runs.runs_folder(home) / name) == "baseline"
+            )
+            table.move_cursor(row=ids.index(f"{name}-backup"))
+            await pilot.press("D", "n")  # asked, and said no
+            assert (runs.runs_folder(home) / f"{name}-backup").is_dir()
+            await pilot.press("D", "y")
+            assert await wait_for(pilot, lambda: table.row_count == 2)
+            assert not (runs.runs_folder(home) / f"{name}-backup").exists()
+
+    run(scenario())
+
+    async def reopen():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.2)
+            return app.selected_run
+
+    assert run(reopen()) == name  # remembered from the last session

@@ -16,6 +16,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from engine.atomic import write_json
+from engine.locations import runs_folder
 from tui.experiments import EXPERIMENTS, Experiment
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -57,7 +59,8 @@ class MnistApp(App):
     def __init__(self, settings: AppSettings) -> None:
         super().__init__()
         self.settings = settings
-        self.selected_run: str | None = None  # the run analysis screens look at
+        # the run the analysis screens look at, remembered from the last session
+        self.selected_run: str | None = remembered_run(settings.home)
         self._subjects = None  # engine.subject.Subjects, made on first use (it imports torch)
 
     def on_mount(self) -> None:
@@ -94,6 +97,14 @@ class MnistApp(App):
 
         self.push_screen(HelpScreen(self.BINDINGS))
 
+    def select_run(self, run_id: str | None) -> None:
+        """Make ``run_id`` the run the analyses use (None: the latest), here and next time."""
+        self.selected_run = run_id
+        try:
+            write_json(self.settings.home / APP_STATE, {"selected_run": run_id})
+        except OSError as error:  # a read-only home: it holds for this session only
+            self.notify(f"cannot remember the run picked: {error.strerror}", severity="warning")
+
     def subject(self, run_id: str | None = None, checkpoint: str = "best"):
         """The model of a run (the selected one, else the latest with a best checkpoint)
         with its test images; loaded again when the checkpoint file changed. Called from
@@ -105,6 +116,22 @@ class MnistApp(App):
             self._subjects = Subjects(self.settings.home)
         run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
         return self._subjects.get(run_dir, checkpoint)
+
+
+APP_STATE = "app.json"  # what the app remembers between sessions, in the home
+
+
+def remembered_run(home: Path) -> str | None:
+    """The run picked for analyses last time, if it is still there."""
+    import json
+
+    try:
+        run_id = json.loads((home / APP_STATE).read_text()).get("selected_run")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(run_id, str) and (runs_folder(home) / run_id / "config.json").is_file():
+        return run_id
+    return None
 
 
 def make_app(settings: AppSettings) -> MnistApp:

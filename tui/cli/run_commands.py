@@ -72,6 +72,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json(follow, "every event, one JSON line each,")
     follow.set_defaults(handler=follow_command)
 
+    delete = commands.add_parser("delete", help="delete a run and its files (asks first)")
+    delete.add_argument("run", metavar="RUN", help="run id, id prefix or name")
+    delete.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    add_home(delete)
+    delete.set_defaults(handler=delete_command)
+
+    name = commands.add_parser("name", help="give a run a name to list it and call it by")
+    name.add_argument("run", metavar="RUN", help="run id, id prefix or current name")
+    name.add_argument("name", metavar="NAME", help="the new name ('' removes it)")
+    add_home(name)
+    name.set_defaults(handler=name_command)
+
     stop = commands.add_parser("stop", help="stop a running run gracefully (it can be resumed)")
     stop.add_argument("run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)")
     stop.add_argument(
@@ -225,4 +237,32 @@ def stop_command(args: argparse.Namespace) -> int:
         return 1
     summary = runs.summarize(run_dir)
     print(f"run {run_dir.name}: {summary.status} after {summary.epoch} epochs")
+    return 0
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    run_dir = runs.find_run(args.home_path, args.run, needs="any")
+    summary = runs.summarize(run_dir)
+    what = f"run {run_dir.name} ({summary.status}, {summary.epoch}/{summary.epochs} epochs)"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError(f"delete {what}? add --yes to confirm without a terminal")
+        answer = input(f"delete {what} and all its files? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    runs.delete_run(run_dir)
+    print(f"deleted {what}")
+    return 0
+
+
+def name_command(args: argparse.Namespace) -> int:
+    run_dir = runs.find_run(args.home_path, args.run, needs="any")
+    runs.name_run(run_dir, args.name)
+    shown = runs.read_name(run_dir)
+    print(
+        f"run {run_dir.name} is now called {shown!r}"
+        if shown
+        else f"run {run_dir.name} has no name"
+    )
     return 0

@@ -29,7 +29,7 @@ def runs_table(summaries: Sequence, title: str = "") -> Table:
         table.add_column(name, justify="left" if left else "right", no_wrap=True)
     for s in summaries:
         table.add_row(
-            s.id,
+            f"{s.id} ({s.name})" if s.name else s.id,
             s.model,
             f"[{STATUS_COLOURS.get(s.status, 'red')}]{s.status}[/]",
             f"{s.epoch}/{s.epochs}",
@@ -124,8 +124,9 @@ def run_columns(width: int) -> list[tuple[str, int, object]]:
             used += cells + CELL_PADDING
     id_width = ID_MIN + max(0, width - used)
 
-    def short_id(summary) -> str:  # the end of an id tells runs apart: model and suffix
-        return summary.id if len(summary.id) <= id_width else "…" + summary.id[-(id_width - 1) :]
+    def short_id(summary) -> str:  # a name, or the end of the id: model and suffix
+        shown = summary.name or summary.id
+        return shown if len(shown) <= id_width else "…" + shown[-(id_width - 1) :]
 
     chosen = [(label, cells or id_width, value or short_id) for label, cells, value in chosen]
     return sorted(chosen, key=lambda c: DISPLAY_ORDER.index(c[0]))

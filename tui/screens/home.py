@@ -147,7 +147,7 @@ class HomeScreen(Screen):
         if summary is not None and summary.status == "damaged":
             self.app.notify(f"{run_id} is damaged: {summary.error}", severity="error")
         elif run_id:
-            self.app.selected_run = run_id
+            self.app.select_run(run_id)
             self.query_one("#run-note", Static).update(f"analyses use: {run_id}")
 
 

@@ -22,6 +22,8 @@ class RunsScreen(ExperimentScreen):
         Binding("space", "pick", "Pick/unpick"),
         Binding("enter", "follow", "Follow"),
         Binding("s", "select_run", "Use for analyses"),
+        Binding("N", "name_run", "Name"),
+        Binding("D", "delete_run", "Delete"),
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
     ]
@@ -185,8 +187,57 @@ class RunsScreen(ExperimentScreen):
         if run_id and self.summaries[run_id].status == "damaged":
             self.set_status(f"{run_id} is damaged: {self.summaries[run_id].error}", error=True)
         elif run_id:
-            self.app.selected_run = run_id
+            self.app.select_run(run_id)
             self.set_status(f"analyses use {run_id}")
+
+    def action_name_run(self) -> None:
+        from engine import runs
+        from tui.screens.ask import AskText
+
+        run_id = self._run_under_cursor()
+        if run_id is None:
+            return
+
+        def named(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                runs.name_run(runs.runs_folder(self.app.settings.home) / run_id, text)
+            except Exception as error:  # a damaged or vanished folder, a bad name
+                self.set_status(f"not named: {error}", error=True)
+                return
+            self.load()
+
+        current = self.summaries[run_id].name if run_id in self.summaries else ""
+        self.app.push_screen(AskText(f"Name for run {run_id} (empty: no name)", current), named)
+
+    def action_delete_run(self) -> None:
+        from engine import runs
+        from tui.screens.ask import Confirm
+
+        run_id = self._run_under_cursor()
+        if run_id is None:
+            return
+        summary = self.summaries.get(run_id)
+        what = f"{run_id} ({summary.status})" if summary else run_id
+
+        def answered(yes: bool) -> None:
+            if not yes:
+                self.set_status("nothing deleted")
+                return
+            try:
+                runs.delete_run(runs.runs_folder(self.app.settings.home) / run_id)
+            except Exception as error:  # running, or already gone
+                self.set_status(f"not deleted: {error}", error=True)
+                return
+            if run_id in self.picked:
+                self.picked.remove(run_id)
+            if self.app.selected_run == run_id:
+                self.app.select_run(None)
+            self.set_status(f"deleted {what}")
+            self.load()
+
+        self.app.push_screen(Confirm(f"Delete run {what} and all its files?"), answered)
 
     def action_move(self, step: int) -> None:
         table = self.query_one("#all-runs", DataTable)

@@ -234,7 +234,7 @@ class TrainScreen(ExperimentScreen):
         self.set_status(f"not started: {reason}", error=True)
 
     def started(self, run_id: str) -> None:
-        self.app.selected_run = run_id
+        self.app.select_run(run_id)
         self.follow(run_id)
 
     # --- following a run --------------------------------------------------------------
