@@ -19,7 +19,7 @@ MODEL_NAMES = ("convnet", "convnet-bn")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "fp32")
 
-# The occlusion study's defaults (SPEC §4): a 14x14 patch moved 2 pixels at a time.
+# The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
 OCCLUSION_STRIDE = 2
 # The targeted attack's weight of the MSE term (the study's): small, so the network is fooled
@@ -151,7 +151,7 @@ def setting(default: Any, help: str, label: str = "", **rules: Any) -> Any:
 
 @dataclass
 class TrainConfig:
-    """Every setting of a run; defaults are SPEC §3's."""
+    """Every setting of a run; defaults are study §3's."""
 
     model: str = setting("convnet", "the network: convnet (the study's CNN) or convnet-bn"
                          " (the same with BatchNorm)", choices=MODEL_NAMES)  # fmt: skip

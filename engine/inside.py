@@ -1,4 +1,4 @@
-"""Looking inside a trained model (SPEC §4): predictions, filters, activations."""
+"""Looking inside a trained model (study §4): predictions, filters, activations."""
 
 from __future__ import annotations
 

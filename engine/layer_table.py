@@ -1,4 +1,4 @@
-"""The architecture table of SPEC §2, computed by running the model with forward hooks:
+"""The architecture table of study §2, computed by running the model with forward hooks:
 per layer the input and output shapes, parameters, neurons and multiply-adds."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-# Layers whose outputs count as neurons (SPEC §2 counts conv, pool and fc outputs, not
+# Layers whose outputs count as neurons (study §2 counts conv, pool and fc outputs, not
 # BatchNorm's, which only rescales the layer before it).
 NEURON_LAYERS = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)
 CONV_GROUP = (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d)
@@ -56,7 +56,7 @@ class ModelSummary:
         return sum(r.parameters for r in self.rows if r.group == group)
 
     def neurons_in(self, group: str) -> int:
-        """Outputs of the group's weighted layers (conv or fc), as SPEC §2 counts them."""
+        """Outputs of the group's weighted layers (conv or fc), as study §2 counts them."""
         weighted = nn.Conv2d.__name__ if group == "conv" else nn.Linear.__name__
         return sum(r.neurons for r in self.rows if r.kind == weighted)
 

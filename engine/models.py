@@ -1,4 +1,4 @@
-"""The two networks of the study (SPEC §2), in a registry by name.
+"""The two networks of the study (study §2), in a registry by name.
 
 A model is layers in ``__init__`` and data flow in ``forward``; it takes normalised images
 (n, 1, 28, 28) and returns logits (n, 10). Layer names (``conv1``, ``conv2``, ``fc1``,

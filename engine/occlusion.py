@@ -1,4 +1,4 @@
-"""Occlusion (SPEC §4): a patch of one pixel value slides over the image; at every position
+"""Occlusion (study §4): a patch of one pixel value slides over the image; at every position
 the probabilities of the true and the predicted class say which parts the network needs.
 
 All positions go through the model in batches, not one forward pass per position.

@@ -1,4 +1,4 @@
-"""The training loop of SPEC §3: SGD with momentum and weight decay, cosine annealing per
+"""The training loop of study §3: SGD with momentum and weight decay, cosine annealing per
 epoch, validation every epoch, best and last checkpoints, the test set at the end.
 
 ``train`` takes an ``emit`` callable and a cancel flag, emits the events of

@@ -1,4 +1,4 @@
-"""The two models against SPEC §2's figures."""
+"""The two models against study §2's figures."""
 
 from __future__ import annotations
 

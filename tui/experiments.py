@@ -1,4 +1,4 @@
-"""The experiments of SPEC.md as the home screen and the command palette list them."""
+"""The experiments of the study (assets/study.md) as the home screen and the command palette list them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Experiment:
 
 
 EXPERIMENTS = [
-    Experiment("1", "Train convnet", "train the plain CNN and watch it learn (SPEC §3)",
+    Experiment("1", "Train convnet", "train the plain CNN and watch it learn (study §3)",
                "train:TrainScreen", {"model": "convnet"}),
     Experiment("2", "Train convnet-bn", "the same network with BatchNorm",
                "train:TrainScreen", {"model": "convnet-bn"}),

@@ -1,4 +1,4 @@
-"""Breaking the network (SPEC §5): inputs optimised by signed-gradient steps — class
+"""Breaking the network (study §5): inputs optimised by signed-gradient steps — class
 synthesis, targeted images, additive noise — and the standard L-infinity attacks FGSM and
 PGD with the robustness curve. All work on pixels in [0, 1] through ``PixelModel``."""
 

@@ -1,4 +1,4 @@
-"""Adding noise (SPEC §5): find noise n so that the real image + n is classified as the
+"""Adding noise (study §5): find noise n so that the real image + n is classified as the
 target, by signed-gradient steps on image + n (the original optimised n alone and added the
 image afterwards — a mistake). Each image stops as soon as its prediction flips."""
 

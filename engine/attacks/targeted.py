@@ -1,4 +1,4 @@
-"""Targeted image (SPEC §5): from Gaussian noise, signed-gradient steps on
+"""Targeted image (study §5): from Gaussian noise, signed-gradient steps on
 logit(target) − beta·MSE(x, image) give a picture near a real digit that the network calls
 ``target``."""
 

@@ -34,7 +34,7 @@ FILE_NAMES = {
     "test-labels": "t10k-labels-idx1-ubyte",
 }
 
-# MD5 of the official uncompressed files (SPEC §1).
+# MD5 of the official uncompressed files (study §1).
 MNIST_MD5 = {
     "train-images": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels": "a25bea736e30d166cdddb491f175f624",

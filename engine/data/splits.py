@@ -12,7 +12,7 @@ import torch
 from engine.data.sources import Dataset
 from engine.errors import SettingError
 
-MEAN = 0.1307  # of MNIST pixels scaled to [0, 1] (SPEC §1)
+MEAN = 0.1307  # of MNIST pixels scaled to [0, 1] (study §1)
 STD = 0.3081
 VAL_FRACTION = 0.1
 

@@ -1,4 +1,4 @@
-"""Headless commands that break a model (SPEC §5): `attack synthesize|targeted|noise|fgsm|pgd`
+"""Headless commands that break a model (study §5): `attack synthesize|targeted|noise|fgsm|pgd`
 and `robustness`."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Headless commands that look inside a model: `summary`, `predict`, `filters`,
-`activations`, `occlude` (SPEC §2 and §4). The attacks are in ``attack_commands``."""
+`activations`, `occlude` (study §2 and §4). The attacks are in ``attack_commands``."""
 
 from __future__ import annotations
 

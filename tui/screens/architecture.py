@@ -1,4 +1,4 @@
-"""Architecture: the summary table of SPEC §2 for either model, computed by running it."""
+"""Architecture: the summary table of study §2 for either model, computed by running it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ MODELS = ("convnet", "convnet-bn")
 
 class ArchitectureScreen(ExperimentScreen):
     """Layers, shapes, parameters, neurons and multiply-adds; m switches the model."""
+
+    STUDY_SECTION = "2"
 
     BINDINGS = [Binding("m", "switch_model", "Other model")]
 

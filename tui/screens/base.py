@@ -53,7 +53,15 @@ class ExperimentScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("c", "cancel", "Cancel work", show=False),
+        Binding("i", "about", "About this"),
     ]
+    STUDY_SECTION = ""  # the section of the study document this screen belongs to
+
+    def action_about(self) -> None:
+        """What this screen shows and why, from the study document."""
+        from tui.screens.study import StudyScreen
+
+        self.app.push_screen(StudyScreen(self.STUDY_SECTION))
 
     def action_back(self) -> None:
         self.workers.cancel_all()

@@ -31,6 +31,8 @@ def probability_bars(probabilities: list[float], width: int = 30, colour: bool =
 class DrawScreen(ExperimentScreen):
     """Draw with the mouse (right button erases) or the keyboard."""
 
+    STUDY_SECTION = "4"
+
     BINDINGS: list = []
     # the canvas has the keys here (it has the focus); help lists them with the screen's
     WIDGET_KEYS = [

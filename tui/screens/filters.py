@@ -31,6 +31,8 @@ class FiltersScreen(ExperimentScreen):
 
     view: reactive[int] = reactive(0)
     """Which of VIEWS is shown."""
+
+    STUDY_SECTION = "4"
     filter_k: reactive[int] = reactive(0)
     """The conv2 filter shown."""
     image_index: reactive[int] = reactive(0)

@@ -1,4 +1,4 @@
-"""The home screen: the experiments of SPEC.md and the runs on this machine."""
+"""The home screen: the experiments of the study (assets/study.md) and the runs on this machine."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class HomeScreen(Screen):
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
         Binding("s", "select_run", "Use run for analyses"),
+        Binding("i", "about", "About the study"),
         *[Binding(e.key, f"open('{e.key}')", e.title, show=False) for e in EXPERIMENTS],
     ]
 
@@ -112,6 +113,11 @@ class HomeScreen(Screen):
             if len(damaged) > 1:
                 note += f" (and {len(damaged) - 1} more; `mnist-tui runs` lists them)"
         self.query_one("#run-note", Static).update(note)
+
+    def action_about(self) -> None:
+        from tui.screens.study import StudyScreen
+
+        self.app.push_screen(StudyScreen())
 
     def action_move(self, step: int) -> None:
         focused = self.focused

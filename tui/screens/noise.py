@@ -15,6 +15,8 @@ from tui.widgets.array_view import ArrayView
 class NoiseScreen(ExperimentScreen):
     """s/S change the source digit, t/T the target; the attack reruns at once."""
 
+    STUDY_SECTION = "5"
+
     BINDINGS = [
         Binding("s", "source(1)", "Source +"),
         Binding("S", "source(-1)", "Source -"),

@@ -35,6 +35,8 @@ class OcclusionScreen(ExperimentScreen):
 
     patch: reactive[int] = reactive(PATCH)
     """Patch size in pixels."""
+
+    STUDY_SECTION = "4"
     stride: reactive[int] = reactive(STRIDE)
     """Step between patch positions."""
     image_index: reactive[int] = reactive(7)

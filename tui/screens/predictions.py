@@ -19,6 +19,8 @@ PAGE = 8
 class PredictionsScreen(ExperimentScreen):
     """n/p page through the test set, r shows random digits, w toggles misclassified only."""
 
+    STUDY_SECTION = "4"
+
     BINDINGS = [
         Binding("n", "page(1)", "Next"),
         Binding("p", "page(-1)", "Previous"),

@@ -17,6 +17,8 @@ EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 class RobustnessScreen(ExperimentScreen):
     """a switches FGSM/PGD and starts again."""
 
+    STUDY_SECTION = "5"
+
     BINDINGS = [Binding("a", "switch_attack", "FGSM/PGD")]
 
     def __init__(self) -> None:

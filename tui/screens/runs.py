@@ -1,5 +1,5 @@
 """Runs and comparison: every run with its figures; pick two or more to overlay their curves
-and set their figures side by side (the BatchNorm study of SPEC §3)."""
+and set their figures side by side (the BatchNorm study of study §3)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from tui.widgets.chart_view import ChartView
 
 class RunsScreen(ExperimentScreen):
     """Space picks a run for the comparison; Enter follows it; s uses it for the analyses."""
+
+    STUDY_SECTION = "3"
 
     BINDINGS = [
         Binding("space", "pick", "Pick/unpick"),
@@ -145,6 +147,7 @@ class RunsScreen(ExperimentScreen):
     def time_comparison(self) -> str:
         """Training time compared per image (runs of different lengths compare fairly), and
         which settings differ, if any."""
+
         from engine import runs
 
         first_id = self.picked[0]

@@ -20,6 +20,8 @@ CLASSES = list(range(10))
 class SynthesisScreen(ExperimentScreen):
     """g starts (again, from new noise); c cancels."""
 
+    STUDY_SECTION = "5"
+
     BINDINGS = [Binding("g", "go", "Start again")]
 
     def __init__(self) -> None:

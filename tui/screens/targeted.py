@@ -19,6 +19,8 @@ from tui.widgets.chart_view import ChartView
 class TargetedScreen(ExperimentScreen):
     """t/T change the target, n/p the real image, g starts."""
 
+    STUDY_SECTION = "5"
+
     BINDINGS = [
         Binding("t", "target(1)", "Target +"),
         Binding("T", "target(-1)", "Target -"),

@@ -1,4 +1,4 @@
-"""Train: a form with SPEC §3's settings, then a live view of the run it starts — or of any
+"""Train: a form with study §3's settings, then a live view of the run it starts — or of any
 run, followed through its log from where it is. Leaving the screen does not stop the run."""
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def clock(seconds: float) -> str:
 class TrainScreen(ExperimentScreen):
     """Start a run of ``model`` from the form, or follow ``run_id``."""
 
+    STUDY_SECTION = "3"
+
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (116, "-wide")]  # the form's columns
     BINDINGS = [
         Binding("ctrl+s", "start", "Start run"),
@@ -93,6 +95,7 @@ class TrainScreen(ExperimentScreen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Only the keys that apply show and work: the form's start, a running run's stop,
         a stopped run's resume."""
+
         following = self.follower is not None
         if action == "start":
             return not following and not self.run_id
