@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,18 @@ def tiny_model(trained_home):
     from engine import runs
 
     return runs.load_run_model(runs.find_run(trained_home, "latest"))
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "long: minutes-long variants, run where MNIST_TUI_LONG_TESTS=1 (CI sets it)"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.environ.get("MNIST_TUI_LONG_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="long variant: set MNIST_TUI_LONG_TESTS=1 (CI does)")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)

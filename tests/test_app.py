@@ -87,12 +87,12 @@ def test_occlusion_cursor_and_patch_keys(trained_home, tiny_folder):
             readout = app.screen.query_one("#occ-readout", Static)
             assert await wait_for(
                 pilot,
-                lambda: "cursor: map cell (0, 0) = patch over pixel rows 0-13" in text_of(readout),
+                lambda: "cell (0, 0): patch on rows 0-13" in text_of(readout),
             )
             await pilot.press("right", "right", "down")
-            assert "map cell (1, 2) = patch over pixel rows 2-15, columns 4-17" in text_of(readout)
+            assert "cell (1, 2): patch on rows 2-15, columns 4-17" in text_of(readout)
             screen = app.screen
-            value = float(text_of(readout).split(": P(")[1].split("= ")[1].split(";")[0])
+            value = float(text_of(readout).split(" P(")[1].split("= ")[1].split(";")[0])
             assert value == pytest.approx(float(screen.result.true_probability[1, 2]), abs=1e-4)
             await pilot.press("plus")
             assert await wait_for(
@@ -213,7 +213,16 @@ def test_compare_runs_side_by_side(trained_home, tiny_folder):
     run(scenario())
 
 
-@pytest.mark.parametrize(("graphics", "presses"), [("halfblock", 2000), ("sixel", 600)])
+@pytest.mark.parametrize(
+    ("graphics", "presses"),
+    [
+        ("halfblock", 400),
+        ("sixel", 200),
+        # the long walks: in CI (MNIST_TUI_LONG_TESTS=1), not in every local run
+        pytest.param("halfblock", 2000, marks=pytest.mark.long),
+        pytest.param("ascii", 600, marks=pytest.mark.long),
+    ],
+)
 def test_random_keys_never_crash(trained_home, tiny_folder, graphics, presses):
     keys = list("jk1234567890rdnpwvmgstTSxlc+-[]") + ["escape", "enter", "tab", "up", "down", "left",
                                                       "right", "space", "question_mark"]  # fmt: skip

@@ -96,10 +96,9 @@ class OcclusionScreen(ExperimentScreen):
         self.result, self.class_names = result, subject.classes
         names = subject.classes
         self.query_one("#occ-title", Static).update(
-            f"test image #{index}: true {names[result.label]}, predicted {names[result.predicted]}"
-            f" ({result.probability:.1%}); patch {result.patch}x{result.patch}, stride {result.stride},"
-            f" {len(result.offsets)}x{len(result.offsets)} positions; the prediction changes at"
-            f" {result.changed_positions}"
+            f"#{index}: a {names[result.label]}, called {names[result.predicted]}"
+            f" ({result.probability:.0%}); patch {result.patch}x{result.patch}, stride {result.stride},"
+            f" {len(result.offsets)}x{len(result.offsets)} positions; {result.changed_positions} change it"
         )
         view = self.query_one("#occ-image", ArrayView)
         view.caption, view.array = "image", image
@@ -130,10 +129,10 @@ class OcclusionScreen(ExperimentScreen):
         top, left = result.offsets[r], result.offsets[c]
         end = result.patch - 1
         self.query_one("#occ-readout", Static).update(
-            f"cursor: map cell ({r}, {c}) = patch over pixel rows {top}-{top + end}, columns"
-            f" {left}-{left + end}: P({self.class_names[result.label]}) ="
-            f" {float(result.true_probability[r, c]):.4f}; predicted {self.class_names[int(result.predicted_class[r, c])]}"
-            f" with P = {float(result.predicted_probability[r, c]):.4f}"
+            f"cell ({r}, {c}): patch on rows {top}-{top + end}, columns {left}-{left + end}:"
+            f" P({self.class_names[result.label]}) = {float(result.true_probability[r, c]):.4f};"
+            f" called {self.class_names[int(result.predicted_class[r, c])]}"
+            f" ({float(result.predicted_probability[r, c]):.2f})"
         )
 
     def action_patch(self, step: int) -> None:

@@ -91,6 +91,7 @@ class TrainScreen(ExperimentScreen):
         self.run_id = run_id
         self.settings = settings  # a run's settings to start from, else the defaults
         self.follower = None  # engine.runs.RunFollower of the run shown
+        self.best_shown = -1.0  # the best validation accuracy in the epoch table so far
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Only the keys that apply show and work: the form's start, a running run's stop,
@@ -297,7 +298,9 @@ class TrainScreen(ExperimentScreen):
 
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
         table = self.query_one("#epoch-table", DataTable)
-        best = "*" if e.val_accuracy >= e.best_val_accuracy else ""  # best so far
+        # the epoch whose weights became best.pt (a tie does not replace it)
+        best = "*" if e.val_accuracy > self.best_shown else ""
+        self.best_shown = max(self.best_shown, e.val_accuracy)
         table.add_row(
             f"{e.epoch}/{e.epochs}{best}", f"{e.train_loss:.4f}", f"{e.val_loss:.4f}", f"{e.val_accuracy:.2%}",
             f"{e.best_val_accuracy:.2%}", f"{e.lr:.4f}", f"{e.seconds:.1f}", f"{e.images_per_s:,.0f}",
