@@ -32,6 +32,7 @@ class OcclusionResult:
     offsets: list[int]
     patch: int  # the patch's side in pixels
     stride: int
+    fill: float  # the patch's pixel value
     true_probability: torch.Tensor  # (P, P): probability of the true class
     predicted_class: torch.Tensor  # (P, P): the class predicted with the patch there
     predicted_probability: torch.Tensor  # (P, P): that class's probability
@@ -49,6 +50,7 @@ class OcclusionResult:
             "offsets": self.offsets,
             "patch": self.patch,
             "stride": self.stride,
+            "fill": self.fill,
             "changed_positions": self.changed_positions,
             "true_probability": self.true_probability.tolist(),
             "predicted_class": self.predicted_class.tolist(),
@@ -113,6 +115,7 @@ def occlusion_map(
         offsets=offsets,
         patch=patch,
         stride=stride,
+        fill=fill,
         true_probability=probs[..., label].clone(),
         predicted_class=best_class,
         predicted_probability=best_probability,

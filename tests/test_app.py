@@ -105,7 +105,10 @@ def test_occlusion_cursor_and_patch_keys(trained_home, tiny_folder):
             assert await wait_for(pilot, lambda: screen.result.patch == 20)
             title = text_of(app.screen.query_one("#occ-title", Static))
             size = len(screen.result.offsets)
-            assert f"patch 20x20, stride 3, {size}x{size} positions" in title
+            assert (
+                f"patch 20, stride 3, fill 0: {screen.result.changed_positions} of {size**2}"
+                in title
+            )
 
     run(scenario())
 

@@ -25,6 +25,7 @@ class OcclusionScreen(ExperimentScreen):
         Binding("minus", "patch(-2)", "Patch -", key_display="-"),
         Binding("s", "stride(1)", "Stride +"),
         Binding("S", "stride(-1)", "Stride -"),
+        Binding("f", "fill", "Patch value"),
         Binding("n", "image(1)", "Next image"),
         Binding("p", "image(-1)", "Previous image"),
         Binding("up", "cursor(-1, 0)", "Up", show=False),
@@ -41,6 +42,8 @@ class OcclusionScreen(ExperimentScreen):
     """Step between patch positions."""
     image_index: reactive[int] = reactive(7)
     """The test image (7: the study's '9')."""
+    fill: reactive[float] = reactive(0.0)
+    """The patch's pixel value: 0 black, 0.5 grey, 1 white."""
     cursor: reactive[tuple[int, int]] = reactive((0, 0))
     """(row, column) of the patch position read out."""
 
@@ -79,6 +82,12 @@ class OcclusionScreen(ExperimentScreen):
     def watch_image_index(self) -> None:
         self.compute()
 
+    def watch_fill(self) -> None:
+        self.compute()
+
+    def action_fill(self) -> None:
+        self.fill = {0.0: 0.5, 0.5: 1.0}.get(self.fill, 0.0)
+
     def watch_cursor(self) -> None:
         self.show_readout()
 
@@ -89,7 +98,7 @@ class OcclusionScreen(ExperimentScreen):
         subject = self.app.subject()
         index = min(self.image_index, len(subject.test) - 1)
         image, label = subject.test.images[index], int(subject.test.labels[index])
-        result = occlusion_map(subject.model, image, label, self.patch, self.stride)
+        result = occlusion_map(subject.model, image, label, self.patch, self.stride, self.fill)
         self.app.call_from_thread(self.show, subject, index, image.numpy(), result)
 
     def show(self, subject, index, image, result) -> None:
@@ -97,8 +106,8 @@ class OcclusionScreen(ExperimentScreen):
         names = subject.classes
         self.query_one("#occ-title", Static).update(
             f"#{index}: a {names[result.label]}, called {names[result.predicted]}"
-            f" ({result.probability:.0%}); patch {result.patch}x{result.patch}, stride {result.stride},"
-            f" {len(result.offsets)}x{len(result.offsets)} positions; {result.changed_positions} change it"
+            f" ({result.probability:.0%}); patch {result.patch}, stride {result.stride}, fill"
+            f" {result.fill:g}: {result.changed_positions} of {len(result.offsets) ** 2} change it"
         )
         view = self.query_one("#occ-image", ArrayView)
         view.caption, view.array = "image", image

@@ -19,11 +19,18 @@ class RobustnessScreen(ExperimentScreen):
 
     STUDY_SECTION = "5"
 
-    BINDINGS = [Binding("a", "switch_attack", "FGSM/PGD")]
+    BINDINGS = [
+        Binding("a", "switch_attack", "FGSM/PGD"),
+        Binding("R", "random_start", "Random start"),
+        Binding("plus", "limit(2)", "More images", key_display="+"),
+        Binding("minus", "limit(0.5)", "Fewer images", key_display="-"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.attack = "fgsm"
+        self.random_start = False  # PGD from a random point in the eps ball
+        self.limit: int | None = None  # test images attacked (None: the app's default)
         self.inbox = EventInbox()
         self.points: list = []
 
@@ -53,18 +60,22 @@ class RobustnessScreen(ExperimentScreen):
         self.query_one("#rob-chart", ChartView).set_data({})
         self.query_one("#rob-bar", ProgressBar).update(total=None, progress=0)
         self.set_status(f"computing the {self.attack.upper()} curve ... (c cancels)")
-        limit = self.app.settings.robustness_limit
+        limit = self.limit or self.app.settings.robustness_limit
+        start = ", random start" if self.random_start and self.attack == "pgd" else ""
         self.query_one("#rob-title", Static).update(
-            f"{self.attack.upper()} on the first {limit:,} test images (a switches attack)"
+            f"{self.attack.upper()}{start} on the first {limit:,} test images (a attack, R random"
+            " start, +/- images). Robust accuracy: the share still classified right once attacked"
         )
         self.compute(self.attack, limit, self.inbox)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def compute(self, attack: str, limit: int, inbox: EventInbox) -> None:
+        random_start = self.random_start
         from engine.attacks import robustness_curve
 
         subject = self.app.subject()
         robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=inbox,
+                         random_start=random_start,
                          cancel=WorkerCancel())  # fmt: skip
 
     def drain(self) -> None:
@@ -87,6 +98,17 @@ class RobustnessScreen(ExperimentScreen):
         )
         if len(self.points) == len(EPS):
             self.set_status(f"done: {self.points[-1].accuracy:.2%} at eps {EPS[-1]}")
+
+    def action_random_start(self) -> None:
+        self.random_start = not self.random_start
+        if self.attack == "fgsm":
+            self.attack = "pgd"  # a random start is PGD's
+        self.start()
+
+    def action_limit(self, factor: float) -> None:
+        current = self.limit or self.app.settings.robustness_limit
+        self.limit = int(min(10_000, max(100, current * factor)))
+        self.start()
 
     def action_switch_attack(self) -> None:
         self.attack = "pgd" if self.attack == "fgsm" else "fgsm"
