@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine import events as ev
-from tui.draw.tables import figure
+from tui.draw.tables import figure, run_columns
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
@@ -48,6 +48,7 @@ class RunsScreen(ExperimentScreen):
                 classes="chart",
                 ylim=(0, 100),
                 integer_x=True,
+                empty="Space picks runs: their curves appear here",
             )
             yield ChartView(
                 "validation loss",
@@ -56,15 +57,13 @@ class RunsScreen(ExperimentScreen):
                 classes="chart",
                 ylim=(0, None),
                 integer_x=True,
+                empty="Space picks runs: their curves appear here",
             )
         yield DataTable(id="side-by-side")
         yield Static("", classes="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#all-runs", DataTable).add_columns(
-            "pick", "id", "model", "status", "epoch", "best val", "test acc", "train s", "test s"
-        )
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -89,12 +88,15 @@ class RunsScreen(ExperimentScreen):
         self.summaries, self.histories = summaries, histories
         table = self.query_one("#all-runs", DataTable)
         cursor = table.cursor_row
-        table.clear()
+        # the columns that fit the width, as on the home screen, after the pick mark
+        columns = run_columns(max(self.size.width - 8, 30))
+        table.clear(columns=True)
+        table.add_column("pick", width=4)
+        for label, cells, _ in columns:
+            table.add_column(label, width=cells)
         for run_id, s in reversed(summaries.items()):
-            table.add_row("●" if run_id in self.picked else "○", run_id, s.model, s.status,
-                          f"{s.epoch}/{s.epochs}", figure(s.best_val_accuracy, "{:.2%}"),
-                          figure(s.test_accuracy, "{:.2%}"), figure(s.train_seconds, "{:.0f}"),
-                          figure(s.test_seconds, "{:.2f}"), key=run_id)  # fmt: skip
+            mark = "●" if run_id in self.picked else "○"
+            table.add_row(mark, *[value(s) for _, _, value in columns], key=run_id)
         if summaries:
             table.move_cursor(row=min(cursor, len(summaries) - 1))
         self.compare()
@@ -241,6 +243,10 @@ class RunsScreen(ExperimentScreen):
             self.load()
 
         self.app.push_screen(Confirm(f"Delete run {what} and all its files?"), answered)
+
+    def on_resize(self) -> None:
+        if self.summaries:
+            self.show(self.summaries, self.histories)
 
     def action_move(self, step: int) -> None:
         table = self.query_one("#all-runs", DataTable)

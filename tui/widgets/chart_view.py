@@ -16,10 +16,12 @@ class ChartView(Widget):
 
     def __init__(self, title: str = "", xlabel: str = "", *, id: str | None = None,
                  classes: str | None = None, ylim: tuple | None = None,
-                 integer_x: bool = False) -> None:  # fmt: skip
+                 integer_x: bool = False,
+                 empty: str = "no points yet: they appear as they are computed") -> None:  # fmt: skip
         super().__init__(id=id, classes=classes)
         self.title, self.xlabel = title, xlabel
         self.ylim, self.integer_x = ylim, integer_x  # see tui.draw.charts.chart_xy
+        self.empty = empty  # what it says before it has data
         self.xs: dict[str, Sequence[float]] = {}
         self.series: dict[str, Sequence[float]] = {}
         self.ylog = False
