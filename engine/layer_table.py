@@ -117,7 +117,9 @@ def summarize_model(model: nn.Module, name: str = "", input_shape=(1, 28, 28)) -
         return hook
 
     for layer_name, module in model.named_modules():
-        if not list(module.children()):
+        # ReLU modules change no shape and hold nothing: the table, like the study's, has
+        # no rows for them
+        if not list(module.children()) and not isinstance(module, nn.ReLU):
             hooks.append(module.register_forward_hook(record(layer_name)))
     was_training = model.training
     model.eval()  # BatchNorm needs eval mode for a batch of one

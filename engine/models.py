@@ -25,13 +25,16 @@ class ConvNet(nn.Module):
         self.pool2 = nn.MaxPool2d(2, 2)
         self.fc1 = nn.Linear(7 * 7 * 32, 500)
         self.fc2 = nn.Linear(500, classes)
+        # one ReLU module per use (no weights): attribution methods such as DeepLIFT find
+        # the nonlinearities by their modules
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # ReLU after the pool: the same numbers (max-pooling and ReLU commute), a quarter
         # of the ReLU work (2.7x faster inference, 1.4x faster training steps on the CPU)
-        x = F.relu(self.pool1(self.conv1(x)))
-        x = F.relu(self.pool2(self.conv2(x)))
-        x = F.relu(self.fc1(torch.flatten(x, 1)))
+        x = self.relu1(self.pool1(self.conv1(x)))
+        x = self.relu2(self.pool2(self.conv2(x)))
+        x = self.relu3(self.fc1(torch.flatten(x, 1)))
         return self.fc2(x)
 
 
@@ -50,11 +53,12 @@ class BatchNormConvNet(nn.Module):
         self.bn3 = nn.BatchNorm1d(500)
         self.fc2 = nn.Linear(500, classes)
         self.bn4 = nn.BatchNorm1d(classes)
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.pool1(self.bn1(self.conv1(x))))  # ReLU after the pool, as in ConvNet
-        x = F.relu(self.pool2(self.bn2(self.conv2(x))))
-        x = F.relu(self.bn3(self.fc1(torch.flatten(x, 1))))
+        x = self.relu1(self.pool1(self.bn1(self.conv1(x))))  # ReLU after the pool, as in ConvNet
+        x = self.relu2(self.pool2(self.bn2(self.conv2(x))))
+        x = self.relu3(self.bn3(self.fc1(torch.flatten(x, 1))))
         return self.bn4(self.fc2(x))
 
 

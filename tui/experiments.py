@@ -43,6 +43,8 @@ EXPERIMENTS = [
                "targeted:TargetedScreen"),
     Experiment("0", "Adding noise", "noise that turns a real digit into any other",
                "noise:NoiseScreen"),
+    Experiment("a", "Attribution", "seven methods say which pixels made the answer, and how faithfully",
+               "attribution:AttributionScreen"),
     Experiment("r", "Robustness", "test accuracy against epsilon under FGSM or PGD",
                "robustness:RobustnessScreen"),
     Experiment("d", "Draw", "draw a digit and watch the prediction change",
