@@ -290,7 +290,7 @@ def test_pixel_graphics_put_pictures_in_the_views(trained_home, tiny_folder, mod
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("7")
             readout = app.screen.query_one("#occ-readout", Static)
-            assert await wait_for(pilot, lambda: "cursor" in text_of(readout))
+            assert await wait_for(pilot, lambda: "cell (" in text_of(readout))
             from textual_image._terminal import get_cell_size
 
             cell = get_cell_size()
