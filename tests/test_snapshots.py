@@ -73,7 +73,7 @@ def test_occlusion_screen(snap_compare, snapshot_home, tiny_folder):
     async def loaded(pilot):
         await pilot.press("7")
         readout = app.screen.query_one("#occ-readout")
-        await wait_for(pilot, lambda: "cursor" in text_of(readout))
+        await wait_for(pilot, lambda: "cell (" in text_of(readout))
         await pilot.press("right", "down")
         await pilot.pause(0.2)
 
