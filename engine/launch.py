@@ -116,11 +116,14 @@ def start(
     detach: bool = True,
     listeners: Iterable[Callable[[ev.Event], None]] = (),
     cancel=None,
+    on_created: Callable[[Path], None] | None = None,
 ) -> tuple[Path, int | None, runs.RunSummary | None]:
     """Start (or resume) a prepared run: detached, (folder, pid, None); here, (folder,
-    None, summary) once it ends."""
+    None, summary) once it ends. ``on_created`` hears of a new run's folder before it runs."""
     resume = prepared.run_dir is not None
     run_dir = prepared.run_dir or runs.create_run(home, prepared.config)
+    if not resume and on_created is not None:
+        on_created(run_dir)
     lock = prepared.lock if prepared.lock is not None else run_process.take_lock(run_dir)
     prepared.lock = None
     if detach:

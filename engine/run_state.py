@@ -129,6 +129,7 @@ class RunState:
         images = self.epoch * self.started.train_size if self.started else 0
         return {
             "train_images": images or None,
+            "test_images": self.started.test_size if self.started and finished else None,
             "epoch": self.epoch,
             "best_val_accuracy": self.best_val_accuracy,
             "test_accuracy": finished.test_accuracy if finished else None,

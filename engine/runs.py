@@ -274,6 +274,14 @@ class RunSummary:
     error: str = ""
     train_images: int | None = None  # images trained on in the evaluated epochs
     name: str = ""  # the user's label, if any
+    test_images: int | None = None  # images in the test set scored at the end
+
+    @property
+    def test_ms_per_image(self) -> float | None:
+        """Inference time per test image."""
+        if not self.test_seconds or not self.test_images:
+            return None
+        return 1000 * self.test_seconds / self.test_images
 
     @property
     def train_ms_per_image(self) -> float | None:
@@ -336,7 +344,7 @@ def damaged_summary(run_dir: Path, reason: str) -> RunSummary:
     return RunSummary(id=run_dir.name, path=str(run_dir), model="?", status="damaged",
                       epoch=0, epochs=0, best_val_accuracy=None, test_accuracy=None,
                       test_loss=None, train_seconds=None, test_seconds=None,
-                      train_images=None, started=_started(run_dir, None),
+                      train_images=None, test_images=None, started=_started(run_dir, None),
                       error=reason.removeprefix(prefix))  # fmt: skip
 
 

@@ -14,7 +14,13 @@ from collections.abc import Callable
 
 from engine.errors import UserFacing
 from engine.locations import app_home
-from tui.cli import attack_commands, attribute_commands, inspect_commands, run_commands
+from tui.cli import (
+    attack_commands,
+    attribute_commands,
+    inspect_commands,
+    run_commands,
+    study_commands,
+)
 from tui.cli.options import Parser, add_home
 
 EXIT_USER_ERROR = 2
@@ -47,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect_commands.register(commands)
     attack_commands.register(commands)
     attribute_commands.register(commands)
+    study_commands.register(commands)
     return parser
 
 

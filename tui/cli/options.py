@@ -75,20 +75,24 @@ def _setting_type(spec: Setting):
     return parse
 
 
-def add_settings(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:
-    """One option per run setting (or per setting named), from its declaration."""
+def add_settings(
+    parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None, only_given: bool = False
+) -> None:
+    """One option per run setting (or per setting named), from its declaration. With
+    ``only_given`` a setting not on the command line is absent from the namespace."""
     for spec in SETTINGS:
         if names is not None and spec.name not in names:
             continue
         default = "" if spec.default is None else f" (default: {spec.show(spec.default)})"
+        value = argparse.SUPPRESS if only_given else spec.default
         if spec.kind is bool:
             parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction,
-                                default=spec.default, help=spec.help + default)  # fmt: skip
+                                default=value, help=spec.help + default)  # fmt: skip
         elif spec.choices:
-            parser.add_argument(spec.flag, choices=spec.choices, default=spec.default,
+            parser.add_argument(spec.flag, choices=spec.choices, default=value,
                                 help=spec.help + default)  # fmt: skip
         else:
-            parser.add_argument(spec.flag, type=_setting_type(spec), default=spec.default,
+            parser.add_argument(spec.flag, type=_setting_type(spec), default=value,
                                 metavar=spec.metavar, help=f"{spec.help}; {spec.rule()}{default}")  # fmt: skip
 
 

@@ -1,0 +1,233 @@
+"""Studies: the same comparison over several seeds. A study is a folder under the home's
+``studies/`` holding ``study.json`` — what varies, the seeds, the settings all its runs
+share, and which run is which — while the runs themselves are ordinary runs, listed by
+`mnist-tui runs` and the app like any other.
+
+Running a study again resumes it: finished runs are kept, stopped ones resume from their
+``last.pt``, failed or damaged ones without one are redone; no run is trained twice. Runs go
+one after another: on a CPU one run with all its threads is fastest (two at once on 2 cores
+trained at 443-1,362 images/s against ~8,000 alone).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import events as ev
+from engine import launch, run_process, runs
+from engine.atomic import write_json
+from engine.config import SETTING, TrainConfig
+from engine.errors import SettingError, UserFacing
+
+STUDY = "study.json"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def studies_folder(home: Path) -> Path:
+    return home / "studies"
+
+
+@dataclass
+class Study:
+    """What a study runs: every combination of ``vary`` for every seed, on ``base``."""
+
+    name: str
+    vary: dict[str, list] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    base: dict = field(default_factory=dict)  # settings every run shares
+    runs: dict[str, str] = field(default_factory=dict)  # entry key -> run id
+
+    def entries(self) -> list[tuple[dict, int]]:
+        """(group, seed) for every run of the study, groups in the order given."""
+        names = list(self.vary)
+        groups = [
+            dict(zip(names, values, strict=True))
+            for values in itertools.product(*self.vary.values())
+        ]
+        return [(group, seed) for group in (groups or [{}]) for seed in self.seeds]
+
+    def config(self, group: dict, seed: int) -> TrainConfig:
+        config = TrainConfig(**{**self.base, **group, "seed": seed})
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "vary": self.vary, "seeds": self.seeds, "base": self.base,
+                "runs": self.runs}  # fmt: skip
+
+
+def group_label(group: dict) -> str:
+    """'model=convnet-bn lr=0.05', or 'all runs' when nothing varies."""
+    return " ".join(f"{k}={v}" for k, v in group.items()) or "all runs"
+
+
+def entry_key(group: dict, seed: int) -> str:
+    return f"{group_label(group)} seed={seed}"
+
+
+def parse_vary(items: list[str]) -> dict[str, list]:
+    """``['model=convnet,convnet-bn', 'lr=0.05,0.1']`` checked against the run settings."""
+    vary: dict[str, list] = {}
+    for item in items:
+        name, _, values = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in SETTING or name in ("seed", "data"):
+            known = ", ".join(s for s in SETTING if s not in ("seed", "data"))
+            raise SettingError(f"--vary {item!r}: not a setting to vary (one of {known})")
+        if not values:
+            raise SettingError(f"--vary {item!r}: give values after '=', comma-separated")
+        vary[name] = [SETTING[name].parse(v) for v in values.split(",")]
+    return vary
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-4', '3' or '0,2,5' as a sorted list of seeds."""
+    seeds: set[int] = set()
+    try:
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            seeds.update(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise SettingError(f"--seeds {text!r}: give seeds like 0-4 or 0,2,5") from None
+    if not seeds or min(seeds) < 0 or len(seeds) > 100:
+        raise SettingError(f"--seeds {text!r}: between 1 and 100 seeds, none negative")
+    return sorted(seeds)
+
+
+def study_dir(home: Path, name: str) -> Path:
+    if not NAME_PATTERN.fullmatch(name):
+        raise UserFacing(f"study name {name!r}: letters, digits, '-', '_' and '.', at most 64")
+    return studies_folder(home) / name
+
+
+def load_study(home: Path, name: str) -> Study:
+    path = study_dir(home, name) / STUDY
+    try:
+        data = json.loads(run_process.read_text_nofollow(path))
+        study = Study(name=name, vary=data["vary"], seeds=data["seeds"], base=data["base"],
+                      runs=data.get("runs", {}))  # fmt: skip
+    except FileNotFoundError:
+        raise UserFacing(f"no study named {name!r}; `mnist-tui studies` lists them") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UserFacing(f"study {name}: {STUDY} is damaged ({error})") from None
+    return study
+
+
+def list_studies(home: Path) -> list[str]:
+    folder = studies_folder(home)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / STUDY).is_file())
+
+
+def define(home: Path, name: str, vary: dict, seeds: list[int], base: dict) -> Study:
+    """A new study, or the existing one when the definition is the same; a different one
+    under the same name is refused (its runs would not belong together)."""
+    folder = study_dir(home, name)
+    if (folder / STUDY).is_file():
+        study = load_study(home, name)
+        if (study.vary, study.seeds, study.base) != (vary, seeds, base):
+            raise UserFacing(
+                f"study {name!r} exists with other settings; `mnist-tui study {name}` resumes"
+                " it as it was, or choose another name"
+            )
+        return study
+    study = Study(name, vary, seeds, base)
+    for group, seed in study.entries():
+        study.config(group, seed)  # every combination must be a valid run before any starts
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / STUDY, study.to_dict())
+    return study
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a study stands."""
+
+    done: int
+    running: int
+    left: int
+    failed: int
+
+
+def progress(home: Path, study: Study) -> Progress:
+    counts = {"done": 0, "running": 0, "left": 0, "failed": 0}
+    for group, seed in study.entries():
+        run_id = study.runs.get(entry_key(group, seed))
+        status = _status(home, run_id)
+        key = {"finished": "done", "running": "running", "failed": "failed"}.get(status, "left")
+        counts[key] += 1
+    return Progress(**counts)
+
+
+def _status(home: Path, run_id: str | None) -> str:
+    if not run_id:
+        return "missing"
+    run_dir = runs.runs_folder(home) / run_id
+    if not run_dir.is_dir():
+        return "missing"
+    return runs.summarize(run_dir).status
+
+
+def run_study(
+    home: Path,
+    study: Study,
+    listeners: list[Callable[[ev.Event], None]] | None = None,
+    cancel=None,
+    say: Callable[[str], None] = lambda text: None,
+) -> Progress:
+    """Carry out every run of the study not finished yet, one after another, here."""
+    lock = _take_study_lock(home, study.name)
+    try:
+        for number, (group, seed) in enumerate(study.entries(), 1):
+            if cancel is not None and cancel.is_set():
+                break
+            key = entry_key(group, seed)
+            run_id = study.runs.get(key)
+            status = _status(home, run_id)
+            total = len(study.entries())
+            if status == "finished":
+                continue
+            if status == "running":
+                say(f"[{number}/{total}] {key}: run {run_id} is running elsewhere; left to it")
+                continue
+            run_dir = runs.runs_folder(home) / run_id if run_id else None
+            resumable = status == "stopped" or (
+                status == "failed" and run_dir is not None and runs.has_checkpoint(run_dir, "last")
+            )
+            if resumable:
+                say(f"[{number}/{total}] {key}: resuming {run_id}")
+                prepared = launch.prepare_resume(home, run_dir)
+            else:
+                say(f"[{number}/{total}] {key}: training")
+                prepared = launch.prepare(home, study.config(group, seed))
+
+            def record(new_run: Path, key: str = key) -> None:
+                # which run is which, written before it trains: a crash must not lose it
+                study.runs[key] = new_run.name
+                write_json(study_dir(home, study.name) / STUDY, study.to_dict())
+
+            launch.start(home, prepared, detach=False, listeners=listeners or [], cancel=cancel,
+                         on_created=record)  # fmt: skip
+    finally:
+        os.close(lock)
+    return progress(home, study)
+
+
+def _take_study_lock(home: Path, name: str) -> int:
+    import fcntl
+
+    folder = study_dir(home, name)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UserFacing(f"study {name} is being run by another process") from None
+    return fd

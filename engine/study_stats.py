@@ -1,0 +1,144 @@
+"""What a study's runs say, with statistics: per group (everything that varies but the seed)
+the mean, standard deviation and 95% confidence interval (Student's t) of each figure; and
+between two groups run on the same seeds, the paired difference with its interval and the
+paired t-test's p-value (SciPy), in words: is the difference distinguishable from seed noise?
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import runs
+from engine.studies import Study, entry_key, group_label
+
+# The figures compared: (name, what a run summary gives, a unit for people).
+FIGURES = (
+    ("test accuracy", lambda s: s.test_accuracy, "%"),
+    ("best val accuracy", lambda s: s.best_val_accuracy, "%"),
+    ("test loss", lambda s: s.test_loss, ""),
+    ("train ms/image", lambda s: s.train_ms_per_image, "ms"),
+    ("test ms/image", lambda s: s.test_ms_per_image, "ms"),
+)
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure over the seeds of one group."""
+
+    n: int
+    mean: float
+    sd: float
+    low: float  # the 95% confidence interval of the mean (nan below two values)
+    high: float
+
+
+def interval(values: list[float]) -> Interval:
+    from scipy import stats
+
+    n = len(values)
+    if n == 0:
+        return Interval(0, math.nan, math.nan, math.nan, math.nan)
+    mean = sum(values) / n
+    if n < 2:
+        return Interval(n, mean, math.nan, math.nan, math.nan)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
+    return Interval(n, mean, sd, mean - half, mean + half)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Group b minus group a over the seeds both finished."""
+
+    a: str
+    b: str
+    figure: str
+    seeds: list[int]
+    difference: Interval
+    p_value: float
+
+    @property
+    def verdict(self) -> str:
+        if self.difference.n < 2 or math.isnan(self.p_value):
+            return "too few paired seeds to tell"
+        if self.p_value < 1 - CONFIDENCE:
+            return f"distinguishable from seed noise (p = {self.p_value:.3g})"
+        return f"not distinguishable from seed noise (p = {self.p_value:.2g})"
+
+
+def paired(
+    a: str, b: str, figure: str, values_a: dict[int, float], values_b: dict[int, float]
+) -> Paired:
+    from scipy import stats
+
+    seeds = sorted(set(values_a) & set(values_b))
+    differences = [values_b[s] - values_a[s] for s in seeds]
+    if len(seeds) >= 2 and any(d != differences[0] for d in differences):
+        p_value = float(
+            stats.ttest_rel([values_b[s] for s in seeds], [values_a[s] for s in seeds]).pvalue
+        )
+    elif len(seeds) >= 2:  # every difference equal: no spread to test against
+        p_value = 0.0 if differences[0] else 1.0
+    else:
+        p_value = math.nan
+    return Paired(a, b, figure, seeds, interval(differences), p_value)
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """Per group and figure, the values by seed and their interval; paired comparisons of
+    every group against the first."""
+
+    name: str
+    groups: list[str]
+    values: dict[str, dict[str, dict[int, float]]]  # group -> figure -> seed -> value
+    intervals: dict[str, dict[str, Interval]]
+    comparisons: list[Paired]
+    runs: dict[str, str]  # entry key -> status
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "groups": {
+                g: {f: {"values": {str(s): v for s, v in self.values[g][f].items()},
+                        **self.intervals[g][f].__dict__} for f in self.intervals[g]}
+                for g in self.groups
+            },
+            "comparisons": [{"a": c.a, "b": c.b, "figure": c.figure, "seeds": c.seeds,
+                             "difference": c.difference.__dict__, "p_value": c.p_value,
+                             "verdict": c.verdict} for c in self.comparisons],
+            "runs": self.runs,
+        }  # fmt: skip
+
+
+def report(home: Path, study: Study) -> StudyReport:
+    """The statistics of a study from its finished runs (others are left out and listed)."""
+    groups: list[str] = []
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    statuses = {}
+    for group, seed in study.entries():
+        label = group_label(group)
+        if label not in values:
+            groups.append(label)
+            values[label] = {name: {} for name, _, _ in FIGURES}
+        key = entry_key(group, seed)
+        run_id = study.runs.get(key)
+        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        summary = runs.summarize(run_dir) if run_dir is not None and run_dir.is_dir() else None
+        statuses[key] = summary.status if summary else "not started"
+        if summary is None or summary.status != "finished":
+            continue
+        for name, get, _ in FIGURES:
+            value = get(summary)
+            if value is not None:
+                values[label][name][seed] = float(value)
+    intervals = {g: {f: interval(list(v.values())) for f, v in values[g].items()} for g in groups}
+    comparisons = [
+        paired(groups[0], other, name, values[groups[0]][name], values[other][name])
+        for other in groups[1:]
+        for name, _, _ in FIGURES
+    ]
+    return StudyReport(study.name, groups, values, intervals, comparisons, statuses)

@@ -1,0 +1,120 @@
+"""Studies: the runs of a comparison over seeds, resumed without training anything twice,
+and their statistics (checked against SciPy computed by hand)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from scipy import stats
+
+from engine import events as ev
+from engine import runs
+from engine.studies import load_study, parse_seeds, parse_vary
+from engine.study_stats import interval, paired
+from tui.cli import main
+
+TINY = ["--epochs", "1", "--batch-size", "40", "--lr", "0.05", "--device", "cpu"]
+
+
+def test_a_study_trains_each_run_once_and_reports_statistics(home, tiny_folder, capsys):
+    argv = ["study", "bn", "--vary", "model=convnet,convnet-bn", "--seeds", "0-1",
+            "--data", str(tiny_folder), *TINY, "--json"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["groups"]) == {"model=convnet", "model=convnet-bn"}
+    assert (
+        all(status == "finished" for status in report["runs"].values()) and len(report["runs"]) == 4
+    )
+    figure = report["groups"]["model=convnet"]["test accuracy"]
+    assert figure["n"] == 2 and set(figure["values"]) == {"0", "1"}
+    study = load_study(home, "bn")
+    assert len(runs.list_runs(home)) == 4  # ordinary runs, listed by `runs`
+    assert {runs.read_config(runs.runs_folder(home) / r).seed for r in study.runs.values()} == {
+        0,
+        1,
+    }
+
+    # again: nothing is trained twice
+    assert main(["study", "bn", "--json"]) == 0
+    capsys.readouterr()
+    assert len(runs.list_runs(home)) == 4
+    for run_id in study.runs.values():
+        starts = [
+            e
+            for e in runs.read_events(runs.runs_folder(home) / run_id)
+            if isinstance(e, ev.RunStarted)
+        ]
+        assert len(starts) == 1
+
+    assert main(["studies", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["name"] == "bn" and listed["done"] == 4 and listed["left"] == 0
+
+
+def test_a_failed_run_of_a_study_is_redone(home, tiny_folder, capsys):
+    argv = ["study", "one", "--seeds", "0", "--data", str(tiny_folder), *TINY]
+    assert main(argv) == 0
+    study = load_study(home, "one")
+    (run_id,) = study.runs.values()
+    run_dir = runs.runs_folder(home) / run_id
+    for name in (runs.SUMMARY, runs.LAST):
+        (run_dir / name).unlink()
+    lines = [
+        line
+        for line in (run_dir / runs.EVENTS).read_text().splitlines()
+        if "RunFinished" not in line
+    ]
+    (run_dir / runs.EVENTS).write_text("\n".join(lines) + "\n")  # a run that died at the end
+    assert main(["study", "one"]) == 0
+    capsys.readouterr()
+    (new_id,) = load_study(home, "one").runs.values()
+    assert new_id != run_id and runs.summarize(runs.runs_folder(home) / new_id).status == "finished"
+
+
+def test_a_study_with_other_settings_under_the_same_name_is_refused(home, tiny_folder, capsys):
+    assert main(["study", "s", "--seeds", "0", "--data", str(tiny_folder), *TINY]) == 0
+    assert main(["study", "s", "--seeds", "0-1", "--data", str(tiny_folder), *TINY]) == 2
+    assert "exists with other settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["study", "x", "--vary", "colour=red"], "not a setting to vary"),
+        (["study", "x", "--vary", "lr=fast"], "lr"),
+        (["study", "x", "--seeds", "a-b"], "--seeds"),
+        (["study", "x", "--seed", "3"], "use --seeds"),
+        (["study", "bad/name"], "study name"),
+        (["study", "show", "nothing"], "no study named"),
+    ],
+)
+def test_bad_study_requests_are_one_line(home, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_intervals_and_the_paired_test_match_scipy():
+    values = [0.9926, 0.9932, 0.9926]
+    iv = interval(values)
+    low, high = stats.t.interval(0.95, 2, loc=sum(values) / 3, scale=stats.sem(values))
+    assert iv.n == 3 and math.isclose(iv.low, low) and math.isclose(iv.high, high)
+    a = {0: 0.9926, 1: 0.9932, 2: 0.9926, 3: 0.9929}
+    b = {0: 0.9937, 1: 0.9942, 2: 0.9939, 3: 0.9941}
+    result = paired("convnet", "convnet-bn", "test accuracy", a, b)
+    expected = stats.ttest_rel([b[s] for s in range(4)], [a[s] for s in range(4)]).pvalue
+    assert result.seeds == [0, 1, 2, 3] and math.isclose(result.p_value, expected)
+    assert result.verdict.startswith("distinguishable")
+    noisy = paired(
+        "a", "b", "test accuracy", {0: 0.99, 1: 0.995, 2: 0.992}, {0: 0.994, 1: 0.99, 2: 0.993}
+    )
+    assert noisy.verdict.startswith("not distinguishable")
+
+
+def test_seeds_and_varied_settings_are_parsed_from_the_declarations():
+    assert parse_seeds("0-2,5") == [0, 1, 2, 5]
+    assert parse_vary(["model=convnet,convnet-bn", "lr=0.05,0.1"]) == {
+        "model": ["convnet", "convnet-bn"], "lr": [0.05, 0.1],
+    }  # fmt: skip

@@ -1,0 +1,153 @@
+"""Headless studies: `study` (run or resume one, or `study show NAME`) and `studies` — every
+comparison over several seeds, with confidence intervals and a paired test."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from tui.cli.console import interruptible, make_console, print_json
+from tui.cli.options import UserError, add_home, add_json, add_settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    study = commands.add_parser(
+        "study",
+        help="train the same comparison over several seeds; `study show NAME` for statistics",
+        description="`mnist-tui study NAME --vary model=convnet,convnet-bn --seeds 0-4` trains"
+        " every combination of what varies for every seed, one run after another (on a CPU one"
+        " run with all its threads is fastest), each an ordinary run. Run it again to resume:"
+        " finished runs are kept, stopped ones resumed. Any train setting given applies to every"
+        " run. `mnist-tui study show NAME` prints the mean, standard deviation and 95% interval"
+        " of each group and the paired comparison with the first group.",
+    )
+    study.add_argument("name", nargs="+", metavar="NAME", help="the study's name (or: show NAME)")
+    study.add_argument("--vary", action="append", default=[], metavar="SETTING=V1,V2",
+                       help="a setting and its values; repeat for several")  # fmt: skip
+    study.add_argument("--seeds", default=None, metavar="LIST", help="e.g. 0-4 (default 0-2)")
+    add_settings(study, only_given=True)
+    add_home(study)
+    add_json(study, "the statistics")
+    study.set_defaults(handler=study_command)
+
+    listing = commands.add_parser("studies", help="the studies in the home, with their progress")
+    add_home(listing)
+    add_json(listing)
+    listing.set_defaults(handler=studies_command)
+
+
+def study_command(args: argparse.Namespace) -> int:
+    from engine.config import SETTINGS
+    from engine.studies import define, load_study, parse_seeds, parse_vary, run_study
+
+    if args.name[0] == "show":
+        if len(args.name) != 2:
+            raise UserError("say which study: `mnist-tui study show NAME`")
+        return show(args, load_study(args.home_path, args.name[1]))
+    if len(args.name) != 1:
+        raise UserError("one study name (or `study show NAME`)")
+    name = args.name[0]
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    if "seed" in given:
+        raise UserError("a study sets each run's seed: use --seeds, not --seed")
+    defining = bool(args.vary or args.seeds or given)
+    from engine.studies import study_dir
+
+    exists = (study_dir(args.home_path, name) / "study.json").is_file()
+    if exists and not defining:
+        study = load_study(args.home_path, name)
+    else:
+        study = define(args.home_path, name, parse_vary(args.vary),
+                       parse_seeds(args.seeds or "0-2"), given)  # fmt: skip
+    entries = study.entries()
+    print(f"study {name}: {len(entries)} runs ({len(study.seeds)} seeds x"
+          f" {len(entries) // len(study.seeds)} groups), one after another", file=sys.stderr)  # fmt: skip
+    cancel = interruptible(hangup=True)
+    state = run_study(
+        args.home_path, study, cancel=cancel, say=lambda text: print(text, file=sys.stderr)
+    )
+    print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
+          f" {state.left} left", file=sys.stderr)  # fmt: skip
+    return show(args, study)
+
+
+def show(args: argparse.Namespace, study) -> int:
+    from rich.table import Table
+
+    from engine.study_stats import FIGURES, report
+
+    result = report(args.home_path, study)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    console = make_console()
+    table = Table(title=f"study {study.name}: mean ± sd [95% interval] over the finished seeds")
+    table.add_column("group")
+    table.add_column("n", justify="right")
+    for name, _, _ in FIGURES:
+        table.add_column(name, justify="right")
+    for group in result.groups:
+        cells = []
+        for name, _, unit in FIGURES:
+            iv = result.intervals[group][name]
+            cells.append(_interval_text(iv, unit))
+        n = max(iv.n for iv in result.intervals[group].values())
+        table.add_row(group, str(n), *cells)
+    console.print(table)
+    for comparison in result.comparisons:
+        unit = next(u for f, _, u in FIGURES if f == comparison.figure)
+        d = comparison.difference
+        console.print(
+            f"{comparison.figure}: {comparison.b} minus {comparison.a} over seeds"
+            f" {','.join(map(str, comparison.seeds)) or '-'}: {_number(d.mean, unit)}"
+            f" [{_number(d.low, unit)}, {_number(d.high, unit)}] — {comparison.verdict}",
+            highlight=False,
+        )
+    return 0
+
+
+def _number(value: float, unit: str) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{100 * value:+.2f} pt" if unit == "%" else f"{value:.4g}{' ' + unit if unit else ''}"
+
+
+def _interval_text(iv, unit: str) -> str:
+    if iv.n == 0:
+        return "-"
+    scale = 100 if unit == "%" else 1
+    mean = f"{scale * iv.mean:.2f}" if unit == "%" else f"{iv.mean:.4g}"
+    if iv.n < 2:
+        return mean
+    sd = f"{scale * iv.sd:.2f}" if unit == "%" else f"{iv.sd:.2g}"
+    low, high = (
+        (f"{scale * iv.low:.2f}", f"{scale * iv.high:.2f}")
+        if unit == "%"
+        else (f"{iv.low:.4g}", f"{iv.high:.4g}")
+    )
+    return f"{mean} ± {sd} [{low}, {high}]"
+
+
+def studies_command(args: argparse.Namespace) -> int:
+    from engine.studies import list_studies, load_study, progress
+
+    names = list_studies(args.home_path)
+    rows = []
+    for name in names:
+        study = load_study(args.home_path, name)
+        state = progress(args.home_path, study)
+        rows.append({"name": name, "vary": study.vary, "seeds": study.seeds, **state.__dict__})
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        print(
+            "no studies yet; start one with `mnist-tui study NAME --vary model=convnet,convnet-bn`"
+        )
+        return 0
+    for row in rows:
+        vary = " ".join(f"{k}={','.join(map(str, v))}" for k, v in row["vary"].items()) or "-"
+        print(f"{row['name']}: vary {vary}; seeds {row['seeds']}; {row['done']} done,"
+              f" {row['running']} running, {row['failed']} failed, {row['left']} left")  # fmt: skip
+    return 0
