@@ -29,6 +29,8 @@ EXPERIMENTS = [
                "train:TrainScreen", {"model": "convnet-bn"}),
     Experiment("3", "Runs and comparison", "every run; overlay curves, figures side by side",
                "runs:RunsScreen"),
+    Experiment("u", "Studies", "comparisons over seeds: means, intervals, a paired test",
+               "studies:StudiesScreen"),
     Experiment("4", "Architecture", "shapes, parameters, neurons, multiply-adds per layer",
                "architecture:ArchitectureScreen"),
     Experiment("5", "Predictions", "test digits with true and predicted labels",

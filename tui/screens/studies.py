@@ -1,0 +1,102 @@
+"""Studies: each study's groups with mean ± 95% interval over the seeds, the paired
+comparison with the first group in words, and how far the study has got."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.screens.base import ExperimentScreen
+
+
+class StudiesScreen(ExperimentScreen):
+    """n/p change the study; studies are started with `mnist-tui study` (the study §3)."""
+
+    STUDY_SECTION = "3"
+    BINDINGS = [
+        Binding("n", "study(1)", "Next study"),
+        Binding("p", "study(-1)", "Previous study"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        self.current = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="study-title", classes="title")
+        yield DataTable(id="study-groups", zebra_stripes=True)
+        yield Static("", id="study-comparison")
+        yield Static("reading the studies ...", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from engine.studies import list_studies, load_study, progress
+        from engine.study_stats import report
+
+        home = self.app.settings.home
+        names = list_studies(home)
+        if not names:
+            self.app.call_from_thread(self.show_none)
+            return
+        name = names[self.current % len(names)]
+        study = load_study(home, name)
+        self.app.call_from_thread(
+            self.show, names, study, report(home, study), progress(home, study)
+        )
+
+    def show_none(self) -> None:
+        self.query_one("#study-title", Static).update("No studies yet")
+        self.set_status(
+            "start one from a shell: mnist-tui study bn --vary model=convnet,convnet-bn --seeds 0-4"
+        )
+
+    def show(self, names, study, result, state) -> None:
+        from engine.study_stats import FIGURES
+
+        self.names = names
+        vary = " ".join(f"{k}={','.join(map(str, v))}" for k, v in study.vary.items()) or "nothing"
+        self.query_one("#study-title", Static).update(
+            f"Study {study.name} ({self.current % len(names) + 1} of {len(names)}): varies {vary};"
+            f" seeds {','.join(map(str, study.seeds))}"
+        )
+        table = self.query_one("#study-groups", DataTable)
+        table.clear(columns=True)
+        table.add_columns("group", "n", *[name for name, _, _ in FIGURES[:3]])
+        for group in result.groups:
+            cells = []
+            for name, _, unit in FIGURES[:3]:
+                iv = result.intervals[group][name]
+                scale = 100 if unit == "%" else 1
+                if iv.n == 0:
+                    cells.append("-")
+                elif iv.n < 2:
+                    cells.append(f"{scale * iv.mean:.3g}")
+                else:
+                    cells.append(
+                        f"{scale * iv.mean:.2f} [{scale * iv.low:.2f}, {scale * iv.high:.2f}]"
+                    )
+            table.add_row(group, str(result.intervals[group]["test accuracy"].n), *cells)
+        lines = [
+            f"{c.figure}: {c.b} minus {c.a}: {100 * c.difference.mean:+.2f} points — {c.verdict}"
+            for c in result.comparisons
+            if c.figure in ("test accuracy", "best val accuracy") and c.difference.n
+        ]
+        self.query_one("#study-comparison", Static).update(
+            "\n".join(lines) or "no paired seeds finished yet"
+        )
+        self.set_status(
+            f"runs: {state.done} done, {state.running} running, {state.failed} failed, {state.left}"
+            " left — means over the finished seeds, 95% intervals in brackets"
+        )
+
+    def action_study(self, step: int) -> None:
+        self.current += step
+        self.load()
