@@ -1,9 +1,10 @@
-"""Speed of attribution: all seven methods for one image, the project's way (engine/attribution:
+"""Speed and faithfulness of attribution: all seven methods for one image, the project's way (engine/attribution:
 batched integrated gradients and SmoothGrad, its own batched occlusion, channels-last
 pixels) against Captum called the obvious way, one method after the other with its
-defaults (Occlusion on the probabilities); and the class view over the test set.
+defaults (Occlusion on the probabilities); the class view over the test set; and each
+method's mean deletion area over the first N test images (lower: more faithful).
 
-    python bench/attribution_speed.py [RUN] [--rounds 5] [--class-limit 10000]
+    python bench/attribution_speed.py [RUN] [--rounds 5] [--class-limit 10000] [--faithfulness 100]
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import runs  # noqa: E402
-from engine.attribution import METHODS, AttributionSettings, attribute, class_view  # noqa: E402
+from engine.attribution import (  # noqa: E402
+    METHODS,
+    AttributionSettings,
+    attribute,
+    class_view,
+    curve_area,
+    explain,
+)
 from engine.data import MEAN, STD  # noqa: E402
 from engine.locations import app_home  # noqa: E402
 from engine.subject import load_subject  # noqa: E402
@@ -70,6 +78,7 @@ def main() -> None:
     parser.add_argument("run", nargs="?", default="latest")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--class-limit", type=int, default=10_000)
+    parser.add_argument("--faithfulness", type=int, default=100, metavar="N")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     home = app_home()
@@ -88,6 +97,18 @@ def main() -> None:
     a, b = statistics.median(times["project"]), statistics.median(times["captum"])
     print(f"all 7 methods, one image: project {a:.3f} s, Captum one after the other {b:.3f} s"
           f" -> {b / a:.2f}x (median of {args.rounds})")  # fmt: skip
+    areas: dict[str, list[float]] = {m: [] for m in (*METHODS, "random order")}
+    for index in range(args.faithfulness):
+        _, results, random_curve = explain(subject.model, subject.test.images[index])
+        for r in results:
+            areas[r.method].append(r.deletion_area)
+        areas["random order"].append(curve_area(*random_curve))
+    if args.faithfulness:
+        print(
+            f"mean deletion area over test images 0-{args.faithfulness - 1} (lower: more faithful):"
+        )
+        for method, values in sorted(areas.items(), key=lambda kv: statistics.mean(kv[1])):
+            print(f"  {method:<22} {statistics.mean(values):.3f}")
     for method in [m for m in METHODS if m != "occlusion"]:
         start = time.perf_counter()
         class_view(

@@ -118,3 +118,19 @@ def test_seeds_and_varied_settings_are_parsed_from_the_declarations():
     assert parse_vary(["model=convnet,convnet-bn", "lr=0.05,0.1"]) == {
         "model": ["convnet", "convnet-bn"], "lr": [0.05, 0.1],
     }  # fmt: skip
+
+
+def test_a_detached_study_runs_in_the_background(home, tiny_folder, capsys):
+    import time
+
+    from engine.studies import progress
+
+    argv = ["study", "bg", "--seeds", "0", "--data", str(tiny_folder), *TINY, "--detach"]
+    assert main(argv) == 0
+    assert "started in the background" in capsys.readouterr().out
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if progress(home, load_study(home, "bg")).done == 1:
+            break
+        time.sleep(0.5)
+    assert progress(home, load_study(home, "bg")).done == 1

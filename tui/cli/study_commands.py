@@ -26,6 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     study.add_argument("--vary", action="append", default=[], metavar="SETTING=V1,V2",
                        help="a setting and its values; repeat for several")  # fmt: skip
     study.add_argument("--seeds", default=None, metavar="LIST", help="e.g. 0-4 (default 0-2)")
+    study.add_argument("--detach", action="store_true",
+                       help="run the study in the background (survives the terminal and SSH);"
+                       " `mnist-tui studies` and the app's Studies screen follow it")  # fmt: skip
     add_settings(study, only_given=True)
     add_home(study)
     add_json(study, "the statistics")
@@ -61,6 +64,8 @@ def study_command(args: argparse.Namespace) -> int:
         study = define(args.home_path, name, parse_vary(args.vary),
                        parse_seeds(args.seeds or "0-2"), given)  # fmt: skip
     entries = study.entries()
+    if args.detach:
+        return detach_study(args.home_path, name, len(entries))
     print(f"study {name}: {len(entries)} runs ({len(study.seeds)} seeds x"
           f" {len(entries) // len(study.seeds)} groups), one after another", file=sys.stderr)  # fmt: skip
     cancel = interruptible(hangup=True)
@@ -70,6 +75,32 @@ def study_command(args: argparse.Namespace) -> int:
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
+
+
+def detach_study(home, name: str, runs_count: int) -> int:
+    """The study in a process of its own, in a new session, logging to the study's folder;
+    imported from the package's own folder, never the current directory (as runs are)."""
+    import os
+    import subprocess
+
+    from engine.launch import PACKAGE_ROOT
+    from engine.studies import study_dir
+
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from tui.cli import main;"
+            " sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    log = study_dir(home, name) / "study.log"
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-c", code, PACKAGE_ROOT, "--home", str(home), "study", name],
+            stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
+        )  # fmt: skip
+    finally:
+        os.close(fd)
+    print(f"study {name}: {runs_count} runs, started in the background (pid {process.pid}, log"
+          f" {log}); `mnist-tui studies` shows its progress, `mnist-tui study show {name}` its"
+          " figures")  # fmt: skip
+    return 0
 
 
 def show(args: argparse.Namespace, study) -> int:
