@@ -113,35 +113,14 @@ def attribute(
         raise SettingError(f"target must be a class 0-9, not {target}")
     pixel_model = PixelModel(model)
     x = to_pixels(image.unsqueeze(0)).to(next(model.parameters()).device)
-    baseline = torch.full_like(x, settings.baseline)
     # DeepLIFT says, every call, that it hooks the ReLUs for the call: known, and harmless
     warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
     if method == "occlusion":
         return occlusion_attribution(pixel_model, x, target, settings)
-    x.requires_grad_(True)
-    if method == "saliency":
-        result = attr.Saliency(pixel_model).attribute(x, target=target, abs=True)
-    elif method == "input-x-gradient":
-        result = attr.InputXGradient(pixel_model).attribute(x, target=target)
-    elif method == "integrated-gradients":
-        result = attr.IntegratedGradients(pixel_model).attribute(
-            x, baselines=baseline, target=target, n_steps=settings.ig_steps,
-            internal_batch_size=settings.ig_steps,
-        )  # fmt: skip
-    elif method == "smoothgrad":
-        torch.manual_seed(settings.seed)
-        result = attr.NoiseTunnel(attr.Saliency(pixel_model)).attribute(
-            x, nt_type="smoothgrad", nt_samples=settings.smoothgrad_samples,
-            nt_samples_batch_size=settings.smoothgrad_samples, stdevs=settings.smoothgrad_stdev,
-            target=target, abs=True,
-        )  # fmt: skip
-    elif method == "gradcam":
-        layer = getattr(pixel_model.model, settings.gradcam_layer)
-        coarse = attr.LayerGradCam(pixel_model, layer).attribute(x, target=target)
-        result = attr.LayerAttribution.interpolate(coarse, (28, 28), "bilinear")
-    else:  # deeplift
-        result = attr.DeepLift(pixel_model).attribute(x, baselines=baseline, target=target)
-    return result.detach()[0, 0].cpu().numpy().astype(np.float32)
+    target_tensor = torch.tensor([target], device=x.device)
+    return _batch_attribution(attr, pixel_model, x, target_tensor, method, settings)[0].astype(
+        np.float32
+    )
 
 
 def occlusion_attribution(
@@ -279,19 +258,22 @@ def _batch_attribution(attr, pixel_model, x, y, method: str, s: AttributionSetti
                          for i in range(len(x))])  # fmt: skip
     x = x.requires_grad_(True)
     baseline = torch.full_like(x, s.baseline)
+    # as many inputs a pass as make a batch of a few thousand images: one pass for one image
+    path_batch = min(len(x) * s.ig_steps, 2500)
+    noisy_batch = max(1, min(s.smoothgrad_samples, 1250 // len(x)))
     if method == "saliency":
         out = attr.Saliency(pixel_model).attribute(x, target=y, abs=True)
     elif method == "input-x-gradient":
         out = attr.InputXGradient(pixel_model).attribute(x, target=y)
     elif method == "integrated-gradients":
         out = attr.IntegratedGradients(pixel_model).attribute(
-            x, baselines=baseline, target=y, n_steps=s.ig_steps, internal_batch_size=len(x) * 10
+            x, baselines=baseline, target=y, n_steps=s.ig_steps, internal_batch_size=path_batch
         )
     elif method == "smoothgrad":
         torch.manual_seed(s.seed)
         out = attr.NoiseTunnel(attr.Saliency(pixel_model)).attribute(
             x, nt_type="smoothgrad", nt_samples=s.smoothgrad_samples, stdevs=s.smoothgrad_stdev,
-            target=y, abs=True, nt_samples_batch_size=5,
+            target=y, abs=True, nt_samples_batch_size=noisy_batch,
         )  # fmt: skip
     elif method == "gradcam":
         coarse = attr.LayerGradCam(

@@ -118,12 +118,18 @@ def stop(run_dir: Path) -> tuple[bool, str]:
 def take_lock(run_dir: Path) -> int:
     """Lock the run for this process (and the children it hands the descriptor to); the
     open descriptor. RunBusy if another process holds it."""
-    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    return lock_folder(run_dir, RunBusy(f"run {run_dir.name} is being trained by another process"))
+
+
+def lock_folder(folder: Path, busy: Exception) -> int:
+    """An exclusive lock on ``folder/lock`` held through the returned descriptor; ``busy``
+    is raised if another process holds it."""
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise RunBusy(f"run {run_dir.name} is being trained by another process") from None
+        raise busy from None
     return fd
 
 

@@ -221,13 +221,5 @@ def run_study(
 
 
 def _take_study_lock(home: Path, name: str) -> int:
-    import fcntl
-
-    folder = study_dir(home, name)
-    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise UserFacing(f"study {name} is being run by another process") from None
-    return fd
+    busy = UserFacing(f"study {name} is being run by another process")
+    return run_process.lock_folder(study_dir(home, name), busy)
