@@ -362,3 +362,30 @@ def test_help_lists_each_key_once_a_section_and_every_screen_has_keys():
         assert len(keys) == len(set(keys)), (name, keys)
     assert {"space", "x", "c"} <= set(sections["Draw"])
     assert "b" in sections["Targeted attack"]
+
+
+def test_analysis_settings_are_keys_on_their_screens(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("8")
+            assert await wait_for(pilot, lambda: status(app).startswith("done:"))
+            await pilot.press("plus", "z", "k")  # steps x2, step size x2, clamp off
+            screen = app.screen
+            assert (screen.steps, screen.step_size, screen.clamp) == (80, 0.02, False)
+            assert await wait_for(
+                pilot,
+                lambda: (
+                    "80 steps of 0.02, unclamped" in status(app) or status(app).startswith("done:")
+                ),
+            )
+            await pilot.press("escape", "9", "minus")
+            assert app.screen.steps == 20
+            await pilot.press("escape", "5", "g")
+            await pilot.press(*"42", "enter")
+            first = app.screen.query_one("#digit-0")
+            assert await wait_for(pilot, lambda: first.caption.startswith("#42 "))
+            await pilot.press("escape", "escape", "b")
+            assert app.checkpoint == "last"
+
+    run(scenario())

@@ -61,6 +61,7 @@ class MnistApp(App):
         self.settings = settings
         # the run the analysis screens look at, remembered from the last session
         self.selected_run: str | None = remembered_run(settings.home)
+        self.checkpoint = "best"  # which checkpoint of it: best or last (b on the home screen)
         self._subjects = None  # engine.subject.Subjects, made on first use (it imports torch)
 
     def on_mount(self) -> None:
@@ -105,7 +106,7 @@ class MnistApp(App):
         except OSError as error:  # a read-only home: it holds for this session only
             self.notify(f"cannot remember the run picked: {error.strerror}", severity="warning")
 
-    def subject(self, run_id: str | None = None, checkpoint: str = "best"):
+    def subject(self, run_id: str | None = None, checkpoint: str | None = None):
         """The model of a run (the selected one, else the latest with a best checkpoint)
         with its test images; loaded again when the checkpoint file changed. Called from
         worker threads: it imports torch."""
@@ -115,7 +116,7 @@ class MnistApp(App):
         if self._subjects is None:
             self._subjects = Subjects(self.settings.home)
         run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
-        return self._subjects.get(run_dir, checkpoint)
+        return self._subjects.get(run_dir, checkpoint or self.checkpoint)
 
 
 APP_STATE = "app.json"  # what the app remembers between sessions, in the home

@@ -10,6 +10,13 @@ from rich.text import Text
 
 _LOCK = threading.Lock()  # plotext draws on one module-level figure
 
+# Series colours as (plotext's name, Rich's name), and in plain text a marker each: the
+# legend is drawn under the plot, never over a curve.
+PALETTE = [("blue", "blue"), ("orange", "dark_orange"), ("green", "green"), ("red", "red"),
+           ("magenta", "magenta"), ("cyan", "cyan"), ("yellow", "yellow"), ("white", "white"),
+           ("gray", "grey50"), ("black", "bright_black")]  # fmt: skip
+MARKERS = ["*", "+", "o", "x", "#", "@", "%", "=", "^", "~"]
+
 
 def chart_xy(
     series: dict[str, tuple[Sequence[float], Sequence[float]]],
@@ -26,17 +33,21 @@ def chart_xy(
     """One chart with a line per named (x values, y values) series. ``ylim`` bounds the y
     axis (None for either end: the data's); ``integer_x`` puts ticks on whole numbers only
     (epochs, steps). Ticks are round numbers."""
+    legend = _legend(list(series), colour, width)
     with _LOCK:
         plt.clf()
         plt.limit_size(False, False)  # the widget, not the terminal, sets the size
-        plt.plotsize(width, height)
+        plt.plotsize(width, max(height - (len(legend.split()) if len(series) > 1 else 0), 5))
         plt.theme("pro" if colour else "clear")
-        for name, (xs, ys) in series.items():
+        for i, (xs, ys) in enumerate(series.values()):
             if ylog:
                 xs, ys = zip(
                     *[(x, y) for x, y in zip(xs, ys, strict=True) if y > 0], strict=True
                 ) or ((), ())
-            plt.plot(list(xs), list(ys), label=name, marker="braille")
+            if colour:
+                plt.plot(list(xs), list(ys), marker="braille", color=PALETTE[i % len(PALETTE)][0])
+            else:
+                plt.plot(list(xs), list(ys), marker=MARKERS[i % len(MARKERS)])
         if title:
             plt.title(title)
         if xlabel:
@@ -51,8 +62,28 @@ def chart_xy(
         if xs_all:
             ticks = nice_ticks(min(xs_all), max(xs_all), integer=integer_x)
             plt.xticks(ticks)
-        drawn = plt.build()
-    return Text.from_ansi(drawn) if colour else Text(plt.uncolorize(drawn))
+        drawn = plt.build().rstrip("\n")
+    chart = Text.from_ansi(drawn) if colour else Text(plt.uncolorize(drawn))
+    if len(series) > 1:
+        chart.append("\n")
+        chart.append_text(legend)
+    return chart
+
+
+def _legend(names: list[str], colour: bool, width: int) -> Text:
+    """The series' names with their colour (or marker), wrapped to ``width``."""
+    legend = Text()
+    line = 0
+    for i, name in enumerate(names):
+        mark = "━━ " if colour else f"{MARKERS[i % len(MARKERS)]} "
+        entry = f"{mark}{name}  "
+        if line and line + len(entry) > width:
+            legend.append("\n")
+            line = 0
+        legend.append(mark, style=PALETTE[i % len(PALETTE)][1] if colour else "")
+        legend.append(f"{name}  ")
+        line += len(entry)
+    return legend
 
 
 def _y_range(series, ylim) -> tuple[float, float]:

@@ -26,6 +26,7 @@ class HomeScreen(Screen):
         Binding("k", "move(-1)", "Up", show=False),
         Binding("s", "select_run", "Use run for analyses"),
         Binding("i", "about", "About the study"),
+        Binding("b", "checkpoint", "best/last.pt"),
         *[Binding(e.key, f"open('{e.key}')", e.title, show=False) for e in EXPERIMENTS],
     ]
 
@@ -102,7 +103,7 @@ class HomeScreen(Screen):
         ]
         selected = self.app.selected_run or (usable[-1] if usable else None)
         if selected:
-            note = f"analyses use: {selected}"
+            note = f"analyses use: {selected} ({self.app.checkpoint}.pt; b switches)"
         elif summaries:
             note = "no run has a best checkpoint yet: train one (1) for the analyses"
         else:
@@ -113,6 +114,13 @@ class HomeScreen(Screen):
             if len(damaged) > 1:
                 note += f" (and {len(damaged) - 1} more; `mnist-tui runs` lists them)"
         self.query_one("#run-note", Static).update(note)
+
+    def action_checkpoint(self) -> None:
+        """Analyses look at the best checkpoint (the study's) or the last one."""
+        self.app.checkpoint = "last" if self.app.checkpoint == "best" else "best"
+        self.app.notify(f"the analyses use each run's {self.app.checkpoint}.pt")
+        if self._shown is not None:
+            self.show_runs(self._shown, force=True)
 
     def action_about(self) -> None:
         from tui.screens.study import StudyScreen

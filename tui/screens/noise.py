@@ -9,10 +9,11 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
 from tui.screens.base import ExperimentScreen, WorkerCancel
+from tui.screens.step_keys import STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 
 
-class NoiseScreen(ExperimentScreen):
+class NoiseScreen(StepSettings, ExperimentScreen):
     """s/S change the source digit, t/T the target; the attack reruns at once."""
 
     STUDY_SECTION = "5"
@@ -22,6 +23,7 @@ class NoiseScreen(ExperimentScreen):
         Binding("S", "source(-1)", "Source -"),
         Binding("t", "target(1)", "Target +"),
         Binding("T", "target(-1)", "Target -"),
+        *STEP_KEYS,
     ]
 
     def __init__(self) -> None:
@@ -40,7 +42,12 @@ class NoiseScreen(ExperimentScreen):
         yield Static("", classes="status")
         yield Footer()
 
+    steps = 0  # at most; set from the app's settings when first run
+
     def on_mount(self) -> None:
+        self.run_attack()
+
+    def restart(self) -> None:
         self.run_attack()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -49,15 +56,17 @@ class NoiseScreen(ExperimentScreen):
 
         subject = self.app.subject()
         self.app.call_from_thread(
-            self.set_status, f"turning a {self.source} into a {self.target} ..."
+            self.set_status,
+            f"turning a {self.source} into a {self.target} (at most {self.steps or self.app.settings.noise_max_steps:,} steps of {self.step_size:g}) ...",
         )
-        result = noise_table(subject.model, subject.test, [self.source], [self.target],
-                             self.app.settings.noise_max_steps, cancel=WorkerCancel())  # fmt: skip
+        self.steps = self.steps or self.app.settings.noise_max_steps
+        result = noise_table(subject.model, subject.test, [self.source], [self.target], self.steps,
+                             step_size=self.step_size, cancel=WorkerCancel())  # fmt: skip
         self.app.call_from_thread(self.show, result)
 
     def show(self, result) -> None:
         self.query_one("#noise-title", Static).update(
-            f"source {self.source} -> target {self.target}: steps of 0.01 on image + noise until the"
+            f"source {self.source} -> target {self.target}: steps of {self.step_size:g} on image + noise until the"
             " prediction flips (s/S source, t/T target)"
         )
         clean, adversarial = result.images[0, 0].numpy(), result.adversarial[0, 0].numpy()

@@ -26,6 +26,7 @@ class PredictionsScreen(ExperimentScreen):
         Binding("p", "page(-1)", "Previous"),
         Binding("r", "random", "Random"),
         Binding("w", "toggle_wrong", "Misclassified only"),
+        Binding("g", "go_to", "Go to image"),
     ]
 
     def __init__(self) -> None:
@@ -101,3 +102,19 @@ class PredictionsScreen(ExperimentScreen):
         else:
             self.set_status("loading all test images ...")
         self.show_page()
+
+    def action_go_to(self) -> None:
+        """Ask for a test image number and page to it (as `predict --index I`)."""
+        from tui.screens.ask import AskText
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            if not text.strip().isdigit():
+                self.set_status(f"{text!r} is not an image number", error=True)
+                return
+            self.wrong_only, self.pool = False, None
+            self.start = int(text)
+            self.show_page()
+
+        self.app.push_screen(AskText("Go to test image number"), chosen)

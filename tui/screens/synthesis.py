@@ -11,23 +11,25 @@ from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
+from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
 CLASSES = list(range(10))
 
 
-class SynthesisScreen(ExperimentScreen):
+class SynthesisScreen(StepSettings, ExperimentScreen):
     """g starts (again, from new noise); c cancels."""
 
     STUDY_SECTION = "5"
 
-    BINDINGS = [Binding("g", "go", "Start again")]
+    BINDINGS = [Binding("g", "go", "Start again"), *STEP_KEYS, CLAMP_KEY]
 
     def __init__(self) -> None:
         super().__init__()
         self.inbox = EventInbox()
         self.seed = 0
+        self.steps = 0  # set from the app's settings when mounted
         self.curve_steps: list[int] = []
         self.curves: list[list[float]] = []
 
@@ -54,12 +56,19 @@ class SynthesisScreen(ExperimentScreen):
         self.set_interval(self.app.settings.chart_seconds, self.drain)
         self.action_go()
 
+    def restart(self) -> None:
+        self.seed -= 1  # the same noise, other settings
+        self.action_go()
+
     def action_go(self) -> None:
         self.workers.cancel_all()
+        self.steps = self.steps or self.app.settings.synthesis_steps
         self.curve_steps, self.curves = [], []
         self.inbox = EventInbox()  # what a cancelled run still sends goes nowhere
         self.query_one("#synth-chart", ChartView).set_data({})
-        self.set_status(f"starting from new noise (seed {self.seed}) ... (c cancels)")
+        self.set_status(
+            f"starting from noise (seed {self.seed}), {self.step_text()} ... (c cancels)"
+        )
         self.run_synthesis(self.seed, self.inbox)
         self.seed += 1
 
@@ -68,8 +77,9 @@ class SynthesisScreen(ExperimentScreen):
         from engine.attacks import synthesize_classes
 
         subject = self.app.subject()
-        steps = self.app.settings.synthesis_steps
-        result = synthesize_classes(subject.model, CLASSES, steps=steps, seed=seed, emit=inbox,
+        steps = self.steps
+        result = synthesize_classes(subject.model, CLASSES, steps=steps, step_size=self.step_size,
+                                    clamp=self.clamp, seed=seed, emit=inbox,
                                     cancel=WorkerCancel(), snapshot_every=max(1, steps // 50))  # fmt: skip
         self.app.call_from_thread(self.finished, result)
 
@@ -95,7 +105,7 @@ class SynthesisScreen(ExperimentScreen):
             self.query_one("#synth-chart", ChartView).set_data(
                 {str(k): (self.curve_steps, [c[k] for c in self.curves]) for k in CLASSES}
             )
-            done = f"step {self.curve_steps[-1]:,} of {self.app.settings.synthesis_steps:,}"
+            done = f"step {self.curve_steps[-1]:,} of {self.steps:,}"
             working = any(w.is_running for w in self.workers)
             self.set_status(
                 f"{done} (c cancels)" if working else f"cancelled at {done}; g starts again"

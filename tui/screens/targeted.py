@@ -12,11 +12,12 @@ from textual.widgets import Footer, Header, Static
 from engine import events as ev
 from engine.config import TARGETED_BETA
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
+from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
 
-class TargetedScreen(ExperimentScreen):
+class TargetedScreen(StepSettings, ExperimentScreen):
     """t/T change the target, n/p the real image, g starts."""
 
     STUDY_SECTION = "5"
@@ -29,6 +30,8 @@ class TargetedScreen(ExperimentScreen):
         Binding("b", "beta(10)", "Beta x10"),
         Binding("B", "beta(0.1)", "Beta ÷10"),
         Binding("g", "go", "Start again"),
+        *STEP_KEYS,
+        CLAMP_KEY,
     ]
 
     def __init__(self) -> None:
@@ -36,8 +39,9 @@ class TargetedScreen(ExperimentScreen):
         self.inbox = EventInbox()
         self.target = 9
         self.beta = TARGETED_BETA
+        self.steps = 0  # set from the app's settings when started
         self.image_index = 1  # test image 1 is a '2'
-        self.steps: list[int] = []
+        self.curve_steps: list[int] = []
         self.probabilities: list[float] = []
 
     def compose(self) -> ComposeResult:
@@ -61,9 +65,13 @@ class TargetedScreen(ExperimentScreen):
         self.set_interval(self.app.settings.chart_seconds, self.drain)
         self.action_go()
 
+    def restart(self) -> None:
+        self.action_go()
+
     def action_go(self) -> None:
         self.workers.cancel_all()
-        self.steps, self.probabilities = [], []
+        self.steps = self.steps or self.app.settings.targeted_steps
+        self.curve_steps, self.probabilities = [], []
         self.inbox = EventInbox()  # what a cancelled attack still sends goes nowhere
         self.query_one("#tgt-title", Static).update(
             f"near test image #{self.image_index}, called {self.target}: maximise logit({self.target})"
@@ -72,7 +80,9 @@ class TargetedScreen(ExperimentScreen):
         self.query_one("#tgt-chart", ChartView).set_data({})
         image_view = self.query_one("#tgt-image", ArrayView)
         image_view.caption = f"attacking toward {self.target} ..."
-        self.set_status(f"attacking: target {self.target}, beta {self.beta:g} (c cancels)")
+        self.set_status(
+            f"attacking: target {self.target}, beta {self.beta:g}, {self.step_text()} (c cancels)"
+        )
         self.run_attack(self.image_index, self.target, self.beta, self.inbox)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -83,8 +93,9 @@ class TargetedScreen(ExperimentScreen):
         index = min(index, len(subject.test) - 1)
         image = subject.test.images[index]
         self.app.call_from_thread(self.show_real, image.numpy(), int(subject.test.labels[index]))
-        steps = self.app.settings.targeted_steps
+        steps = self.steps
         result = targeted_image(subject.model, image, target, beta=beta, steps=steps, emit=inbox,
+                                step_size=self.step_size, clamp=self.clamp,
                                 cancel=WorkerCancel(), snapshot_every=max(1, steps // 60))  # fmt: skip
         self.app.call_from_thread(self.finished, result)
 
@@ -98,18 +109,18 @@ class TargetedScreen(ExperimentScreen):
             return
         for event in events:
             if isinstance(event, ev.AttackStepped):
-                self.steps.append(event.step)
+                self.curve_steps.append(event.step)
                 self.probabilities.append(event.probabilities[0])
             elif isinstance(event, ev.InputsSnapshotted):
                 view = self.query_one("#tgt-image", ArrayView)
                 view.array = np.asarray(event.images[0])
-        if self.steps:
+        if self.curve_steps:
             view = self.query_one("#tgt-image", ArrayView)
             view.caption = (
-                f"step {self.steps[-1]:,}: P({self.target}) = {self.probabilities[-1]:.3f}"
+                f"step {self.curve_steps[-1]:,}: P({self.target}) = {self.probabilities[-1]:.3f}"
             )
             self.query_one("#tgt-chart", ChartView).set_data(
-                {f"P({self.target})": (self.steps, self.probabilities)}
+                {f"P({self.target})": (self.curve_steps, self.probabilities)}
             )
 
     def finished(self, result) -> None:
