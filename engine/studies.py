@@ -181,8 +181,23 @@ def run_study(
     listeners: list[Callable[[ev.Event], None]] | None = None,
     cancel=None,
     say: Callable[[str], None] = lambda text: None,
+    executor: str = "local",
+    cpus_per_run: int = 1,
 ) -> Progress:
-    """Carry out every run of the study not finished yet, one after another, here."""
+    """Carry out every run of the study not finished yet: one after another here
+    (``local``), or as Ray tasks (``ray`` or ``ray:ADDRESS``, see ``engine.study_ray``)."""
+    if executor.startswith("ray"):
+        from engine.study_ray import run_on_ray
+
+        address = executor.partition(":")[2] or None
+        lock = _take_study_lock(home, study.name)
+        try:
+            run_on_ray(home, study, address, cpus_per_run, say)
+        finally:
+            os.close(lock)
+        return progress(home, study)
+    if executor != "local":
+        raise UserFacing(f"executor {executor!r}: local, ray, or ray:ADDRESS")
     lock = _take_study_lock(home, study.name)
     try:
         for number, (group, seed) in enumerate(study.entries(), 1):
@@ -209,15 +224,37 @@ def run_study(
                 prepared = launch.prepare(home, study.config(group, seed))
 
             def record(new_run: Path, key: str = key) -> None:
-                # which run is which, written before it trains: a crash must not lose it
-                study.runs[key] = new_run.name
-                write_json(study_dir(home, study.name) / STUDY, study.to_dict())
+                record_run(home, study, key, new_run)
 
             launch.start(home, prepared, detach=False, listeners=listeners or [], cancel=cancel,
                          on_created=record)  # fmt: skip
     finally:
         os.close(lock)
     return progress(home, study)
+
+
+def pending(home: Path, study: Study) -> list[tuple[str, dict, int, str]]:
+    """(key, group, seed, what to do) for every run not finished or running: 'new',
+    'resume' (a stopped run, or a failed one with last.pt) or 'redo'."""
+    todo = []
+    for group, seed in study.entries():
+        key = entry_key(group, seed)
+        run_id = study.runs.get(key)
+        status = _status(home, run_id)
+        if status in ("finished", "running"):
+            continue
+        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        resumable = status == "stopped" or (
+            status == "failed" and run_dir is not None and runs.has_checkpoint(run_dir, "last")
+        )
+        todo.append((key, group, seed, "resume" if resumable else ("redo" if run_id else "new")))
+    return todo
+
+
+def record_run(home: Path, study: Study, key: str, run_dir: Path) -> None:
+    """Which run is which, written before it trains: a crash must not lose it."""
+    study.runs[key] = run_dir.name
+    write_json(study_dir(home, study.name) / STUDY, study.to_dict())
 
 
 def _take_study_lock(home: Path, name: str) -> int:

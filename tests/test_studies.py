@@ -134,3 +134,21 @@ def test_a_detached_study_runs_in_the_background(home, tiny_folder, capsys):
             break
         time.sleep(0.5)
     assert progress(home, load_study(home, "bg")).done == 1
+
+
+def test_a_study_runs_as_ray_tasks_on_a_local_instance(home, tiny_folder, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    argv = ["study", "ray", "--seeds", "0-1", "--data", str(tiny_folder), *TINY,
+            "--executor", "ray", "--cpus-per-run", "1", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["runs"].values()) == ["finished", "finished"]
+    study = load_study(home, "ray")
+    for run_id in study.runs.values():  # ordinary runs, each trained once
+        starts = [
+            e
+            for e in runs.read_events(runs.runs_folder(home) / run_id)
+            if isinstance(e, ev.RunStarted)
+        ]
+        assert len(starts) == 1

@@ -8,7 +8,7 @@ import math
 import sys
 
 from tui.cli.console import interruptible, make_console, print_json
-from tui.cli.options import UserError, add_home, add_json, add_settings
+from tui.cli.options import UserError, add_home, add_json, add_settings, positive_int
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -26,6 +26,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     study.add_argument("--vary", action="append", default=[], metavar="SETTING=V1,V2",
                        help="a setting and its values; repeat for several")  # fmt: skip
     study.add_argument("--seeds", default=None, metavar="LIST", help="e.g. 0-4 (default 0-2)")
+    study.add_argument("--executor", default="local", metavar="local|ray[:ADDRESS]",
+                       help="where the runs go: here one after another (default), or as Ray"
+                       " tasks on a Ray cluster (ray:ADDRESS) or a local Ray instance (ray);"
+                       " needs mnist-tui[cluster] and, on a cluster, a home every node sees")  # fmt: skip
+    study.add_argument("--cpus-per-run", type=positive_int, default=1, metavar="N",
+                       help="with Ray: the CPUs each run asks for (and its torch threads)")  # fmt: skip
     study.add_argument("--detach", action="store_true",
                        help="run the study in the background (survives the terminal and SSH);"
                        " `mnist-tui studies` and the app's Studies screen follow it")  # fmt: skip
@@ -64,20 +70,23 @@ def study_command(args: argparse.Namespace) -> int:
         study = define(args.home_path, name, parse_vary(args.vary),
                        parse_seeds(args.seeds or "0-2"), given)  # fmt: skip
     entries = study.entries()
+    if not (args.executor == "local" or args.executor == "ray" or args.executor.startswith("ray:")):
+        raise UserError(f"--executor {args.executor!r}: local, ray, or ray:ADDRESS")
     if args.detach:
-        return detach_study(args.home_path, name, len(entries))
+        extra = ["--executor", args.executor, "--cpus-per-run", str(args.cpus_per_run)]
+        return detach_study(args.home_path, name, len(entries), extra)
+    how = "one after another" if args.executor == "local" else f"as Ray tasks ({args.executor})"
     print(f"study {name}: {len(entries)} runs ({len(study.seeds)} seeds x"
-          f" {len(entries) // len(study.seeds)} groups), one after another", file=sys.stderr)  # fmt: skip
+          f" {len(entries) // len(study.seeds)} groups), {how}", file=sys.stderr)  # fmt: skip
     cancel = interruptible(hangup=True)
-    state = run_study(
-        args.home_path, study, cancel=cancel, say=lambda text: print(text, file=sys.stderr)
-    )
+    state = run_study(args.home_path, study, cancel=cancel, say=lambda text: print(text, file=sys.stderr),
+                      executor=args.executor, cpus_per_run=args.cpus_per_run)  # fmt: skip
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
 
 
-def detach_study(home, name: str, runs_count: int) -> int:
+def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:
     """The study in a process of its own, in a new session, logging to the study's folder;
     imported from the package's own folder, never the current directory (as runs are)."""
     import os
@@ -92,7 +101,7 @@ def detach_study(home, name: str, runs_count: int) -> int:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-c", code, PACKAGE_ROOT, "--home", str(home), "study", name],
+            [sys.executable, "-I", "-c", code, PACKAGE_ROOT, "--home", str(home), "study", name, *extra],
             stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
         )  # fmt: skip
     finally:

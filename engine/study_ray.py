@@ -1,0 +1,107 @@
+"""A study's runs as Ray tasks, on a Ray cluster (`ray start --head` on one machine, `ray
+start --address ...` on the others, or inside a Slurm allocation as Ray documents) or on a
+Ray instance started here. Ray schedules; nothing here is a scheduler of its own.
+
+Each run is still an ordinary run folder under the home, so the home must be a filesystem
+every node sees (NFS, a cluster filesystem): that is checked before any run starts, by a
+task that looks for a file the driver has just written. The engine must be installed on
+every node (`pip install mnist-tui[cluster]`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from engine import runs
+from engine.errors import UserFacing
+from engine.studies import Study, pending, record_run, study_dir
+
+
+def _node_sees(home: str, marker: str) -> str:
+    """On a worker: '' if the marker is visible there, else the node's name."""
+    import socket
+
+    return "" if Path(home, marker).exists() else socket.gethostname()
+
+
+def _train(home: str, run_dir: str, resume: bool, threads: int) -> str:
+    """On a worker: carry out one run (holding its lock) and return its status."""
+    import os
+
+    import torch
+
+    from engine import launch, run_process
+
+    torch.set_num_threads(max(1, threads))
+    lock = run_process.take_lock(Path(run_dir))
+    try:
+        summary = launch.execute(Path(run_dir), Path(home), resume=resume)
+    finally:
+        os.close(lock)
+    return summary.status
+
+
+def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int, say) -> None:
+    """Every pending run of the study as a Ray task with its CPU (or GPU) request."""
+    try:
+        import ray
+    except ImportError:
+        raise UserFacing("--executor ray needs Ray: pip install 'mnist-tui[cluster]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     logging_level="ERROR")  # fmt: skip
+        except Exception as error:  # a wrong address, a cluster that is gone
+            raise UserFacing(
+                f"cannot reach Ray at {address or 'a new local instance'}: {error}"
+            ) from None
+    try:
+        _check_shared_home(ray, home, study)
+        work = []
+        for key, group, seed, action in pending(home, study):
+            config = study.config(group, seed)
+            if action == "resume":
+                run_dir = runs.runs_folder(home) / study.runs[key]
+            else:
+                run_dir = runs.create_run(home, config)
+                record_run(home, study, key, run_dir)
+            gpus = 1 if config.device == "cuda" else 0
+            task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus)(_train)
+            say(
+                f"{key}: {'resuming' if action == 'resume' else 'training'} {run_dir.name} as a Ray task"
+            )
+            work.append(
+                (key, task.remote(str(home), str(run_dir), action == "resume", cpus_per_run))
+            )
+        for key, ref in work:
+            try:
+                say(f"{key}: {ray.get(ref)}")
+            except Exception as error:  # the run's own log says why, RunFailed included
+                say(f"{key}: failed ({str(error).splitlines()[0]})")
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _check_shared_home(ray, home: Path, study: Study) -> None:
+    marker = Path("studies") / study.name / f".node-check-{secrets.token_hex(4)}"
+    (home / marker).write_text("")
+    try:
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        refs = [
+            ray.remote(num_cpus=0, resources={f"node:{n['NodeManagerAddress']}": 0.001})(
+                _node_sees
+            ).remote(str(home), str(marker))
+            for n in nodes
+        ]
+        missing = [name for name in ray.get(refs) if name]
+    finally:
+        (home / marker).unlink(missing_ok=True)
+    if missing:
+        raise UserFacing(
+            f"the home {home} is not visible on {', '.join(missing)}: on a cluster it must be a"
+            " filesystem every node sees (give --home a shared folder)"
+        )
+    study_dir(home, study.name)  # the study's folder is under that home
