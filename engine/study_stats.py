@@ -142,3 +142,44 @@ def report(home: Path, study: Study) -> StudyReport:
         for name, _, _ in FIGURES
     ]
     return StudyReport(study.name, groups, values, intervals, comparisons, statuses)
+
+
+def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[float], list[float]]]:
+    """Per group, the validation accuracy by epoch over its runs: (epochs, mean, sd), each
+    epoch averaged over the runs that reached it."""
+    from engine import events as ev
+
+    by_group: dict[str, dict[int, list[float]]] = {}
+    for group, seed in study.entries():
+        run_id = study.runs.get(entry_key(group, seed))
+        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        if run_dir is None or not run_dir.is_dir():
+            continue
+        epochs = by_group.setdefault(group_label(group), {})
+        for event in runs.read_events(run_dir, runs.WITHOUT_BATCHES):
+            if isinstance(event, ev.EpochEvaluated):
+                epochs.setdefault(event.epoch, []).append(event.val_accuracy)
+    curves = {}
+    for label, epochs in by_group.items():
+        xs = sorted(epochs)
+        means = [sum(epochs[x]) / len(epochs[x]) for x in xs]
+        sds = [interval(epochs[x]).sd if len(epochs[x]) > 1 else 0.0 for x in xs]
+        curves[label] = (xs, means, sds)
+    return curves
+
+
+def eta_seconds(home: Path, study: Study) -> float | None:
+    """Time left for the study's unfinished runs at the pace of its finished ones (run after
+    run, as on one machine)."""
+    durations, left = [], 0
+    for group, seed in study.entries():
+        run_id = study.runs.get(entry_key(group, seed))
+        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        summary = runs.summarize(run_dir) if run_dir is not None and run_dir.is_dir() else None
+        if summary is not None and summary.status == "finished" and summary.train_seconds:
+            durations.append(summary.train_seconds + (summary.test_seconds or 0.0))
+        else:
+            left += 1
+    if not durations or not left:
+        return None if left else 0.0
+    return left * sum(durations) / len(durations)

@@ -152,3 +152,27 @@ def test_a_study_runs_as_ray_tasks_on_a_local_instance(home, tiny_folder, capsys
             if isinstance(e, ev.RunStarted)
         ]
         assert len(starts) == 1
+
+
+def test_the_studies_screen_shows_groups_curves_and_progress(home, tiny_folder, capsys):
+    import asyncio
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+
+    argv = ["study", "s", "--vary", "lr=0.05,0.1", "--seeds", "0-1", "--data", str(tiny_folder),
+            "--epochs", "2", "--batch-size", "40", "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("u")
+            status = app.screen.query_one(".status")
+            assert await wait_for(pilot, lambda: "runs: 4 done" in text_of(status))
+            table = app.screen.query_one("#study-groups")
+            assert [table.get_row_at(i)[0] for i in range(2)] == ["lr=0.05", "lr=0.1"]
+            chart = app.screen.query_one("#study-chart")
+            assert chart.xs["lr=0.05"] == [1, 2] and any(k.endswith("±sd") for k in chart.series)
+
+    asyncio.run(scenario())

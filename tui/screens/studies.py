@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.screens.base import ExperimentScreen
+from tui.widgets.chart_view import ChartView
 
 
 class StudiesScreen(ExperimentScreen):
@@ -30,6 +31,9 @@ class StudiesScreen(ExperimentScreen):
         yield Static("", id="study-title", classes="title")
         yield DataTable(id="study-groups", zebra_stripes=True)
         yield Static("", id="study-comparison")
+        yield ChartView("validation accuracy (%) by epoch: each group's mean, and mean ± sd",
+                        "epoch", id="study-chart", classes="chart", ylim=(0, 100), integer_x=True,
+                        empty="no epochs finished yet")  # fmt: skip
         yield Static("reading the studies ...", classes="status")
         yield Footer()
 
@@ -39,7 +43,7 @@ class StudiesScreen(ExperimentScreen):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         from engine.studies import list_studies, load_study, progress
-        from engine.study_stats import report
+        from engine.study_stats import eta_seconds, group_curves, report
 
         home = self.app.settings.home
         names = list_studies(home)
@@ -48,8 +52,9 @@ class StudiesScreen(ExperimentScreen):
             return
         name = names[self.current % len(names)]
         study = load_study(home, name)
+        extra = (group_curves(home, study), eta_seconds(home, study))
         self.app.call_from_thread(
-            self.show, names, study, report(home, study), progress(home, study)
+            self.show, names, study, report(home, study), progress(home, study), *extra
         )
 
     def show_none(self) -> None:
@@ -58,7 +63,7 @@ class StudiesScreen(ExperimentScreen):
             "start one from a shell: mnist-tui study bn --vary model=convnet,convnet-bn --seeds 0-4"
         )
 
-    def show(self, names, study, result, state) -> None:
+    def show(self, names, study, result, state, curves, eta) -> None:
         from engine.study_stats import FIGURES
 
         self.names = names
@@ -92,9 +97,17 @@ class StudiesScreen(ExperimentScreen):
         self.query_one("#study-comparison", Static).update(
             "\n".join(lines) or "no paired seeds finished yet"
         )
+        series = {}
+        for label, (xs, means, sds) in curves.items():
+            series[label] = (xs, [100 * m for m in means])
+            if any(sds):  # the band: one sd either side, drawn as two thin lines
+                series[f"{label} ±sd"] = (xs + xs[::-1], [100 * (m + d) for m, d in zip(means, sds, strict=True)]
+                                          + [100 * (m - d) for m, d in zip(means[::-1], sds[::-1], strict=True)])  # fmt: skip
+        self.query_one("#study-chart", ChartView).set_data(series)
+        left = "" if not eta else f", about {eta / 60:.0f} min left at this pace"
         self.set_status(
             f"runs: {state.done} done, {state.running} running, {state.failed} failed, {state.left}"
-            " left — means over the finished seeds, 95% intervals in brackets"
+            f" left{left} — means over the finished seeds, 95% intervals in brackets"
         )
 
     def action_study(self, step: int) -> None:
