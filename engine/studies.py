@@ -181,24 +181,10 @@ def run_study(
     listeners: list[Callable[[ev.Event], None]] | None = None,
     cancel=None,
     say: Callable[[str], None] = lambda text: None,
-    executor: str = "local",
-    cpus_per_run: int = 1,
 ) -> Progress:
-    """Carry out every run of the study not finished yet: one after another here
-    (``local``), or as Ray tasks (``ray`` or ``ray:ADDRESS``, see ``engine.study_ray``)."""
-    if executor.startswith("ray"):
-        from engine.study_ray import run_on_ray
-
-        address = executor.partition(":")[2] or None
-        lock = _take_study_lock(home, study.name)
-        try:
-            run_on_ray(home, study, address, cpus_per_run, say)
-        finally:
-            os.close(lock)
-        return progress(home, study)
-    if executor != "local":
-        raise UserFacing(f"executor {executor!r}: local, ray, or ray:ADDRESS")
-    lock = _take_study_lock(home, study.name)
+    """Carry out every run of the study not finished yet, one after another, here (for a
+    Ray cluster: ``engine.study_ray.run_study_on_ray``)."""
+    lock = lock_study(home, study.name)
     try:
         for number, (group, seed) in enumerate(study.entries(), 1):
             if cancel is not None and cancel.is_set():
@@ -257,6 +243,7 @@ def record_run(home: Path, study: Study, key: str, run_dir: Path) -> None:
     write_json(study_dir(home, study.name) / STUDY, study.to_dict())
 
 
-def _take_study_lock(home: Path, name: str) -> int:
+def lock_study(home: Path, name: str) -> int:
+    """One process per study: the lock's descriptor, held while it runs."""
     busy = UserFacing(f"study {name} is being run by another process")
     return run_process.lock_folder(study_dir(home, name), busy)

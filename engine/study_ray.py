@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine import runs
 from engine.errors import UserFacing
-from engine.studies import Study, pending, record_run, study_dir
+from engine.studies import Progress, Study, lock_study, pending, progress, record_run, study_dir
 
 
 def _node_sees(home: str, marker: str) -> str:
@@ -40,6 +40,21 @@ def _train(home: str, run_dir: str, resume: bool, threads: int) -> str:
     finally:
         os.close(lock)
     return summary.status
+
+
+def run_study_on_ray(
+    home: Path, study: Study, address: str | None, cpus_per_run: int = 1, say=lambda text: None
+) -> Progress:
+    """The study's pending runs on Ray at ``address`` (None: a local instance), holding the
+    study's lock meanwhile."""
+    import os
+
+    lock = lock_study(home, study.name)
+    try:
+        run_on_ray(home, study, address, cpus_per_run, say)
+    finally:
+        os.close(lock)
+    return progress(home, study)
 
 
 def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int, say) -> None:

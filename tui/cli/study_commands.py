@@ -79,8 +79,14 @@ def study_command(args: argparse.Namespace) -> int:
     print(f"study {name}: {len(entries)} runs ({len(study.seeds)} seeds x"
           f" {len(entries) // len(study.seeds)} groups), {how}", file=sys.stderr)  # fmt: skip
     cancel = interruptible(hangup=True)
-    state = run_study(args.home_path, study, cancel=cancel, say=lambda text: print(text, file=sys.stderr),
-                      executor=args.executor, cpus_per_run=args.cpus_per_run)  # fmt: skip
+    say = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    if args.executor == "local":
+        state = run_study(args.home_path, study, cancel=cancel, say=say)
+    else:
+        from engine.study_ray import run_study_on_ray
+
+        address = args.executor.partition(":")[2] or None
+        state = run_study_on_ray(args.home_path, study, address, args.cpus_per_run, say)
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
