@@ -74,7 +74,7 @@ def read_config(run_dir: Path) -> TrainConfig:
 
 
 def list_runs(home: Path) -> list[Path]:
-    """Every run folder, oldest first (folder names start with their start time)."""
+    """Every run folder, oldest first."""
     folder = runs_folder(home)
     try:
         entries = list(folder.iterdir())
@@ -82,7 +82,19 @@ def list_runs(home: Path) -> list[Path]:
         return []
     except OSError as error:
         raise RunNotFound(f"{folder} cannot be read ({error.strerror})") from None
-    return sorted(p for p in entries if not p.name.startswith(".") and _is_folder(p))
+    folders = [p for p in entries if not p.name.startswith(".") and _is_folder(p)]
+    return sorted(folders, key=_created)
+
+
+def _created(run_dir: Path) -> tuple[int, str]:
+    """When a run was made: its config.json is written once, when the folder is (two runs
+    started in the same second share their name's time stamp, not this)."""
+    for path in (run_dir / CONFIG, run_dir):
+        try:
+            return path.lstat().st_mtime_ns, run_dir.name
+        except OSError:
+            continue
+    return 0, run_dir.name
 
 
 def _is_folder(path: Path) -> bool:
