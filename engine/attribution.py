@@ -9,7 +9,7 @@ so "black" is a real baseline: the pixel value 0, like occlusion's default patch
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -17,19 +17,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
-from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
-METHODS = (
-    "saliency",
-    "input-x-gradient",
-    "integrated-gradients",
-    "smoothgrad",
-    "gradcam",
-    "deeplift",
-    "occlusion",
-)
+METHODS = ATTRIBUTION_METHODS
 
 
 @dataclass(frozen=True)
@@ -285,7 +277,3 @@ def _batch_attribution(attr, pixel_model, x, y, method: str, s: AttributionSetti
     else:
         raise SettingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return out.detach()[:, 0].cpu().numpy()
-
-
-def settings_dict(settings: AttributionSettings) -> dict:
-    return asdict(settings)

@@ -45,6 +45,7 @@ class Prepared:
     dataset: object  # engine.data.Dataset
     run_dir: Path | None = None  # set for a resume
     lock: int | None = None  # the run's lock, held from the check until the start
+    splits: object = None  # engine.data.Splits, when the pre-flight had to make them
 
 
 def _check_home_writable(home: Path) -> None:
@@ -93,21 +94,24 @@ def prepare_resume(home: Path, run_dir: Path) -> Prepared:
         resolve_device(config.device)
         _check_home_writable(home)
         dataset = _load_data(home, config)
-        _check_last_checkpoint(run_dir, config, dataset)
-        return Prepared(config, dataset, run_dir, lock)
+        splits = _check_last_checkpoint(run_dir, config, dataset)
+        return Prepared(config, dataset, run_dir, lock, splits)
     except BaseException:
         os.close(lock)
         raise
 
 
-def _check_last_checkpoint(run_dir: Path, config: TrainConfig, dataset) -> None:
+def _check_last_checkpoint(run_dir: Path, config: TrainConfig, dataset):
     """``last.pt`` fits the run (model, weights, place in training), checked before the run's
-    log is touched."""
+    log is touched; the run's splits, which the check needs (and the run after it)."""
     from engine.data import batch_count, split_dataset
     from engine.training import resume_state
 
-    train_size = len(split_dataset(dataset, seed=config.seed, subset=config.subset).train)
-    resume_state(run_dir / runs.LAST, config, batch_count(train_size, config.batch_size), "cpu")
+    splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
+    resume_state(
+        run_dir / runs.LAST, config, batch_count(len(splits.train), config.batch_size), "cpu"
+    )
+    return splits
 
 
 def start(
@@ -133,7 +137,9 @@ def start(
             os.close(lock)  # the child holds the lock now
         return run_dir, pid, None
     try:
-        summary = execute(run_dir, home, resume, listeners, cancel, prepared.dataset)
+        summary = execute(
+            run_dir, home, resume, listeners, cancel, prepared.dataset, prepared.splits
+        )
     finally:
         os.close(lock)
     return run_dir, None, summary
@@ -153,6 +159,7 @@ def execute(
     listeners: Iterable[Callable[[ev.Event], None]] = (),
     cancel=None,
     dataset=None,
+    splits=None,
 ) -> runs.RunSummary:
     """Train the run in ``run_dir`` in this process, logging every event; its summary.
     The caller holds the run's lock."""
@@ -174,7 +181,8 @@ def execute(
     try:
         if dataset is None:
             dataset = _load_data(home, config)
-        splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
+        if splits is None:
+            splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
         train(config, splits, emit, cancel, checkpoint_dir=run_dir, run_id=run_dir.name,
               dataset_name=dataset.name, resume=resume)  # fmt: skip
     except BaseException as error:
@@ -203,19 +211,21 @@ def stop_on_signals(cancel: threading.Event, signals: Iterable[int] = STOP_SIGNA
         signal.signal(signum, handler)
 
 
-# The detached worker's whole program: the engine from PACKAGE_ROOT, no current directory,
-# no PYTHONPATH, no user site (-I); signals handled before anything heavy is imported.
-_WORKER_CODE = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); from engine.launch import worker_main;"
-    " sys.exit(worker_main(sys.argv[1:]))"
-)
+def isolated_python(module: str, function: str, *args: str) -> list[str]:
+    """The command line that calls ``module.function(args)`` in a fresh interpreter importing
+    this package from PACKAGE_ROOT only: no current directory, no PYTHONPATH, no user site
+    (-I), so an ``engine/`` folder where the user stands is never imported."""
+    code = (f"import sys; sys.path.insert(0, sys.argv.pop(1)); from {module} import {function};"
+            f" sys.exit({function}(sys.argv[1:]))")  # fmt: skip
+    return [sys.executable, "-I", "-c", code, PACKAGE_ROOT, *args]
 
 
 def _spawn(run_dir: Path, home: Path, resume: bool, lock: int) -> int:
     """The detached worker in a new session at a lower priority, handed the run's lock;
     its pid, recorded in ``process.json`` (with its start time) before this returns."""
-    argv = [sys.executable, "-I", "-c", _WORKER_CODE, PACKAGE_ROOT, str(run_dir), str(home),
-            str(lock), "resume" if resume else "new"]  # fmt: skip
+    # signals are handled in worker_main before anything heavy is imported
+    argv = isolated_python("engine.launch", "worker_main", str(run_dir), str(home), str(lock),
+                           "resume" if resume else "new")  # fmt: skip
     log_fd = os.open(
         run_dir / WORKER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644
     )

@@ -17,6 +17,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.atomic import write_json
 from engine.errors import RunBusy
 
 PROCESS = "process.json"
@@ -88,8 +89,6 @@ def process_alive(run_dir: Path) -> bool:
 
 def record(run_dir: Path, pid: int) -> None:
     """Name ``pid`` (with its start time) as the run's process."""
-    from engine.atomic import write_json
-
     write_json(run_dir / PROCESS, {"pid": pid, "start_ticks": start_ticks(pid)})
 
 

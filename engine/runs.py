@@ -317,7 +317,9 @@ def summarize(run_dir: Path) -> RunSummary:
     the log. Never raises: a damaged run is summarised as ``damaged`` with the reason."""
     try:
         config = read_config(run_dir)  # a sound summary of a folder whose config is not, is not
-        return _summary_file(run_dir, config) or summarize_state(run_dir, read_state(run_dir))
+        return _summary_file(run_dir, config) or summarize_state(
+            run_dir, read_state(run_dir), config
+        )
     except RunDamaged as error:
         return damaged_summary(run_dir, str(error))
     except (OSError, ValueError) as error:  # anything else a folder can do to us
@@ -334,9 +336,11 @@ def read_state(run_dir: Path) -> RunState:
     return fold(events)
 
 
-def summarize_state(run_dir: Path, state: RunState) -> RunSummary:
-    """A run's summary from its folded state."""
-    config = read_config(run_dir)
+def summarize_state(
+    run_dir: Path, state: RunState, config: TrainConfig | None = None
+) -> RunSummary:
+    """A run's summary from its folded state (and its config, when already read)."""
+    config = config or read_config(run_dir)
     status, error = status_of(run_dir, state)
     return RunSummary(
         id=run_dir.name,
@@ -436,6 +440,10 @@ class RunFollower:
         elif self.reader.problem:
             self.over, self.status, self.error = True, "damaged", self.reader.problem
         return new
+
+    def follow_again(self) -> None:
+        """The run was resumed: keep reading its log as a live run."""
+        self.over, self.status, self.error = False, "", ""
 
 
 def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:

@@ -186,27 +186,15 @@ def run_study(
     Ray cluster: ``engine.study_ray.run_study_on_ray``)."""
     lock = lock_study(home, study.name)
     try:
-        for number, (group, seed) in enumerate(study.entries(), 1):
+        todo = pending(home, study)  # runs finished or running elsewhere are left as they are
+        for number, (key, group, seed, action) in enumerate(todo, 1):
             if cancel is not None and cancel.is_set():
                 break
-            key = entry_key(group, seed)
-            run_id = study.runs.get(key)
-            status = _status(home, run_id)
-            total = len(study.entries())
-            if status == "finished":
-                continue
-            if status == "running":
-                say(f"[{number}/{total}] {key}: run {run_id} is running elsewhere; left to it")
-                continue
-            run_dir = runs.runs_folder(home) / run_id if run_id else None
-            resumable = status == "stopped" or (
-                status == "failed" and run_dir is not None and runs.has_checkpoint(run_dir, "last")
-            )
-            if resumable:
-                say(f"[{number}/{total}] {key}: resuming {run_id}")
-                prepared = launch.prepare_resume(home, run_dir)
+            if action == "resume":
+                say(f"[{number}/{len(todo)}] {key}: resuming {study.runs[key]}")
+                prepared = launch.prepare_resume(home, runs.runs_folder(home) / study.runs[key])
             else:
-                say(f"[{number}/{total}] {key}: training")
+                say(f"[{number}/{len(todo)}] {key}: training")
                 prepared = launch.prepare(home, study.config(group, seed))
 
             def record(new_run: Path, key: str = key) -> None:

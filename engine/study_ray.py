@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine import runs
 from engine.errors import UserFacing
-from engine.studies import Progress, Study, lock_study, pending, progress, record_run, study_dir
+from engine.studies import Progress, Study, lock_study, pending, progress, record_run
 
 
 def _node_sees(home: str, marker: str) -> str:
@@ -119,4 +119,3 @@ def _check_shared_home(ray, home: Path, study: Study) -> None:
             f"the home {home} is not visible on {', '.join(missing)}: on a cluster it must be a"
             " filesystem every node sees (give --home a shared folder)"
         )
-    study_dir(home, study.name)  # the study's folder is under that home

@@ -98,6 +98,7 @@ class StudyReport:
     intervals: dict[str, dict[str, Interval]]
     comparisons: list[Paired]
     runs: dict[str, str]  # entry key -> status
+    eta_seconds: float | None  # the unfinished runs at the pace of the finished ones
 
     def to_dict(self) -> dict:
         return {
@@ -111,6 +112,7 @@ class StudyReport:
                              "difference": c.difference.__dict__, "p_value": c.p_value,
                              "verdict": c.verdict} for c in self.comparisons],
             "runs": self.runs,
+            "eta_seconds": self.eta_seconds,
         }  # fmt: skip
 
 
@@ -119,6 +121,7 @@ def report(home: Path, study: Study) -> StudyReport:
     groups: list[str] = []
     values: dict[str, dict[str, dict[int, float]]] = {}
     statuses = {}
+    durations: list[float] = []
     for group, seed in study.entries():
         label = group_label(group)
         if label not in values:
@@ -131,6 +134,7 @@ def report(home: Path, study: Study) -> StudyReport:
         statuses[key] = summary.status if summary else "not started"
         if summary is None or summary.status != "finished":
             continue
+        durations.append((summary.train_seconds or 0.0) + (summary.test_seconds or 0.0))
         for name, get, _ in FIGURES:
             value = get(summary)
             if value is not None:
@@ -141,7 +145,13 @@ def report(home: Path, study: Study) -> StudyReport:
         for other in groups[1:]
         for name, _, _ in FIGURES
     ]
-    return StudyReport(study.name, groups, values, intervals, comparisons, statuses)
+    left = sum(status != "finished" for status in statuses.values())
+    eta = (
+        left * sum(durations) / len(durations)
+        if durations and left
+        else (0.0 if not left else None)
+    )
+    return StudyReport(study.name, groups, values, intervals, comparisons, statuses, eta)
 
 
 def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[float], list[float]]]:
@@ -166,20 +176,3 @@ def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[fl
         sds = [interval(epochs[x]).sd if len(epochs[x]) > 1 else 0.0 for x in xs]
         curves[label] = (xs, means, sds)
     return curves
-
-
-def eta_seconds(home: Path, study: Study) -> float | None:
-    """Time left for the study's unfinished runs at the pace of its finished ones (run after
-    run, as on one machine)."""
-    durations, left = [], 0
-    for group, seed in study.entries():
-        run_id = study.runs.get(entry_key(group, seed))
-        run_dir = runs.runs_folder(home) / run_id if run_id else None
-        summary = runs.summarize(run_dir) if run_dir is not None and run_dir.is_dir() else None
-        if summary is not None and summary.status == "finished" and summary.train_seconds:
-            durations.append(summary.train_seconds + (summary.test_seconds or 0.0))
-        else:
-            left += 1
-    if not durations or not left:
-        return None if left else 0.0
-    return left * sum(durations) / len(durations)

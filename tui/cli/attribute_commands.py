@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from engine.config import ATTRIBUTION_METHODS
 from tui.cli.console import make_console, print_json, progress_bar
 from tui.cli.options import UserError, add_subject_options, non_negative_int
 from tui.cli.subject import load_subject
-
-# Kept here in words, not imported: naming the methods must not import torch (--help).
-METHOD_NAMES = ("saliency", "input-x-gradient", "integrated-gradients", "smoothgrad", "gradcam",
-                "deeplift", "occlusion")  # fmt: skip
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -28,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_subject_options(parser)
     parser.add_argument("--index", type=non_negative_int, default=7, metavar="I",
                         help="test image (default 7)")  # fmt: skip
-    parser.add_argument("--method", choices=[*METHOD_NAMES, "all"], default="all")
+    parser.add_argument("--method", choices=[*ATTRIBUTION_METHODS, "all"], default="all")
     parser.add_argument("--target", type=int, choices=range(10), metavar="T",
                         help="the class to explain (default: the predicted one)")  # fmt: skip
     parser.add_argument("--class-view", action="store_true",

@@ -9,6 +9,7 @@ import sys
 
 from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import UserError, add_home, add_json, add_settings, positive_int
+from tui.draw.tables import interval_text
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -98,16 +99,14 @@ def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:
     import os
     import subprocess
 
-    from engine.launch import PACKAGE_ROOT
+    from engine.launch import isolated_python
     from engine.studies import study_dir
 
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from tui.cli import main;"
-            " sys.exit(main(sys.argv[1:]))")  # fmt: skip
     log = study_dir(home, name) / "study.log"
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
     try:
         process = subprocess.Popen(
-            [sys.executable, "-I", "-c", code, PACKAGE_ROOT, "--home", str(home), "study", name, *extra],
+            isolated_python("tui.cli", "main", "--home", str(home), "study", name, *extra),
             stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
         )  # fmt: skip
     finally:
@@ -137,7 +136,7 @@ def show(args: argparse.Namespace, study) -> int:
         cells = []
         for name, _, unit in FIGURES:
             iv = result.intervals[group][name]
-            cells.append(_interval_text(iv, unit))
+            cells.append(interval_text(iv, unit))
         n = max(iv.n for iv in result.intervals[group].values())
         table.add_row(group, str(n), *cells)
     console.print(table)
@@ -157,22 +156,6 @@ def _number(value: float, unit: str) -> str:
     if value is None or math.isnan(value):
         return "-"
     return f"{100 * value:+.2f} pt" if unit == "%" else f"{value:.4g}{' ' + unit if unit else ''}"
-
-
-def _interval_text(iv, unit: str) -> str:
-    if iv.n == 0:
-        return "-"
-    scale = 100 if unit == "%" else 1
-    mean = f"{scale * iv.mean:.2f}" if unit == "%" else f"{iv.mean:.4g}"
-    if iv.n < 2:
-        return mean
-    sd = f"{scale * iv.sd:.2f}" if unit == "%" else f"{iv.sd:.2g}"
-    low, high = (
-        (f"{scale * iv.low:.2f}", f"{scale * iv.high:.2f}")
-        if unit == "%"
-        else (f"{iv.low:.4g}", f"{iv.high:.4g}")
-    )
-    return f"{mean} ± {sd} [{low}, {high}]"
 
 
 def studies_command(args: argparse.Namespace) -> int:

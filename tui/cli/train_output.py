@@ -18,6 +18,7 @@ from rich.progress import (
 from engine import events as ev
 from engine.run_state import RunState
 from tui.draw.tables import (
+    clock,
     epoch_line,
     finish_lines,
     next_steps,
@@ -144,15 +145,6 @@ class RichProgress:
     def close(self) -> None:
         if self.progress.live.is_started:
             self.progress.stop()
-
-
-def clock(seconds: float | None) -> str:
-    """Seconds as m:ss or h:mm:ss; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def make_output(json_lines: bool, classes: list[str] | None = None):

@@ -13,6 +13,30 @@ STATUS_COLOURS = {"running": "cyan", "finished": "green", "stopped": "yellow",
                   "failed": "red", "damaged": "bold red"}  # fmt: skip
 
 
+def clock(seconds: float | None) -> str:
+    """Seconds as m:ss or h:mm:ss; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def interval_text(iv, unit: str, with_sd: bool = True) -> str:
+    """A figure over seeds (engine.study_stats.Interval): 'mean ± sd [low, high]', in
+    percent where ``unit`` is '%'."""
+    if iv.n == 0:
+        return "-"
+
+    def show(value: float, digits: str = ".4g") -> str:
+        return f"{100 * value:.2f}" if unit == "%" else format(value, digits)
+
+    if iv.n < 2:
+        return show(iv.mean)
+    sd = f" ± {show(iv.sd, '.2g')}" if with_sd else ""
+    return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]"
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2%}"
 

@@ -10,12 +10,12 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
+from engine.config import ATTRIBUTION_METHODS
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
-METHODS = ("saliency", "input-x-gradient", "integrated-gradients", "smoothgrad", "gradcam",
-           "deeplift", "occlusion")  # fmt: skip
+METHODS = ATTRIBUTION_METHODS
 
 
 class AttributionScreen(ExperimentScreen):
@@ -52,7 +52,9 @@ class AttributionScreen(ExperimentScreen):
     def compute(self) -> None:
         self.workers.cancel_all()
         what = "the predicted class" if self.target is None else f"class {self.target}"
-        self.set_status(f"attributing test image #{self.image_index} to {what} by 7 methods ...")
+        self.set_status(
+            f"attributing test image #{self.image_index} to {what} by {len(METHODS)} methods ..."
+        )
         self.query_one("#attr-chart", ChartView).set_data({})
         self.run_methods(self.image_index, self.target)
 

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
+from tui.draw.tables import interval_text
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
@@ -42,8 +43,8 @@ class StudiesScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from engine.studies import list_studies, load_study, progress
-        from engine.study_stats import eta_seconds, group_curves, report
+        from engine.studies import list_studies, load_study
+        from engine.study_stats import group_curves, report
 
         home = self.app.settings.home
         names = list_studies(home)
@@ -52,10 +53,8 @@ class StudiesScreen(ExperimentScreen):
             return
         name = names[self.current % len(names)]
         study = load_study(home, name)
-        extra = (group_curves(home, study), eta_seconds(home, study))
-        self.app.call_from_thread(
-            self.show, names, study, report(home, study), progress(home, study), *extra
-        )
+        result, curves = report(home, study), group_curves(home, study)
+        self.app.call_from_thread(self.show, names, study, result, curves)
 
     def show_none(self) -> None:
         self.query_one("#study-title", Static).update("No studies yet")
@@ -63,7 +62,7 @@ class StudiesScreen(ExperimentScreen):
             "start one from a shell: mnist-tui study bn --vary model=convnet,convnet-bn --seeds 0-4"
         )
 
-    def show(self, names, study, result, state, curves, eta) -> None:
+    def show(self, names, study, result, curves) -> None:
         from engine.study_stats import FIGURES
 
         self.names = names
@@ -78,16 +77,7 @@ class StudiesScreen(ExperimentScreen):
         for group in result.groups:
             cells = []
             for name, _, unit in FIGURES[:3]:
-                iv = result.intervals[group][name]
-                scale = 100 if unit == "%" else 1
-                if iv.n == 0:
-                    cells.append("-")
-                elif iv.n < 2:
-                    cells.append(f"{scale * iv.mean:.3g}")
-                else:
-                    cells.append(
-                        f"{scale * iv.mean:.2f} [{scale * iv.low:.2f}, {scale * iv.high:.2f}]"
-                    )
+                cells.append(interval_text(result.intervals[group][name], unit, with_sd=False))
             table.add_row(group, str(result.intervals[group]["test accuracy"].n), *cells)
         lines = [
             f"{c.figure}: {c.b} minus {c.a}: {100 * c.difference.mean:+.2f} points — {c.verdict}"
@@ -104,9 +94,13 @@ class StudiesScreen(ExperimentScreen):
                 series[f"{label} ±sd"] = (xs + xs[::-1], [100 * (m + d) for m, d in zip(means, sds, strict=True)]
                                           + [100 * (m - d) for m, d in zip(means[::-1], sds[::-1], strict=True)])  # fmt: skip
         self.query_one("#study-chart", ChartView).set_data(series)
+        eta = result.eta_seconds
         left = "" if not eta else f", about {eta / 60:.0f} min left at this pace"
+        counts = {s: list(result.runs.values()).count(s) for s in ("finished", "running", "failed")}
+        rest = len(result.runs) - sum(counts.values())
         self.set_status(
-            f"runs: {state.done} done, {state.running} running, {state.failed} failed, {state.left}"
+            f"runs: {counts['finished']} done, {counts['running']} running, {counts['failed']} failed,"
+            f" {rest}"
             f" left{left} — means over the finished seeds, 95% intervals in brackets"
         )
 

@@ -3,8 +3,6 @@ run, followed through its log from where it is. Leaving the screen does not stop
 
 from __future__ import annotations
 
-import time
-
 from rich.console import Group
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -28,6 +26,7 @@ from textual.widgets import (
 from engine import events as ev
 from engine.config import SETTINGS, Setting, TrainConfig
 from engine.errors import SettingError, UserFacing
+from tui.draw.tables import clock
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
@@ -58,14 +57,6 @@ def setting_field(spec: Setting, value) -> Input | Select:
         return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=spec.name)
     return Input(spec.show(value), validators=[SettingValidator(spec)], id=spec.name,
                  tooltip=f"{spec.help}; {spec.rule()}")  # fmt: skip
-
-
-def clock(seconds: float) -> str:
-    return (
-        time.strftime("%M:%S", time.gmtime(seconds))
-        if seconds < 3600
-        else f"{seconds / 3600:.1f} h"
-    )
 
 
 class TrainScreen(ExperimentScreen):
@@ -412,8 +403,7 @@ class TrainScreen(ExperimentScreen):
         self.app.call_from_thread(self.resumed)
 
     def resumed(self) -> None:
-        self.follower.over = False  # the same run goes on: keep reading its log
-        self.follower.status = ""
+        self.follower.follow_again()  # the same run goes on
         self.show_title()
         self.set_status("resumed")
 
