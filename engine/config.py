@@ -36,6 +36,17 @@ ATTRIBUTION_METHODS = (
 # The targeted attack's weight of the MSE term (the study's): small, so the network is fooled
 # fast while the image drifts from the digit; around 300 it stays close (see the README).
 TARGETED_BETA = 0.001
+# Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
+DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
+# The attacks of the robustness curve (engine.attacks.robustness runs them).
+ROBUSTNESS_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "worst")
+# Robust validation of an adversarial run, each epoch: PGD with this many steps from a random
+# start on the first images of the validation set (the same ones every epoch).
+ROBUST_VAL_IMAGES = 1000
+ROBUST_VAL_STEPS = 10
+# Catastrophic overfitting (Wong et al. 2020): robust validation accuracy falling this far
+# (in accuracy, 0-1) below its best within a run.
+COLLAPSE_DROP = 0.2
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,34 @@ class TrainConfig:
                              choices=PRECISIONS)  # fmt: skip
     channels_last: bool = setting(True, "NHWC memory layout for the convolutions (about 2x"
                                   " faster with oneDNN on a CPU)", "channels last")  # fmt: skip
+
+    # Adversarial training (study's extension; Madry et al. 2018, Wong et al. 2020, Zhang et
+    # al. 2019). Off by default: the study trains on clean images.
+    adversarial: str = setting("none", "train on attacked images: fgsm-rs (Wong et al.: one"
+                               " step from a random start, ~2x a clean epoch), pgd (Madry et"
+                               " al.) or trades (Zhang et al.)", "defence",
+                               choices=DEFENCES)  # fmt: skip
+    eps: float = setting(0.3, "the defence's L-infinity radius, in pixels of 0-1", "eps",
+                         minimum=0, above_minimum=True, maximum=1)  # fmt: skip
+    adv_steps: int = setting(10, "attack steps per training batch for pgd and trades (fgsm-rs"
+                             " takes one)", "attack steps", minimum=1, maximum=1000)  # fmt: skip
+    adv_step_size: float | None = setting(None, "size of each attack step; blank: 1.25 eps for"
+                                          " fgsm-rs, 2.5 eps / steps for pgd and trades",
+                                          "step size", minimum=0, above_minimum=True,
+                                          maximum=1, optional=True)  # fmt: skip
+    trades_beta: float = setting(6.0, "TRADES' weight of the robustness term (larger: more"
+                                 " robust, less accurate)", "trades beta", minimum=0,
+                                 maximum=1000)  # fmt: skip
+
+    @property
+    def defended(self) -> bool:
+        return self.adversarial != "none"
+
+    def attack_step_size(self) -> float:
+        """The step of the training attack: the setting, or the papers' rule."""
+        if self.adv_step_size is not None:
+            return self.adv_step_size
+        return 1.25 * self.eps if self.adversarial == "fgsm-rs" else 2.5 * self.eps / self.adv_steps
 
     def validate(self) -> None:
         """Raise SettingError naming the first bad setting."""

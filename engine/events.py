@@ -84,6 +84,22 @@ class EpochEvaluated(Event):
     lr: float
     seconds: float
     images_per_s: float
+    # adversarial runs: accuracy under PGD on a fixed validation subset, and that of the
+    # best checkpoint (which such a run picks by it)
+    robust_val_accuracy: float | None = None
+    best_robust_val_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class RobustnessCollapsed(Event):
+    """An adversarial run's robust validation accuracy fell far below its best: the
+    "catastrophic overfitting" of single-step defences (Wong et al. 2020). The best
+    checkpoint stays the one of ``best_epoch``."""
+
+    epoch: int
+    robust_val_accuracy: float
+    best_robust_val_accuracy: float
+    best_epoch: int
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,7 @@ class RunFinished(Event):
     test_loss: float
     train_seconds: float
     test_seconds: float
+    best_robust_val_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,7 @@ _FIELD_TYPES = {
     "float": (int, float),
     "list": (list,),
     "dict": (dict,),
+    "float | None": (int, float, type(None)),
 }
 
 
@@ -219,8 +237,8 @@ def event_from_dict(data: dict) -> Event:
     values = {}
     for spec in dataclasses.fields(cls):
         if spec.name not in data:
-            if spec.name == "time":
-                continue
+            if spec.name == "time" or spec.default is not dataclasses.MISSING:
+                continue  # a field added later, with its default, in an older log
             raise EventDecodeError(f"{name} without {spec.name}")
         value = data[spec.name]
         allowed = _FIELD_TYPES.get(str(spec.type), (object,))

@@ -19,11 +19,12 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
-from engine.config import TrainConfig
+from engine.config import COLLAPSE_DROP, TrainConfig
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
 from engine.models import build_model, fold_batchnorm
+from engine.robust_training import adversarial_loss, pixels_of, robust_accuracy
 from engine.runs import BEST, LAST
 
 # A cross-entropy over 10 classes starts near 2.3; past this the weights have blown up and
@@ -268,9 +269,14 @@ def train(
             raw = splits.train.images[index]
             if shifts is not None:
                 raw = shift_images(raw, shifts[index])
-            images = normalise(raw)
             labels = splits.train.labels[index]
-            loss = F.cross_entropy(fast(images), labels)
+            if config.defended:
+                generator = torch.Generator(device=device).manual_seed(
+                    config.seed * 1_000_003 + epoch * batches_per_epoch + batch
+                )
+                loss = adversarial_loss(fast, pixels_of(raw), labels, config, generator)
+            else:
+                loss = F.cross_entropy(fast(normalise(raw)), labels)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -306,19 +312,30 @@ def train(
             result.stopped = True
             break
 
-        val = evaluate(scorer_for(model, fast), splits.val, config.eval_batch_size)
+        scorer = scorer_for(model, fast)
+        val = evaluate(scorer, splits.val, config.eval_batch_size)
+        # An adversarial run keeps the epoch most robust on validation images, not the most
+        # accurate: a defence's point is its robust accuracy.
+        robust = robust_accuracy(scorer, splits.val, config.eps) if config.defended else None
         train_loss = progress["loss_sum"] / len(splits.train)
         scheduler.step()
         progress.update(epoch=epoch + 1, batch=0, loss_sum=0.0)
-        improved = val.accuracy > progress["best_val_accuracy"]
+        best_robust = progress.get("best_robust_val_accuracy")
+        if robust is None:
+            improved = val.accuracy > progress["best_val_accuracy"]
+        else:
+            improved = best_robust is None or robust > best_robust
         if improved:
             progress["best_val_accuracy"] = val.accuracy
             progress["best_epoch"] = epoch + 1
+            if robust is not None:
+                progress["best_robust_val_accuracy"] = best_robust = robust
         record = {
             "epoch": epoch + 1,
             "train_loss": train_loss,
             "val_loss": val.loss,
             "val_accuracy": val.accuracy,
+            "robust_val_accuracy": robust,
             "lr": lr,
             "seconds": epoch_seconds,
         }
@@ -334,8 +351,14 @@ def train(
                 lr=lr,
                 seconds=epoch_seconds,
                 images_per_s=seen / max(epoch_seconds, 1e-9),
+                robust_val_accuracy=robust,
+                best_robust_val_accuracy=best_robust,
             )
         )
+        if robust is not None and best_robust - robust > COLLAPSE_DROP:
+            emit(ev.RobustnessCollapsed(epoch=epoch + 1, robust_val_accuracy=robust,
+                                        best_robust_val_accuracy=best_robust,
+                                        best_epoch=progress["best_epoch"]))  # fmt: skip
         if improved and checkpoint_dir is not None:
             save_checkpoint(
                 checkpoint_dir / BEST,
@@ -344,6 +367,7 @@ def train(
                     "model": model.state_dict(),
                     "epoch": epoch + 1,
                     "val_accuracy": val.accuracy,
+                    "robust_val_accuracy": robust,
                 },
             )
             emit(ev.CheckpointSaved("best", epoch + 1, str(checkpoint_dir / BEST), val.accuracy))
@@ -390,6 +414,7 @@ def train(
             test_loss=test.loss,
             train_seconds=result.train_seconds,
             test_seconds=test.seconds,
+            best_robust_val_accuracy=progress.get("best_robust_val_accuracy"),
         )
     )
     return result

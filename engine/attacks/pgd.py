@@ -39,17 +39,36 @@ class PGD:
     def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.eps == 0:
             return images.clone()
-        x = images.clone()
+        start = None
         if self.random_start:
             generator = torch.Generator().manual_seed(self.seed)
             start = torch.rand(images.shape, generator=generator).to(images.device)
-            x = (x + (2 * start - 1) * self.eps).clamp(0, 1)
         with frozen(self.model) as model:
-            for _ in range(self.steps):
-                x.requires_grad_(True)
-                loss = F.cross_entropy(model(x), labels)
-                (grad,) = torch.autograd.grad(loss, x)
-                with torch.no_grad():
-                    x = x + self.alpha * grad.sign()
-                    x = torch.min(torch.max(x, images - self.eps), images + self.eps).clamp(0, 1)
-        return x.detach()
+            return projected_steps(model, images, labels, self.eps, self.alpha, self.steps, start)
+
+
+def projected_steps(
+    forward,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    eps: float,
+    alpha: float,
+    steps: int,
+    start: torch.Tensor | None = None,
+    loss=None,
+) -> torch.Tensor:
+    """The PGD iteration itself, for evaluation and for adversarial training alike:
+    ``forward`` maps pixels to logits; ``start``, if given, is uniform noise in [0, 1) of the
+    images' shape that places the first point at random in the eps ball; ``loss(logits,
+    labels)`` is what the steps raise (cross-entropy by default). Returns detached pixels."""
+    loss = loss or F.cross_entropy
+    x = images.detach().clone()
+    if start is not None:
+        x = (x + (2 * start - 1) * eps).clamp(0, 1)
+    for _ in range(steps):
+        x.requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss(forward(x), labels), x)
+        with torch.no_grad():
+            x = x + alpha * grad.sign()
+            x = torch.min(torch.max(x, images - eps), images + eps).clamp(0, 1)
+    return x.detach()

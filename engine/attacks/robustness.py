@@ -1,4 +1,11 @@
-"""The curve of test accuracy against epsilon under FGSM or PGD."""
+"""The curve of test accuracy against epsilon under one attack, or under the worst of
+several (an image counts as robust only if it survives every one: AutoAttack's idea).
+
+Attacks: ``fgsm``; ``pgd`` (cross-entropy, optionally from random starts); ``apgd-ce``,
+``apgd-dlr`` (untargeted, Croce & Hein 2020) and ``apgd-t`` (targeted DLR against each of
+the ``APGD_TARGETS`` classes the model ranks highest after the true one); ``worst`` runs
+``WORST`` in turn, each on the images that survived the ones before.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,91 @@ import torch
 from torch import nn
 
 from engine import events as ev
-from engine.attacks.fgsm import FGSM
-from engine.attacks.pgd import PGD
-from engine.attacks.start import check_cancel, device_of
+from engine.attacks.apgd import apgd
+from engine.attacks.pgd import projected_steps
+from engine.attacks.start import check_cancel, device_of, frozen
+from engine.config import ROBUSTNESS_ATTACKS
 from engine.data import Split
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
-ATTACKS = ("fgsm", "pgd")
+ATTACKS = ROBUSTNESS_ATTACKS
+WORST = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t")
+APGD_STEPS = 100  # AutoAttack's
+APGD_TARGETS = 9  # AutoAttack's: every other class, most likely first
 
 
-def make_attack(model: nn.Module, attack: str, eps: float, steps: int, alpha: float,
-                random_start: bool):  # fmt: skip
-    if attack == "fgsm":
-        return FGSM(model, eps)
-    if attack == "pgd":
-        return PGD(model, eps, alpha, steps, random_start)
-    raise SettingError(f"attack must be one of {', '.join(ATTACKS)}, not {attack!r}")
+def image_noise(indices: torch.Tensor, restart: int, device: torch.device) -> torch.Tensor:
+    """Uniform noise in [0, 1) of shape (n, 1, 28, 28), a function of each image's index in
+    the split and the restart only — the same for an image in any batch."""
+    rows = []
+    for index in indices.tolist():
+        generator = torch.Generator().manual_seed(index * 1_009 + restart)
+        rows.append(torch.rand(1, 28, 28, generator=generator))
+    return torch.stack(rows).to(device)
+
+
+class Survival:
+    """Runs one attack on a batch and says which images it failed to fool."""
+
+    def __init__(self, model: nn.Module, eps: float, steps: int, alpha: float,
+                 random_start: bool, restarts: int) -> None:  # fmt: skip
+        self.forward = PixelModel(model)
+        self.eps, self.steps, self.alpha = eps, steps, alpha
+        self.random_start, self.restarts = random_start, restarts
+        self.image_steps = 0  # forward-backward passes per image, summed: the work done
+
+    def __call__(self, attack: str, pixels, labels, indices) -> torch.Tensor:
+        right = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
+        if self.eps == 0 or len(labels) == 0:
+            return self._right(pixels, labels)
+        with frozen(self.forward) as forward:
+            if attack == "fgsm":
+                x = projected_steps(forward, pixels, labels, self.eps, self.eps, 1)
+                self.image_steps += len(labels)
+                return self._right(x, labels)
+            tries = self.restarts if attack != "pgd" or self.random_start else 1
+            for restart in range(tries):
+                alive = right.nonzero()[:, 0]
+                if len(alive) == 0:
+                    break
+                right[alive] = self._one(attack, forward, pixels[alive], labels[alive],
+                                         indices[alive.cpu()], restart)  # fmt: skip
+        return right
+
+    def clean(self, pixels, labels) -> torch.Tensor:
+        return self._right(pixels, labels)
+
+    def _right(self, x, labels) -> torch.Tensor:
+        with torch.no_grad():  # not inference mode: the answer is updated in place
+            return self.forward(x).argmax(1) == labels
+
+    def _one(self, attack, forward, pixels, labels, indices, restart) -> torch.Tensor:
+        noise = image_noise(indices, restart, pixels.device)
+        if attack == "pgd":
+            start = noise if self.random_start else None
+            x = projected_steps(forward, pixels, labels, self.eps, self.alpha, self.steps, start)
+            self.image_steps += len(labels) * self.steps
+            return self._right(x, labels)
+        if attack in ("apgd-ce", "apgd-dlr"):
+            loss = "ce" if attack == "apgd-ce" else "dlr"
+            self.image_steps += len(labels) * (APGD_STEPS + 1)
+            return apgd(forward, pixels, labels, self.eps, APGD_STEPS, loss, start=noise)[0]
+        # apgd-t: one run per target class, on the images that are still right
+        with torch.inference_mode():
+            ranking = forward(pixels).sort(dim=1, descending=True).indices
+        right = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
+        for rank in range(1, min(APGD_TARGETS, ranking.shape[1] - 1) + 1):
+            alive = right.nonzero()[:, 0]
+            if len(alive) == 0:
+                break
+            targets = ranking[alive, rank]
+            # the true class may be ranked below the top: skip it as a target
+            targets = torch.where(targets == labels[alive], ranking[alive, 0], targets)
+            self.image_steps += len(alive) * (APGD_STEPS + 1)
+            right[alive] = apgd(forward, pixels[alive], labels[alive], self.eps, APGD_STEPS,
+                                "dlr-targeted", targets, noise[alive])[0]  # fmt: skip
+        return right
 
 
 def robustness_curve(
@@ -39,36 +114,45 @@ def robustness_curve(
     batch_size: int = 500,
     emit: ev.Emit = ev.ignore,
     cancel=None,
+    restarts: int = 1,
 ) -> list[ev.RobustnessMeasured]:
     """Accuracy of ``model`` on the first ``limit`` images of ``split`` at each eps, one
     ``RobustnessMeasured`` per eps (emitted as it is measured, and returned). ``accuracy``:
     images still right under the attack at that eps; ``robust_accuracy``: right under the
     attack at every eps up to it (an attacker with budget eps may use any smaller one), so
-    it never rises with eps."""
+    it never rises with eps. ``restarts``: random restarts of pgd (with ``random_start``)
+    and of the APGD attacks."""
+    if attack not in ATTACKS:
+        raise SettingError(f"attack must be one of {', '.join(ATTACKS)}, not {attack!r}")
     eps_values = sorted(eps_values)
     if any(e < 0 for e in eps_values):
         raise SettingError("eps values must not be negative")
+    if restarts < 1:
+        raise SettingError("restarts must be at least 1")
     count = len(split) if limit is None else min(limit, len(split))
     device = device_of(model)
-    pixel_model = PixelModel(model)
     still_right = torch.ones(count, dtype=torch.bool)
-    attack_steps = 1 if attack == "fgsm" else steps
+    parts = WORST if attack == "worst" else (attack,)
     points = []
     for n, eps in enumerate(eps_values):
-        adversary = make_attack(model, attack, eps, steps, alpha, random_start)
+        survival = Survival(model, eps, steps, alpha, random_start, restarts)
         right = torch.zeros(count, dtype=torch.bool)
         start = time.perf_counter()
         for first in range(0, count, batch_size):
-            check_cancel(cancel, "robustness")
             last = min(first + batch_size, count)
-            images = to_pixels(split.images[first:last]).to(device)
+            pixels = to_pixels(split.images[first:last]).to(device)
             labels = split.labels[first:last].to(device)
-            adversarial = adversary(images, labels)
-            with torch.inference_mode():
-                right[first:last] = (pixel_model(adversarial).argmax(1) == labels).cpu()
-            emit(
-                ev.ProgressMade(f"{attack} eps {eps:g}", n * count + last, len(eps_values) * count)
-            )
+            indices = torch.arange(first, last)
+            alive = survival.clean(pixels, labels)  # a wrong image is not robust, whatever
+            for part in parts:
+                check_cancel(cancel, "robustness")
+                keep = alive.nonzero()[:, 0]
+                if len(keep) == 0:
+                    break
+                alive[keep] = survival(part, pixels[keep], labels[keep], indices[keep.cpu()])
+            right[first:last] = alive.cpu()
+            task = f"{attack} eps {eps:g}"
+            emit(ev.ProgressMade(task, n * count + last, len(eps_values) * count))
         seconds = time.perf_counter() - start
         still_right &= right
         point = ev.RobustnessMeasured(
@@ -78,7 +162,7 @@ def robustness_curve(
             robust_accuracy=still_right.float().mean().item(),
             images=count,
             seconds=seconds,
-            images_per_s_per_step=count * attack_steps / max(seconds, 1e-9),
+            images_per_s_per_step=survival.image_steps / max(seconds, 1e-9),
         )
         points.append(point)
         emit(point)

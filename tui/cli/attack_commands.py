@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.config import TARGETED_BETA
+from engine.config import ROBUSTNESS_ATTACKS, TARGETED_BETA
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
@@ -138,7 +138,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.set_defaults(handler=lp_attack_command, attack_name=name)
 
     robust = commands.add_parser(
-        "robustness", help="test accuracy against epsilon under FGSM or PGD"
+        "robustness",
+        help="test accuracy against epsilon under an attack, or the worst of several",
+        description="Test accuracy against epsilon. Attacks: fgsm; pgd; apgd-ce and apgd-dlr"
+        " (APGD, Croce & Hein 2020, with the cross-entropy or the scale-free DLR loss, 100"
+        " steps); apgd-t (APGD with targeted DLR against each of the 9 other classes); worst"
+        " (all of them: an image counts as robust only if it survives every one, as in"
+        " AutoAttack — the evaluation to trust for a defended network).",
     )
     add_subject_options(robust)
     robust.add_argument(
@@ -147,7 +153,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=float_list(DEFAULT_EPS),
         help=f"epsilons (default {DEFAULT_EPS})",
     )
-    robust.add_argument("--attack", choices=["fgsm", "pgd"], default="fgsm")
+    robust.add_argument("--attack", choices=ROBUSTNESS_ATTACKS, default="fgsm",
+                        help="the attack (default fgsm); see above")  # fmt: skip
+    robust.add_argument("--restarts", type=positive_int, default=1,
+                        help="random restarts of pgd (with --random-start) and of the APGD"
+                        " attacks; an image must survive every one (default 1)")  # fmt: skip
     robust.add_argument("--limit", type=positive_int, help="attack only the first N test images")
     robust.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
     robust.add_argument(
@@ -447,6 +457,19 @@ def lp_attack_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def attack_words(args: argparse.Namespace) -> str:
+    """The attack as the output names it: 'PGD (40 steps of 0.01, 2 restarts)'."""
+    restarts = f", {args.restarts} restarts" if args.restarts > 1 else ""
+    if args.attack == "fgsm":
+        return "FGSM"
+    if args.attack == "pgd":
+        start = ", random start" if args.random_start else ""
+        return f"PGD ({args.steps} steps of {args.alpha:g}{start}{restarts})"
+    if args.attack == "worst":
+        return f"the worst of FGSM, PGD, APGD-CE, APGD-DLR and APGD-T{restarts and ' (' + restarts[2:] + ')'}"
+    return f"{args.attack.upper()} (100 steps{restarts})"
+
+
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks import robustness_curve
 
@@ -464,14 +487,13 @@ def robustness_command(args: argparse.Namespace) -> int:
             args.random_start,
             emit=emit,
             cancel=interruptible(),
+            restarts=args.restarts,
         )
     if args.json:
         print_json([ev.event_to_dict(p) for p in points])
         return 0
-    steps = 1 if args.attack == "fgsm" else args.steps
     console.print(
-        f"[bold]Robustness[/] under {args.attack.upper()}"
-        + (f" ({steps} steps of {args.alpha:g})" if steps > 1 else "")
+        f"[bold]Robustness[/] under {attack_words(args)}"
         + f" on {points[0].images:,} test images — {subject.run_id}"
     )
     table = Table(show_edge=False)

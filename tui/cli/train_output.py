@@ -19,6 +19,7 @@ from engine import events as ev
 from engine.run_state import RunState
 from tui.draw.tables import (
     clock,
+    collapse_line,
     epoch_line,
     finish_lines,
     next_steps,
@@ -59,6 +60,8 @@ class PlainLines:
             self.write(start_line(event))
         elif isinstance(event, ev.EpochEvaluated):
             self.write(epoch_line(event))
+        elif isinstance(event, ev.RobustnessCollapsed):
+            self.write(collapse_line(event))
         elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
             self.write(f"  best checkpoint: epoch {event.epoch} -> {event.path}")
         elif isinstance(event, ev.TestEvaluated):
@@ -124,6 +127,8 @@ class RichProgress:
                 info=f"val acc {event.val_accuracy:.2%}  best {event.best_val_accuracy:.2%}",
             )
             self.progress.console.print(epoch_line(event))
+        elif isinstance(event, ev.RobustnessCollapsed):
+            self.progress.console.print(f"[bold yellow]{collapse_line(event)}[/]")
         elif isinstance(event, ev.TestEvaluated):
             self.close()
             self.console.print(per_class_table(event, self.classes))

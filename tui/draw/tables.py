@@ -67,10 +67,26 @@ def runs_table(summaries: Sequence, title: str = "") -> Table:
 
 def epoch_line(e: ev.EpochEvaluated) -> str:
     """One line per epoch, the same in every output."""
+    robust = ""
+    if e.robust_val_accuracy is not None:
+        robust = (
+            f"  robust val {e.robust_val_accuracy:.2%} (best {percent(e.best_robust_val_accuracy)})"
+        )
+        best = ""
+    else:
+        best = f"  best {e.best_val_accuracy:.2%}"
     return (
         f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.4f}  val loss {e.val_loss:.4f}"
-        f"  val acc {e.val_accuracy:.2%}  best {e.best_val_accuracy:.2%}  lr {e.lr:.4f}"
+        f"  val acc {e.val_accuracy:.2%}{best}{robust}  lr {e.lr:.4f}"
         f"  {e.seconds:.1f} s  {e.images_per_s:,.0f} img/s"
+    )
+
+
+def collapse_line(e: ev.RobustnessCollapsed) -> str:
+    return (
+        f"  warning: robust validation accuracy fell to {e.robust_val_accuracy:.2%} from"
+        f" {e.best_robust_val_accuracy:.2%} (catastrophic overfitting); the best checkpoint"
+        f" stays epoch {e.best_epoch}'s"
     )
 
 
@@ -83,9 +99,12 @@ def start_line(e: ev.RunStarted) -> str:
 
 
 def finish_lines(e: ev.RunFinished) -> list[str]:
+    robust = ""
+    if e.best_robust_val_accuracy is not None:
+        robust = f", robust val acc {e.best_robust_val_accuracy:.2%}"
     return [
         f"test accuracy {e.test_accuracy:.2%}  test loss {e.test_loss:.4f}"
-        f"  (best checkpoint: epoch {e.best_epoch}, val acc {e.best_val_accuracy:.2%})",
+        f"  (best checkpoint: epoch {e.best_epoch}, val acc {e.best_val_accuracy:.2%}{robust})",
         f"training {e.train_seconds:.1f} s  test-set inference {e.test_seconds:.2f} s",
     ]
 

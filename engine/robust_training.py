@@ -1,0 +1,106 @@
+"""Adversarial training: the loss of one batch under a defence, and the robust validation
+that tells an adversarial run's epochs apart.
+
+The defences, each as its paper gives it (eps is an L-infinity radius in pixels of [0, 1]):
+- ``fgsm-rs`` (Wong, Rice & Kolter 2020, "Fast is better than free"): a uniformly random
+  start in the eps ball, one signed-gradient step of ``1.25 eps``, projected; train on it.
+- ``pgd`` (Madry et al. 2018): PGD from a random start in the ball; train on the result.
+- ``trades`` (Zhang et al. 2019): cross-entropy on the clean image plus ``beta`` times the
+  KL divergence between the model's outputs on the clean image and on an image found by PGD
+  to maximise that divergence.
+
+The model here takes normalised images (as training feeds it); the attacks work in pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.attacks.pgd import projected_steps
+from engine.config import ROBUST_VAL_IMAGES, ROBUST_VAL_STEPS, TrainConfig
+from engine.data import MEAN, STD, Split
+
+
+def pixels_of(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (n, 28, 28) to pixels (n, 1, 28, 28) in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255.0)
+
+
+def on_pixels(model: nn.Module):
+    """``model`` (normalised input) as a function of pixels."""
+    return lambda pixels: model((pixels - MEAN) / STD).float()
+
+
+def _kl(adversarial_logits: torch.Tensor, clean_logits: torch.Tensor) -> torch.Tensor:
+    """KL(clean || adversarial) per batch, as TRADES writes it; from log-probabilities on
+    both sides, so that a class the clean output rounds to probability 0 gives a finite
+    gradient (a softmax target gives log 0 = -inf, and a NaN loss a few epochs in)."""
+    return F.kl_div(
+        F.log_softmax(adversarial_logits, 1),
+        F.log_softmax(clean_logits, 1),
+        reduction="batchmean",
+        log_target=True,
+    )
+
+
+def adversarial_loss(
+    model: nn.Module,
+    pixels: torch.Tensor,
+    labels: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The training loss of one batch under ``config.adversarial`` (a plain cross-entropy
+    when the run has no defence). ``model`` is in train mode and stays so; the attack runs
+    with BatchNorm in eval mode, as the papers' code does, so that it does not move the
+    running statistics."""
+    forward = on_pixels(model)
+    if not config.defended:
+        return F.cross_entropy(forward(pixels), labels)
+    eps, alpha = config.eps, config.attack_step_size()
+    start = torch.rand(pixels.shape, generator=generator, device=pixels.device)
+    model.eval()
+    try:
+        if config.adversarial == "fgsm-rs":
+            attacked = projected_steps(forward, pixels, labels, eps, alpha, 1, start)
+        elif config.adversarial == "pgd":
+            attacked = projected_steps(forward, pixels, labels, eps, alpha, config.adv_steps, start)
+        else:  # trades: a small Gaussian start, then steps that raise the KL divergence
+            with torch.no_grad():
+                clean = forward(pixels)
+            noise = 0.001 * torch.randn(pixels.shape, generator=generator, device=pixels.device)
+            attacked = projected_steps(
+                forward, (pixels + noise).clamp(0, 1), clean, eps, alpha, config.adv_steps,
+                loss=lambda logits, target: _kl(logits, target),
+            )  # fmt: skip
+            attacked = torch.min(torch.max(attacked, pixels - eps), pixels + eps)
+    finally:
+        model.train()
+    if config.adversarial == "trades":
+        clean_logits = forward(pixels)
+        return F.cross_entropy(clean_logits, labels) + config.trades_beta * _kl(
+            forward(attacked), clean_logits
+        )
+    return F.cross_entropy(forward(attacked), labels)
+
+
+def robust_accuracy(model: nn.Module, split: Split, eps: float, batch_size: int = 500) -> float:
+    """Accuracy of ``model`` (eval mode, normalised input) under PGD with
+    ``ROBUST_VAL_STEPS`` steps of 2.5 eps / steps from a random start (seeded, so every
+    epoch meets the same start) on the first ``ROBUST_VAL_IMAGES`` images of ``split``."""
+    model.eval()
+    count = min(ROBUST_VAL_IMAGES, len(split))
+    forward = on_pixels(model)
+    alpha = 2.5 * eps / ROBUST_VAL_STEPS
+    generator = torch.Generator(device=split.images.device).manual_seed(0)
+    right = 0
+    for first in range(0, count, batch_size):
+        pixels = pixels_of(split.images[first : min(first + batch_size, count)])
+        labels = split.labels[first : first + len(pixels)]
+        start = torch.rand(pixels.shape, generator=generator, device=pixels.device)
+        attacked = projected_steps(forward, pixels, labels, eps, alpha, ROBUST_VAL_STEPS, start)
+        with torch.no_grad():
+            right += (forward(attacked).argmax(1) == labels).sum().item()
+    return right / max(count, 1)

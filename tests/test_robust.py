@@ -1,0 +1,117 @@
+"""Robust training and the evaluation that checks it: defences raise robust accuracy, the
+best checkpoint is the most robust, a collapse is reported, APGD agrees with torchattacks,
+and the worst-case evaluation is never kinder than any single attack."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine import events as ev
+from engine import robust_training
+from engine.attacks import robustness_curve
+from engine.attacks.apgd import apgd, checkpoints
+from engine.config import SETTING, TrainConfig
+from engine.pixels import PixelModel, to_pixels
+from engine.training import train
+
+TINY = dict(epochs=4, batch_size=20, lr=0.05, device="cpu", eps=0.3)
+
+
+def robust_test_accuracy(model, split) -> float:
+    return robust_training.robust_accuracy(model.eval(), split, 0.3)
+
+
+def test_adversarial_training_raises_robust_accuracy(tiny_splits):
+    plain = train(TrainConfig(**TINY), tiny_splits).model
+    defended = train(TrainConfig(**TINY, adversarial="pgd", adv_steps=5), tiny_splits).model
+    assert robust_test_accuracy(defended, tiny_splits.test) > robust_test_accuracy(
+        plain, tiny_splits.test
+    ) + 0.2
+
+
+@pytest.mark.parametrize("defence", ["fgsm-rs", "trades"])
+def test_each_defence_trains_and_reports_robust_validation(tiny_splits, defence):
+    seen: list[ev.Event] = []
+    config = TrainConfig(**TINY, adversarial=defence, adv_steps=3)
+    result = train(config, tiny_splits, seen.append)
+    epochs = [e for e in seen if isinstance(e, ev.EpochEvaluated)]
+    assert all(e.robust_val_accuracy is not None for e in epochs)
+    assert result.test_accuracy > 0.5
+    finished = seen[-1]
+    assert isinstance(finished, ev.RunFinished)
+    assert finished.best_robust_val_accuracy == max(e.robust_val_accuracy for e in epochs)
+
+
+def test_the_best_checkpoint_is_the_most_robust_and_a_collapse_is_reported(
+    tiny_splits, tmp_path, monkeypatch
+):
+    # a constructed run whose robust validation accuracy rises, then collapses
+    robust = iter([0.40, 0.70, 0.30, 0.35])
+    monkeypatch.setattr("engine.training.robust_accuracy", lambda *a, **k: next(robust))
+    seen: list[ev.Event] = []
+    config = TrainConfig(**TINY, adversarial="fgsm-rs")
+    result = train(config, tiny_splits, seen.append, checkpoint_dir=tmp_path)
+    assert result.best_epoch == 2
+    collapses = [e for e in seen if isinstance(e, ev.RobustnessCollapsed)]
+    assert [c.epoch for c in collapses] == [3, 4]
+    assert collapses[0].best_epoch == 2 and collapses[0].best_robust_val_accuracy == 0.70
+    saved = [e.epoch for e in seen if isinstance(e, ev.CheckpointSaved) and e.kind == "best"]
+    assert saved == [1, 2]
+    assert seen[-1].best_robust_val_accuracy == 0.70
+
+
+def test_old_event_logs_without_robust_fields_still_read():
+    line = ev.event_to_json(
+        ev.EpochEvaluated(epoch=1, epochs=2, train_loss=1.0, val_loss=1.0, val_accuracy=0.5,
+                          best_val_accuracy=0.5, lr=0.1, seconds=1.0, images_per_s=10.0)  # fmt: skip
+    )
+    old = line.replace(',"robust_val_accuracy":null,"best_robust_val_accuracy":null', "")
+    assert "robust" not in old
+    assert ev.event_from_json(old).robust_val_accuracy is None
+
+
+def test_the_defence_settings_are_declared_once_and_offered(capsys):
+    from tui.cli import main
+
+    for name in ("adversarial", "eps", "adv_steps", "adv_step_size", "trades_beta"):
+        assert SETTING[name].in_form
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--adversarial", "--eps", "--adv-steps", "--adv-step-size", "--trades-beta"):
+        assert flag in text
+    assert TrainConfig(adversarial="fgsm-rs").attack_step_size() == pytest.approx(0.375)
+    assert TrainConfig(adversarial="pgd", adv_steps=10).attack_step_size() == pytest.approx(0.075)
+
+
+def test_apgd_checkpoints_follow_the_paper():
+    # p0 = 0, p1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)
+    assert checkpoints(100) == [0, 22, 41, 57, 70, 80, 87, 93, 99]
+
+
+def test_worst_is_never_kinder_than_any_single_attack(tiny_model, tiny_splits):
+    eps = [0.1, 0.2]
+    single = {}
+    for attack in ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t"):
+        points = robustness_curve(tiny_model, tiny_splits.test, eps, attack, limit=40, steps=10,
+                                  alpha=0.03, random_start=True)  # fmt: skip
+        single[attack] = [p.accuracy for p in points]
+    worst = robustness_curve(tiny_model, tiny_splits.test, eps, "worst", limit=40, steps=10,
+                             alpha=0.03, random_start=True)  # fmt: skip
+    for i, point in enumerate(worst):
+        assert point.accuracy <= min(values[i] for values in single.values())
+
+
+def test_apgd_agrees_with_torchattacks(tiny_model, tiny_splits):
+    torchattacks = pytest.importorskip("torchattacks")
+    model = PixelModel(tiny_model)
+    images = to_pixels(tiny_splits.test.images[:100])
+    labels = tiny_splits.test.labels[:100]
+    for loss in ("ce", "dlr"):
+        for eps in (0.1, 0.2):
+            ours = apgd(model, images, labels, eps, 50, loss, start=torch.rand_like(images))[0]
+            reference = torchattacks.APGD(model, eps=eps, steps=50, loss=loss, seed=0)
+            theirs = model(reference(images, labels)).argmax(1) == labels
+            # each is a random-start attack: they agree within a few images in a hundred
+            assert abs(ours.float().mean() - theirs.float().mean()) <= 0.06, (loss, eps)
