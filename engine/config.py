@@ -223,6 +223,10 @@ class TrainConfig:
                                           " fgsm-rs, 2.5 eps / steps for pgd and trades",
                                           "step size", minimum=0, above_minimum=True,
                                           maximum=1, optional=True)  # fmt: skip
+    eps_warmup: int = setting(1, "epochs over which the defence's eps rises from 0 to --eps"
+                              " (PGD training at the full eps from the first batch can stay at"
+                              " chance)", "eps warm-up", minimum=0, maximum=10_000,
+                              metavar="EPOCHS")  # fmt: skip
     trades_beta: float = setting(6.0, "TRADES' weight of the robustness term (larger: more"
                                  " robust, less accurate)", "trades beta", minimum=0,
                                  maximum=1000)  # fmt: skip
@@ -231,11 +235,19 @@ class TrainConfig:
     def defended(self) -> bool:
         return self.adversarial != "none"
 
-    def attack_step_size(self) -> float:
-        """The step of the training attack: the setting, or the papers' rule."""
+    def attack_step_size(self, eps: float | None = None) -> float:
+        """The step of the training attack at radius ``eps`` (the setting's by default): the
+        step size setting, or the papers' rule."""
+        eps = self.eps if eps is None else eps
         if self.adv_step_size is not None:
             return self.adv_step_size
-        return 1.25 * self.eps if self.adversarial == "fgsm-rs" else 2.5 * self.eps / self.adv_steps
+        return 1.25 * eps if self.adversarial == "fgsm-rs" else 2.5 * eps / self.adv_steps
+
+    def eps_at(self, progress: float) -> float:
+        """The training attack's radius after ``progress`` epochs (fractional)."""
+        if self.eps_warmup <= 0:
+            return self.eps
+        return self.eps * min(1.0, progress / self.eps_warmup)
 
     def validate(self) -> None:
         """Raise SettingError naming the first bad setting."""

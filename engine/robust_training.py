@@ -51,15 +51,17 @@ def adversarial_loss(
     labels: torch.Tensor,
     config: TrainConfig,
     generator: torch.Generator,
+    eps: float | None = None,
 ) -> torch.Tensor:
     """The training loss of one batch under ``config.adversarial`` (a plain cross-entropy
     when the run has no defence). ``model`` is in train mode and stays so; the attack runs
     with BatchNorm in eval mode, as the papers' code does, so that it does not move the
-    running statistics."""
+    running statistics. ``eps``: the radius now (below the setting's during the warm-up)."""
     forward = on_pixels(model)
-    if not config.defended:
+    eps = config.eps if eps is None else eps
+    if not config.defended or eps <= 0:
         return F.cross_entropy(forward(pixels), labels)
-    eps, alpha = config.eps, config.attack_step_size()
+    alpha = config.attack_step_size(eps)
     start = torch.rand(pixels.shape, generator=generator, device=pixels.device)
     model.eval()
     try:

@@ -35,6 +35,7 @@ class RunState:
     smoothed: list[float] = field(default_factory=list)
     train_seconds: float = 0.0  # summed over the evaluated epochs
     first_time: float | None = None  # when the first event was made
+    collapses: list[ev.RobustnessCollapsed] = field(default_factory=list)  # robust acc fell
     _average: float = 0.0
     _weight: float = 0.0
     _rate_start: tuple[float, int] | None = None  # (time, step) since (re)start, for the ETA
@@ -47,6 +48,7 @@ class RunState:
             self.started, self.end, self._rate_start = event, None, None
             # a resumed run picks up after its last full epoch: forget what came later
             self.epochs = [e for e in self.epochs if e.epoch <= event.start_epoch]
+            self.collapses = [e for e in self.collapses if e.epoch <= event.start_epoch]
             self.train_seconds = sum(e.seconds for e in self.epochs)
         elif isinstance(event, ev.BatchTrained):
             self._add_batch(event)
@@ -57,6 +59,8 @@ class RunState:
             self.best = event
         elif isinstance(event, ev.TestEvaluated):
             self.test = event
+        elif isinstance(event, ev.RobustnessCollapsed):
+            self.collapses.append(event)
         elif isinstance(event, FINAL_EVENTS):
             self.end = event
 
@@ -108,6 +112,13 @@ class RunState:
             return self.end.best_val_accuracy
         return self.epochs[-1].best_val_accuracy if self.epochs else None
 
+    @property
+    def robust_val_accuracy(self) -> float | None:
+        """An adversarial run's best robust validation accuracy (None for others)."""
+        if isinstance(self.end, ev.RunFinished) and self.end.best_robust_val_accuracy is not None:
+            return self.end.best_robust_val_accuracy
+        return self.epochs[-1].best_robust_val_accuracy if self.epochs else None
+
     def eta_seconds(self) -> float | None:
         """Seconds left for the whole run at the pace since it (re)started, from batch
         progress (an epoch-level rate would say nothing until an epoch ends)."""
@@ -132,6 +143,7 @@ class RunState:
             "test_images": self.started.test_size if self.started and finished else None,
             "epoch": self.epoch,
             "best_val_accuracy": self.best_val_accuracy,
+            "robust_val_accuracy": self.robust_val_accuracy,
             "test_accuracy": finished.test_accuracy if finished else None,
             "test_loss": finished.test_loss if finished else None,
             "train_seconds": finished.train_seconds if finished else (self.train_seconds or None),

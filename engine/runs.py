@@ -287,6 +287,9 @@ class RunSummary:
     train_images: int | None = None  # images trained on in the evaluated epochs
     name: str = ""  # the user's label, if any
     test_images: int | None = None  # images in the test set scored at the end
+    defence: str = "none"  # the adversarial training, if any (config's ``adversarial``)
+    # adversarial runs: the best checkpoint's accuracy under PGD on validation images
+    robust_val_accuracy: float | None = None
 
     @property
     def test_ms_per_image(self) -> float | None:
@@ -346,6 +349,7 @@ def summarize_state(
         id=run_dir.name,
         path=str(run_dir),
         model=config.model,
+        defence=config.adversarial,
         status=status,
         epochs=config.epochs,
         started=_started(run_dir, state),
@@ -396,7 +400,7 @@ def _summary_file(run_dir: Path, config: TrainConfig) -> RunSummary | None:
             return None
     # The folder name is the run's identity: a copied folder is its own run.
     return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": config.model,
-                         "name": read_name(run_dir)})  # fmt: skip
+                         "defence": config.adversarial, "name": read_name(run_dir)})  # fmt: skip
 
 
 def write_summary(run_dir: Path) -> RunSummary:

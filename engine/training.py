@@ -274,7 +274,8 @@ def train(
                 generator = torch.Generator(device=device).manual_seed(
                     config.seed * 1_000_003 + epoch * batches_per_epoch + batch
                 )
-                loss = adversarial_loss(fast, pixels_of(raw), labels, config, generator)
+                eps = config.eps_at(epoch + batch / batches_per_epoch)
+                loss = adversarial_loss(fast, pixels_of(raw), labels, config, generator, eps)
             else:
                 loss = F.cross_entropy(fast(normalise(raw)), labels)
             optimiser.zero_grad(set_to_none=True)

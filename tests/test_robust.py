@@ -25,9 +25,10 @@ def robust_test_accuracy(model, split) -> float:
 def test_adversarial_training_raises_robust_accuracy(tiny_splits):
     plain = train(TrainConfig(**TINY), tiny_splits).model
     defended = train(TrainConfig(**TINY, adversarial="pgd", adv_steps=5), tiny_splits).model
-    assert robust_test_accuracy(defended, tiny_splits.test) > robust_test_accuracy(
-        plain, tiny_splits.test
-    ) + 0.2
+    assert (
+        robust_test_accuracy(defended, tiny_splits.test)
+        > robust_test_accuracy(plain, tiny_splits.test) + 0.2
+    )
 
 
 @pytest.mark.parametrize("defence", ["fgsm-rs", "trades"])
@@ -63,8 +64,17 @@ def test_the_best_checkpoint_is_the_most_robust_and_a_collapse_is_reported(
 
 def test_old_event_logs_without_robust_fields_still_read():
     line = ev.event_to_json(
-        ev.EpochEvaluated(epoch=1, epochs=2, train_loss=1.0, val_loss=1.0, val_accuracy=0.5,
-                          best_val_accuracy=0.5, lr=0.1, seconds=1.0, images_per_s=10.0)  # fmt: skip
+        ev.EpochEvaluated(
+            epoch=1,
+            epochs=2,
+            train_loss=1.0,
+            val_loss=1.0,
+            val_accuracy=0.5,
+            best_val_accuracy=0.5,
+            lr=0.1,
+            seconds=1.0,
+            images_per_s=10.0,
+        )  # fmt: skip
     )
     old = line.replace(',"robust_val_accuracy":null,"best_robust_val_accuracy":null', "")
     assert "robust" not in old

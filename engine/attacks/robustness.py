@@ -43,10 +43,10 @@ class Survival:
     """Runs one attack on a batch and says which images it failed to fool."""
 
     def __init__(self, model: nn.Module, eps: float, steps: int, alpha: float,
-                 random_start: bool, restarts: int) -> None:  # fmt: skip
+                 random_start: bool, restarts: int, targets: int = APGD_TARGETS) -> None:  # fmt: skip
         self.forward = PixelModel(model)
         self.eps, self.steps, self.alpha = eps, steps, alpha
-        self.random_start, self.restarts = random_start, restarts
+        self.random_start, self.restarts, self.targets = random_start, restarts, targets
         self.image_steps = 0  # forward-backward passes per image, summed: the work done
 
     def __call__(self, attack: str, pixels, labels, indices) -> torch.Tensor:
@@ -89,7 +89,7 @@ class Survival:
         with torch.inference_mode():
             ranking = forward(pixels).sort(dim=1, descending=True).indices
         right = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
-        for rank in range(1, min(APGD_TARGETS, ranking.shape[1] - 1) + 1):
+        for rank in range(1, min(self.targets, ranking.shape[1] - 1) + 1):
             alive = right.nonzero()[:, 0]
             if len(alive) == 0:
                 break
@@ -115,13 +115,15 @@ def robustness_curve(
     emit: ev.Emit = ev.ignore,
     cancel=None,
     restarts: int = 1,
+    targets: int = APGD_TARGETS,
 ) -> list[ev.RobustnessMeasured]:
     """Accuracy of ``model`` on the first ``limit`` images of ``split`` at each eps, one
     ``RobustnessMeasured`` per eps (emitted as it is measured, and returned). ``accuracy``:
     images still right under the attack at that eps; ``robust_accuracy``: right under the
     attack at every eps up to it (an attacker with budget eps may use any smaller one), so
     it never rises with eps. ``restarts``: random restarts of pgd (with ``random_start``)
-    and of the APGD attacks."""
+    and of the APGD attacks; ``targets``: how many classes apgd-t aims at (the most likely
+    first; 9, AutoAttack's, is every other class)."""
     if attack not in ATTACKS:
         raise SettingError(f"attack must be one of {', '.join(ATTACKS)}, not {attack!r}")
     eps_values = sorted(eps_values)
@@ -129,13 +131,15 @@ def robustness_curve(
         raise SettingError("eps values must not be negative")
     if restarts < 1:
         raise SettingError("restarts must be at least 1")
+    if not 1 <= targets <= 9:
+        raise SettingError(f"targets must be from 1 to 9, not {targets}")
     count = len(split) if limit is None else min(limit, len(split))
     device = device_of(model)
     still_right = torch.ones(count, dtype=torch.bool)
     parts = WORST if attack == "worst" else (attack,)
     points = []
     for n, eps in enumerate(eps_values):
-        survival = Survival(model, eps, steps, alpha, random_start, restarts)
+        survival = Survival(model, eps, steps, alpha, random_start, restarts, targets)
         right = torch.zeros(count, dtype=torch.bool)
         start = time.perf_counter()
         for first in range(0, count, batch_size):

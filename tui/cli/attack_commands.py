@@ -158,6 +158,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     robust.add_argument("--restarts", type=positive_int, default=1,
                         help="random restarts of pgd (with --random-start) and of the APGD"
                         " attacks; an image must survive every one (default 1)")  # fmt: skip
+    robust.add_argument("--targets", type=int, choices=range(1, 10), default=9, metavar="1-9",
+                        help="classes apgd-t aims at, the most likely first (default 9, every"
+                        " other class, as AutoAttack; fewer is faster)")  # fmt: skip
     robust.add_argument("--limit", type=positive_int, help="attack only the first N test images")
     robust.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
     robust.add_argument(
@@ -466,8 +469,9 @@ def attack_words(args: argparse.Namespace) -> str:
         start = ", random start" if args.random_start else ""
         return f"PGD ({args.steps} steps of {args.alpha:g}{start}{restarts})"
     if args.attack == "worst":
-        return f"the worst of FGSM, PGD, APGD-CE, APGD-DLR and APGD-T{restarts and ' (' + restarts[2:] + ')'}"
-    return f"{args.attack.upper()} (100 steps{restarts})"
+        return f"the worst of FGSM, PGD, APGD-CE, APGD-DLR and APGD-T ({args.targets} targets{restarts})"
+    targets = f", {args.targets} targets" if args.attack == "apgd-t" else ""
+    return f"{args.attack.upper()} (100 steps{targets}{restarts})"
 
 
 def robustness_command(args: argparse.Namespace) -> int:
@@ -488,6 +492,7 @@ def robustness_command(args: argparse.Namespace) -> int:
             emit=emit,
             cancel=interruptible(),
             restarts=args.restarts,
+            targets=args.targets,
         )
     if args.json:
         print_json([ev.event_to_dict(p) for p in points])

@@ -48,16 +48,25 @@ def figure(value: float | None, fmt: str) -> str:
 def runs_table(summaries: Sequence, title: str = "") -> Table:
     """Every run (RunSummary) a row: id, model, status, epochs, best val, test acc, times."""
     table = Table(title=title or None)
-    for name in ("id", "model", "status", "epoch", "best val", "test acc", "train s", "started"):
-        left = name in ("id", "model", "status")
+    defended = any(s.defence != "none" for s in summaries)
+    names = ["id", "model", "status", "epoch", "best val", "test acc", "train s", "started"]
+    if defended:  # the defence and its robust accuracy, only where some run has one
+        names[2:2] = ["defence"]
+        names[6:6] = ["robust val"]
+    for name in names:
+        left = name in ("id", "model", "status", "defence")
         table.add_column(name, justify="left" if left else "right", no_wrap=True)
     for s in summaries:
+        defence = [s.defence if s.defence != "none" else "-"] if defended else []
+        robust = [percent(s.robust_val_accuracy)] if defended else []
         table.add_row(
             f"{s.id} ({s.name})" if s.name else s.id,
             s.model,
+            *defence,
             f"[{STATUS_COLOURS.get(s.status, 'red')}]{s.status}[/]",
             f"{s.epoch}/{s.epochs}",
             percent(s.best_val_accuracy),
+            *robust,
             percent(s.test_accuracy),
             figure(s.train_seconds, "{:.0f}"),
             s.started,
@@ -149,8 +158,10 @@ RUN_COLUMNS = (
     ("best val", 8, lambda s: percent(s.best_val_accuracy)),
     ("epoch", 7, lambda s: f"{s.epoch}/{s.epochs}"),
     ("model", 10, lambda s: s.model),
+    ("robust", 8, lambda s: percent(s.robust_val_accuracy)),
+    ("defence", 7, lambda s: s.defence if s.defence != "none" else "-"),
 )
-DISPLAY_ORDER = ("id", "model", "status", "epoch", "best val", "test acc")
+DISPLAY_ORDER = ("id", "model", "defence", "status", "epoch", "best val", "robust", "test acc")
 ID_MIN = 8
 CELL_PADDING = 2  # a DataTable cell's padding, left and right
 

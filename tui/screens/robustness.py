@@ -1,4 +1,6 @@
-"""Robustness: the accuracy-against-epsilon curve, filling in as it is computed."""
+"""Robustness: the accuracy-against-epsilon curve, filling in as it is computed — of the
+selected run, or (m) of the latest finished run of each defence, overlaid: a standard
+network beside the adversarially trained ones."""
 
 from __future__ import annotations
 
@@ -8,19 +10,30 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
+from engine.config import DEFENCES, ROBUSTNESS_ATTACKS
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
 
 EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 
 
+def defence_runs(summaries) -> list:
+    """The latest finished run of each defence (none first), for the overlay."""
+    latest = {}
+    for summary in summaries:  # oldest first: later ones replace earlier
+        if summary.status == "finished":
+            latest[summary.defence] = summary
+    return [latest[d] for d in DEFENCES if d in latest]
+
+
 class RobustnessScreen(ExperimentScreen):
-    """a switches FGSM/PGD and starts again."""
+    """a cycles the attack, m overlays the runs of each defence; each starts again."""
 
     STUDY_SECTION = "5"
 
     BINDINGS = [
-        Binding("a", "switch_attack", "FGSM/PGD"),
+        Binding("a", "switch_attack", "Attack"),
+        Binding("m", "compare", "Compare defences"),
         Binding("R", "random_start", "Random start"),
         Binding("plus", "limit(2)", "More images", key_display="+"),
         Binding("minus", "limit(0.5)", "Fewer images", key_display="-"),
@@ -33,6 +46,9 @@ class RobustnessScreen(ExperimentScreen):
         self.limit: int | None = None  # test images attacked (None: the app's default)
         self.inbox = EventInbox()
         self.points: list = []
+        self.compare = False  # overlay the latest run of each defence
+        self.curves: dict[str, list] = {}  # series name -> points, in the order computed
+        self.series = ""  # the series whose points arrive now
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -46,41 +62,68 @@ class RobustnessScreen(ExperimentScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#rob-table", DataTable).add_columns(
-            "eps", "accuracy", "robust accuracy", "images/s per step"
-        )
         self.set_interval(self.app.settings.chart_seconds, self.drain)
         self.start()
 
     def start(self) -> None:
         self.workers.cancel_all()
-        self.points = []
+        self.points, self.curves, self.series = [], {}, ""
         self.inbox = EventInbox()  # points of a cancelled curve go nowhere
-        self.query_one("#rob-table", DataTable).clear()
+        table = self.query_one("#rob-table", DataTable)
+        table.clear(columns=True)
+        if self.compare:
+            table.add_columns("run", "defence", *(f"eps {e:g}" for e in EPS))
+        else:
+            table.add_columns("eps", "accuracy", "robust accuracy", "images/s per step")
         self.query_one("#rob-chart", ChartView).set_data({})
         self.query_one("#rob-bar", ProgressBar).update(total=None, progress=0)
-        self.set_status(f"computing the {self.attack.upper()} curve ... (c cancels)")
         limit = self.limit or self.app.settings.robustness_limit
         start = ", random start" if self.random_start and self.attack == "pgd" else ""
+        what = "the latest finished run of each defence" if self.compare else "the selected run"
         self.query_one("#rob-title", Static).update(
-            f"{self.attack.upper()}{start} on the first {limit:,} test images (a attack, R random"
-            " start, +/- images). Robust accuracy: the share still classified right once attacked"
+            f"{self.attack.upper()}{start} on the first {limit:,} test images, {what} (a attack,"
+            " m compare defences, R random start, +/- images). Accuracy: the share still"
+            " classified right once attacked; worst: right under every attack"
         )
-        self.compute(self.attack, limit, self.inbox)
+        if self.compare:
+            from engine import runs
+
+            home = self.app.settings.home
+            subjects = defence_runs([runs.summarize(path) for path in runs.list_runs(home)])
+            if not subjects:
+                self.set_status("no finished run to compare: train one (with --adversarial for"
+                                " a defended one)")  # fmt: skip
+                return
+            chosen = [(s.name or s.id, s.defence, s.id) for s in subjects]
+        else:
+            chosen = [("accuracy", "", None)]
+        self.set_status(f"computing the {self.attack.upper()} curve of {len(chosen)} run(s)"
+                        " ... (c cancels)")  # fmt: skip
+        self.compute(self.attack, limit, chosen, self.inbox)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def compute(self, attack: str, limit: int, inbox: EventInbox) -> None:
+    def compute(self, attack: str, limit: int, chosen: list, inbox: EventInbox) -> None:
         random_start = self.random_start
         from engine.attacks import robustness_curve
 
-        subject = self.app.subject()
-        robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=inbox,
-                         random_start=random_start,
-                         cancel=WorkerCancel())  # fmt: skip
+        for label, defence, run_id in chosen:
+            subject = self.app.subject(run_id)
+            inbox(("series", label, defence))
+            robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=inbox,
+                             random_start=random_start,
+                             cancel=WorkerCancel())  # fmt: skip
 
     def drain(self) -> None:
         for event in self.inbox.drain():
-            if isinstance(event, ev.ProgressMade):
+            if isinstance(event, tuple):  # the next run's curve begins
+                _, label, defence = event
+                self.series = f"{label} ({defence})" if defence else label
+                self.curves[self.series] = []
+                if self.compare:
+                    self.query_one("#rob-table", DataTable).add_row(
+                        label, defence, *("…" for _ in EPS), key=self.series
+                    )
+            elif isinstance(event, ev.ProgressMade):
                 self.query_one("#rob-bar", ProgressBar).update(
                     total=event.total, progress=event.done
                 )
@@ -88,16 +131,31 @@ class RobustnessScreen(ExperimentScreen):
                 self.add_point(event)
 
     def add_point(self, point: ev.RobustnessMeasured) -> None:
-        self.points.append(point)
-        self.query_one("#rob-table", DataTable).add_row(
-            f"{point.eps:g}", f"{point.accuracy:.2%}", f"{point.robust_accuracy:.2%}",
-            f"{point.images_per_s_per_step:,.0f}",
-        )  # fmt: skip
+        curve = self.curves.setdefault(self.series, [])
+        curve.append(point)
+        self.points = curve
+        table = self.query_one("#rob-table", DataTable)
+        if self.compare:
+            column = table.ordered_columns[2 + len(curve) - 1].key
+            table.update_cell(self.series, column, f"{point.accuracy:.2%}")
+        else:
+            table.add_row(
+                f"{point.eps:g}", f"{point.accuracy:.2%}", f"{point.robust_accuracy:.2%}",
+                f"{point.images_per_s_per_step:,.0f}",
+            )  # fmt: skip
         self.query_one("#rob-chart", ChartView).set_data(
-            {"accuracy": ([p.eps for p in self.points], [100 * p.accuracy for p in self.points])}
+            {
+                name: ([p.eps for p in points], [100 * p.accuracy for p in points])
+                for name, points in self.curves.items()
+                if points
+            }
         )
-        if len(self.points) == len(EPS):
-            self.set_status(f"done: {self.points[-1].accuracy:.2%} at eps {EPS[-1]}")
+        if len(curve) == len(EPS):
+            self.set_status(f"{self.series}: {curve[-1].accuracy:.2%} at eps {EPS[-1]}")
+
+    def action_compare(self) -> None:
+        self.compare = not self.compare
+        self.start()
 
     def action_random_start(self) -> None:
         self.random_start = not self.random_start
@@ -111,5 +169,6 @@ class RobustnessScreen(ExperimentScreen):
         self.start()
 
     def action_switch_attack(self) -> None:
-        self.attack = "pgd" if self.attack == "fgsm" else "fgsm"
+        index = ROBUSTNESS_ATTACKS.index(self.attack)
+        self.attack = ROBUSTNESS_ATTACKS[(index + 1) % len(ROBUSTNESS_ATTACKS)]
         self.start()

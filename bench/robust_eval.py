@@ -1,0 +1,114 @@
+"""Robust training and robust evaluation, measured in one run:
+
+- training: images/s of each defence (fgsm-rs, pgd, trades) against standard training, on
+  the same real images, alternating; the ratio is what to quote;
+- evaluation: this project's ``worst`` against torchattacks' AutoAttack (standard version:
+  APGD-CE, APGD-T, FAB-T, Square) on one run's model and the same test images, with the
+  images/s per attack step of each of our attacks. ``worst`` must not report more than 0.5
+  points above AutoAttack.
+
+    python bench/robust_eval.py RUN [--limit 500] [--eps 0.3] [--train-batches 60]
+    python bench/robust_eval.py RUN --skip-train      # the evaluation only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine import runs  # noqa: E402
+from engine.attacks import robustness_curve  # noqa: E402
+from engine.config import TrainConfig  # noqa: E402
+from engine.data import load_dataset, split_dataset  # noqa: E402
+from engine.locations import app_home, data_cache  # noqa: E402
+from engine.models import build_model  # noqa: E402
+from engine.pixels import PixelModel, to_pixels  # noqa: E402
+from engine.robust_training import adversarial_loss, pixels_of  # noqa: E402
+from engine.training import FastModel, autocast_dtype  # noqa: E402
+
+
+def training_rate(defence: str, splits, batches: int) -> float:
+    """Training images per second of ``batches`` batches of 100 under ``defence``."""
+    config = TrainConfig(adversarial=defence, eps_warmup=0)
+    torch.manual_seed(0)
+    model = build_model("convnet").to(memory_format=torch.channels_last)
+    fast = FastModel(model, autocast_dtype("auto", torch.device("cpu")), True)
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    model.train()
+    generator = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    for batch in range(batches):
+        raw = splits.train.images[batch * 100 : (batch + 1) * 100]
+        labels = splits.train.labels[batch * 100 : (batch + 1) * 100]
+        loss = adversarial_loss(fast, pixels_of(raw), labels, config, generator)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return batches * 100 / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="a finished run (id, prefix or latest)")
+    parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=500)
+    parser.add_argument("--eps", type=float, default=0.3)
+    parser.add_argument("--train-batches", type=int, default=60)
+    parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-autoattack", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    home = args.home or app_home()
+    dataset = load_dataset(data_cache(home))
+    splits = split_dataset(dataset, seed=0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu")
+
+    if not args.skip_train:
+        rates = {}
+        for defence in ("none", "fgsm-rs", "pgd", "trades", "none"):  # standard twice
+            rate = training_rate(defence, splits, args.train_batches)
+            rates.setdefault(defence, []).append(rate)
+        standard = sum(rates["none"]) / len(rates["none"])
+        print(f"training images/s, {args.train_batches} batches of 100 (pgd, trades: 10 steps)")
+        for defence, values in rates.items():
+            rate = sum(values) / len(values)
+            print(f"  {defence:<8} {rate:8,.0f}  {standard / rate:5.2f}x the time of standard")
+
+    run_dir = runs.find_run(home, args.run)
+    model = runs.load_run_model(run_dir)
+    test = splits.test
+    print(f"\nevaluation of {run_dir.name} on the first {args.limit} test images, eps {args.eps}")
+    ours = {}
+    for attack in ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "worst"):
+        point = robustness_curve(model, test, [args.eps], attack, limit=args.limit, steps=40,
+                                 alpha=0.01, random_start=True)[0]  # fmt: skip
+        ours[attack] = point.accuracy
+        print(f"  {attack:<9} {point.accuracy:7.2%}  {point.seconds:7.1f} s"
+              f"  {point.images_per_s_per_step:9,.0f} images/s per attack step")  # fmt: skip
+    if args.skip_autoattack:
+        return
+    import torchattacks
+
+    pixel_model = PixelModel(model)
+    images = to_pixels(test.images[: args.limit])
+    labels = test.labels[: args.limit]
+    start = time.perf_counter()
+    attack = torchattacks.AutoAttack(pixel_model, norm="Linf", eps=args.eps, version="standard",
+                                     n_classes=10, seed=0)  # fmt: skip
+    adversarial = attack(images, labels)
+    with torch.no_grad():
+        theirs = (pixel_model(adversarial).argmax(1) == labels).float().mean().item()
+    seconds = time.perf_counter() - start
+    gap = 100 * (ours["worst"] - theirs)
+    print(f"  torchattacks AutoAttack {theirs:7.2%}  {seconds:7.1f} s")
+    print(f"worst - AutoAttack: {gap:+.2f} points (must be <= +0.50)")
+
+
+if __name__ == "__main__":
+    main()
