@@ -168,6 +168,24 @@ def test_attack_screens_finish(trained_home, tiny_folder):
     run(scenario())
 
 
+def test_robustness_cycles_attacks_and_compares_defences(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder, robustness_limit=20)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("r")
+            table = app.screen.query_one("#rob-table", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 7)
+            await pilot.press("a")
+            assert app.screen.attack == "pgd"
+            await pilot.press("m")  # the latest finished run of each defence, overlaid
+            assert await wait_for(pilot, lambda: "at eps 0.3" in status(app), 60)
+            row = table.get_row_at(0)
+            assert row[1] == "none" and all(cell.endswith("%") for cell in row[2:])
+            assert [c.label.plain for c in table.ordered_columns][:3] == ["run", "defence", "eps 0"]
+
+    run(scenario())
+
+
 def test_draw_updates_the_prediction(trained_home, tiny_folder):
     async def scenario():
         app = tiny_app(trained_home, tiny_folder)

@@ -14,6 +14,7 @@ from engine.attacks.apgd import apgd, checkpoints
 from engine.config import SETTING, TrainConfig
 from engine.pixels import PixelModel, to_pixels
 from engine.training import train
+from tests.optional import needs
 
 TINY = dict(epochs=4, batch_size=20, lr=0.05, device="cpu", eps=0.3)
 
@@ -114,7 +115,7 @@ def test_worst_is_never_kinder_than_any_single_attack(tiny_model, tiny_splits):
 
 
 def test_apgd_agrees_with_torchattacks(tiny_model, tiny_splits):
-    torchattacks = pytest.importorskip("torchattacks")
+    torchattacks = needs("torchattacks")
     model = PixelModel(tiny_model)
     images = to_pixels(tiny_splits.test.images[:100])
     labels = tiny_splits.test.labels[:100]

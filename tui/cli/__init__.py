@@ -18,6 +18,7 @@ from tui.cli import (
     attack_commands,
     attribute_commands,
     inspect_commands,
+    report_commands,
     run_commands,
     study_commands,
 )
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     attack_commands.register(commands)
     attribute_commands.register(commands)
     study_commands.register(commands)
+    report_commands.register(commands)
     return parser
 
 

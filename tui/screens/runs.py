@@ -26,6 +26,7 @@ class RunsScreen(ExperimentScreen):
         Binding("s", "select_run", "Use for analyses"),
         Binding("N", "name_run", "Name"),
         Binding("D", "delete_run", "Delete"),
+        Binding("R", "report", "Report"),
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
     ]
@@ -132,8 +133,10 @@ class RunsScreen(ExperimentScreen):
             self.set_status("pick runs with Space to compare them")
             return
         table.add_columns("figure", *[f"{self.summaries[r].model} {r[-4:]}" for r in self.picked])
+        table.add_row("defence", *[self.summaries[r].defence for r in self.picked])
         rows = [
             ("best val acc", "best_val_accuracy", "{:.2%}"),
+            ("robust val acc", "robust_val_accuracy", "{:.2%}"),
             ("test acc", "test_accuracy", "{:.2%}"),
             ("test loss", "test_loss", "{:.4f}"),
             ("training s", "train_seconds", "{:.1f}"),
@@ -215,6 +218,17 @@ class RunsScreen(ExperimentScreen):
 
         current = self.summaries[run_id].name if run_id in self.summaries else ""
         self.app.push_screen(AskText(f"Name for run {run_id} (empty: no name)", current), named)
+
+    def action_report(self) -> None:
+        """A report (HTML, in the home's reports folder) of the picked runs, else of the run
+        under the cursor."""
+        from tui.screens.report_task import make_report
+
+        chosen = list(self.picked) or [r for r in [self._run_under_cursor()] if r]
+        if not chosen:
+            self.set_status("no run to report on: train one first")
+            return
+        make_report(self, chosen)
 
     def action_delete_run(self) -> None:
         from engine import runs

@@ -20,12 +20,14 @@ class StudiesScreen(ExperimentScreen):
     BINDINGS = [
         Binding("n", "study(1)", "Next study"),
         Binding("p", "study(-1)", "Previous study"),
+        Binding("R", "report", "Report"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.names: list[str] = []
         self.current = 0
+        self.study_name: str | None = None  # the study shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -63,6 +65,7 @@ class StudiesScreen(ExperimentScreen):
         )
 
     def show(self, names, study, result, curves) -> None:
+        self.study_name = study.name
         from engine.study_stats import FIGURES
 
         self.names = names
@@ -103,6 +106,15 @@ class StudiesScreen(ExperimentScreen):
             f" {rest}"
             f" left{left} — means over the finished seeds, 95% intervals in brackets"
         )
+
+    def action_report(self) -> None:
+        """A report of the study shown: one run of each group, with its intervals."""
+        from tui.screens.report_task import make_report
+
+        if self.study_name is None:
+            self.set_status("no study to report on")
+            return
+        make_report(self, None, self.study_name)
 
     def action_study(self, step: int) -> None:
         self.current += step

@@ -146,7 +146,7 @@ class TrainScreen(ExperimentScreen):
     def on_mount(self) -> None:
         table = self.query_one("#epoch-table", DataTable)
         table.add_columns(
-            "epoch", "train loss", "val loss", "val acc", "best", "lr", "seconds", "img/s"
+            "epoch", "train loss", "val loss", "val acc", "best", "robust", "lr", "seconds", "img/s"
         )
         self.query_one("#train-progress").display = False
         self.query_one("#charts").display = False
@@ -269,6 +269,10 @@ class TrainScreen(ExperimentScreen):
         for event in new:
             if isinstance(event, ev.EpochEvaluated):
                 self.add_epoch_row(event)
+            elif isinstance(event, ev.RobustnessCollapsed):
+                from tui.draw.tables import collapse_line
+
+                self.notify(collapse_line(event).strip(), severity="warning", timeout=10)
         self.show_progress()
         self.show_charts()
         self.show_stats()
@@ -289,12 +293,15 @@ class TrainScreen(ExperimentScreen):
 
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
         table = self.query_one("#epoch-table", DataTable)
-        # the epoch whose weights became best.pt (a tie does not replace it)
-        best = "*" if e.val_accuracy > self.best_shown else ""
-        self.best_shown = max(self.best_shown, e.val_accuracy)
+        # the epoch whose weights became best.pt (a tie does not replace it); an adversarial
+        # run keeps its most robust epoch
+        score = e.val_accuracy if e.robust_val_accuracy is None else e.robust_val_accuracy
+        best = "*" if score > self.best_shown else ""
+        self.best_shown = max(self.best_shown, score)
+        robust = "-" if e.robust_val_accuracy is None else f"{e.robust_val_accuracy:.2%}"
         table.add_row(
             f"{e.epoch}/{e.epochs}{best}", f"{e.train_loss:.4f}", f"{e.val_loss:.4f}", f"{e.val_accuracy:.2%}",
-            f"{e.best_val_accuracy:.2%}", f"{e.lr:.4f}", f"{e.seconds:.1f}", f"{e.images_per_s:,.0f}",
+            f"{e.best_val_accuracy:.2%}", robust, f"{e.lr:.4f}", f"{e.seconds:.1f}", f"{e.images_per_s:,.0f}",
         )  # fmt: skip
         table.move_cursor(row=table.row_count - 1)  # the newest epoch stays in view
 
@@ -345,14 +352,13 @@ class TrainScreen(ExperimentScreen):
             )
         self.query_one("#loss-chart", ChartView).set_data(series)
         if state.epochs:
-            self.query_one("#acc-chart", ChartView).set_data(
-                {
-                    "validation": (
-                        [e.epoch for e in state.epochs],
-                        [100 * e.val_accuracy for e in state.epochs],
-                    )
-                }
-            )
+            epochs = [e.epoch for e in state.epochs]
+            series = {"validation": (epochs, [100 * e.val_accuracy for e in state.epochs])}
+            if state.epochs[-1].robust_val_accuracy is not None:
+                series["robust (PGD)"] = (
+                    epochs, [100 * (e.robust_val_accuracy or 0) for e in state.epochs]
+                )  # fmt: skip
+            self.query_one("#acc-chart", ChartView).set_data(series)
 
     def show_end(self) -> None:
         from tui.draw.tables import finish_lines, per_class_table, stopped_line

@@ -1,0 +1,124 @@
+"""The report's pictures, drawn with matplotlib's object API (no pyplot: no global state, no
+window) into PNG bytes. The same data give the same bytes: fixed size, fixed fonts, no
+timestamp or version in the file."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
+         "svg.hashsalt": "mnist-tui", "image.interpolation": "nearest"}  # fmt: skip
+
+
+def png(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def line_chart(series: dict[str, tuple[list, list]], title: str, xlabel: str, ylabel: str,
+               ylim: tuple[float, float] | None = None, size=(6.4, 3.4), log_y: bool = False,
+               bands: dict[str, tuple[list, list]] | None = None) -> bytes:  # fmt: skip
+    """Lines with a legend; ``bands`` (optional): a shaded (low, high) per series."""
+    with rc_context(STYLE):
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        for name, (xs, ys) in series.items():
+            (line,) = axes.plot(xs, ys, label=name, linewidth=1.4,
+                                marker="o" if len(xs) <= 20 else None, markersize=3)  # fmt: skip
+            if bands and name in bands:
+                low, high = bands[name]
+                axes.fill_between(xs, low, high, color=line.get_color(), alpha=0.2)
+        axes.set_title(title)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+        if ylim:
+            axes.set_ylim(*ylim)
+        if log_y:
+            axes.set_yscale("log")
+        if len(series) > 1 or bands:
+            axes.legend(fontsize=8)
+        figure.tight_layout()
+        return png(figure)
+
+
+def bar_chart(groups: dict[str, list[float]], labels: list[str], title: str, ylabel: str,
+              size=(6.4, 3.0)) -> bytes:  # fmt: skip
+    """Bars per label, one colour per group."""
+    with rc_context(STYLE):
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        width = 0.8 / max(len(groups), 1)
+        x = np.arange(len(labels))
+        for i, (name, values) in enumerate(groups.items()):
+            axes.bar(x + (i - (len(groups) - 1) / 2) * width, values, width, label=name)
+        axes.set_xticks(x, labels)
+        axes.set_ylabel(ylabel)
+        if len(groups) > 1:  # above the plot, where no bar is
+            axes.legend(fontsize=8, ncols=len(groups), loc="lower center",
+                        bbox_to_anchor=(0.5, 1.0), frameon=False)  # fmt: skip
+        axes.set_title(title, pad=22 if len(groups) > 1 else 6)
+        figure.tight_layout()
+        return png(figure)
+
+
+def image_grid(images, titles: list[str], columns: int, title: str = "", cmap: str = "gray",
+               symmetric: bool = False, colorbar: str = "", tile: float = 0.9,
+               vmin: float | None = None, vmax: float | None = None) -> bytes:  # fmt: skip
+    """Small images in a grid with a title each; ``symmetric``: a diverging map centred on
+    0 (weights, attributions); ``colorbar``: its label, if one is drawn."""
+    images = np.asarray(images, dtype=np.float32)
+    rows = -(-len(images) // columns)
+    if symmetric:
+        bound = float(np.abs(images).max()) or 1.0
+        vmin, vmax, cmap = -bound, bound, "RdBu_r"
+    with rc_context(STYLE):
+        figure = Figure(figsize=(columns * tile + (0.8 if colorbar else 0.2), rows * tile + 0.5))
+        grid = figure.subplots(rows, columns, squeeze=False)
+        shown = None
+        for i, axes in enumerate(grid.flat):
+            axes.axis("off")
+            if i < len(images):
+                shown = axes.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax)
+                axes.set_title(titles[i], fontsize=7)
+        if title:
+            figure.suptitle(title)
+        if colorbar and shown is not None:
+            figure.colorbar(shown, ax=grid.ravel().tolist(), shrink=0.8, label=colorbar)
+        else:
+            figure.tight_layout()
+        return png(figure)
+
+
+def heatmap(matrix, rows: list[str], columns: list[str], title: str, colorbar: str,
+            xlabel: str = "", ylabel: str = "", cmap: str = "viridis", annotate: str = "",
+            size=(5.0, 4.2), vmin: float | None = None, vmax: float | None = None) -> bytes:  # fmt: skip
+    """A matrix as colours with a colour bar; ``annotate``: a format for each cell's value."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    with rc_context({**STYLE, "axes.grid": False}):
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        shown = axes.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax)
+        axes.set_xticks(range(len(columns)), columns, fontsize=7)
+        axes.set_yticks(range(len(rows)), rows, fontsize=7)
+        axes.set_title(title)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+        if annotate:
+            middle = (np.nanmax(matrix) + np.nanmin(matrix)) / 2 if matrix.size else 0
+            for (r, c), value in np.ndenumerate(matrix):
+                if np.isnan(value):
+                    continue
+                colour = "white" if value < middle else "black"
+                axes.text(c, r, annotate.format(value), ha="center", va="center", fontsize=6,
+                          color=colour)  # fmt: skip
+        figure.colorbar(shown, ax=axes, shrink=0.85, label=colorbar)
+        figure.tight_layout()
+        return png(figure)

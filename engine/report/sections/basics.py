@@ -1,0 +1,142 @@
+"""Sections on the data, the networks, training and the test set (study §1-§3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.config import MODEL_NAMES
+from engine.report import figures
+from engine.report.context import Context
+from engine.report.document import Figure, Section, Table, Text, study_section
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def data(ctx: Context) -> Section:
+    splits, classes = ctx.splits()
+    counts = {
+        name: np.bincount(split.labels.cpu().numpy(), minlength=len(classes)).tolist()
+        for name, split in (("train", splits.train), ("validation", splits.val),
+                            ("test", splits.test))
+    }  # fmt: skip
+    section = Section("data", "1. The data")
+    section.add(*(Text(p) for p in study_section(1)[:2]))
+    rows = [[name, *(f"{c:,}" for c in values), f"{sum(values):,}"]
+            for name, values in counts.items()]  # fmt: skip
+    section.add(Table(["split", *classes, "total"], rows,
+                      f"Images per class in each split (seed {ctx.subject_run.config.seed})."))  # fmt: skip
+    chart = figures.bar_chart(counts, classes, "images per class", "images")
+    return section.add(Figure("data-classes", chart,
+                              "Bar chart of the number of images of each digit in the training,"
+                              " validation and test splits"))  # fmt: skip
+
+
+def networks(ctx: Context) -> Section:
+    from engine.layer_table import summarize_model
+    from engine.models import build_model
+
+    section = Section("networks", "2. The two networks")
+    section.add(Text(study_section(2)[0]))
+    for name in MODEL_NAMES:
+        summary = summarize_model(build_model(name), name)
+        rows = [[r.name, r.kind, "x".join(map(str, r.input_shape)),
+                 "x".join(map(str, r.output_shape)), f"{r.parameters:,}", f"{r.neurons:,}",
+                 f"{r.mult_adds:,}"] for r in summary.rows]  # fmt: skip
+        rows.append(["total", "", "x".join(map(str, summary.input_shape)), "",
+                     f"{summary.parameters:,}", f"{summary.neurons:,}",
+                     f"{summary.mult_adds:,}"])  # fmt: skip
+        section.add(Table(["layer", "kind", "input", "output", "parameters", "neurons",
+                           "multiply-adds"], rows,
+                          f"{name}: measured by running the model layer by layer (neurons"
+                          " total includes the input's)."))  # fmt: skip
+    return section
+
+
+def training(ctx: Context) -> Section:
+    section = Section("training", "3. Training")
+    section.add(Text(study_section(3)[0]))
+    rows = []
+    for run in ctx.runs:
+        s, c = run.summary, run.config
+        rows.append([run.label, run.id, c.model, f"{c.epochs}", f"{c.lr:g}", f"{c.batch_size}",
+                     f"{c.seed}", percent(s.best_val_accuracy), percent(s.test_accuracy),
+                     f"{s.train_seconds:.0f} s" if s.train_seconds else "-"])  # fmt: skip
+    section.add(Table(["run", "id", "model", "epochs", "lr", "batch", "seed", "best val",
+                       "test acc", "training"], rows, "The runs of this report."))  # fmt: skip
+    loss = {run.label: (_epochs(run), [e.train_loss for e in run.state.epochs]) for run in ctx.runs}
+    val_loss = {f"{run.label} val": (_epochs(run), [e.val_loss for e in run.state.epochs])
+                for run in ctx.runs}  # fmt: skip
+    section.add(Figure("training-loss", figures.line_chart(
+        {**{f"{k} train": v for k, v in loss.items()}, **val_loss}, "loss per epoch",
+        "epoch", "cross-entropy", log_y=True),
+        "Line chart of the training and validation loss of each run against the epoch, on a"
+        " logarithmic axis"))  # fmt: skip
+    accuracy = {run.label: (_epochs(run), [100 * e.val_accuracy for e in run.state.epochs])
+                for run in ctx.runs}  # fmt: skip
+    section.add(Figure("training-accuracy", figures.line_chart(
+        accuracy, "validation accuracy per epoch", "epoch", "accuracy (%)"),
+        "Line chart of each run's validation accuracy against the epoch"))  # fmt: skip
+    for run in ctx.runs:
+        steps, smoothed = run.state.steps, run.state.smoothed
+        if steps:
+            section.add(Figure(f"loss-steps-{run.id}", figures.line_chart(
+                {"raw": (steps, run.state.losses), "smoothed": (steps, smoothed)},
+                f"{run.label}: training loss per batch", "batch", "loss", log_y=True),
+                f"Line chart of {run.label}'s training loss at every batch, raw and smoothed"))  # fmt: skip
+    return section
+
+
+def _epochs(run) -> list[int]:
+    return [e.epoch for e in run.state.epochs]
+
+
+def batchnorm(ctx: Context) -> Section | None:
+    """The BatchNorm comparison: needs a convnet and a convnet-bn run."""
+    plain = next((r for r in ctx.runs if r.config.model == "convnet"), None)
+    normed = next((r for r in ctx.runs if r.config.model == "convnet-bn"), None)
+    if plain is None or normed is None:
+        return None
+    section = Section("batchnorm", "3.1 BatchNorm or not")
+    section.add(Text(study_section(3)[1]))
+    rows = []
+    for label, get, fmt in (
+        ("test accuracy", lambda s: s.test_accuracy, "{:.2%}"),
+        ("best validation accuracy", lambda s: s.best_val_accuracy, "{:.2%}"),
+        ("training time per image (ms)", lambda s: s.train_ms_per_image, "{:.4f}"),
+        ("inference time per image (ms)", lambda s: s.test_ms_per_image, "{:.4f}"),
+    ):
+        a, b = get(plain.summary), get(normed.summary)
+        ratio = f"{b / a:.2f}x" if a and b and "time" in label else (
+            f"{100 * (b - a):+.2f} pt" if a is not None and b is not None else "-")  # fmt: skip
+        rows.append([label, fmt.format(a) if a is not None else "-",
+                     fmt.format(b) if b is not None else "-", ratio])  # fmt: skip
+    section.add(Table(["", plain.label, normed.label, "convnet-bn against convnet"], rows,
+                      "One run each: differences between seeds are of the same size; a study"
+                      " (section 9, when one is named) gives intervals."))  # fmt: skip
+    return section
+
+
+def test_set(ctx: Context) -> Section:
+    section = Section("test", "3.2 The test set")
+    for run in ctx.runs:
+        test = run.state.test
+        if test is None:
+            continue
+        classes = [str(i) for i in range(len(test.confusion))]
+        section.add(Figure(f"confusion-{run.id}", figures.heatmap(
+            test.confusion, classes, classes, f"{run.label}: confusion matrix", "images",
+            "predicted", "true", cmap="Blues", annotate="{:.0f}"),
+            f"Confusion matrix of {run.label} on the test set: true digit by row, predicted by"
+            f" column; {test.test_accuracy:.2%} on the diagonal overall"))  # fmt: skip
+        section.add(Text(
+            f"{run.label}: test accuracy {test.test_accuracy:.2%}, loss {test.test_loss:.4f};"
+            f" inference on the {sum(map(sum, test.confusion)):,} test images took"
+            f" {test.seconds:.2f} s ({test.images_per_s:,.0f} images/s)."))  # fmt: skip
+    per_class = {run.label: [100 * a for a in run.state.test.per_class_accuracy]
+                 for run in ctx.runs if run.state.test}  # fmt: skip
+    labels = [str(i) for i in range(len(next(iter(per_class.values()), [])))]
+    rows = [[name, *(f"{a:.1f}" for a in values)] for name, values in per_class.items()]
+    section.add(Table(["run", *labels], rows, "Test accuracy per class (%)."))
+    return section

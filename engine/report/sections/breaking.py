@@ -1,0 +1,127 @@
+"""Sections on breaking the network (study §5): class synthesis, the targeted image, the
+adding-noise matrix (first run) and the FGSM and PGD robustness curves (every run)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.config import TARGETED_BETA
+from engine.report import figures
+from engine.report.context import Context
+from engine.report.document import Figure, Section, Table, Text, study_paragraph
+
+SYNTHESIS_STEPS = 2000  # the study's 10,000 reach the same pictures; see the text
+TARGETED = (2, 9, 3000)  # a real 2 turned into a 9, over the study's 3,000 steps
+NOISE_STEPS = 1000
+EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+FGSM_IMAGES = 1000
+PGD_IMAGES = 100  # 40 steps each: the costliest part of the report
+
+
+def synthesis(ctx: Context) -> Section:
+    from engine.attacks import synthesize_classes
+
+    subject = ctx.subject()
+    result = synthesize_classes(subject.model, list(range(10)), steps=SYNTHESIS_STEPS, seed=0,
+                                cancel=ctx.cancel)  # fmt: skip
+    section = Section("synthesis", "5. Breaking it: class synthesis")
+    section.add(study_paragraph(5, "All of these"))
+    section.add(study_paragraph(5, "**Class synthesis**"))
+    titles = [f"class {k}\np={p:.3f}" for k, p in zip(result.classes, result.probabilities,
+                                                         strict=True)]  # fmt: skip
+    section.add(Figure("synthesis-images", figures.image_grid(
+        result.images[:, 0].numpy(), titles, 10, vmin=0, vmax=1),
+        f"Ten images synthesised from noise by {SYNTHESIS_STEPS:,} steps, one per class, with"
+        " the probability the network gives that class"))  # fmt: skip
+    curve = np.array(result.logit_curve)
+    series = {str(k): (result.curve_steps, curve[:, i].tolist()) for i, k in
+              enumerate(result.classes)}  # fmt: skip
+    section.add(Figure("synthesis-logits", figures.line_chart(
+        series, "logit of the target class against the step", "step", "logit"),
+        "Line chart of each class's logit rising over the synthesis steps"))  # fmt: skip
+    section.add(Text(f"{SYNTHESIS_STEPS:,} steps of 0.01 (the study ran 10,000; the logits have"
+                     " flattened well before the end, as the chart shows)."))  # fmt: skip
+    return section
+
+
+def targeted(ctx: Context) -> Section:
+    from engine.attacks import targeted_image
+    from engine.attacks.noise import first_correct
+
+    subject = ctx.subject()
+    source, target, steps = TARGETED
+    index = first_correct(subject.model, subject.test, source)
+    result = targeted_image(subject.model, subject.test.images[index], target,
+                            TARGETED_BETA, steps, cancel=ctx.cancel)  # fmt: skip
+    section = Section("targeted", "5.1 The targeted image")
+    section.add(study_paragraph(5, "**Targeted image**"))
+    pictures = np.stack([result.reference[0].numpy(), result.image[0].numpy()])
+    section.add(Figure("targeted-images", figures.image_grid(
+        pictures, [f"test #{index}: a {source}", f"called {result.predicted}"
+                   f" (p={result.probability:.3f})"], 2, vmin=0, vmax=1, tile=1.8),
+        f"The real {source} (test image {index}) and the image formed near it that the network"
+        f" calls {result.predicted}"))  # fmt: skip
+    section.add(Figure("targeted-curve", figures.line_chart(
+        {f"p({target})": (result.curve_steps, result.probability_curve)},
+        f"probability of {target} against the step (beta {TARGETED_BETA:g})", "step",
+        "probability", ylim=(0, 1.02)),
+        f"Line chart of the probability of {target} over the steps"))  # fmt: skip
+    crossed = f"after {result.crossed_at:,} steps" if result.crossed_at is not None else "never"
+    section.add(Text(f"The probability of {target} passed 0.5 {crossed}; the final image is"
+                     f" {result.mse:.4f} from the real {source} in mean squared error."))  # fmt: skip
+    return section
+
+
+def noise(ctx: Context) -> Section:
+    from engine.attacks import noise_table
+
+    subject = ctx.subject()
+    digits = list(range(10))
+    result = noise_table(subject.model, subject.test, digits, digits, max_steps=NOISE_STEPS,
+                         cancel=ctx.cancel)  # fmt: skip
+    steps = np.full((10, 10), np.nan)
+    size = np.full((10, 10), np.nan)
+    for source, target, n, linf in zip(result.sources, result.targets, result.steps,
+                                       result.linf, strict=True):  # fmt: skip
+        if n is not None:
+            steps[source, target], size[source, target] = n, linf
+    section = Section("noise", "5.2 Adding noise")
+    section.add(study_paragraph(5, "**Adding noise**"))
+    labels = [str(d) for d in digits]
+    section.add(Figure("noise-steps", figures.heatmap(
+        steps, labels, labels, "steps until image + noise is called the target", "steps",
+        "target", "source digit", annotate="{:.0f}"),
+        "Matrix of the steps needed to turn an image of each source digit into each target"))  # fmt: skip
+    section.add(Figure("noise-size", figures.heatmap(
+        size, labels, labels, "largest pixel change of the noise (L-infinity)", "pixel change",
+        "target", "source digit", cmap="magma", annotate="{:.2f}"),
+        "Matrix of the size of the noise needed for each source and target digit"))  # fmt: skip
+    missed = int(np.isnan(steps).sum()) - 10
+    section.add(Text(f"Every pair of different digits, one correctly classified test image per"
+                     f" source, at most {NOISE_STEPS:,} steps; {90 - missed} of 90 pairs reached"
+                     " their target."))  # fmt: skip
+    return section
+
+
+def robustness(ctx: Context) -> Section:
+    from engine.attacks import robustness_curve
+
+    section = Section("robustness", "5.3 Robustness to FGSM and PGD")
+    section.add(study_paragraph(5, "**Robustness**"))
+    curves, rows = {}, []
+    for run in ctx.runs:
+        ctx.check_cancel()
+        subject = ctx.subject(run)
+        for attack, limit in (("fgsm", FGSM_IMAGES), ("pgd", PGD_IMAGES)):
+            points = robustness_curve(subject.model, subject.test, EPS, attack, limit=limit,
+                                      cancel=ctx.cancel)  # fmt: skip
+            curves[f"{run.label} {attack.upper()}"] = (EPS, [100 * p.accuracy for p in points])
+            rows.append([run.label, f"{attack.upper()} ({limit:,} images)",
+                         *(f"{p.accuracy:.1%}" for p in points)])  # fmt: skip
+    section.add(Figure("robustness-curves", figures.line_chart(
+        curves, "test accuracy against eps", "eps (L-infinity, pixels of 0-1)", "accuracy (%)",
+        ylim=(0, 100)),
+        "Line chart of test accuracy against eps under FGSM and PGD for each run"))  # fmt: skip
+    section.add(Table(["run", "attack", *(f"eps {e:g}" for e in EPS)], rows,
+                      "Accuracy under attack; PGD: 40 steps of 0.01."))  # fmt: skip
+    return section

@@ -1,0 +1,114 @@
+"""Sections beyond the original study: attribution maps with their faithfulness, robust
+training, and a study's statistics over seeds. Each appears only where it has something to
+say (a study named, a defended run among the report's runs)."""
+
+from __future__ import annotations
+
+import math
+
+from engine.report import figures
+from engine.report.context import Context
+from engine.report.document import Figure, Section, Table, Text, study_paragraph, study_section
+from engine.report.sections.inside import STUDY_IMAGE
+
+DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",
+                 "pgd": "PGD (Madry et al. 2018)", "trades": "TRADES (Zhang et al. 2019)"}  # fmt: skip
+
+
+def attribution(ctx: Context) -> Section:
+    from engine.attribution import explain
+
+    subject = ctx.subject()
+    image = subject.test.images[STUDY_IMAGE]
+    target, maps, (fractions, random_curve) = explain(subject.model, image)
+    section = Section("attribution", "6. Attribution: which pixels made it say that?")
+    section.add(study_paragraph(4, "**Attribution**"))
+    section.add(Figure("attribution-maps", figures.image_grid(
+        [m.attribution for m in maps], [m.method for m in maps], len(maps),
+        f"test image {STUDY_IMAGE}, class {target}", symmetric=True, colorbar="attribution",
+        tile=1.3),
+        f"Seven attribution maps of test image {STUDY_IMAGE} for class {target}, red toward"
+        " the class and blue away from it"))  # fmt: skip
+    series = {m.method: (m.deletion_fraction, m.deletion_probability) for m in maps}
+    series["random order"] = (fractions, random_curve)
+    section.add(Figure("attribution-deletion", figures.line_chart(
+        series, f"probability of {target} as pixels are removed", "share of pixels removed",
+        "probability", ylim=(0, 1.02)),
+        "Deletion curves: the probability of the class as pixels are removed in each map's"
+        " order, and in a random order"))  # fmt: skip
+    random_area = sum(random_curve) / len(random_curve) if random_curve else math.nan
+    rows = [
+        [m.method, f"{m.deletion_area:.3f}"] for m in sorted(maps, key=lambda m: m.deletion_area)
+    ]
+    rows.append(["random order", f"{random_area:.3f}"])
+    section.add(Table(["method", "deletion area (lower: more faithful)"], rows))
+    section.add(study_paragraph(4, "*Faithfulness*"))
+    return section
+
+
+def defences(ctx: Context) -> Section | None:
+    defended = [r for r in ctx.runs if r.config.defended]
+    if not defended:
+        return None
+    section = Section("defences", "7. Robust training")
+    section.add(*(Text(p) for p in study_section(7)[:5]))
+    rows, curves = [], {}
+    for run in defended:
+        c, s = run.config, run.summary
+        rows.append([run.label, DEFENCE_WORDS.get(c.adversarial, c.adversarial), f"{c.eps:g}",
+                     percent(s.test_accuracy), percent(s.robust_val_accuracy),
+                     f"{s.train_seconds:.0f} s" if s.train_seconds else "-",
+                     str(len(run.state.collapses))])  # fmt: skip
+        epochs = [e.epoch for e in run.state.epochs]
+        curves[f"{run.label} clean"] = (epochs, [100 * e.val_accuracy for e in run.state.epochs])
+        curves[f"{run.label} robust"] = (
+            epochs,
+            [100 * (e.robust_val_accuracy or 0) for e in run.state.epochs],
+        )
+    section.add(Table(["run", "defence", "eps", "clean test", "robust val (best)", "training",
+                       "collapses"], rows))  # fmt: skip
+    section.add(Figure("defences-curves", figures.line_chart(
+        curves, "validation accuracy: clean and under PGD", "epoch", "accuracy (%)",
+        ylim=(0, 100)),
+        "Line chart of clean and robust validation accuracy per epoch of each defended run"))  # fmt: skip
+    return section
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def study(ctx: Context) -> Section | None:
+    if ctx.study is None:
+        return None
+    from engine.study_stats import FIGURES, group_curves, report
+
+    result = report(ctx.home, ctx.study)
+    section = Section("study", f"8. Study {result.name}: seeds and intervals")
+    section.add(Text(
+        "Each group was trained with several seeds; the table gives the mean, the standard"
+        " deviation and the 95% confidence interval of the mean (Student's t), and each group is"
+        " compared with the first by a paired t-test over the seeds they share."))  # fmt: skip
+    rows = []
+    for group in result.groups:
+        for name, _, unit in FIGURES:
+            i = result.intervals[group][name]
+            scale = 100 if unit == "%" else 1
+            rows.append([group, name, str(i.n), f"{scale * i.mean:.3f}", f"{scale * i.sd:.3f}",
+                         f"{scale * i.low:.3f} to {scale * i.high:.3f}"])  # fmt: skip
+    section.add(Table(["group", "figure", "runs", "mean", "sd", "95% interval"], rows,
+                      "Accuracies in %, times as measured."))  # fmt: skip
+    rows = [[c.b, c.a, c.figure, str(len(c.seeds)), f"{c.difference.mean:+.4g}",
+             f"{c.p_value:.3g}", c.verdict] for c in result.comparisons]  # fmt: skip
+    section.add(Table(["group", "against", "figure", "seeds", "difference", "p", "verdict"], rows))
+    curves = group_curves(ctx.home, ctx.study)
+    series = {k: (xs, [100 * m for m in means]) for k, (xs, means, _) in curves.items()}
+    bands = {k: ([100 * (m - s) for m, s in zip(means, sds, strict=True)],
+                 [100 * (m + s) for m, s in zip(means, sds, strict=True)])
+             for k, (xs, means, sds) in curves.items()}  # fmt: skip
+    section.add(Figure("study-curves", figures.line_chart(
+        series, "validation accuracy per epoch: mean and one sd over seeds", "epoch",
+        "accuracy (%)", bands=bands),
+        "Line chart of each group's mean validation accuracy per epoch with a band of one"
+        " standard deviation over its seeds"))  # fmt: skip
+    return section

@@ -1,0 +1,100 @@
+"""Sections on what the network does inside (study §4), for the report's first run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.report import figures
+from engine.report.context import Context
+from engine.report.document import Figure, Section, Text, study_paragraph
+
+SAMPLE_SEED = 0  # the random test images shown
+SAMPLES = 16
+STUDY_IMAGE = 7  # study §4's example: a "9" that covering its top turns into a 2 or a 7
+
+
+def predictions(ctx: Context) -> Section:
+    from engine.inside import misclassified, predict
+
+    subject = ctx.subject()
+    run = ctx.subject_run
+    generator = np.random.default_rng(SAMPLE_SEED)
+    chosen = sorted(generator.choice(len(subject.test), SAMPLES, replace=False).tolist())
+    section = Section("predictions", f"4. Looking inside {run.label}")
+    section.add(study_paragraph(4, "**Predictions**"))
+    shown = predict(subject.model, subject.test, chosen)
+    images = subject.test.images[chosen].numpy()
+    titles = [f"#{p.index} true {p.label}\ncalled {p.predicted}" for p in shown]
+    section.add(Figure("predictions-random", figures.image_grid(images, titles, 8),
+                       f"{SAMPLES} random test images (seed {SAMPLE_SEED}) with their true and"
+                       " predicted labels"))  # fmt: skip
+    wrong = misclassified(subject.model, subject.test)
+    if wrong:
+        first = wrong[:SAMPLES]
+        shown = predict(subject.model, subject.test, first)
+        titles = [f"#{p.index} true {p.label}\ncalled {p.predicted} {p.probability:.0%}"
+                  for p in shown]  # fmt: skip
+        section.add(Figure("predictions-wrong", figures.image_grid(
+            subject.test.images[first].numpy(), titles, 8),
+            f"The first {len(first)} of the {len(wrong)} misclassified test images, with the"
+            " label given and its probability"))  # fmt: skip
+    return section
+
+
+def filters(ctx: Context) -> Section:
+    from engine.inside import activations, conv1_filters, conv2_filter
+
+    subject = ctx.subject()
+    section = Section("filters", "4.1 Filters and activations")
+    section.add(study_paragraph(4, "**Filters**"))
+    conv1 = conv1_filters(subject.model).numpy()
+    section.add(Figure("filters-conv1", figures.image_grid(
+        conv1, [str(i) for i in range(len(conv1))], 8, "conv1: 32 filters of 3x3",
+        symmetric=True, colorbar="weight", tile=0.7),
+        "conv1's 32 filters as 3x3 tiles, red positive and blue negative weights"))  # fmt: skip
+    conv2 = conv2_filter(subject.model, 0).numpy()
+    section.add(Figure("filters-conv2", figures.image_grid(
+        conv2, [f"depth {i}" for i in range(len(conv2))], 8,
+        "conv2: filter 0 at each of its 32 input depths", symmetric=True, colorbar="weight",
+        tile=0.7), "conv2's filter 0 shown at each of its 32 input depths"))  # fmt: skip
+    section.add(study_paragraph(4, "**Activations**"))
+    image = subject.test.images[STUDY_IMAGE]
+    for layer, size in (("conv1", 28), ("conv2", 14)):
+        maps = activations(subject.model, image, layer).numpy()
+        section.add(Figure(f"activations-{layer}", figures.image_grid(
+            maps, [str(i) for i in range(len(maps))], 8,
+            f"{layer}: 32 maps of {size}x{size} for test image {STUDY_IMAGE}",
+            cmap="magma", colorbar="activation", tile=0.7),
+            f"The 32 activation maps of {layer} after its ReLU for test image {STUDY_IMAGE}, a"
+            f" {int(subject.test.labels[STUDY_IMAGE])}"))  # fmt: skip
+    return section
+
+
+def occlusion(ctx: Context) -> Section:
+    from engine.occlusion import occlusion_map
+
+    subject = ctx.subject()
+    image = subject.test.images[STUDY_IMAGE]
+    label = int(subject.test.labels[STUDY_IMAGE])
+    result = occlusion_map(subject.model, image, label, OCCLUSION_PATCH, OCCLUSION_STRIDE)
+    section = Section("occlusion", "4.2 Occlusion")
+    section.add(study_paragraph(4, "**Occlusion**"))
+    offsets = [str(o) for o in result.offsets]
+    section.add(Figure("occlusion-image", figures.image_grid(
+        image[None].numpy(), [f"test image {STUDY_IMAGE}: a {label}"], 1, tile=2.0),
+        f"Test image {STUDY_IMAGE}, a {label}"))  # fmt: skip
+    section.add(Figure("occlusion-true", figures.heatmap(
+        result.true_probability.numpy(), offsets, offsets,
+        f"probability of {label} with the patch at each position", "probability",
+        "patch column (px)", "patch row (px)", vmin=0, vmax=1, annotate="{:.2f}"),
+        f"Map of the probability of the true class {label} with a {result.patch}x{result.patch}"
+        " patch at each position: low where covering the image hurts"))  # fmt: skip
+    section.add(Figure("occlusion-predicted", figures.heatmap(
+        result.predicted_class.numpy().astype(float), offsets, offsets,
+        "class predicted with the patch at each position", "class", "patch column (px)",
+        "patch row (px)", cmap="tab10", vmin=-0.5, vmax=9.5, annotate="{:.0f}"),
+        "Map of the class predicted with the patch at each position"))  # fmt: skip
+    section.add(Text(f"The patch changes the prediction at {result.changed_positions} of"
+                     f" {len(offsets) ** 2} positions."))  # fmt: skip
+    return section

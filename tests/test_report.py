@@ -1,0 +1,148 @@
+"""The report: its sections and numbers come from the runs, it is the same twice, its
+Markdown has its figures, bad runs get one-line errors, and it opens in a real browser with
+every picture decoded, no console error and no request."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine import runs
+from engine.report import build_report, write_report
+from engine.report.html import png_size
+from engine.report.sections import breaking
+from tests.optional import needs
+from tui.cli import main
+
+
+@pytest.fixture(scope="module", autouse=True)
+def short_analyses():
+    """The report's analyses with fewer steps and images: the same code, a tenth the time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(breaking, "SYNTHESIS_STEPS", 200)
+        patch.setattr(breaking, "TARGETED", (2, 9, 300))
+        patch.setattr(breaking, "NOISE_STEPS", 200)
+        patch.setattr(breaking, "FGSM_IMAGES", 100)
+        patch.setattr(breaking, "PGD_IMAGES", 20)
+        yield
+
+
+@pytest.fixture(scope="module")
+def report(trained_home):
+    return build_report(trained_home)
+
+
+@pytest.fixture(scope="module")
+def html_file(report, tmp_path_factory) -> Path:
+    return write_report(report, tmp_path_factory.mktemp("report") / "report.html", "html")
+
+
+def test_sections_and_numbers_come_from_the_run(report, trained_home):
+    summary = runs.summarize(runs.find_run(trained_home, "latest"))
+    keys = [s.key for s in report.sections]
+    for key in ("data", "networks", "training", "test", "predictions", "filters", "occlusion",
+                "synthesis", "targeted", "noise", "robustness", "attribution"):  # fmt: skip
+        assert key in keys
+    assert "batchnorm" not in keys  # one model only: no comparison to make
+    assert "defences" not in keys and "study" not in keys
+    training = next(s for s in report.sections if s.key == "training")
+    table = training.blocks[1]
+    assert table.rows[0][1] == summary.id
+    assert table.rows[0][8] == f"{summary.test_accuracy:.2%}"
+    data = next(s for s in report.sections if s.key == "data").blocks[2]
+    assert [row[-1] for row in data.rows] == ["360", "40", "100"]  # the tiny set's split
+    for section in report.sections:
+        for block in section.blocks:
+            if hasattr(block, "png"):
+                assert block.png.startswith(b"\x89PNG") and block.alt
+                assert min(png_size(block.png)) > 50
+
+
+def test_the_html_is_self_contained_and_the_same_twice(report, html_file, trained_home, tmp_path):
+    text = html_file.read_text()
+    assert "<script" not in text
+    assert not re.search(r"(src|href)=\"(https?:)?//", text)  # nothing fetched from anywhere
+    images = re.findall(r"<img [^>]*>", text)
+    assert len(images) == report.figures and all('alt="' in i for i in images)
+    assert html_file.stat().st_size < 5_000_000
+    again = write_report(build_report(trained_home), tmp_path / "again.html", "html")
+    # byte for byte, pictures included
+    assert again.read_bytes() == html_file.read_bytes()
+
+
+def test_markdown_comes_with_its_figures(report, tmp_path):
+    path = write_report(report, tmp_path / "study.md", "md")
+    text = path.read_text()
+    linked = re.findall(r"!\[[^\]]+\]\((study_files/[^)]+)\)", text)
+    assert len(linked) == report.figures
+    for link in linked:
+        assert (tmp_path / link).read_bytes().startswith(b"\x89PNG")
+    assert "| split |" in text
+
+
+def test_bad_runs_get_one_line_errors(trained_home, tmp_path, capsys):
+    home = str(trained_home)
+    assert main(["--home", home, "report", "no-such-run", "-o", str(tmp_path / "r.html")]) == 2
+    assert "no-such-run" in capsys.readouterr().err
+    damaged = runs.runs_folder(trained_home) / "damaged-run"
+    damaged.mkdir()
+    (damaged / "config.json").write_text("[1]")
+    try:
+        assert main(["--home", home, "report", "damaged-run", "-o", str(tmp_path / "r.html")]) == 2
+        error = capsys.readouterr().err
+        assert "damaged" in error and "Traceback" not in error
+    finally:
+        shutil.rmtree(damaged)
+    assert not (tmp_path / "r.html").exists()
+    empty = tmp_path / "empty-home"
+    assert main(["--home", str(empty), "report"]) == 2
+    assert "train one first" in capsys.readouterr().err
+
+
+def test_the_app_makes_a_report_of_the_run_under_the_cursor(trained_home, tiny_folder):
+    import asyncio
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("3")  # the runs screen
+            await pilot.pause(0.5)
+            await pilot.press("R")
+            status = app.screen.query_one(".status")
+            assert await wait_for(pilot, lambda: "report written to" in text_of(status), 120)
+            path = text_of(status).split("report written to ")[1].split(" (")[0]
+            assert Path(path).is_file() and Path(path).parent == trained_home / "reports"
+
+    asyncio.run(scenario())
+
+
+def test_the_report_opens_in_chromium(html_file, tmp_path):
+    sync_api = needs("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        assert not os.environ.get("MNIST_TUI_STRICT"), ".ci/run installs Debian's chromium"
+        pytest.skip("no chromium here (.ci/run installs Debian's)")
+    errors, requests = [], []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1000, "height": 1400})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(html_file.as_uri())
+        page.wait_for_load_state("load")
+        decoded = page.evaluate(
+            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+        )
+        page.screenshot(path=str(tmp_path / "first-screen.png"))
+        browser.close()
+    assert decoded and all(decoded)
+    assert errors == []
+    assert [r for r in requests if r != html_file.as_uri() and not r.startswith("data:")] == []
+    assert (tmp_path / "first-screen.png").stat().st_size > 10_000
