@@ -9,6 +9,7 @@
 
     python bench/robust_eval.py RUN [--limit 500] [--eps 0.3] [--train-batches 60]
     python bench/robust_eval.py RUN --skip-train      # the evaluation only
+    python bench/robust_eval.py RUN --skip-eval       # the training speeds only
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--train-batches", type=int, default=60)
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-autoattack", action="store_true")
+    parser.add_argument("--skip-eval", action="store_true", help="the training speeds only")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     home = args.home or app_home()
@@ -80,6 +82,8 @@ def main() -> None:
             rate = sum(values) / len(values)
             print(f"  {defence:<8} {rate:8,.0f}  {standard / rate:5.2f}x the time of standard")
 
+    if args.skip_eval:
+        return
     run_dir = runs.find_run(home, args.run)
     model = runs.load_run_model(run_dir)
     test = splits.test

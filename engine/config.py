@@ -39,7 +39,7 @@ TARGETED_BETA = 0.001
 # Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 # The attacks of the robustness curve (engine.attacks.robustness runs them).
-ROBUSTNESS_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "worst")
+ROBUSTNESS_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square", "worst")
 # Robust validation of an adversarial run, each epoch: PGD with this many steps from a random
 # start on the first images of the validation set (the same ones every epoch).
 ROBUST_VAL_IMAGES = 1000

@@ -104,14 +104,37 @@ def test_apgd_checkpoints_follow_the_paper():
 def test_worst_is_never_kinder_than_any_single_attack(tiny_model, tiny_splits):
     eps = [0.1, 0.2]
     single = {}
-    for attack in ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t"):
+    for attack in ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square"):
         points = robustness_curve(tiny_model, tiny_splits.test, eps, attack, limit=40, steps=10,
-                                  alpha=0.03, random_start=True)  # fmt: skip
+                                  alpha=0.03, random_start=True, queries=100)  # fmt: skip
         single[attack] = [p.accuracy for p in points]
     worst = robustness_curve(tiny_model, tiny_splits.test, eps, "worst", limit=40, steps=10,
-                             alpha=0.03, random_start=True)  # fmt: skip
+                             alpha=0.03, random_start=True, queries=100)  # fmt: skip
     for i, point in enumerate(worst):
         assert point.accuracy <= min(values[i] for values in single.values())
+
+
+def test_square_needs_no_gradient(tiny_model, tiny_splits):
+    """A model whose input gradient is zero everywhere leaves every gradient attack
+    powerless; the black-box Square Attack still breaks it."""
+
+    class Masked(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x.detach() + 0 * x)  # the same output, a gradient of 0
+
+    from engine.attacks.apgd import apgd
+    from engine.attacks.square import square_attack
+
+    model = Masked(PixelModel(tiny_model))
+    images = to_pixels(tiny_splits.test.images[:30])
+    labels = tiny_splits.test.labels[:30]
+    gradient = apgd(model, images, labels, 0.3, 20, "ce", start=torch.zeros_like(images))[0]
+    black_box = square_attack(model, images, labels, 0.3, queries=300)
+    assert black_box.float().mean() < gradient.float().mean()
 
 
 def test_apgd_agrees_with_torchattacks(tiny_model, tiny_splits):

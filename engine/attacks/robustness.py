@@ -3,8 +3,10 @@ several (an image counts as robust only if it survives every one: AutoAttack's i
 
 Attacks: ``fgsm``; ``pgd`` (cross-entropy, optionally from random starts); ``apgd-ce``,
 ``apgd-dlr`` (untargeted, Croce & Hein 2020) and ``apgd-t`` (targeted DLR against each of
-the ``APGD_TARGETS`` classes the model ranks highest after the true one); ``worst`` runs
-``WORST`` in turn, each on the images that survived the ones before.
+the ``APGD_TARGETS`` classes the model ranks highest after the true one); ``square`` (the
+Square Attack, black-box: it needs no gradient, so a network that hides its gradients does
+not escape it); ``worst`` runs ``WORST`` in turn, each on the images that survived the ones
+before (AutoAttack runs APGD-CE, APGD-T, FAB-T and Square the same way).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 from engine import events as ev
 from engine.attacks.apgd import apgd
 from engine.attacks.pgd import projected_steps
+from engine.attacks.square import square_attack
 from engine.attacks.start import check_cancel, device_of, frozen
 from engine.config import ROBUSTNESS_ATTACKS
 from engine.data import Split
@@ -24,9 +27,10 @@ from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 ATTACKS = ROBUSTNESS_ATTACKS
-WORST = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t")
+WORST = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square")
 APGD_STEPS = 100  # AutoAttack's
 APGD_TARGETS = 9  # AutoAttack's: every other class, most likely first
+SQUARE_QUERIES = 5000  # AutoAttack's
 
 
 def image_noise(indices: torch.Tensor, restart: int, device: torch.device) -> torch.Tensor:
@@ -43,10 +47,12 @@ class Survival:
     """Runs one attack on a batch and says which images it failed to fool."""
 
     def __init__(self, model: nn.Module, eps: float, steps: int, alpha: float,
-                 random_start: bool, restarts: int, targets: int = APGD_TARGETS) -> None:  # fmt: skip
+                 random_start: bool, restarts: int, targets: int = APGD_TARGETS,
+                 queries: int = SQUARE_QUERIES) -> None:  # fmt: skip
         self.forward = PixelModel(model)
         self.eps, self.steps, self.alpha = eps, steps, alpha
         self.random_start, self.restarts, self.targets = random_start, restarts, targets
+        self.queries = queries
         self.image_steps = 0  # forward-backward passes per image, summed: the work done
 
     def __call__(self, attack: str, pixels, labels, indices) -> torch.Tensor:
@@ -81,6 +87,10 @@ class Survival:
             x = projected_steps(forward, pixels, labels, self.eps, self.alpha, self.steps, start)
             self.image_steps += len(labels) * self.steps
             return self._right(x, labels)
+        if attack == "square":
+            self.image_steps += len(labels) * self.queries
+            seed = int(indices[0]) * 1_009 + restart if len(indices) else restart
+            return square_attack(forward, pixels, labels, self.eps, self.queries, seed=seed)
         if attack in ("apgd-ce", "apgd-dlr"):
             loss = "ce" if attack == "apgd-ce" else "dlr"
             self.image_steps += len(labels) * (APGD_STEPS + 1)
@@ -116,6 +126,7 @@ def robustness_curve(
     cancel=None,
     restarts: int = 1,
     targets: int = APGD_TARGETS,
+    queries: int = SQUARE_QUERIES,
 ) -> list[ev.RobustnessMeasured]:
     """Accuracy of ``model`` on the first ``limit`` images of ``split`` at each eps, one
     ``RobustnessMeasured`` per eps (emitted as it is measured, and returned). ``accuracy``:
@@ -123,7 +134,8 @@ def robustness_curve(
     attack at every eps up to it (an attacker with budget eps may use any smaller one), so
     it never rises with eps. ``restarts``: random restarts of pgd (with ``random_start``)
     and of the APGD attacks; ``targets``: how many classes apgd-t aims at (the most likely
-    first; 9, AutoAttack's, is every other class)."""
+    first; 9, AutoAttack's, is every other class); ``queries``: the Square Attack's budget
+    per image (0 leaves it out of ``worst``: faster, and blind to hidden gradients)."""
     if attack not in ATTACKS:
         raise SettingError(f"attack must be one of {', '.join(ATTACKS)}, not {attack!r}")
     eps_values = sorted(eps_values)
@@ -133,13 +145,17 @@ def robustness_curve(
         raise SettingError("restarts must be at least 1")
     if not 1 <= targets <= 9:
         raise SettingError(f"targets must be from 1 to 9, not {targets}")
+    if queries < 0 or (attack == "square" and queries == 0):
+        raise SettingError("the square attack needs queries of at least 1")
     count = len(split) if limit is None else min(limit, len(split))
     device = device_of(model)
     still_right = torch.ones(count, dtype=torch.bool)
     parts = WORST if attack == "worst" else (attack,)
+    if attack == "worst" and queries == 0:
+        parts = tuple(p for p in parts if p != "square")
     points = []
     for n, eps in enumerate(eps_values):
-        survival = Survival(model, eps, steps, alpha, random_start, restarts, targets)
+        survival = Survival(model, eps, steps, alpha, random_start, restarts, targets, queries)
         right = torch.zeros(count, dtype=torch.bool)
         start = time.perf_counter()
         for first in range(0, count, batch_size):

@@ -142,9 +142,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="test accuracy against epsilon under an attack, or the worst of several",
         description="Test accuracy against epsilon. Attacks: fgsm; pgd; apgd-ce and apgd-dlr"
         " (APGD, Croce & Hein 2020, with the cross-entropy or the scale-free DLR loss, 100"
-        " steps); apgd-t (APGD with targeted DLR against each of the 9 other classes); worst"
-        " (all of them: an image counts as robust only if it survives every one, as in"
-        " AutoAttack — the evaluation to trust for a defended network).",
+        " steps); apgd-t (APGD with targeted DLR against each of the 9 other classes); square"
+        " (the Square Attack: black-box random search, 5,000 queries, blind to hidden"
+        " gradients); worst (all of them: an image counts as robust only if it survives every"
+        " one, as in AutoAttack — the evaluation to trust for a defended network).",
     )
     add_subject_options(robust)
     robust.add_argument(
@@ -158,6 +159,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     robust.add_argument("--restarts", type=positive_int, default=1,
                         help="random restarts of pgd (with --random-start) and of the APGD"
                         " attacks; an image must survive every one (default 1)")  # fmt: skip
+    robust.add_argument("--queries", type=int, default=5000, metavar="N",
+                        help="the square attack's queries per image (default 5000, AutoAttack's);"
+                        " 0 leaves it out of worst: much faster, but blind to a network that"
+                        " hides its gradients")  # fmt: skip
     robust.add_argument("--targets", type=int, choices=range(1, 10), default=9, metavar="1-9",
                         help="classes apgd-t aims at, the most likely first (default 9, every"
                         " other class, as AutoAttack; fewer is faster)")  # fmt: skip
@@ -469,7 +474,11 @@ def attack_words(args: argparse.Namespace) -> str:
         start = ", random start" if args.random_start else ""
         return f"PGD ({args.steps} steps of {args.alpha:g}{start}{restarts})"
     if args.attack == "worst":
-        return f"the worst of FGSM, PGD, APGD-CE, APGD-DLR and APGD-T ({args.targets} targets{restarts})"
+        square = f" and Square ({args.queries:,} queries)" if args.queries else " (no Square)"
+        return (f"the worst of FGSM, PGD, APGD-CE, APGD-DLR, APGD-T ({args.targets} targets"
+                f"{restarts}){square}")  # fmt: skip
+    if args.attack == "square":
+        return f"Square ({args.queries:,} queries{restarts})"
     targets = f", {args.targets} targets" if args.attack == "apgd-t" else ""
     return f"{args.attack.upper()} (100 steps{targets}{restarts})"
 
@@ -493,6 +502,7 @@ def robustness_command(args: argparse.Namespace) -> int:
             cancel=interruptible(),
             restarts=args.restarts,
             targets=args.targets,
+            queries=args.queries,
         )
     if args.json:
         print_json([ev.event_to_dict(p) for p in points])

@@ -94,7 +94,7 @@ class RobustnessScreen(ExperimentScreen):
                 self.set_status("no finished run to compare: train one (with --adversarial for"
                                 " a defended one)")  # fmt: skip
                 return
-            chosen = [(s.name or s.id, s.defence, s.id) for s in subjects]
+            chosen = [(s.name or f"{s.model} {s.id[-4:]}", s.defence, s.id) for s in subjects]
         else:
             chosen = [("accuracy", "", None)]
         self.set_status(f"computing the {self.attack.upper()} curve of {len(chosen)} run(s)"
