@@ -228,7 +228,7 @@ def test_compare_runs_side_by_side(trained_home, tiny_folder):
             assert await wait_for(pilot, lambda: table.row_count == 1)
             await pilot.press("space")
             side = app.screen.query_one("#side-by-side", DataTable)
-            assert side.row_count == 6
+            assert side.row_count == 8  # defence, best val, robust val, test acc ...
             assert app.screen.query_one("#cmp-acc").series
 
     run(scenario())

@@ -166,11 +166,17 @@ ID_MIN = 8
 CELL_PADDING = 2  # a DataTable cell's padding, left and right
 
 
-def run_columns(width: int) -> list[tuple[str, int, object]]:
+DEFENCE_COLUMNS = ("robust", "defence")
+
+
+def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, object]]:
     """The runs table's columns for a table ``width`` cells wide, in display order; the id
-    column's width is what the others leave (the end of a long id is cut)."""
+    column's width is what the others leave (the end of a long id is cut). The defence and
+    robust accuracy only where some run is ``defended``."""
     chosen, used = [], ID_MIN + CELL_PADDING
     for label, cells, value in RUN_COLUMNS:
+        if label in DEFENCE_COLUMNS and not defended:
+            continue
         if label == "id":
             chosen.append((label, 0, value))
         elif used + cells + CELL_PADDING <= width:

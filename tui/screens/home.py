@@ -87,7 +87,8 @@ class HomeScreen(Screen):
         table = self.query_one("#runs", DataTable)
         cursor = table.cursor_row
         # the columns that fit, status and test accuracy first (the id is cut before them)
-        columns = run_columns(max(table.size.width - 2, 20))
+        defended = any(s.defence != "none" for s in summaries)
+        columns = run_columns(max(table.size.width - 2, 20), defended)
         if [c[0] for c in columns] != [str(c.label) for c in table.columns.values()] or force:
             table.clear(columns=True)
             for label, cells, _ in columns:

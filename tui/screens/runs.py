@@ -90,7 +90,8 @@ class RunsScreen(ExperimentScreen):
         table = self.query_one("#all-runs", DataTable)
         cursor = table.cursor_row
         # the columns that fit the width, as on the home screen, after the pick mark
-        columns = run_columns(max(self.size.width - 8, 30))
+        defended = any(s.defence != "none" for s in summaries.values())
+        columns = run_columns(max(self.size.width - 8, 30), defended)
         table.clear(columns=True)
         table.add_column("pick", width=4)
         for label, cells, _ in columns:
