@@ -98,8 +98,15 @@ def study(ctx: Context) -> Section | None:
                          f"{scale * i.low:.3f} to {scale * i.high:.3f}"])  # fmt: skip
     section.add(Table(["group", "figure", "runs", "mean", "sd", "95% interval"], rows,
                       "Accuracies in %, times as measured."))  # fmt: skip
-    rows = [[c.b, c.a, c.figure, str(len(c.seeds)), f"{c.difference.mean:+.4g}",
-             f"{c.p_value:.3g}", c.verdict] for c in result.comparisons]  # fmt: skip
+    units = {name: unit for name, _, unit in FIGURES}
+
+    def difference(c) -> str:  # accuracies in points, times in ms
+        if units[c.figure] == "%":
+            return f"{100 * c.difference.mean:+.3f} pt"
+        return f"{c.difference.mean:+.4g}" + (" ms" if units[c.figure] == "ms" else "")
+
+    rows = [[c.b, c.a, c.figure, str(len(c.seeds)), difference(c), f"{c.p_value:.3g}",
+             c.verdict] for c in result.comparisons]  # fmt: skip
     section.add(Table(["group", "against", "figure", "seeds", "difference", "p", "verdict"], rows))
     curves = group_curves(ctx.home, ctx.study)
     series = {k: (xs, [100 * m for m in means]) for k, (xs, means, _) in curves.items()}
