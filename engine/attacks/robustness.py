@@ -145,7 +145,11 @@ def robustness_curve(
         raise SettingError("restarts must be at least 1")
     if not 1 <= targets <= 9:
         raise SettingError(f"targets must be from 1 to 9, not {targets}")
-    if queries < 0 or (attack == "square" and queries == 0):
+    if queries < 0:
+        raise SettingError(
+            f"queries must be 0 or more (0 leaves square out of worst), not {queries}"
+        )
+    if attack == "square" and queries == 0:
         raise SettingError("the square attack needs queries of at least 1")
     count = len(split) if limit is None else min(limit, len(split))
     device = device_of(model)
