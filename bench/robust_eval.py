@@ -30,7 +30,7 @@ from engine.data import load_dataset, split_dataset  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models import build_model  # noqa: E402
 from engine.pixels import PixelModel, to_pixels  # noqa: E402
-from engine.robust_training import adversarial_loss, pixels_of  # noqa: E402
+from engine.robust_training import adversarial_loss  # noqa: E402
 from engine.training import FastModel, autocast_dtype  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def training_rate(defence: str, splits, batches: int) -> float:
     for batch in range(batches):
         raw = splits.train.images[batch * 100 : (batch + 1) * 100]
         labels = splits.train.labels[batch * 100 : (batch + 1) * 100]
-        loss = adversarial_loss(fast, pixels_of(raw), labels, config, generator)
+        loss = adversarial_loss(fast, to_pixels(raw), labels, config, generator)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -65,7 +65,6 @@ def main() -> None:
     parser.add_argument("--skip-autoattack", action="store_true")
     parser.add_argument("--skip-eval", action="store_true", help="the training speeds only")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     home = args.home or app_home()
     dataset = load_dataset(data_cache(home))
     splits = split_dataset(dataset, seed=0)

@@ -21,11 +21,7 @@ from torch.nn import functional as F
 from engine.attacks.pgd import projected_steps
 from engine.config import ROBUST_VAL_IMAGES, ROBUST_VAL_STEPS, TrainConfig
 from engine.data import MEAN, STD, Split
-
-
-def pixels_of(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (n, 28, 28) to pixels (n, 1, 28, 28) in [0, 1]."""
-    return images.unsqueeze(1).float().div_(255.0)
+from engine.pixels import to_pixels
 
 
 def on_pixels(model: nn.Module):
@@ -99,7 +95,7 @@ def robust_accuracy(model: nn.Module, split: Split, eps: float, batch_size: int 
     generator = torch.Generator(device=split.images.device).manual_seed(0)
     right = 0
     for first in range(0, count, batch_size):
-        pixels = pixels_of(split.images[first : min(first + batch_size, count)])
+        pixels = to_pixels(split.images[first : min(first + batch_size, count)])
         labels = split.labels[first : first + len(pixels)]
         start = torch.rand(pixels.shape, generator=generator, device=pixels.device)
         attacked = projected_steps(forward, pixels, labels, eps, alpha, ROBUST_VAL_STEPS, start)

@@ -24,7 +24,8 @@ from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
 from engine.models import build_model, fold_batchnorm
-from engine.robust_training import adversarial_loss, pixels_of, robust_accuracy
+from engine.pixels import to_pixels
+from engine.robust_training import adversarial_loss, robust_accuracy
 from engine.runs import BEST, LAST
 
 # A cross-entropy over 10 classes starts near 2.3; past this the weights have blown up and
@@ -275,7 +276,7 @@ def train(
                     config.seed * 1_000_003 + epoch * batches_per_epoch + batch
                 )
                 eps = config.eps_at(epoch + batch / batches_per_epoch)
-                loss = adversarial_loss(fast, pixels_of(raw), labels, config, generator, eps)
+                loss = adversarial_loss(fast, to_pixels(raw), labels, config, generator, eps)
             else:
                 loss = F.cross_entropy(fast(normalise(raw)), labels)
             optimiser.zero_grad(set_to_none=True)

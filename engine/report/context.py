@@ -10,7 +10,7 @@ from pathlib import Path
 from engine import events as ev
 from engine import runs
 from engine.config import TrainConfig
-from engine.errors import RunDamaged, RunNotFound, UserFacing
+from engine.errors import RunNotFound, UserFacing
 from engine.run_state import RunState
 
 
@@ -35,16 +35,15 @@ class ReportRun:
 
 def report_run(run_dir: Path) -> ReportRun:
     """A finished run, checked; a UserFacing error naming the run otherwise."""
-    summary = runs.summarize(run_dir)
-    if summary.status == "damaged":
-        raise RunDamaged(f"run {run_dir.name} is damaged: {summary.error}")
+    config = runs.read_config(run_dir)  # RunDamaged if it cannot be read
+    state = runs.read_state(run_dir)  # the log folded once, for the summary and the figures
+    summary = runs.summarize_state(run_dir, state, config)
     if summary.status != "finished":
         raise UserFacing(
             f"run {run_dir.name} is {summary.status}: a report needs finished runs (its test"
             " figures come from the end of training)"
         )
-    state = runs.read_state(run_dir)
-    return ReportRun(run_dir, summary, state, runs.read_config(run_dir))
+    return ReportRun(run_dir, summary, state, config)
 
 
 def default_runs(home: Path) -> list[Path]:

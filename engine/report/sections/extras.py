@@ -9,6 +9,7 @@ import math
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph, study_section
+from engine.report.sections.basics import percent
 from engine.report.sections.inside import STUDY_IMAGE
 
 DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",
@@ -72,10 +73,6 @@ def defences(ctx: Context) -> Section | None:
         ylim=(0, 100)),
         "Line chart of clean and robust validation accuracy per epoch of each defended run"))  # fmt: skip
     return section
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2%}"
 
 
 def study(ctx: Context) -> Section | None:
