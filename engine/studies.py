@@ -126,24 +126,59 @@ def list_studies(home: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / STUDY).is_file())
 
 
-def define(home: Path, name: str, vary: dict, seeds: list[int], base: dict) -> Study:
-    """A new study, or the existing one when the definition is the same; a different one
-    under the same name is refused (its runs would not belong together)."""
+def define(
+    home: Path,
+    name: str,
+    vary: dict | None = None,
+    seeds: list[int] | None = None,
+    base: dict | None = None,
+) -> Study:
+    """A new study, or the existing one: what is not given stays as it was, more seeds extend
+    it (its finished runs kept); other settings under the same name are refused (their runs
+    would not belong together), and so are fewer seeds."""
     folder = study_dir(home, name)
     if (folder / STUDY).is_file():
         study = load_study(home, name)
-        if (study.vary, study.seeds, study.base) != (vary, seeds, base):
+        vary = study.vary if vary is None else vary
+        base = study.base if base is None else base
+        if (study.vary, study.base) != (vary, base):
             raise UserFacing(
                 f"study {name!r} exists with other settings; `mnist-tui study {name}` resumes"
                 " it as it was, or choose another name"
             )
+        if seeds is None or seeds == study.seeds:
+            return study
+        if not set(study.seeds) <= set(seeds):
+            raise UserFacing(
+                f"study {name!r} has seeds {seeds_text(study.seeds)}; --seeds may add seeds to"
+                " it, not drop any"
+            )
+        study.seeds = seeds
+        _check_entries(study)
+        write_json(folder / STUDY, study.to_dict())
         return study
-    study = Study(name, vary, seeds, base)
-    for group, seed in study.entries():
-        study.config(group, seed)  # every combination must be a valid run before any starts
+    study = Study(name, vary or {}, seeds if seeds is not None else [0, 1, 2], base or {})
+    _check_entries(study)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / STUDY, study.to_dict())
     return study
+
+
+def _check_entries(study: Study) -> None:
+    for group, seed in study.entries():
+        study.config(group, seed)  # every combination must be a valid run before any starts
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """[0, 1, 2, 5] as '0-2,5' (what --seeds takes)."""
+    parts, start = [], None
+    for i, seed in enumerate(seeds):
+        if start is None:
+            start = seed
+        if i + 1 == len(seeds) or seeds[i + 1] != seed + 1:
+            parts.append(str(start) if start == seed else f"{start}-{seed}")
+            start = None
+    return ",".join(parts)
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,21 @@ def test_a_failed_run_of_a_study_is_redone(home, tiny_folder, capsys):
 
 def test_a_study_with_other_settings_under_the_same_name_is_refused(home, tiny_folder, capsys):
     assert main(["study", "s", "--seeds", "0", "--data", str(tiny_folder), *TINY]) == 0
-    assert main(["study", "s", "--seeds", "0-1", "--data", str(tiny_folder), *TINY]) == 2
+    lr = [value if value != "0.05" else "0.01" for value in TINY]  # another --lr
+    assert main(["study", "s", "--seeds", "0", "--data", str(tiny_folder), *lr]) == 2
     assert "exists with other settings" in capsys.readouterr().err
+
+
+def test_more_seeds_extend_a_study_and_train_only_the_new_ones(home, tiny_folder, capsys):
+    assert main(["study", "s", "--seeds", "0", "--data", str(tiny_folder), *TINY]) == 0
+    (first,) = load_study(home, "s").runs.values()
+    assert main(["study", "s", "--seeds", "0-1"]) == 0  # the settings stay as they were
+    capsys.readouterr()
+    study = load_study(home, "s")
+    assert study.seeds == [0, 1] and study.runs["all runs seed=0"] == first
+    assert len(runs.list_runs(home)) == 2
+    assert main(["study", "s", "--seeds", "1"]) == 2  # dropping a seed is refused
+    assert "not drop any" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

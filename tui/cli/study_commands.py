@@ -26,7 +26,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     study.add_argument("name", nargs="+", metavar="NAME", help="the study's name (or: show NAME)")
     study.add_argument("--vary", action="append", default=[], metavar="SETTING=V1,V2",
                        help="a setting and its values; repeat for several")  # fmt: skip
-    study.add_argument("--seeds", default=None, metavar="LIST", help="e.g. 0-4 (default 0-2)")
+    study.add_argument(
+        "--seeds",
+        default=None,
+        metavar="LIST",
+        help="e.g. 0-4 (default 0-2); on an existing study, more seeds extend it",
+    )
     study.add_argument("--executor", default="local", metavar="local|ray[:ADDRESS]",
                        help="where the runs go: here one after another (default), or as Ray"
                        " tasks on a Ray cluster (ray:ADDRESS) or a local Ray instance (ray);"
@@ -61,15 +66,13 @@ def study_command(args: argparse.Namespace) -> int:
     given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
     if "seed" in given:
         raise UserError("a study sets each run's seed: use --seeds, not --seed")
-    defining = bool(args.vary or args.seeds or given)
-    from engine.studies import study_dir
-
-    exists = (study_dir(args.home_path, name) / "study.json").is_file()
-    if exists and not defining:
-        study = load_study(args.home_path, name)
-    else:
-        study = define(args.home_path, name, parse_vary(args.vary),
-                       parse_seeds(args.seeds or "0-2"), given)  # fmt: skip
+    study = define(
+        args.home_path,
+        name,
+        parse_vary(args.vary) if args.vary else None,
+        parse_seeds(args.seeds) if args.seeds else None,
+        given or None,
+    )
     entries = study.entries()
     if not (args.executor == "local" or args.executor == "ray" or args.executor.startswith("ray:")):
         raise UserError(f"--executor {args.executor!r}: local, ray, or ray:ADDRESS")
