@@ -56,6 +56,7 @@ class RunStarted(Event):
     test_size: int
     dataset: str
     config: dict
+    threads: int = 0  # the CPU threads torch trains with (0: not recorded, an older log)
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,11 @@ def start(
     listeners: Iterable[Callable[[ev.Event], None]] = (),
     cancel=None,
     on_created: Callable[[Path], None] | None = None,
+    threads: int | None = None,
 ) -> tuple[Path, int | None, runs.RunSummary | None]:
     """Start (or resume) a prepared run: detached, (folder, pid, None); here, (folder,
-    None, summary) once it ends. ``on_created`` hears of a new run's folder before it runs."""
+    None, summary) once it ends. ``on_created`` hears of a new run's folder before it runs;
+    ``threads`` caps its CPU threads (None: torch's default, every core)."""
     resume = prepared.run_dir is not None
     run_dir = prepared.run_dir or runs.create_run(home, prepared.config)
     if not resume and on_created is not None:
@@ -132,13 +134,13 @@ def start(
     prepared.lock = None
     if detach:
         try:
-            pid = _spawn(run_dir, home, resume, lock)
+            pid = _spawn(run_dir, home, resume, lock, threads)
         finally:
             os.close(lock)  # the child holds the lock now
         return run_dir, pid, None
     try:
         summary = execute(
-            run_dir, home, resume, listeners, cancel, prepared.dataset, prepared.splits
+            run_dir, home, resume, listeners, cancel, prepared.dataset, prepared.splits, threads
         )
     finally:
         os.close(lock)
@@ -160,11 +162,17 @@ def execute(
     cancel=None,
     dataset=None,
     splits=None,
+    threads: int | None = None,
 ) -> runs.RunSummary:
     """Train the run in ``run_dir`` in this process, logging every event; its summary.
     The caller holds the run's lock."""
     from engine.data import split_dataset
     from engine.training import train
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
     config = runs.read_config(run_dir)
     (run_dir / runs.SUMMARY).unlink(missing_ok=True)
@@ -220,12 +228,12 @@ def isolated_python(module: str, function: str, *args: str) -> list[str]:
     return [sys.executable, "-I", "-c", code, PACKAGE_ROOT, *args]
 
 
-def _spawn(run_dir: Path, home: Path, resume: bool, lock: int) -> int:
+def _spawn(run_dir: Path, home: Path, resume: bool, lock: int, threads: int | None = None) -> int:
     """The detached worker in a new session at a lower priority, handed the run's lock;
     its pid, recorded in ``process.json`` (with its start time) before this returns."""
     # signals are handled in worker_main before anything heavy is imported
     argv = isolated_python("engine.launch", "worker_main", str(run_dir), str(home), str(lock),
-                           "resume" if resume else "new")  # fmt: skip
+                           "resume" if resume else "new", str(threads or 0))  # fmt: skip
     log_fd = os.open(
         run_dir / WORKER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644
     )
@@ -248,15 +256,16 @@ def _spawn(run_dir: Path, home: Path, resume: bool, lock: int) -> int:
 
 
 def worker_main(argv: list[str]) -> int:
-    """The detached worker: RUN_DIR HOME LOCK_FD new|resume."""
+    """The detached worker: RUN_DIR HOME LOCK_FD new|resume [THREADS (0: every core)]."""
     cancel = threading.Event()
     stop_on_signals(cancel)
     os.nice(DETACHED_NICENESS)
     run_dir, home, lock, mode = Path(argv[0]), Path(argv[1]), int(argv[2]), argv[3]
+    threads = int(argv[4]) if len(argv) > 4 else 0
     import traceback
 
     try:
-        execute(run_dir, home, resume=mode == "resume", cancel=cancel)
+        execute(run_dir, home, resume=mode == "resume", cancel=cancel, threads=threads or None)
     except Exception:
         traceback.print_exc()  # into worker.log; the log already holds RunFailed
         return 1

@@ -4,9 +4,10 @@ share, and which run is which — while the runs themselves are ordinary runs, l
 `mnist-tui runs` and the app like any other.
 
 Running a study again resumes it: finished runs are kept, stopped ones resume from their
-``last.pt``, failed or damaged ones without one are redone; no run is trained twice. Runs go
-one after another: on a CPU one run with all its threads is fastest (two at once on 2 cores
-trained at 443-1,362 images/s against ~8,000 alone).
+``last.pt``, failed or damaged ones without one are redone; no run is trained twice. On a
+CPU runs go one after another, each with every thread (two at once on 2 cores trained at
+443-1,362 images/s against ~8,000 alone); on a GPU as many at once as its memory holds, the
+cores shared out between them (``placement``).
 """
 
 from __future__ import annotations
@@ -210,36 +211,141 @@ def _status(home: Path, run_id: str | None) -> str:
     return runs.summarize(run_dir).status
 
 
+# What one run holds on a GPU, estimated: the CUDA context (about 0.5 GiB), the whole split
+# on the device (about 0.2 GiB in float32), the model, its optimizer and a batch's
+# activations — rounded up to leave room for the allocator's cache and cuDNN's workspace.
+RUN_GPU_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a study's runs share this machine: how many at once, each with how many threads."""
+
+    at_once: int
+    threads: int
+    why: str
+
+
+def placement(
+    device: str,
+    runs_left: int,
+    cores: int,
+    gpu_free_bytes: int = 0,
+    at_once: int | None = None,
+) -> Placement:
+    """On a CPU one run at a time with every thread (two at once on 2 cores trained at
+    443-1,362 images/s against ~8,000 alone); on a CUDA GPU as many as its free memory holds
+    (RUN_GPU_BYTES each), at most one per core; ``at_once`` overrides the choice. The threads
+    of the runs at once add up to the cores."""
+    runs_left, cores = max(1, runs_left), max(1, cores)
+    if at_once is not None:
+        count, why = at_once, f"{at_once} at once, as asked"
+    elif device == "cuda":
+        fit = gpu_free_bytes // RUN_GPU_BYTES
+        count = max(1, min(fit, cores))
+        why = (f"{count} at once on the GPU ({gpu_free_bytes / 1024**3:.0f} GiB free holds {fit},"
+               f" {cores} cores)")  # fmt: skip
+    else:
+        count, why = 1, f"one at a time with all {cores} threads (fastest on a {device.upper()})"
+    count = min(count, runs_left)
+    return Placement(count, max(1, cores // count), why)
+
+
+def machine_placement(home: Path, study: Study, at_once: int | None = None) -> Placement:
+    """``placement`` for the runs the study has left, on this machine's device and cores."""
+    from engine.training import resolve_device
+
+    todo = pending(home, study)
+    devices = {resolve_device(study.config(group, seed).device).type for _, group, seed, _ in todo}
+    device = devices.pop() if len(devices) == 1 else "cpu"  # mixed devices: one at a time
+    free = 0
+    if device == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+    return placement(device, len(todo), os.cpu_count() or 1, free, at_once)
+
+
 def run_study(
     home: Path,
     study: Study,
     listeners: list[Callable[[ev.Event], None]] | None = None,
     cancel=None,
     say: Callable[[str], None] = lambda text: None,
+    at_once: int | None = None,
 ) -> Progress:
-    """Carry out every run of the study not finished yet, one after another, here (for a
-    Ray cluster: ``engine.study_ray.run_study_on_ray``)."""
+    """Carry out every run of the study not finished yet on this machine — one after another
+    in this process, or several at once as run processes of their own when ``placement``
+    says so (for a Ray cluster: ``engine.study_ray.run_study_on_ray``)."""
     lock = lock_study(home, study.name)
     try:
         todo = pending(home, study)  # runs finished or running elsewhere are left as they are
-        for number, (key, group, seed, action) in enumerate(todo, 1):
-            if cancel is not None and cancel.is_set():
-                break
-            if action == "resume":
-                say(f"[{number}/{len(todo)}] {key}: resuming {study.runs[key]}")
-                prepared = launch.prepare_resume(home, runs.runs_folder(home) / study.runs[key])
-            else:
-                say(f"[{number}/{len(todo)}] {key}: training")
-                prepared = launch.prepare(home, study.config(group, seed))
+        place = machine_placement(home, study, at_once)
+        say(f"study {study.name}: {len(todo)} runs to do, {place.why}")
+        if place.at_once == 1:
+            _one_after_another(home, study, todo, listeners or [], cancel, say)
+        else:
+            _several_at_once(home, study, todo, place, cancel, say)
+    finally:
+        os.close(lock)
+    return progress(home, study)
+
+
+def _prepare(home: Path, study: Study, todo: list, number: int, say) -> tuple[str, object]:
+    key, group, seed, action = todo[number - 1]
+    if action == "resume":
+        say(f"[{number}/{len(todo)}] {key}: resuming {study.runs[key]}")
+        return key, launch.prepare_resume(home, runs.runs_folder(home) / study.runs[key])
+    say(f"[{number}/{len(todo)}] {key}: training")
+    return key, launch.prepare(home, study.config(group, seed))
+
+
+def _one_after_another(home: Path, study: Study, todo: list, listeners, cancel, say) -> None:
+    for number in range(1, len(todo) + 1):
+        if cancel is not None and cancel.is_set():
+            break
+        key, prepared = _prepare(home, study, todo, number, say)
+
+        def record(new_run: Path, key: str = key) -> None:
+            record_run(home, study, key, new_run)
+
+        launch.start(home, prepared, detach=False, listeners=listeners, cancel=cancel,
+                     on_created=record)  # fmt: skip
+
+
+def _several_at_once(home: Path, study: Study, todo: list, place: Placement, cancel, say) -> None:
+    """Keep ``place.at_once`` run processes going (ordinary detached runs, each with its
+    share of the threads) until none is left; a stop request stops them all (each writes
+    its last.pt, so the study resumes them)."""
+    import threading
+    import time
+
+    cancel = cancel or threading.Event()
+    active: dict[str, Path] = {}
+    number = 0
+    stopping = False
+    while number < len(todo) or active:
+        while number < len(todo) and len(active) < place.at_once and not cancel.is_set():
+            number += 1
+            key, prepared = _prepare(home, study, todo, number, say)
 
             def record(new_run: Path, key: str = key) -> None:
                 record_run(home, study, key, new_run)
 
-            launch.start(home, prepared, detach=False, listeners=listeners or [], cancel=cancel,
-                         on_created=record)  # fmt: skip
-    finally:
-        os.close(lock)
-    return progress(home, study)
+            run_dir, _, _ = launch.start(home, prepared, detach=True, on_created=record,
+                                         threads=place.threads)  # fmt: skip
+            active[key] = run_dir
+        if cancel.is_set() and not stopping:
+            stopping = True
+            number = len(todo)  # start nothing more
+            for run_dir in active.values():
+                run_process.stop(run_dir)
+        for key, run_dir in list(active.items()):
+            if not run_process.process_alive(run_dir):
+                del active[key]
+                summary = runs.summarize(run_dir)
+                say(f"{key}: {run_dir.name} {summary.status}")
+        time.sleep(0.2)
 
 
 def pending(home: Path, study: Study) -> list[tuple[str, dict, int, str]]:

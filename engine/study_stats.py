@@ -20,7 +20,11 @@ FIGURES = (
     ("test loss", lambda s: s.test_loss, ""),
     ("train ms/image", lambda s: s.train_ms_per_image, "ms"),
     ("test ms/image", lambda s: s.test_ms_per_image, "ms"),
+    ("robust val accuracy", lambda s: s.robust_val_accuracy, "%"),  # adversarial runs only
 )
+UNITS = {name: unit for name, _, unit in FIGURES}
+# Figures only some runs have: a study reports them when at least one of its runs does.
+OPTIONAL = ("robust val accuracy",)
 CONFIDENCE = 0.95
 
 
@@ -99,6 +103,7 @@ class StudyReport:
     comparisons: list[Paired]
     runs: dict[str, str]  # entry key -> status
     eta_seconds: float | None  # the unfinished runs at the pace of the finished ones
+    figures: list[str]  # the figures reported, in FIGURES' order
 
     def to_dict(self) -> dict:
         return {
@@ -139,11 +144,16 @@ def report(home: Path, study: Study) -> StudyReport:
             value = get(summary)
             if value is not None:
                 values[label][name][seed] = float(value)
-    intervals = {g: {f: interval(list(v.values())) for f, v in values[g].items()} for g in groups}
+    figures = [
+        name
+        for name, _, _ in FIGURES
+        if name not in OPTIONAL or any(values[g][name] for g in groups)
+    ]
+    intervals = {g: {f: interval(list(values[g][f].values())) for f in figures} for g in groups}
     comparisons = [
         paired(groups[0], other, name, values[groups[0]][name], values[other][name])
         for other in groups[1:]
-        for name, _, _ in FIGURES
+        for name in figures
     ]
     left = sum(status != "finished" for status in statuses.values())
     eta = (
@@ -151,7 +161,7 @@ def report(home: Path, study: Study) -> StudyReport:
         if durations and left
         else (0.0 if not left else None)
     )
-    return StudyReport(study.name, groups, values, intervals, comparisons, statuses, eta)
+    return StudyReport(study.name, groups, values, intervals, comparisons, statuses, eta, figures)
 
 
 def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[float], list[float]]]:

@@ -238,6 +238,7 @@ def train(
             test_size=len(splits.test),
             dataset=dataset_name,
             config=config.to_dict(),
+            threads=torch.get_num_threads(),
         )
     )
 

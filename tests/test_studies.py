@@ -29,6 +29,7 @@ def test_a_study_trains_each_run_once_and_reports_statistics(home, tiny_folder, 
     )
     figure = report["groups"]["model=convnet"]["test accuracy"]
     assert figure["n"] == 2 and set(figure["values"]) == {"0", "1"}
+    assert "robust val accuracy" not in report["groups"]["model=convnet"]  # no defended run
     study = load_study(home, "bn")
     assert len(runs.list_runs(home)) == 4  # ordinary runs, listed by `runs`
     assert {runs.read_config(runs.runs_folder(home) / r).seed for r in study.runs.values()} == {
@@ -189,3 +190,88 @@ def test_the_studies_screen_shows_groups_curves_and_progress(home, tiny_folder, 
             assert chart.xs["lr=0.05"] == [1, 2] and any(k.endswith("±sd") for k in chart.series)
 
     asyncio.run(scenario())
+
+
+def test_the_machine_decides_how_many_runs_train_at_once():
+    from engine.studies import RUN_GPU_BYTES, placement
+
+    cpu = placement("cpu", runs_left=10, cores=2)
+    assert (cpu.at_once, cpu.threads) == (1, 2)  # one at a time with every thread
+    roomy = placement("cuda", runs_left=10, cores=16, gpu_free_bytes=80 * 1024**3)
+    assert (roomy.at_once, roomy.threads) == (10, 1)  # as many as there are runs
+    tight = placement("cuda", runs_left=10, cores=16, gpu_free_bytes=3 * RUN_GPU_BYTES)
+    assert (tight.at_once, tight.threads) == (3, 5)  # as many as the memory holds
+    full = placement("cuda", runs_left=10, cores=16, gpu_free_bytes=RUN_GPU_BYTES // 2)
+    assert full.at_once == 1  # never none
+    few_cores = placement("cuda", runs_left=10, cores=4, gpu_free_bytes=80 * 1024**3)
+    assert (few_cores.at_once, few_cores.threads) == (4, 1)  # at most one per core
+    asked = placement("cpu", runs_left=3, cores=2, at_once=2)
+    assert (asked.at_once, asked.threads) == (2, 1)
+
+
+def _threads_of(home, run_id):
+    (start,) = [
+        e for e in runs.read_events(runs.runs_folder(home) / run_id) if isinstance(e, ev.RunStarted)
+    ]
+    return start.threads
+
+
+def test_several_runs_at_once_share_the_cores_and_each_trains_once(home, tiny_folder, capsys):
+    import os
+
+    argv = ["study", "par", "--seeds", "0-2", "--at-once", "2", "--data", str(tiny_folder),
+            *TINY, "--json"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report["runs"].values()) == ["finished"] * 3
+    study = load_study(home, "par")
+    cores = os.cpu_count() or 1
+    assert {_threads_of(home, r) for r in study.runs.values()} == {max(1, cores // 2)}
+    assert len(runs.list_runs(home)) == 3
+
+
+def test_stopping_a_study_stops_its_runs_at_once_and_it_resumes_them(home, tiny_folder):
+    import threading
+    import time
+
+    from engine.studies import define, run_study
+
+    study = define(home, "halt", seeds=[0, 1],
+                   base={"data": str(tiny_folder), "epochs": 30, "batch_size": 40, "device": "cpu"})  # fmt: skip
+    cancel = threading.Event()
+    worker = threading.Thread(target=run_study, args=(home, study),
+                              kwargs={"cancel": cancel, "at_once": 2})  # fmt: skip
+    worker.start()
+
+    def epochs_done(run_id):
+        return sum(
+            isinstance(e, ev.EpochEvaluated)
+            for e in runs.read_events(runs.runs_folder(home) / run_id)
+        )
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ids = list(load_study(home, "halt").runs.values())
+        if len(ids) == 2 and all(epochs_done(r) for r in ids):
+            break
+        time.sleep(0.2)
+    cancel.set()
+    worker.join(120)
+    assert not worker.is_alive()
+    ids = list(load_study(home, "halt").runs.values())
+    for run_id in ids:  # both asked to stop, each with a last.pt to go on from
+        run_dir = runs.runs_folder(home) / run_id
+        assert runs.summarize(run_dir).status == "stopped" and runs.has_checkpoint(run_dir, "last")
+
+    state = run_study(home, load_study(home, "halt"), at_once=2)
+    assert state.done == 2 and list(load_study(home, "halt").runs.values()) == ids
+
+
+def test_a_study_of_defended_runs_reports_their_robust_accuracy(home, tiny_folder, capsys):
+    argv = ["study", "adv", "--vary", "adversarial=none,fgsm-rs", "--seeds", "0-1", "--eps", "0.1",
+            "--eps-warmup", "0", "--data", str(tiny_folder), *TINY, "--json"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    robust = report["groups"]["adversarial=fgsm-rs"]["robust val accuracy"]
+    assert robust["n"] == 2 and 0 <= robust["mean"] <= 1
+    assert "robust val accuracy" in {c["figure"] for c in report["comparisons"]}

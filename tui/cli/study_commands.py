@@ -17,8 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "study",
         help="train the same comparison over several seeds; `study show NAME` for statistics",
         description="`mnist-tui study NAME --vary model=convnet,convnet-bn --seeds 0-4` trains"
-        " every combination of what varies for every seed, one run after another (on a CPU one"
-        " run with all its threads is fastest), each an ordinary run. Run it again to resume:"
+        " every combination of what varies for every seed, each an ordinary run: on a CPU one"
+        " after another (one run with all its threads is fastest), on a GPU as many at once as"
+        " its memory holds. Run it again to resume:"
         " finished runs are kept, stopped ones resumed. Any train setting given applies to every"
         " run. `mnist-tui study show NAME` prints the mean, standard deviation and 95% interval"
         " of each group and the paired comparison with the first group.",
@@ -36,6 +37,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="where the runs go: here one after another (default), or as Ray"
                        " tasks on a Ray cluster (ray:ADDRESS) or a local Ray instance (ray);"
                        " needs mnist-tui[cluster] and, on a cluster, a home every node sees")  # fmt: skip
+    study.add_argument("--at-once", type=positive_int, default=None, metavar="N",
+                       help="here: how many runs train at once (default: chosen from the"
+                       " machine — one on a CPU, as many as the GPU's memory holds on CUDA);"
+                       " the cores are shared out between them")  # fmt: skip
     study.add_argument("--cpus-per-run", type=positive_int, default=1, metavar="N",
                        help="with Ray: the CPUs each run asks for (and its torch threads)")  # fmt: skip
     study.add_argument("--detach", action="store_true",
@@ -78,14 +83,15 @@ def study_command(args: argparse.Namespace) -> int:
         raise UserError(f"--executor {args.executor!r}: local, ray, or ray:ADDRESS")
     if args.detach:
         extra = ["--executor", args.executor, "--cpus-per-run", str(args.cpus_per_run)]
+        extra += ["--at-once", str(args.at_once)] if args.at_once else []
         return detach_study(args.home_path, name, len(entries), extra)
-    how = "one after another" if args.executor == "local" else f"as Ray tasks ({args.executor})"
+    how = "here" if args.executor == "local" else f"as Ray tasks ({args.executor})"
     print(f"study {name}: {len(entries)} runs ({len(study.seeds)} seeds x"
           f" {len(entries) // len(study.seeds)} groups), {how}", file=sys.stderr)  # fmt: skip
     cancel = interruptible(hangup=True)
     say = lambda text: print(text, file=sys.stderr)  # noqa: E731
     if args.executor == "local":
-        state = run_study(args.home_path, study, cancel=cancel, say=say)
+        state = run_study(args.home_path, study, cancel=cancel, say=say, at_once=args.at_once)
     else:
         from engine.study_ray import run_study_on_ray
 
@@ -123,7 +129,7 @@ def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:
 def show(args: argparse.Namespace, study) -> int:
     from rich.table import Table
 
-    from engine.study_stats import FIGURES, report
+    from engine.study_stats import UNITS, report
 
     result = report(args.home_path, study)
     if args.json:
@@ -133,18 +139,18 @@ def show(args: argparse.Namespace, study) -> int:
     table = Table(title=f"study {study.name}: mean ± sd [95% interval] over the finished seeds")
     table.add_column("group")
     table.add_column("n", justify="right")
-    for name, _, _ in FIGURES:
+    for name in result.figures:
         table.add_column(name, justify="right")
     for group in result.groups:
         cells = []
-        for name, _, unit in FIGURES:
+        for name in result.figures:
             iv = result.intervals[group][name]
-            cells.append(interval_text(iv, unit))
+            cells.append(interval_text(iv, UNITS[name]))
         n = max(iv.n for iv in result.intervals[group].values())
         table.add_row(group, str(n), *cells)
     console.print(table)
     for comparison in result.comparisons:
-        unit = next(u for f, _, u in FIGURES if f == comparison.figure)
+        unit = UNITS[comparison.figure]
         d = comparison.difference
         console.print(
             f"{comparison.figure}: {comparison.b} minus {comparison.a} over seeds"

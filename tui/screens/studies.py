@@ -66,7 +66,7 @@ class StudiesScreen(ExperimentScreen):
 
     def show(self, names, study, result, curves) -> None:
         self.study_name = study.name
-        from engine.study_stats import FIGURES
+        from engine.study_stats import UNITS
 
         self.names = names
         vary = " ".join(f"{k}={','.join(map(str, v))}" for k, v in study.vary.items()) or "nothing"
@@ -76,16 +76,19 @@ class StudiesScreen(ExperimentScreen):
         )
         table = self.query_one("#study-groups", DataTable)
         table.clear(columns=True)
-        table.add_columns("group", "n", *[name for name, _, _ in FIGURES[:3]])
+        shown = [f for f in result.figures if UNITS[f] == "%" or f == "test loss"]
+        table.add_columns("group", "n", *shown)
         for group in result.groups:
             cells = []
-            for name, _, unit in FIGURES[:3]:
-                cells.append(interval_text(result.intervals[group][name], unit, with_sd=False))
+            for name in shown:
+                cells.append(
+                    interval_text(result.intervals[group][name], UNITS[name], with_sd=False)
+                )
             table.add_row(group, str(result.intervals[group]["test accuracy"].n), *cells)
         lines = [
             f"{c.figure}: {c.b} minus {c.a}: {100 * c.difference.mean:+.2f} points — {c.verdict}"
             for c in result.comparisons
-            if c.figure in ("test accuracy", "best val accuracy") and c.difference.n
+            if UNITS[c.figure] == "%" and c.difference.n
         ]
         self.query_one("#study-comparison", Static).update(
             "\n".join(lines) or "no paired seeds finished yet"

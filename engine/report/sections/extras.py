@@ -78,7 +78,7 @@ def defences(ctx: Context) -> Section | None:
 def study(ctx: Context) -> Section | None:
     if ctx.study is None:
         return None
-    from engine.study_stats import FIGURES, group_curves, report
+    from engine.study_stats import UNITS, group_curves, report
 
     result = report(ctx.home, ctx.study)
     section = Section("study", f"8. Study {result.name}: seeds and intervals")
@@ -88,19 +88,18 @@ def study(ctx: Context) -> Section | None:
         " compared with the first by a paired t-test over the seeds they share."))  # fmt: skip
     rows = []
     for group in result.groups:
-        for name, _, unit in FIGURES:
+        for name in result.figures:
             i = result.intervals[group][name]
-            scale = 100 if unit == "%" else 1
+            scale = 100 if UNITS[name] == "%" else 1
             rows.append([group, name, str(i.n), f"{scale * i.mean:.3f}", f"{scale * i.sd:.3f}",
                          f"{scale * i.low:.3f} to {scale * i.high:.3f}"])  # fmt: skip
     section.add(Table(["group", "figure", "runs", "mean", "sd", "95% interval"], rows,
                       "Accuracies in %, times as measured."))  # fmt: skip
-    units = {name: unit for name, _, unit in FIGURES}
 
     def difference(c) -> str:  # accuracies in points, times in ms
-        if units[c.figure] == "%":
+        if UNITS[c.figure] == "%":
             return f"{100 * c.difference.mean:+.3f} pt"
-        return f"{c.difference.mean:+.4g}" + (" ms" if units[c.figure] == "ms" else "")
+        return f"{c.difference.mean:+.4g}" + (" ms" if UNITS[c.figure] == "ms" else "")
 
     rows = [[c.b, c.a, c.figure, str(len(c.seeds)), difference(c), f"{c.p_value:.3g}",
              c.verdict] for c in result.comparisons]  # fmt: skip
