@@ -15,6 +15,7 @@ machine that slows down hurts every way alike.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -34,9 +35,14 @@ def settings(args) -> dict:
             "data": str(args.data) if args.data else ""}  # fmt: skip
 
 
+HOMES: list[Path] = []
+
+
 def fresh_home(args) -> Path:
-    """A new home sharing the MNIST cache of the usual one (no copy, no download)."""
+    """A new home sharing the MNIST cache of the usual one (no copy, no download); removed
+    when the bench ends."""
     home = Path(tempfile.mkdtemp(prefix="study-bench-"))
+    HOMES.append(home)
     cache = data_cache(app_home())
     if cache.is_dir() and not args.data:
         data_cache(home).parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +97,8 @@ def main() -> None:
     for way, values in times.items():
         median = statistics.median(values)
         print(f"{way:>14}: median {median:6.1f} s   {median / reference:.2f}x the sequence")
+    for home in HOMES:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

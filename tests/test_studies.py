@@ -275,3 +275,19 @@ def test_a_study_of_defended_runs_reports_their_robust_accuracy(home, tiny_folde
     robust = report["groups"]["adversarial=fgsm-rs"]["robust val accuracy"]
     assert robust["n"] == 2 and 0 <= robust["mean"] <= 1
     assert "robust val accuracy" in {c["figure"] for c in report["comparisons"]}
+
+
+def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, monkeypatch):
+    import torch
+
+    from engine import training
+    from engine.studies import RUN_GPU_BYTES, define, machine_placement
+
+    monkeypatch.setattr(training, "resolve_device", lambda name: torch.device(name))
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * RUN_GPU_BYTES, 8 * RUN_GPU_BYTES))
+    monkeypatch.setattr("os.cpu_count", lambda: 12)
+    study = define(
+        home, "gpu", seeds=[0, 1, 2, 3], base={"device": "cuda", "data": str(tiny_folder)}
+    )
+    place = machine_placement(home, study)
+    assert (place.at_once, place.threads) == (3, 4) and "GPU" in place.why
