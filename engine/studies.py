@@ -239,16 +239,18 @@ def placement(
     of the runs at once add up to the cores."""
     runs_left, cores = max(1, runs_left), max(1, cores)
     if at_once is not None:
-        count, why = at_once, f"{at_once} at once, as asked"
+        count = min(at_once, runs_left)
+        why = f"{count} at once, as asked"
     elif device == "cuda":
         fit = gpu_free_bytes // RUN_GPU_BYTES
-        count = max(1, min(fit, cores))
-        why = (f"{count} at once on the GPU ({gpu_free_bytes / 1024**3:.0f} GiB free holds {fit},"
-               f" {cores} cores)")  # fmt: skip
+        count = max(1, min(fit, cores, runs_left))
+        why = (f"{count} at once on the GPU ({gpu_free_bytes / 1024**3:.0f} GiB free holds {fit}"
+               f" at ~{RUN_GPU_BYTES / 1024**3:.0f} GiB a run; {cores} cores)")  # fmt: skip
     else:
-        count, why = 1, f"one at a time with all {cores} threads (fastest on a {device.upper()})"
-    count = min(count, runs_left)
-    return Placement(count, max(1, cores // count), why)
+        count = 1
+        why = f"one at a time with all {cores} threads (fastest on a {device})"
+    threads = max(1, cores // count)
+    return Placement(count, threads, why + (f", {threads} threads each" if count > 1 else ""))
 
 
 def machine_placement(home: Path, study: Study, at_once: int | None = None) -> Placement:
@@ -263,7 +265,8 @@ def machine_placement(home: Path, study: Study, at_once: int | None = None) -> P
         import torch
 
         free, _ = torch.cuda.mem_get_info()
-    return placement(device, len(todo), os.cpu_count() or 1, free, at_once)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return placement(device, len(todo), cores or 1, free, at_once)
 
 
 def run_study(

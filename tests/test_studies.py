@@ -225,7 +225,7 @@ def test_several_runs_at_once_share_the_cores_and_each_trains_once(home, tiny_fo
     report = json.loads(capsys.readouterr().out)
     assert list(report["runs"].values()) == ["finished"] * 3
     study = load_study(home, "par")
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert {_threads_of(home, r) for r in study.runs.values()} == {max(1, cores // 2)}
     assert len(runs.list_runs(home)) == 3
 
@@ -285,6 +285,7 @@ def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, mo
 
     monkeypatch.setattr(training, "resolve_device", lambda name: torch.device(name))
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * RUN_GPU_BYTES, 8 * RUN_GPU_BYTES))
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(12)), raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 12)
     study = define(
         home, "gpu", seeds=[0, 1, 2, 3], base={"device": "cuda", "data": str(tiny_folder)}
