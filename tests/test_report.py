@@ -146,3 +146,13 @@ def test_the_report_opens_in_chromium(html_file, tmp_path):
     assert errors == []
     assert [r for r in requests if r != html_file.as_uri() and not r.startswith("data:")] == []
     assert (tmp_path / "first-screen.png").stat().st_size > 10_000
+
+
+def test_the_study_document_is_split_once_for_the_app_and_the_report():
+    from engine.study_text import study_paragraphs, study_sections
+
+    sections = study_sections()
+    assert {str(n) for n in range(1, 8)} <= set(sections)  # what `i` opens, by section
+    assert sections["3"].startswith("## 3.") and "## 4." not in sections["3"]
+    first = study_paragraphs(3)[0]  # what the report quotes: no heading, one paragraph
+    assert first.startswith("Stochastic gradient descent") and "\n" not in first

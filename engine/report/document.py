@@ -3,11 +3,9 @@ paragraphs, tables and figures (PNG bytes with their alt text)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-STUDY = Path(__file__).resolve().parent.parent.parent / "assets" / "study.md"
+from engine.study_text import study_paragraphs
 
 
 @dataclass(frozen=True)
@@ -48,32 +46,10 @@ class Section:
         return self
 
 
-def study_section(number: int) -> list[str]:
-    """The paragraphs of section ``number`` of the study document (assets/study.md) — the
-    words the app shows under `i` — as a list; a bulleted item is one paragraph."""
-    lines = STUDY.read_text(encoding="utf-8").splitlines()
-    inside, paragraphs, current = False, [], []
-    for line in lines:
-        if line.startswith("## "):
-            inside = line.startswith(f"## {number}.")
-            continue
-        if not inside:
-            continue
-        if not line.strip() or line.lstrip().startswith("- "):
-            if current:
-                paragraphs.append(" ".join(current))
-            current = []
-        if line.strip():
-            current.append(re.sub(r"^\s*- ", "", line).strip())
-    if current:
-        paragraphs.append(" ".join(current))
-    return paragraphs
-
-
 def study_paragraph(number: int, starts: str) -> Text:
     """The paragraph of study section ``number`` that begins with ``starts`` (a bullet's
     bold name, say): the report explains each figure in the study's own words."""
-    for paragraph in study_section(number):
+    for paragraph in study_paragraphs(number):
         if paragraph.startswith(starts):
             return Text(paragraph)
     raise KeyError(f"study §{number} has no paragraph starting {starts!r}")

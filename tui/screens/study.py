@@ -3,28 +3,12 @@ of the screen it was asked from."""
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from pathlib import Path
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, MarkdownViewer
 
-STUDY = Path(__file__).resolve().parent.parent.parent / "assets" / "study.md"
-
-
-@cache
-def study_sections() -> dict[str, str]:
-    """The study document by section number ('' for the whole), from its '## N.' headings."""
-    text = STUDY.read_text(encoding="utf-8")
-    sections = {"": text}
-    parts = re.split(r"(?m)^(?=## \d+\.)", text)
-    for part in parts[1:]:
-        number = re.match(r"## (\d+)\.", part).group(1)
-        sections[number] = part
-    return sections
+from engine.study_text import study_sections
 
 
 class StudyScreen(Screen):

@@ -7,7 +7,8 @@ import numpy as np
 from engine.config import MODEL_NAMES
 from engine.report import figures
 from engine.report.context import Context
-from engine.report.document import Figure, Section, Table, Text, study_section
+from engine.report.document import Figure, Section, Table, Text
+from engine.study_text import study_paragraphs
 
 
 def percent(value: float | None) -> str:
@@ -22,7 +23,7 @@ def data(ctx: Context) -> Section:
                             ("test", splits.test))
     }  # fmt: skip
     section = Section("data", "1. The data")
-    section.add(*(Text(p) for p in study_section(1)[:2]))
+    section.add(*(Text(p) for p in study_paragraphs(1)[:2]))
     rows = [[name, *(f"{c:,}" for c in values), f"{sum(values):,}"]
             for name, values in counts.items()]  # fmt: skip
     section.add(Table(["split", *classes, "total"], rows,
@@ -38,7 +39,7 @@ def networks(ctx: Context) -> Section:
     from engine.models import build_model
 
     section = Section("networks", "2. The two networks")
-    section.add(Text(study_section(2)[0]))
+    section.add(Text(study_paragraphs(2)[0]))
     for name in MODEL_NAMES:
         summary = summarize_model(build_model(name), name)
         rows = [[r.name, r.kind, "x".join(map(str, r.input_shape)),
@@ -56,7 +57,7 @@ def networks(ctx: Context) -> Section:
 
 def training(ctx: Context) -> Section:
     section = Section("training", "3. Training")
-    section.add(Text(study_section(3)[0]))
+    section.add(Text(study_paragraphs(3)[0]))
     rows = []
     for run in ctx.runs:
         s, c = run.summary, run.config
@@ -99,7 +100,7 @@ def batchnorm(ctx: Context) -> Section | None:
     if plain is None or normed is None:
         return None
     section = Section("batchnorm", "3.1 BatchNorm or not")
-    section.add(Text(study_section(3)[1]))
+    section.add(Text(study_paragraphs(3)[1]))
     rows = []
     for label, get, fmt in (
         ("test accuracy", lambda s: s.test_accuracy, "{:.2%}"),

@@ -8,9 +8,10 @@ import math
 
 from engine.report import figures
 from engine.report.context import Context
-from engine.report.document import Figure, Section, Table, Text, study_paragraph, study_section
+from engine.report.document import Figure, Section, Table, Text, study_paragraph
 from engine.report.sections.basics import percent
 from engine.report.sections.inside import STUDY_IMAGE
+from engine.study_text import study_paragraphs
 
 DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",
                  "pgd": "PGD (Madry et al. 2018)", "trades": "TRADES (Zhang et al. 2019)"}  # fmt: skip
@@ -52,7 +53,7 @@ def defences(ctx: Context) -> Section | None:
     if not defended:
         return None
     section = Section("defences", "7. Robust training")
-    section.add(*(Text(p) for p in study_section(7)[:5]))
+    section.add(*(Text(p) for p in study_paragraphs(7)[:5]))
     rows, curves = [], {}
     for run in defended:
         c, s = run.config, run.summary
