@@ -1,12 +1,14 @@
-"""Do a model's class syntheses look like digits? An independent judge (a standard convnet
-that did not make them) labels each synthesised image; the share labelled as the class it
-was synthesised for is printed per model, over several seeds.
+"""Do a model's class syntheses look like digits? Independent judges (networks that did not
+make them: a standard convnet, and robust ones too) label each synthesised image; the share
+labelled as the class it was synthesised for is printed per model and judge, over seeds.
 
-A standard network's syntheses are noise it calls k with certainty; a robust network's
-gradients are "perceptually aligned" (Santurkar et al. 2019), so its syntheses should look
-like the digit to another network too.
+A standard network's syntheses are noise it calls k with certainty (and that noise may
+transfer to another standard network); a robust network's gradients are "perceptually
+aligned" (Santurkar et al. 2019), so its syntheses should convince any judge, robust or not.
+A judge never judges its own syntheses.
 
-    python bench/robust_synthesis.py JUDGE RUN [RUN ...] [--seeds 0 1 2] [--steps 1000]
+    python bench/robust_synthesis.py RUN [RUN ...] --judges JUDGE [JUDGE ...]
+                                     [--seeds 0 1 2] [--steps 1000]
 """
 
 from __future__ import annotations
@@ -27,32 +29,34 @@ from engine.pixels import PixelModel  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("judge", help="the independent standard run that labels the images")
     parser.add_argument("runs", nargs="+", help="runs whose syntheses are judged")
+    parser.add_argument("--judges", nargs="+", required=True, help="runs that label the images")
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=1000)
     args = parser.parse_args()
     home = args.home or app_home()
-    judge_dir = runs.find_run(home, args.judge)
-    judge = PixelModel(runs.load_run_model(judge_dir))
-    print(f"judge: {judge_dir.name}; {args.steps} steps of 0.01 from noise; seeds {args.seeds}")
+    judges = {}
+    for name in args.judges:
+        run_dir = runs.find_run(home, name)
+        judges[run_dir] = PixelModel(runs.load_run_model(run_dir))
+    print(f"{args.steps} steps of 0.01 from noise (the study's synthesis); seeds {args.seeds}")
     for name in args.runs:
         run_dir = runs.find_run(home, name)
-        if run_dir == judge_dir:
-            sys.exit("the judge must not judge its own syntheses")
         model = runs.load_run_model(run_dir)
-        defence = runs.read_config(run_dir).adversarial
-        right, labels = 0, []
-        for seed in args.seeds:
-            result = synthesize_classes(model, list(range(10)), steps=args.steps, seed=seed)
-            with torch.no_grad():
-                called = judge(result.images).argmax(1).tolist()
-            labels.append(called)
-            right += sum(int(c == k) for k, c in enumerate(called))
+        images = [synthesize_classes(model, list(range(10)), steps=args.steps, seed=seed).images
+                  for seed in args.seeds]  # fmt: skip
         total = 10 * len(args.seeds)
-        print(f"{run_dir.name} ({defence}): {right}/{total} = {right / total:.0%} labelled as"
-              f" their class; judge's labels per seed: {labels}")  # fmt: skip
+        verdicts = []
+        for judge_dir, judge in judges.items():
+            if judge_dir == run_dir:
+                continue
+            with torch.no_grad():
+                right = sum(int((judge(x).argmax(1) == torch.arange(10)).sum()) for x in images)
+            defence = runs.read_config(judge_dir).adversarial
+            verdicts.append(f"{judge_dir.name} ({defence}) {right}/{total} = {right / total:.0%}")
+        print(f"{run_dir.name} ({runs.read_config(run_dir).adversarial}), labelled as their class"
+              f" by: {'; '.join(verdicts)}")  # fmt: skip
 
 
 if __name__ == "__main__":
