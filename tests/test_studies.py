@@ -102,6 +102,7 @@ def test_more_seeds_extend_a_study_and_train_only_the_new_ones(home, tiny_folder
         (["study", "x", "--seed", "3"], "use --seeds"),
         (["study", "bad/name"], "study name"),
         (["study", "show", "nothing"], "no study named"),
+        (["study", "x", "--at-once", "2", "--executor", "ray"], "--at-once is for runs here"),
     ],
 )
 def test_bad_study_requests_are_one_line(home, capsys, argv, message):

@@ -81,6 +81,8 @@ def study_command(args: argparse.Namespace) -> int:
     entries = study.entries()
     if not (args.executor == "local" or args.executor == "ray" or args.executor.startswith("ray:")):
         raise UserError(f"--executor {args.executor!r}: local, ray, or ray:ADDRESS")
+    if args.at_once and args.executor != "local":
+        raise UserError("--at-once is for runs here; with Ray, --cpus-per-run sizes each run")
     if args.detach:
         extra = ["--executor", args.executor, "--cpus-per-run", str(args.cpus_per_run)]
         extra += ["--at-once", str(args.at_once)] if args.at_once else []
