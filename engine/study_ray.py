@@ -29,14 +29,11 @@ def _train(home: str, run_dir: str, resume: bool, threads: int) -> str:
     """On a worker: carry out one run (holding its lock) and return its status."""
     import os
 
-    import torch
-
     from engine import launch, run_process
 
-    torch.set_num_threads(max(1, threads))
     lock = run_process.take_lock(Path(run_dir))
     try:
-        summary = launch.execute(Path(run_dir), Path(home), resume=resume)
+        summary = launch.execute(Path(run_dir), Path(home), resume=resume, threads=max(1, threads))
     finally:
         os.close(lock)
     return summary.status
