@@ -198,6 +198,9 @@ class RobustnessMeasured(Event):
     images: int
     seconds: float
     images_per_s_per_step: float
+    # accuracy after each part, in order ('clean' first): for `worst`, what every attack
+    # added to the ones before it
+    after_each: dict = field(default_factory=dict)
 
 
 def event_to_dict(event: Event) -> dict:
@@ -238,7 +241,9 @@ def event_from_dict(data: dict) -> Event:
     values = {}
     for spec in dataclasses.fields(cls):
         if spec.name not in data:
-            if spec.name == "time" or spec.default is not dataclasses.MISSING:
+            missing = dataclasses.MISSING
+            has_default = spec.default is not missing or spec.default_factory is not missing
+            if spec.name == "time" or has_default:
                 continue  # a field added later, with its default, in an older log
             raise EventDecodeError(f"{name} without {spec.name}")
         value = data[spec.name]

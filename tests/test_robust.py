@@ -81,6 +81,9 @@ def test_old_event_logs_without_robust_fields_still_read():
     old = line.replace(',"robust_val_accuracy":null,"best_robust_val_accuracy":null', "")
     assert "robust" not in old
     assert ev.event_from_json(old).robust_val_accuracy is None
+    measured = '{"event":"RobustnessMeasured","time":1.0,"attack":"worst","eps":0.3,"accuracy":0.9,'
+    measured += '"robust_accuracy":0.9,"images":10,"seconds":1.0,"images_per_s_per_step":5.0}'
+    assert ev.event_from_json(measured).after_each == {}  # written before the breakdown existed
 
 
 def test_the_defence_settings_are_declared_once_and_offered(capsys):
@@ -113,6 +116,11 @@ def test_worst_is_never_kinder_than_any_single_attack(tiny_model, tiny_splits):
                              alpha=0.03, random_start=True, queries=100)  # fmt: skip
     for i, point in enumerate(worst):
         assert point.accuracy <= min(values[i] for values in single.values())
+        # what is left after each attack in turn: never rising, ending at the result
+        shares = list(point.after_each.values())
+        assert list(point.after_each) == ["clean", "fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t",
+                                          "square"]  # fmt: skip
+        assert shares == sorted(shares, reverse=True) and abs(shares[-1] - point.accuracy) < 1e-6
 
 
 def test_square_needs_no_gradient(tiny_model, tiny_splits):

@@ -161,6 +161,7 @@ def robustness_curve(
     for n, eps in enumerate(eps_values):
         survival = Survival(model, eps, steps, alpha, random_start, restarts, targets, queries)
         right = torch.zeros(count, dtype=torch.bool)
+        standing = dict.fromkeys(("clean", *parts), 0)  # images right after each part
         start = time.perf_counter()
         for first in range(0, count, batch_size):
             last = min(first + batch_size, count)
@@ -168,12 +169,13 @@ def robustness_curve(
             labels = split.labels[first:last].to(device)
             indices = torch.arange(first, last)
             alive = survival.clean(pixels, labels)  # a wrong image is not robust, whatever
+            standing["clean"] += int(alive.sum())
             for part in parts:
                 check_cancel(cancel, "robustness")
                 keep = alive.nonzero()[:, 0]
-                if len(keep) == 0:
-                    break
-                alive[keep] = survival(part, pixels[keep], labels[keep], indices[keep.cpu()])
+                if len(keep):
+                    alive[keep] = survival(part, pixels[keep], labels[keep], indices[keep.cpu()])
+                standing[part] += int(alive.sum())
             right[first:last] = alive.cpu()
             task = f"{attack} eps {eps:g}"
             emit(ev.ProgressMade(task, n * count + last, len(eps_values) * count))
@@ -187,6 +189,7 @@ def robustness_curve(
             images=count,
             seconds=seconds,
             images_per_s_per_step=survival.image_steps / max(seconds, 1e-9),
+            after_each={part: n / max(count, 1) for part, n in standing.items()},
         )
         points.append(point)
         emit(point)

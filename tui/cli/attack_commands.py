@@ -526,6 +526,10 @@ def robustness_command(args: argparse.Namespace) -> int:
     console.print(
         "robust accuracy: right under the attack at every eps up to this one (it never rises with eps)"
     )
+    if args.attack == "worst":
+        for p in points:
+            steps = ", ".join(f"{part} {share:.2%}" for part, share in p.after_each.items())
+            console.print(f"eps {p.eps:g}, right after each attack in turn: {steps}")
     console.print(
         line_chart(
             [p.eps for p in points],
