@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine import launch  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
-from engine.studies import define, machine_placement, run_study  # noqa: E402
+from engine.studies import define, machine_placement, pending, run_study  # noqa: E402
 
 
 def settings(args) -> dict:
@@ -81,8 +81,8 @@ def main() -> None:
     args = parser.parse_args()
 
     probe = fresh_home(args)
-    place = machine_placement(probe, define(probe, "p", seeds=list(range(args.runs)),
-                                            base=settings(args)))  # fmt: skip
+    study = define(probe, "p", seeds=list(range(args.runs)), base=settings(args))
+    place = machine_placement(study, pending(probe, study))
     ways = {"in sequence": lambda: in_sequence(args), "study": lambda: as_study(args, None)}
     if args.at_once:
         ways[f"{args.at_once} at once"] = lambda: as_study(args, args.at_once)

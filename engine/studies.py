@@ -253,11 +253,11 @@ def placement(
     return Placement(count, threads, why + (f", {threads} threads each" if count > 1 else ""))
 
 
-def machine_placement(home: Path, study: Study, at_once: int | None = None) -> Placement:
-    """``placement`` for the runs the study has left, on this machine's device and cores."""
+def machine_placement(study: Study, todo: list, at_once: int | None = None) -> Placement:
+    """``placement`` for the study's runs ``todo`` (what ``pending`` lists), on this
+    machine's device and cores."""
     from engine.training import resolve_device
 
-    todo = pending(home, study)
     devices = {resolve_device(study.config(group, seed).device).type for _, group, seed, _ in todo}
     device = devices.pop() if len(devices) == 1 else "cpu"  # mixed devices: one at a time
     free = 0
@@ -283,7 +283,7 @@ def run_study(
     lock = lock_study(home, study.name)
     try:
         todo = pending(home, study)  # runs finished or running elsewhere are left as they are
-        place = machine_placement(home, study, at_once)
+        place = machine_placement(study, todo, at_once)
         say(f"study {study.name}: {len(todo)} runs to do, {place.why}")
         if place.at_once == 1:
             _one_after_another(home, study, todo, listeners or [], cancel, say)
@@ -294,24 +294,26 @@ def run_study(
     return progress(home, study)
 
 
-def _prepare(home: Path, study: Study, todo: list, number: int, say) -> tuple[str, object]:
+def _prepare(home: Path, study: Study, todo: list, number: int, say):
+    """The ``number``-th run to do, checked: (its key, the prepared run, the callback that
+    records a new run's folder in the study before it trains)."""
     key, group, seed, action = todo[number - 1]
+
+    def record(new_run: Path) -> None:
+        record_run(home, study, key, new_run)
+
     if action == "resume":
         say(f"[{number}/{len(todo)}] {key}: resuming {study.runs[key]}")
-        return key, launch.prepare_resume(home, runs.runs_folder(home) / study.runs[key])
+        return key, launch.prepare_resume(home, runs.runs_folder(home) / study.runs[key]), record
     say(f"[{number}/{len(todo)}] {key}: training")
-    return key, launch.prepare(home, study.config(group, seed))
+    return key, launch.prepare(home, study.config(group, seed)), record
 
 
 def _one_after_another(home: Path, study: Study, todo: list, listeners, cancel, say) -> None:
     for number in range(1, len(todo) + 1):
         if cancel is not None and cancel.is_set():
             break
-        key, prepared = _prepare(home, study, todo, number, say)
-
-        def record(new_run: Path, key: str = key) -> None:
-            record_run(home, study, key, new_run)
-
+        _, prepared, record = _prepare(home, study, todo, number, say)
         launch.start(home, prepared, detach=False, listeners=listeners, cancel=cancel,
                      on_created=record)  # fmt: skip
 
@@ -330,11 +332,7 @@ def _several_at_once(home: Path, study: Study, todo: list, place: Placement, can
     while number < len(todo) or active:
         while number < len(todo) and len(active) < place.at_once and not cancel.is_set():
             number += 1
-            key, prepared = _prepare(home, study, todo, number, say)
-
-            def record(new_run: Path, key: str = key) -> None:
-                record_run(home, study, key, new_run)
-
+            key, prepared, record = _prepare(home, study, todo, number, say)
             run_dir, _, _ = launch.start(home, prepared, detach=True, on_created=record,
                                          threads=place.threads)  # fmt: skip
             active[key] = run_dir

@@ -282,7 +282,7 @@ def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, mo
     import torch
 
     from engine import training
-    from engine.studies import RUN_GPU_BYTES, define, machine_placement
+    from engine.studies import RUN_GPU_BYTES, define, machine_placement, pending
 
     monkeypatch.setattr(training, "resolve_device", lambda name: torch.device(name))
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * RUN_GPU_BYTES, 8 * RUN_GPU_BYTES))
@@ -291,5 +291,5 @@ def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, mo
     study = define(
         home, "gpu", seeds=[0, 1, 2, 3], base={"device": "cuda", "data": str(tiny_folder)}
     )
-    place = machine_placement(home, study)
+    place = machine_placement(study, pending(home, study))
     assert (place.at_once, place.threads) == (3, 4) and "GPU" in place.why

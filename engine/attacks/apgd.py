@@ -34,13 +34,18 @@ def checkpoints(steps: int) -> list[int]:
         p_prev, p = p, p + max(p - p_prev - 0.03, 0.06)
 
 
+def margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """True class's logit minus the largest other one: negative once the image is fooled
+    (the DLR loss's numerator, and the Square Attack's loss)."""
+    true = logits.gather(1, labels[:, None])[:, 0]
+    others = logits.scatter(1, labels[:, None], float("-inf"))
+    return true - others.max(1).values
+
+
 def dlr_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per image: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3), logits sorted descending."""
-    ordered, order = logits.sort(dim=1)
-    top_is_label = (order[:, -1] == labels).float()
-    z_y = logits.gather(1, labels[:, None])[:, 0]
-    other = ordered[:, -2] * top_is_label + ordered[:, -1] * (1 - top_is_label)
-    return -(z_y - other) / (ordered[:, -1] - ordered[:, -3] + 1e-12)
+    ordered = logits.sort(dim=1).values
+    return -margin(logits, labels) / (ordered[:, -1] - ordered[:, -3] + 1e-12)
 
 
 def targeted_dlr_loss(

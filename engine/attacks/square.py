@@ -15,12 +15,7 @@ import math
 
 import torch
 
-
-def margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """True class's logit minus the largest other one: negative once the image is fooled."""
-    true = logits.gather(1, labels[:, None])[:, 0]
-    others = logits.scatter(1, labels[:, None], float("-inf"))
-    return true - others.max(1).values
+from engine.attacks.apgd import margin
 
 
 def window_share(p_init: float, query: int, queries: int) -> float:
