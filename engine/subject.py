@@ -19,7 +19,8 @@ from engine.locations import data_cache
 
 @dataclass(frozen=True)
 class Subject:
-    """A model (eval mode, CPU) and its test split."""
+    """A model (eval mode, on the device it was loaded for: the CPU unless asked) and its
+    test split."""
 
     run_id: str
     model_name: str
@@ -54,23 +55,25 @@ class Subjects:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._subjects: dict[tuple[str, str], Subject] = {}
+        self._subjects: dict[tuple[str, str, str], Subject] = {}
         self._datasets: dict[str | None, Dataset] = {}
         self._lock = threading.Lock()
 
-    def get(self, run_dir: Path, checkpoint: str = "best") -> Subject:
+    def get(self, run_dir: Path, checkpoint: str = "best", device: str = "cpu") -> Subject:
         with self._lock:
             version = checkpoint_version(run_dir, checkpoint)
-            key = (str(run_dir), checkpoint)
+            key = (str(run_dir), checkpoint, device)
             cached = self._subjects.get(key)
             if cached is None or cached.version != version:
-                cached = self._load(run_dir, checkpoint, version)
+                cached = self._load(run_dir, checkpoint, version, device)
                 self._subjects[key] = cached
             return cached
 
-    def _load(self, run_dir: Path, checkpoint: str, version: tuple[int, int]) -> Subject:
+    def _load(
+        self, run_dir: Path, checkpoint: str, version: tuple[int, int], device: str
+    ) -> Subject:
         config = runs.read_config(run_dir)
-        model = runs.load_run_model(run_dir, checkpoint)
+        model = runs.load_run_model(run_dir, checkpoint, device)
         if config.data not in self._datasets:
             folder = Path(config.data) if config.data else None
             self._datasets[config.data] = load_dataset(data_cache(self.home), folder=folder)
@@ -86,6 +89,9 @@ class Subjects:
         )
 
 
-def load_subject(home: Path, run_dir: Path, checkpoint: str = "best") -> Subject:
-    """A run's model and the test split of the data it was trained on (no caching)."""
-    return Subjects(home).get(run_dir, checkpoint)
+def load_subject(
+    home: Path, run_dir: Path, checkpoint: str = "best", device: str = "cpu"
+) -> Subject:
+    """A run's model (on ``device``) and the test split of the data it was trained on (no
+    caching)."""
+    return Subjects(home).get(run_dir, checkpoint, device)

@@ -14,6 +14,7 @@ from engine.config import ROBUSTNESS_ATTACKS, TARGETED_BETA
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
+    add_device,
     add_subject_options,
     non_negative_float,
     non_negative_int,
@@ -174,6 +175,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     robust.add_argument(
         "--random-start", action="store_true", help="PGD from a random point in the ball"
     )
+    robust.add_argument("--batch-size", type=positive_int, default=500, metavar="N",
+                        help="images attacked together (default 500; larger is faster on a"
+                        " GPU; the Square Attack's random draws follow the batches)")  # fmt: skip
+    add_device(robust, "attack")
     robust.set_defaults(handler=robustness_command)
 
 
@@ -485,6 +490,7 @@ def attack_words(args: argparse.Namespace) -> str:
 
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks import robustness_curve
+    from engine.attacks.start import device_of
 
     subject = load_subject(args)
     console = make_console()
@@ -498,6 +504,7 @@ def robustness_command(args: argparse.Namespace) -> int:
             args.steps,
             args.alpha,
             args.random_start,
+            batch_size=args.batch_size,
             emit=emit,
             cancel=interruptible(),
             restarts=args.restarts,
@@ -509,7 +516,8 @@ def robustness_command(args: argparse.Namespace) -> int:
         return 0
     console.print(
         f"[bold]Robustness[/] under {attack_words(args)}"
-        + f" on {points[0].images:,} test images — {subject.run_id}"
+        + f" on {points[0].images:,} test images, on the {device_of(subject.model).type}"
+        + f" — {subject.run_id}"
     )
     table = Table(show_edge=False)
     for column in ("eps", "accuracy", "robust accuracy", "seconds", "images/s per step"):

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.config import SETTINGS, Setting, TrainConfig
+from engine.config import DEVICES, SETTINGS, Setting, TrainConfig
 from engine.errors import SettingError, UserFacing
 
 
@@ -58,6 +58,13 @@ def add_home(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
         help="where runs and the data cache live (default: $MNIST_TUI_HOME, else the user"
         " data folder)",
     )
+
+
+def add_device(parser: argparse.ArgumentParser, work: str) -> None:
+    """--device for an analysis heavy enough to want a GPU, with training's choices."""
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help=f"where to {work}: auto (default) picks cuda, then mps, then the"
+                        " cpu")  # fmt: skip
 
 
 def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:

@@ -8,11 +8,14 @@ import sys
 
 
 def load_subject(args: argparse.Namespace):
-    """The engine's Subject for ``args.run`` and ``args.checkpoint``."""
+    """The engine's Subject for ``args.run`` and ``args.checkpoint``, on ``args.device``
+    where the command has that option (the CPU otherwise)."""
     from engine import runs
     from engine.subject import load_subject as load
+    from engine.training import resolve_device
 
     run_dir = runs.find_run(args.home_path, args.run)
     if args.run != run_dir.name:
         print(f"using run {run_dir.name} ({args.checkpoint}.pt)", file=sys.stderr)
-    return load(args.home_path, run_dir, args.checkpoint)
+    device = resolve_device(getattr(args, "device", "cpu"))
+    return load(args.home_path, run_dir, args.checkpoint, str(device))
