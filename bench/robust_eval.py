@@ -10,6 +10,7 @@
     python bench/robust_eval.py RUN [--limit 500] [--eps 0.3] [--train-batches 60]
     python bench/robust_eval.py RUN --skip-train      # the evaluation only
     python bench/robust_eval.py RUN --skip-eval       # the training speeds only
+    python bench/robust_eval.py RUN --device cuda     # on a GPU (default: the cpu)
 """
 
 from __future__ import annotations
@@ -31,18 +32,18 @@ from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models import build_model  # noqa: E402
 from engine.pixels import PixelModel, to_pixels  # noqa: E402
 from engine.robust_training import adversarial_loss  # noqa: E402
-from engine.training import FastModel, autocast_dtype  # noqa: E402
+from engine.training import FastModel, autocast_dtype, resolve_device  # noqa: E402
 
 
-def training_rate(defence: str, splits, batches: int) -> float:
+def training_rate(defence: str, splits, batches: int, device: torch.device) -> float:
     """Training images per second of ``batches`` batches of 100 under ``defence``."""
     config = TrainConfig(adversarial=defence, eps_warmup=0)
     torch.manual_seed(0)
-    model = build_model("convnet").to(memory_format=torch.channels_last)
-    fast = FastModel(model, autocast_dtype("auto", torch.device("cpu")), True)
+    model = build_model("convnet").to(device, memory_format=torch.channels_last)
+    fast = FastModel(model, autocast_dtype("auto", device), True)
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     model.train()
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator(device=device).manual_seed(0)
     start = time.perf_counter()
     for batch in range(batches):
         raw = splits.train.images[batch * 100 : (batch + 1) * 100]
@@ -51,6 +52,8 @@ def training_rate(defence: str, splits, batches: int) -> float:
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return batches * 100 / (time.perf_counter() - start)
 
 
@@ -64,16 +67,19 @@ def main() -> None:
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-autoattack", action="store_true")
     parser.add_argument("--skip-eval", action="store_true", help="the training speeds only")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
     args = parser.parse_args()
+    device = resolve_device(args.device)
     home = args.home or app_home()
     dataset = load_dataset(data_cache(home))
-    splits = split_dataset(dataset, seed=0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu")
+    splits = split_dataset(dataset, seed=0).to(device)
+    where = torch.cuda.get_device_name() if device.type == "cuda" else device.type
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
 
     if not args.skip_train:
         rates = {}
         for defence in ("none", "fgsm-rs", "pgd", "trades", "none"):  # standard twice
-            rate = training_rate(defence, splits, args.train_batches)
+            rate = training_rate(defence, splits, args.train_batches, device)
             rates.setdefault(defence, []).append(rate)
         standard = sum(rates["none"]) / len(rates["none"])
         print(f"training images/s, {args.train_batches} batches of 100 (pgd, trades: 10 steps)")
@@ -84,7 +90,7 @@ def main() -> None:
     if args.skip_eval:
         return
     run_dir = runs.find_run(home, args.run)
-    model = runs.load_run_model(run_dir)
+    model = runs.load_run_model(run_dir, device=str(device))
     test = splits.test
     print(f"\nevaluation of {run_dir.name} on the first {args.limit} test images, eps {args.eps}")
     ours = {}

@@ -5,7 +5,10 @@ forward pass in the notebook's order: ReLU, then pool).
 
 Both run on the same data in one process, alternating, and the ratio is printed:
 
-    python bench/train_speed.py [--model convnet] [--images 20000] [--rounds 3]
+    python bench/train_speed.py [--model convnet] [--images 20000] [--rounds 3] [--device cpu]
+
+On a GPU (``--device cuda``) the reference moves each batch to the GPU as the notebook did;
+the engine keeps the whole split there.
 """
 
 from __future__ import annotations
@@ -28,7 +31,18 @@ from engine.data.idx import FILE_NAMES  # noqa: E402
 from engine.evaluation import evaluate  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models import build_model, forward_in_study_order  # noqa: E402
-from engine.training import FastModel, TrainConfig, autocast_dtype, scorer_for, train  # noqa: E402
+from engine.training import (  # noqa: E402
+    FastModel,
+    TrainConfig,
+    autocast_dtype,
+    resolve_device,
+    scorer_for,
+    train,
+)
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
 
 
 def torchvision_folder(cache: Path) -> Path:
@@ -41,7 +55,12 @@ def torchvision_folder(cache: Path) -> Path:
     return root
 
 
-def reference_train(root: Path, indices: list[int], model_name: str) -> float:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def reference_train(root: Path, indices: list[int], model_name: str, device: torch.device) -> float:
     """One epoch over ``indices`` the notebook's way; training images per second."""
     from torch.utils.data import DataLoader, SubsetRandomSampler
     from torchvision import datasets, transforms
@@ -50,19 +69,21 @@ def reference_train(root: Path, indices: list[int], model_name: str) -> float:
     dataset = datasets.MNIST(str(root), train=True, download=False, transform=transform)
     loader = DataLoader(dataset, batch_size=100, sampler=SubsetRandomSampler(indices))
     torch.manual_seed(0)
-    model = build_model(model_name)
+    model = build_model(model_name).to(device)
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     model.train()
     start = time.perf_counter()
     for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
         loss = F.cross_entropy(forward_in_study_order(model, images), labels)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
+    synchronize(device)
     return len(indices) / (time.perf_counter() - start)
 
 
-def reference_test(root: Path, model_name: str) -> float:
+def reference_test(root: Path, model_name: str, device: torch.device) -> float:
     """The test set scored the notebook's way; images per second."""
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
@@ -70,16 +91,17 @@ def reference_test(root: Path, model_name: str) -> float:
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
     dataset = datasets.MNIST(str(root), train=False, download=False, transform=transform)
     loader = DataLoader(dataset, batch_size=100)
-    model = build_model(model_name).eval()
+    model = build_model(model_name).to(device).eval()
     start = time.perf_counter()
     correct = 0
     with torch.no_grad():
         for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
             correct += (forward_in_study_order(model, images).argmax(1) == labels).sum().item()
     return len(dataset) / (time.perf_counter() - start)
 
 
-def engine_train(splits, model_name: str, images: int) -> float:
+def engine_train(splits, model_name: str, images: int, device: torch.device) -> float:
     """One epoch of the engine's own loop over an ``images``-image subset; images/s."""
     seen: list[ev.EpochEvaluated] = []
 
@@ -87,16 +109,16 @@ def engine_train(splits, model_name: str, images: int) -> float:
         if isinstance(event, ev.EpochEvaluated):
             seen.append(event)
 
-    config = TrainConfig(model=model_name, epochs=1, device="cpu")
+    config = TrainConfig(model=model_name, epochs=1, device=device.type)
     train(config, splits, emit)
     return seen[0].images_per_s
 
 
-def engine_test(splits, model_name: str) -> float:
-    config = TrainConfig(model=model_name, device="cpu")
-    model = build_model(model_name)
-    fast = FastModel(model, autocast_dtype(config.precision, torch.device("cpu")), True)
-    result = evaluate(scorer_for(model, fast), splits.test, config.eval_batch_size)
+def engine_test(splits, model_name: str, device: torch.device) -> float:
+    config = TrainConfig(model=model_name, device=device.type)
+    model = build_model(model_name).to(device)
+    fast = FastModel(model, autocast_dtype(config.precision, device), True)
+    result = evaluate(scorer_for(model, fast), splits.test.to(device), config.eval_batch_size)
     return len(splits.test) / result.seconds
 
 
@@ -105,7 +127,9 @@ def main() -> None:
     parser.add_argument("--model", default="convnet", choices=["convnet", "convnet-bn"])
     parser.add_argument("--images", type=int, default=20_000, help="training images per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
     args = parser.parse_args()
+    device = resolve_device(args.device)
 
     cache = data_cache(app_home())
     dataset = load_dataset(cache)
@@ -116,16 +140,16 @@ def main() -> None:
     indices = indices[: args.images].tolist()
     root = torchvision_folder(cache)
     print(f"{args.model}, {args.images:,} training images per round, {args.rounds} rounds,"
-          f" {torch.get_num_threads()} threads, torch {torch.__version__}")  # fmt: skip
+          f" {torch.get_num_threads()} threads, torch {torch.__version__}, {device_name(device)}")  # fmt: skip
 
     rates: dict[str, list[float]] = {
         k: [] for k in ("ref_train", "eng_train", "ref_test", "eng_test")
     }
     for round_ in range(args.rounds):
-        rates["ref_train"].append(reference_train(root, indices, args.model))
-        rates["eng_train"].append(engine_train(sub, args.model, args.images))
-        rates["ref_test"].append(reference_test(root, args.model))
-        rates["eng_test"].append(engine_test(full, args.model))
+        rates["ref_train"].append(reference_train(root, indices, args.model, device))
+        rates["eng_train"].append(engine_train(sub, args.model, args.images, device))
+        rates["ref_test"].append(reference_test(root, args.model, device))
+        rates["eng_test"].append(engine_test(full, args.model, device))
         print(f"round {round_ + 1}: " + "  ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()))
 
     med = {k: statistics.median(v) for k, v in rates.items()}
