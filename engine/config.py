@@ -38,6 +38,7 @@ ATTRIBUTION_METHODS = (
 TARGETED_BETA = 0.001
 # Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
+OPTIMISERS = ("sgd", "adam")
 # The attacks of the robustness curve (engine.attacks.robustness runs them).
 ROBUSTNESS_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square", "worst")
 # Robust validation of an adversarial run, each epoch: PGD with this many steps from a random
@@ -178,9 +179,13 @@ class TrainConfig:
     model: str = setting("convnet", "the network: convnet (the study's CNN) or convnet-bn"
                          " (the same with BatchNorm)", choices=MODEL_NAMES)  # fmt: skip
     epochs: int = setting(15, "passes over the training set", minimum=1, maximum=10_000)
-    lr: float = setting(0.1, "learning rate of SGD (annealed to 0 on a cosine)", "learning rate",
+    optimiser: str = setting("sgd", "sgd (the study's, with momentum) or adam (Wong et al.'s"
+                             " for FGSM-RS; try --lr 0.005 --weight-decay 0)",
+                             choices=OPTIMISERS)  # fmt: skip
+    lr: float = setting(0.1, "learning rate (annealed to 0 on a cosine)", "learning rate",
                         minimum=0, above_minimum=True, maximum=10)  # fmt: skip
-    momentum: float = setting(0.9, "SGD momentum", minimum=0, maximum=1, below_maximum=True)
+    momentum: float = setting(0.9, "SGD momentum (adam ignores it)", minimum=0, maximum=1,
+                              below_maximum=True)  # fmt: skip
     weight_decay: float = setting(5e-4, "L2 weight decay", "weight decay", minimum=0, maximum=1)
     batch_size: int = setting(100, "images per training step", "batch size",
                               minimum=1, maximum=60_000)  # fmt: skip

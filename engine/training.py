@@ -1,5 +1,6 @@
-"""The training loop of study §3: SGD with momentum and weight decay, cosine annealing per
-epoch, validation every epoch, best and last checkpoints, the test set at the end.
+"""The training loop of study §3: SGD with momentum and weight decay (or Adam), cosine
+annealing per epoch, validation every epoch, best and last checkpoints, the test set at the
+end.
 
 ``train`` takes an ``emit`` callable and a cancel flag, emits the events of
 ``engine.events`` and returns a ``TrainResult``; it never prints.
@@ -128,6 +129,15 @@ def scorer_for(model: nn.Module, fast: FastModel) -> nn.Module:
     return FastModel(plain, fast.dtype, fast.channels_last)
 
 
+def make_optimiser(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The study's SGD with momentum, or Adam (Wong et al.'s FGSM-RS recipe); both with
+    L2 weight decay."""
+    if config.optimiser == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay)  # fmt: skip
+
+
 def _epoch_plan(
     n: int, seed: int, epoch: int, shift: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -197,12 +207,7 @@ def train(
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     fast = FastModel(model, autocast_dtype(config.precision, device), config.channels_last)
-    optimiser = torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+    optimiser = make_optimiser(config, model)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
 
     progress = {"epoch": 0, "batch": 0, "loss_sum": 0.0, "best_val_accuracy": -1.0,

@@ -91,6 +91,19 @@ def test_stop_then_resume_ends_where_an_uninterrupted_run_would(tiny_splits, tmp
     assert [h["val_loss"] for h in resumed.history] == [h["val_loss"] for h in whole.history]
 
 
+def test_adam_trains_and_resumes_like_sgd(tiny_splits, tmp_path):
+    config = TrainConfig(**{**TINY, "lr": 0.005}, optimiser="adam", weight_decay=0)
+    whole = train(config, tiny_splits, checkpoint_dir=tmp_path / "whole")
+    assert whole.test_accuracy > 0.9
+    state = load_checkpoint(tmp_path / "whole" / "last.pt")
+    assert "exp_avg" in str(state["optimiser"]["state"][0].keys())  # Adam's moments were saved
+    stopper = CancelAfter(25)
+    train(config, tiny_splits, stopper, stopper.flag, checkpoint_dir=tmp_path / "split")
+    resumed = train(config, tiny_splits, checkpoint_dir=tmp_path / "split", resume=True)
+    for name, tensor in whole.model.state_dict().items():
+        assert torch.equal(tensor, resumed.model.state_dict()[name]), name
+
+
 def test_bad_settings_are_named(tiny_splits):
     import pytest
 

@@ -480,12 +480,16 @@ def attack_words(args: argparse.Namespace) -> str:
         return f"PGD ({args.steps} steps of {args.alpha:g}{start}{restarts})"
     if args.attack == "worst":
         square = f" and Square ({args.queries:,} queries)" if args.queries else " (no Square)"
-        return (f"the worst of FGSM, PGD, APGD-CE, APGD-DLR, APGD-T ({args.targets} targets"
+        return (f"the worst of FGSM, PGD, APGD-CE, APGD-DLR, APGD-T ({counted(args.targets, 'target')}"
                 f"{restarts}){square}")  # fmt: skip
     if args.attack == "square":
         return f"Square ({args.queries:,} queries{restarts})"
-    targets = f", {args.targets} targets" if args.attack == "apgd-t" else ""
+    targets = f", {counted(args.targets, 'target')}" if args.attack == "apgd-t" else ""
     return f"{args.attack.upper()} (100 steps{targets}{restarts})"
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def robustness_command(args: argparse.Namespace) -> int:

@@ -40,7 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
         help="train a model (study §3 defaults); --detach to run it in the background",
-        description="Train a model on MNIST with SGD, momentum, weight decay and cosine annealing."
+        description="Train a model on MNIST with SGD (momentum, weight decay; or Adam) and cosine"
+        " annealing."
         " Ctrl-C (or `mnist-tui stop`) finishes the batch, saves last.pt and stops cleanly.",
     )
     add_settings(train)

@@ -88,8 +88,9 @@ def study_command(args: argparse.Namespace) -> int:
         extra += ["--at-once", str(args.at_once)] if args.at_once else []
         return detach_study(args.home_path, name, len(entries), extra)
     how = "here" if args.executor == "local" else f"as Ray tasks ({args.executor})"
-    print(f"study {name}: {len(entries)} runs ({len(study.seeds)} seeds x"
-          f" {len(entries) // len(study.seeds)} groups), {how}", file=sys.stderr)  # fmt: skip
+    seeds, groups = len(study.seeds), len(entries) // len(study.seeds)
+    print(f"study {name}: {len(entries)} runs ({seeds} seed{'s' * (seeds != 1)} x {groups}"
+          f" group{'s' * (groups != 1)}), {how}", file=sys.stderr)  # fmt: skip
     cancel = interruptible(hangup=True)
     say = lambda text: print(text, file=sys.stderr)  # noqa: E731
     if args.executor == "local":
