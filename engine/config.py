@@ -36,6 +36,13 @@ ATTRIBUTION_METHODS = (
 # The targeted attack's weight of the MSE term (the study's): small, so the network is fooled
 # fast while the image drifts from the digit; around 300 it stays close (see the README).
 TARGETED_BETA = 0.001
+# Class synthesis (engine/attacks/synthesis.py): each method, and its default steps and step
+# size (l2 saturates the image into noise long before the study's 10,000 steps).
+SYNTHESIS_METHODS = {
+    "sign": "from Gaussian noise, signed-gradient steps (the study's)",
+    "l2": "from mid-grey, steps along the gradient (L2; a robust network draws digits)",
+}
+SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
 # Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")

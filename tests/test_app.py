@@ -151,6 +151,9 @@ def test_attack_screens_finish(trained_home, tiny_folder):
             assert await wait_for(pilot, lambda: status(app).startswith("done:"))
             chart = app.screen.query_one("#synth-chart")
             assert chart.series and len(chart.series["3"]) > 1
+            await pilot.press("m")  # L2 steps from grey, with their own step size
+            assert app.screen.method == "l2" and app.screen.step_size == 0.5
+            assert await wait_for(pilot, lambda: status(app).startswith("done:"))
             await pilot.press("escape", "9")
             assert await wait_for(pilot, lambda: "MSE to the real image" in status(app))
             await pilot.press("escape", "0")

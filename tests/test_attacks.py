@@ -15,6 +15,7 @@ from engine.attacks import (
     targeted_image,
 )
 from engine.attacks.start import gaussian_pixels
+from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 
@@ -30,6 +31,19 @@ def test_synthesis_raises_the_target_logit(tiny_model):
     assert result.curve_steps[0] == 0 and result.curve_steps[-1] == 60
     assert result.logit_curve[0] == pytest.approx(start[[0, 1, 2], [0, 4, 9]].tolist(), abs=1e-4)
     assert result.logit_curve[-1] == result.logits
+
+
+def test_l2_synthesis_starts_grey_and_raises_the_target_logit(tiny_model):
+    result = synthesize_classes(tiny_model, [1, 7], steps=1, seed=0, method="l2", step_size=0.5)
+    moved = result.images - synthesize_classes(tiny_model, [1, 7], steps=1, seed=0,
+                                               method="l2", step_size=1e-9).images  # fmt: skip
+    # one L2 step of 0.5 (less where clamping cut it), from a start near mid-grey
+    assert moved.flatten(1).norm(dim=1).max() <= 0.5 + 1e-4
+    more = synthesize_classes(tiny_model, [1, 7], steps=40, seed=0, method="l2")
+    assert all(b > a for a, b in zip(more.logit_curve[0], more.logits, strict=True))
+    assert 0.3 < result.images.mean() < 0.7
+    with pytest.raises(SettingError, match="method"):
+        synthesize_classes(tiny_model, [1], steps=1, method="l1")
 
 
 def test_targeted_reaches_the_target_and_reports_the_step(tiny_model, tiny_splits):

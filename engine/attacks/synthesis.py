@@ -1,5 +1,13 @@
-"""Class synthesis ("non-targeted" in the original study): from Gaussian noise, take
-signed-gradient steps that raise the logit of class k, until the network is sure.
+"""Class synthesis ("non-targeted" in the original study): steps that raise the logit of
+class k, until the network is sure. Two methods:
+
+- ``sign``, the study's: from Gaussian noise, signed-gradient steps (L-infinity steepest
+  ascent). A standard network ends at noise it is sure of.
+- ``l2``: from mid-grey, steps along the gradient's direction (L2 steepest ascent, as
+  Santurkar et al. 2019 synthesise with robust models). A robust network's gradients point
+  towards digit strokes, so its images start to look like digits; the grey start matters
+  because an MNIST network made robust at eps 0.3 learns to ignore dim pixels, so from a
+  dark start it gives almost no gradient.
 
 All requested classes form one batch: the logits are independent per image, so the sum's
 gradient is each image's own gradient.
@@ -15,8 +23,15 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
+from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
 from engine.errors import SettingError
 from engine.pixels import PixelModel
+
+
+def grey_pixels(count: int, seed: int) -> torch.Tensor:
+    """(count, 1, 28, 28) mid-grey with a little noise (sd 0.05), in [0, 1]."""
+    generator = torch.Generator().manual_seed(seed)
+    return (0.5 + 0.05 * torch.randn(count, 1, 28, 28, generator=generator)).clamp_(0, 1)
 
 
 @dataclass(frozen=True)
@@ -48,26 +63,36 @@ def synthesize_classes(
     model: nn.Module,
     classes: list[int],
     steps: int = 10_000,
-    step_size: float = 0.01,
+    step_size: float | None = None,
     seed: int = 0,
     clamp: bool = True,
     emit: ev.Emit = ev.ignore,
     cancel=None,
     record_every: int = 10,
     snapshot_every: int = 0,
+    method: str = "sign",
 ) -> SynthesisResult:
-    """Raise logit k of each image from noise by ``steps`` signed-gradient steps; with
-    ``clamp`` the image stays a valid picture (pixels in [0, 1]). Every ``snapshot_every``
-    steps (0: never) the images go out as an ``InputsSnapshotted`` event."""
+    """Raise logit k of each image by ``steps`` steps of ``method`` (see ``SYNTHESIS_METHODS``; the step
+    size defaults to the method's); with ``clamp`` the image stays a valid picture (pixels
+    in [0, 1]). Every ``snapshot_every`` steps (0: never) the images go out as an
+    ``InputsSnapshotted`` event."""
     for k in classes:
         check_class(k)
     if steps < 1:
         raise SettingError("steps must be at least 1")
+    if method not in SYNTHESIS_METHODS:
+        raise SettingError(f"method must be one of {', '.join(SYNTHESIS_METHODS)}, not {method!r}")
+    step_size = SYNTHESIS_DEFAULTS[method][1] if step_size is None else step_size
     target = torch.tensor(classes)
     rows = torch.arange(len(classes))
     device = device_of(model)
     target, rows = target.to(device), rows.to(device)
-    x = gaussian_pixels(len(classes), seed, clamp).to(device).requires_grad_(True)
+    start = (
+        gaussian_pixels(len(classes), seed, clamp)
+        if method == "sign"
+        else grey_pixels(len(classes), seed)
+    )
+    x = start.to(device).requires_grad_(True)
     curve_steps, curve = [], []
     with frozen(PixelModel(model)) as pixel_model:
         # ``done`` counts the updates the images have had: logits are recorded under the
@@ -88,7 +113,11 @@ def synthesize_classes(
                 break
             (grad,) = torch.autograd.grad(chosen.sum(), x)
             with torch.no_grad():
-                x += step_size * grad.sign()
+                if method == "sign":
+                    x += step_size * grad.sign()
+                else:
+                    norms = grad.flatten(1).norm(dim=1).clamp_min(1e-12)
+                    x += step_size * grad / norms.view(-1, 1, 1, 1)
                 if clamp:
                     x.clamp_(0, 1)
         logits = logits.detach()

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.config import ROBUSTNESS_ATTACKS, TARGETED_BETA
+from engine.config import ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS, TARGETED_BETA
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
@@ -83,8 +83,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=list(range(10)),
         help="digits, e.g. 0-9 (default) or 3,8",
     )
-    synth.add_argument("--steps", type=positive_int, default=10_000)
-    synth.add_argument("--step-size", type=positive_float, default=0.01)
+    synth.add_argument("--steps", type=positive_int, default=None,
+                       help="default: " + ", ".join(f"{steps:,} for {name}" for name, (steps, _)
+                                                    in SYNTHESIS_DEFAULTS.items()))  # fmt: skip
+    synth.add_argument("--method", choices=SYNTHESIS_METHODS, default="sign",
+                       help="; ".join(f"{name}: {what}" for name, what in SYNTHESIS_METHODS.items())
+                       + " (default sign)")  # fmt: skip
+    synth.add_argument("--step-size", type=positive_float, default=None,
+                       help="default: " + ", ".join(f"{size:g} for {name}" for name, (_, size)
+                                                    in SYNTHESIS_DEFAULTS.items()))  # fmt: skip
     synth.add_argument("--seed", type=non_negative_int, default=0)
     synth.add_argument(
         "--no-clamp", action="store_true", help="let pixels leave [0, 1], as the original did"
@@ -201,6 +208,9 @@ def add_lp_options(parser: argparse.ArgumentParser, eps_default: float) -> None:
 def synthesize_command(args: argparse.Namespace) -> int:
     from engine.attacks import synthesize_classes
 
+    steps, step_size = SYNTHESIS_DEFAULTS[args.method]
+    args.steps = args.steps or steps
+    args.step_size = args.step_size or step_size
     subject = load_subject(args)
     console = make_console()
     with progress_bar(console, "synthesizing") as emit:
@@ -213,13 +223,15 @@ def synthesize_command(args: argparse.Namespace) -> int:
             clamp=not args.no_clamp,
             emit=emit,
             cancel=interruptible(),
+            method=args.method,
         )
     if args.json:
         print_json(result.to_dict())
         return 0
     colour = render.colour_enabled(args.ascii, console)
     console.print(
-        f"[bold]Class synthesis[/] from Gaussian noise, {args.steps:,} signed-gradient steps of {args.step_size:g}"
+        f"[bold]Class synthesis[/] {SYNTHESIS_METHODS[args.method].split(' (')[0]}: {args.steps:,}"
+        f" steps of {args.step_size:g}"
         f" ({'pixels free' if args.no_clamp else 'pixels kept in [0, 1]'}) — {subject.run_id}"
     )
     titles = [

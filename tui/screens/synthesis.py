@@ -1,4 +1,6 @@
-"""Class synthesis: ten images forming from noise while a chart shows their logits rising."""
+"""Class synthesis: ten images forming while a chart shows their logits rising; m switches
+between the study's signed steps from noise and L2 steps from grey (digits, for a robust
+network)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
+from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
@@ -19,26 +22,30 @@ CLASSES = list(range(10))
 
 
 class SynthesisScreen(StepSettings, ExperimentScreen):
-    """g starts (again, from new noise); c cancels."""
+    """g starts (again, from a new start); m switches the method; c cancels."""
 
     STUDY_SECTION = "5"
 
-    BINDINGS = [Binding("g", "go", "Start again"), *STEP_KEYS, CLAMP_KEY]
+    BINDINGS = [
+        Binding("g", "go", "Start again"),
+        Binding("m", "method", "Sign/L2 steps"),
+        *STEP_KEYS,
+        CLAMP_KEY,
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.inbox = EventInbox()
         self.seed = 0
         self.steps = 0  # set from the app's settings when mounted
+        self.method = "sign"
+        self.step_size = SYNTHESIS_DEFAULTS[self.method][1]
         self.curve_steps: list[int] = []
         self.curves: list[list[float]] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(
-            "Class synthesis: from Gaussian noise, signed-gradient steps raise logit k",
-            classes="title",
-        )
+        yield Static(self.title_text(), id="synth-title", classes="title")
         with Grid(id="synth-grid", classes="grid"):
             for k in CLASSES:
                 yield ArrayView(id=f"synth-{k}", classes="panel")
@@ -56,6 +63,18 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
         self.set_interval(self.app.settings.chart_seconds, self.drain)
         self.action_go()
 
+    def title_text(self) -> str:
+        return f"Class synthesis, {self.method} (m switches): {SYNTHESIS_METHODS[self.method]}"
+
+    def action_method(self) -> None:
+        """The other method, with its own steps and step size (never more steps than the
+        app's setting, which is the study's method's)."""
+        self.method = "l2" if self.method == "sign" else "sign"
+        steps, self.step_size = SYNTHESIS_DEFAULTS[self.method]
+        self.steps = min(steps, self.app.settings.synthesis_steps)
+        self.query_one("#synth-title", Static).update(self.title_text())
+        self.restart()
+
     def restart(self) -> None:
         self.seed -= 1  # the same noise, other settings
         self.action_go()
@@ -67,7 +86,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
         self.inbox = EventInbox()  # what a cancelled run still sends goes nowhere
         self.query_one("#synth-chart", ChartView).set_data({})
         self.set_status(
-            f"starting from noise (seed {self.seed}), {self.step_text()} ... (c cancels)"
+            f"starting ({self.method}, seed {self.seed}), {self.step_text()} ... (c cancels)"
         )
         self.run_synthesis(self.seed, self.inbox)
         self.seed += 1
@@ -80,7 +99,8 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
         steps = self.steps
         result = synthesize_classes(subject.model, CLASSES, steps=steps, step_size=self.step_size,
                                     clamp=self.clamp, seed=seed, emit=inbox,
-                                    cancel=WorkerCancel(), snapshot_every=max(1, steps // 50))  # fmt: skip
+                                    cancel=WorkerCancel(), snapshot_every=max(1, steps // 50),
+                                    method=self.method)  # fmt: skip
         self.app.call_from_thread(self.finished, result)
 
     def drain(self) -> None:
