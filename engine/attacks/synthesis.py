@@ -62,7 +62,7 @@ class SynthesisResult:
 def synthesize_classes(
     model: nn.Module,
     classes: list[int],
-    steps: int = 10_000,
+    steps: int | None = None,
     step_size: float | None = None,
     seed: int = 0,
     clamp: bool = True,
@@ -72,17 +72,19 @@ def synthesize_classes(
     snapshot_every: int = 0,
     method: str = "sign",
 ) -> SynthesisResult:
-    """Raise logit k of each image by ``steps`` steps of ``method`` (see ``SYNTHESIS_METHODS``; the step
-    size defaults to the method's); with ``clamp`` the image stays a valid picture (pixels
-    in [0, 1]). Every ``snapshot_every`` steps (0: never) the images go out as an
-    ``InputsSnapshotted`` event."""
+    """Raise logit k of each image by ``steps`` steps of ``method`` (see
+    ``SYNTHESIS_METHODS``; steps and step size default to the method's); with ``clamp`` the
+    image stays a valid picture (pixels in [0, 1]). Every ``snapshot_every`` steps (0: never)
+    the images go out as an ``InputsSnapshotted`` event."""
     for k in classes:
         check_class(k)
-    if steps < 1:
-        raise SettingError("steps must be at least 1")
     if method not in SYNTHESIS_METHODS:
         raise SettingError(f"method must be one of {', '.join(SYNTHESIS_METHODS)}, not {method!r}")
-    step_size = SYNTHESIS_DEFAULTS[method][1] if step_size is None else step_size
+    default_steps, default_size = SYNTHESIS_DEFAULTS[method]
+    steps = default_steps if steps is None else steps
+    step_size = default_size if step_size is None else step_size
+    if steps < 1:
+        raise SettingError("steps must be at least 1")
     target = torch.tensor(classes)
     rows = torch.arange(len(classes))
     device = device_of(model)

@@ -230,8 +230,8 @@ def synthesize_command(args: argparse.Namespace) -> int:
         return 0
     colour = render.colour_enabled(args.ascii, console)
     console.print(
-        f"[bold]Class synthesis[/] {SYNTHESIS_METHODS[args.method].split(' (')[0]}: {args.steps:,}"
-        f" steps of {args.step_size:g}"
+        f"[bold]Class synthesis[/] ({args.method}: {SYNTHESIS_METHODS[args.method]}),"
+        f" {args.steps:,} steps of {args.step_size:g}"
         f" ({'pixels free' if args.no_clamp else 'pixels kept in [0, 1]'}) — {subject.run_id}"
     )
     titles = [
