@@ -32,7 +32,7 @@ from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models import build_model  # noqa: E402
 from engine.pixels import PixelModel, to_pixels  # noqa: E402
 from engine.robust_training import adversarial_loss  # noqa: E402
-from engine.training import FastModel, autocast_dtype, resolve_device  # noqa: E402
+from engine.training import FastModel, autocast_dtype, device_label, resolve_device  # noqa: E402
 
 
 def training_rate(defence: str, splits, batches: int, device: torch.device) -> float:
@@ -73,8 +73,7 @@ def main() -> None:
     home = args.home or app_home()
     dataset = load_dataset(data_cache(home))
     splits = split_dataset(dataset, seed=0).to(device)
-    where = torch.cuda.get_device_name() if device.type == "cuda" else device.type
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device_label(device)}")
 
     if not args.skip_train:
         rates = {}

@@ -35,14 +35,11 @@ from engine.training import (  # noqa: E402
     FastModel,
     TrainConfig,
     autocast_dtype,
+    device_label,
     resolve_device,
     scorer_for,
     train,
 )
-
-
-def device_name(device: torch.device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
 
 
 def torchvision_folder(cache: Path) -> Path:
@@ -140,7 +137,7 @@ def main() -> None:
     indices = indices[: args.images].tolist()
     root = torchvision_folder(cache)
     print(f"{args.model}, {args.images:,} training images per round, {args.rounds} rounds,"
-          f" {torch.get_num_threads()} threads, torch {torch.__version__}, {device_name(device)}")  # fmt: skip
+          f" {torch.get_num_threads()} threads, torch {torch.__version__}, {device_label(device)}")  # fmt: skip
 
     rates: dict[str, list[float]] = {
         k: [] for k in ("ref_train", "eng_train", "ref_test", "eng_test")

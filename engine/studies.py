@@ -253,6 +253,12 @@ def placement(
     return Placement(count, threads, why + (f", {threads} threads each" if count > 1 else ""))
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def machine_placement(study: Study, todo: list, at_once: int | None = None) -> Placement:
     """``placement`` for the study's runs ``todo`` (what ``pending`` lists), on this
     machine's device and cores."""
@@ -265,8 +271,7 @@ def machine_placement(study: Study, todo: list, at_once: int | None = None) -> P
         import torch
 
         free, _ = torch.cuda.mem_get_info()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return placement(device, len(todo), cores or 1, free, at_once)
+    return placement(device, len(todo), usable_cores(), free, at_once)
 
 
 def run_study(

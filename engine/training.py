@@ -82,6 +82,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def device_label(device: torch.device) -> str:
+    """'cpu', 'mps', or the GPU's name ('NVIDIA H200'): where a figure was measured."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+
+
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype to train and score in, or None for plain float32."""
     if precision == "fp32" or device.type == "mps":

@@ -15,6 +15,7 @@ from engine import events as ev
 from engine import runs
 from engine.checkpoints import load_model
 from engine.evaluation import evaluate
+from engine.studies import usable_cores
 from engine.training import TrainConfig, train
 from tests.test_training import CancelAfter
 from tui.cli import main
@@ -85,7 +86,7 @@ def test_a_gpu_study_trains_several_runs_at_once(home, tiny_folder, capsys):
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert list(report["runs"].values()) == ["finished"] * 4
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     threads = set()
     for run_dir in runs.list_runs(home):
         (start,) = [e for e in runs.read_events(run_dir) if isinstance(e, ev.RunStarted)]

@@ -218,7 +218,7 @@ def _threads_of(home, run_id):
 
 
 def test_several_runs_at_once_share_the_cores_and_each_trains_once(home, tiny_folder, capsys):
-    import os
+    from engine.studies import usable_cores
 
     argv = ["study", "par", "--seeds", "0-2", "--at-once", "2", "--data", str(tiny_folder),
             *TINY, "--json"]  # fmt: skip
@@ -226,7 +226,7 @@ def test_several_runs_at_once_share_the_cores_and_each_trains_once(home, tiny_fo
     report = json.loads(capsys.readouterr().out)
     assert list(report["runs"].values()) == ["finished"] * 3
     study = load_study(home, "par")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     assert {_threads_of(home, r) for r in study.runs.values()} == {max(1, cores // 2)}
     assert len(runs.list_runs(home)) == 3
 

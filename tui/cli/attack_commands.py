@@ -11,7 +11,7 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.config import ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS, TARGETED_BETA
-from tui.cli.console import interruptible, make_console, print_json, progress_bar
+from tui.cli.console import counted, interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
     add_device,
@@ -500,13 +500,10 @@ def attack_words(args: argparse.Namespace) -> str:
     return f"{args.attack.upper()} (100 steps{targets}{restarts})"
 
 
-def counted(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks import robustness_curve
     from engine.attacks.start import device_of
+    from engine.training import device_label
 
     subject = load_subject(args)
     console = make_console()
@@ -532,7 +529,7 @@ def robustness_command(args: argparse.Namespace) -> int:
         return 0
     console.print(
         f"[bold]Robustness[/] under {attack_words(args)}"
-        + f" on {points[0].images:,} test images, on the {device_of(subject.model).type}"
+        + f" on {points[0].images:,} test images, on {device_label(device_of(subject.model))}"
         + f" — {subject.run_id}"
     )
     table = Table(show_edge=False)

@@ -7,7 +7,7 @@ import argparse
 import math
 import sys
 
-from tui.cli.console import interruptible, make_console, print_json
+from tui.cli.console import counted, interruptible, make_console, print_json
 from tui.cli.options import UserError, add_home, add_json, add_settings, positive_int
 from tui.draw.tables import interval_text
 
@@ -88,9 +88,11 @@ def study_command(args: argparse.Namespace) -> int:
         extra += ["--at-once", str(args.at_once)] if args.at_once else []
         return detach_study(args.home_path, name, len(entries), extra)
     how = "here" if args.executor == "local" else f"as Ray tasks ({args.executor})"
-    seeds, groups = len(study.seeds), len(entries) // len(study.seeds)
-    print(f"study {name}: {len(entries)} runs ({seeds} seed{'s' * (seeds != 1)} x {groups}"
-          f" group{'s' * (groups != 1)}), {how}", file=sys.stderr)  # fmt: skip
+    seeds, groups = (
+        counted(len(study.seeds), "seed"),
+        counted(len(entries) // len(study.seeds), "group"),
+    )
+    print(f"study {name}: {len(entries)} runs ({seeds} x {groups}), {how}", file=sys.stderr)
     cancel = interruptible(hangup=True)
     say = lambda text: print(text, file=sys.stderr)  # noqa: E731
     if args.executor == "local":
