@@ -12,9 +12,10 @@ from typing import IO, Any
 
 
 def write_with(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Call ``write(handle)`` on a temporary file, then rename it to ``path``."""
+    """Call ``write(handle)`` on a temporary file, then rename it to ``path``. The folder
+    must exist: it is never made here, so a run folder deleted while its run trains is not
+    brought back by the next checkpoint (FileNotFoundError tells the writer it is gone)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as handle:

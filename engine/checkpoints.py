@@ -17,8 +17,21 @@ __all__ = ["CheckpointError", "load_checkpoint", "load_model", "save_checkpoint"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` (tensors, numbers, strings, lists, dicts) atomically."""
-    write_with(Path(path), lambda handle: torch.save(state, handle))
+    """Write ``state`` (tensors, numbers, strings, lists, dicts) atomically. A write that
+    fails (a full disk, the run folder deleted) leaves the file as it was and is one line:
+    CheckpointError naming the file and the reason."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise CheckpointError(f"{path.parent} is gone (deleted while the run trained): stopping")
+    try:
+        write_with(path, lambda handle: torch.save(state, handle))
+    except (OSError, RuntimeError) as error:  # torch wraps a failed write in a RuntimeError
+        text = getattr(error, "strerror", None) or str(error).splitlines()[0]
+        full = any(m in text.lower() for m in ("no space", "file write failed", "unexpected pos"))
+        hint = " (is the disk full?)" if full else ""
+        raise CheckpointError(
+            f"cannot write {path.name}: {text[:120]}{hint}; the last one written is kept"
+        ) from None
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:

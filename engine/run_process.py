@@ -82,9 +82,31 @@ def is_alive(claimant: Claimant | None) -> bool:
     return not HAVE_PROC or start_ticks(claimant.pid) == claimant.start_ticks
 
 
+def holds_lock(pid: int, run_dir: Path) -> bool:
+    """Whether process ``pid`` has this run's ``lock`` file open, as the run's own process
+    does all its life (Linux: from /proc; elsewhere this cannot be told and is assumed). A
+    forged ``process.json`` naming some other live process fails this."""
+    if not HAVE_PROC:
+        return True
+    try:
+        lock = os.stat(run_dir / LOCK, follow_symlinks=False)
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                opened = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if (opened.st_dev, opened.st_ino) == (lock.st_dev, lock.st_ino):
+                return True
+    except OSError:  # no lock file, or the process is not ours to look into
+        return False
+    return False
+
+
 def process_alive(run_dir: Path) -> bool:
-    """Whether the process that claimed the run still runs (and is still that process)."""
-    return is_alive(read_claimant(run_dir))
+    """Whether the process that claimed the run still runs, is still that process, and
+    holds the run's lock (a forged record naming another live process is not believed)."""
+    claimant = read_claimant(run_dir)
+    return is_alive(claimant) and holds_lock(claimant.pid, run_dir)
 
 
 def record(run_dir: Path, pid: int) -> None:
@@ -107,6 +129,11 @@ def stop(run_dir: Path) -> tuple[bool, str]:
         return False, f"refusing to signal anything: {claimant.problem}"
     if not is_alive(claimant):
         return False, f"its process (pid {claimant.pid}) has ended"
+    if not holds_lock(claimant.pid, run_dir):
+        return False, (
+            f"refusing to signal pid {claimant.pid}: it does not hold this run's"
+            f" lock, so it is not this run's process ({PROCESS} is stale or forged)"
+        )
     os.kill(claimant.pid, signal.SIGTERM)
     return True, ""
 
@@ -118,6 +145,18 @@ def take_lock(run_dir: Path) -> int:
     """Lock the run for this process (and the children it hands the descriptor to); the
     open descriptor. RunBusy if another process holds it."""
     return lock_folder(run_dir, RunBusy(f"run {run_dir.name} is being trained by another process"))
+
+
+def is_locked(folder: Path) -> bool:
+    """Whether a process holds ``folder``'s lock now (tried without waiting, and let go)."""
+    try:
+        fd = lock_folder(folder, BlockingIOError())
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    os.close(fd)
+    return False
 
 
 def lock_folder(folder: Path, busy: Exception) -> int:

@@ -23,7 +23,8 @@ from engine import events as ev
 from engine.atomic import write_json
 from engine.config import TrainConfig
 from engine.errors import RunBusy, RunDamaged, RunNotFound, SettingError, UserFacing
-from engine.locations import runs_folder
+from engine.locations import run_folder, runs_folder  # noqa: F401  (run_folder: for callers)
+from engine.run_process import lock_folder as take_lock
 from engine.run_process import process_alive, read_text_nofollow
 from engine.run_state import RunState, fold
 
@@ -140,38 +141,68 @@ def find_run(home: Path, name: str, needs: str = "best") -> Path:
 
 
 def read_name(run_dir: Path) -> str:
-    """The label the user gave the run, or ''."""
+    """The label the user gave the run, or ''. A name from a copied or edited folder is
+    shown as it is, but never as terminal control: control and bidi characters become '?'."""
     try:
         data = json.loads(read_text_nofollow(run_dir / NAME))
     except (OSError, ValueError, RecursionError):
         return ""
     name = data.get("name") if isinstance(data, dict) else None
-    return name if isinstance(name, str) else ""
+    if not isinstance(name, str):
+        return ""
+    return "".join("?" if _is_control(c) else c for c in name[:NAME_LIMIT])
+
+
+NAME_LIMIT = 60
+
+
+def _is_control(char: str) -> bool:
+    """Control (ESC, BEL...), format (bidi overrides such as U+202E, zero-width) and line or
+    paragraph separators: characters that change how a terminal shows what follows."""
+    import unicodedata
+
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
 
 
 def name_run(run_dir: Path, name: str) -> None:
     """Give the run a label (shown in the lists, accepted wherever a run is named); an
-    empty name removes it."""
+    empty name removes it. A name is plain text, unique, and never taken for an id."""
+    bad = sorted({f"U+{ord(c):04X}" for c in name if _is_control(c) and c not in " \t"})
+    if bad:
+        raise UserFacing(f"a run name is plain text: it may not hold {', '.join(bad[:5])}"
+                         " (control or direction characters)")  # fmt: skip
     name = " ".join(name.split())
-    if len(name) > 60:
-        raise UserFacing(f"a run name is at most 60 characters, not {len(name)}")
+    if len(name) > NAME_LIMIT:
+        raise UserFacing(f"a run name is at most {NAME_LIMIT} characters, not {len(name)}")
     if name == "latest":
         raise UserFacing("'latest' already means something: choose another name")
     if not name:
         (run_dir / NAME).unlink(missing_ok=True)
         return
+    for other in list_runs(run_dir.parent.parent):  # the home (runs live in home/runs)
+        if other.name.startswith(name):
+            raise UserFacing(f"{name!r} is (the start of) run id {other.name}: a name must not"
+                             " be read as an id")  # fmt: skip
+        if other != run_dir and read_name(other) == name:
+            raise UserFacing(f"run {other.name} is already called {name!r}: names are unique")
     write_json(run_dir / NAME, {"name": name})
 
 
 def delete_run(run_dir: Path) -> None:
-    """Remove a run folder and everything in it; refused while a process works on it."""
+    """Remove a run folder and everything in it; refused while a process works on it or
+    holds its lock (a resume that has just started), and the lock is held while it goes."""
     import shutil
 
+    busy = RunBusy(
+        f"run {run_dir.name} is running; stop it first (`mnist-tui stop {run_dir.name}`)"
+    )
     if process_alive(run_dir):
-        raise RunBusy(
-            f"run {run_dir.name} is running; stop it first (`mnist-tui stop {run_dir.name}`)"
-        )
-    shutil.rmtree(run_dir)
+        raise busy
+    lock = take_lock(run_dir, busy)
+    try:
+        shutil.rmtree(run_dir)
+    finally:
+        os.close(lock)
 
 
 # --- the event log -----------------------------------------------------------------------

@@ -25,8 +25,11 @@ from engine import launch, run_process, runs
 from engine.atomic import write_json
 from engine.config import SETTING, TrainConfig
 from engine.errors import SettingError, UserFacing
+from engine.locations import is_run_id
 
 STUDY = "study.json"
+MAX_SEEDS = 100
+UNVARIED = ("seed", "data")  # a study sets each run's seed; the data is the same for all
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -72,32 +75,50 @@ def entry_key(group: dict, seed: int) -> str:
     return f"{group_label(group)} seed={seed}"
 
 
-def parse_vary(items: list[str]) -> dict[str, list]:
-    """``['model=convnet,convnet-bn', 'lr=0.05,0.1']`` checked against the run settings."""
+def parse_vary(items: list[str], given: dict | None = None) -> dict[str, list]:
+    """``['model=convnet,convnet-bn', 'lr=0.05,0.1']`` checked against the run settings: each
+    setting once, each value once, none also ``given`` as a setting every run shares."""
     vary: dict[str, list] = {}
     for item in items:
         name, _, values = item.partition("=")
         name = name.strip().replace("-", "_")
-        if name not in SETTING or name in ("seed", "data"):
-            known = ", ".join(s for s in SETTING if s not in ("seed", "data"))
+        if name not in SETTING or name in UNVARIED:
+            known = ", ".join(s for s in SETTING if s not in UNVARIED)
             raise SettingError(f"--vary {item!r}: not a setting to vary (one of {known})")
-        if not values:
-            raise SettingError(f"--vary {item!r}: give values after '=', comma-separated")
-        vary[name] = [SETTING[name].parse(v) for v in values.split(",")]
+        if name in vary:
+            raise SettingError(f"--vary {name} is given twice: give its values once, e.g."
+                               f" --vary {name}=A,B")  # fmt: skip
+        if given and name in given:
+            flag = SETTING[name].flag
+            raise SettingError(f"{flag} and --vary {name} both set {name}: give one of them")
+        texts = values.split(",")
+        if not values or any(not text.strip() for text in texts):
+            raise SettingError(f"--vary {item!r}: give values after '=', comma-separated, none"
+                               " empty")  # fmt: skip
+        parsed = [SETTING[name].parse(text) for text in texts]
+        if len(set(parsed)) != len(parsed):
+            raise SettingError(f"--vary {item!r}: a value is given twice")
+        vary[name] = parsed
     return vary
 
 
 def parse_seeds(text: str) -> list[int]:
     """'0-4', '3' or '0,2,5' as a sorted list of seeds."""
     seeds: set[int] = set()
-    try:
-        for part in text.split(","):
-            low, _, high = part.partition("-")
-            seeds.update(range(int(low), int(high or low) + 1))
-    except ValueError:
-        raise SettingError(f"--seeds {text!r}: give seeds like 0-4 or 0,2,5") from None
-    if not seeds or min(seeds) < 0 or len(seeds) > 100:
-        raise SettingError(f"--seeds {text!r}: between 1 and 100 seeds, none negative")
+    bad = SettingError(f"--seeds {text!r}: give seeds like 0-4 or 0,2,5")
+    for part in text.split(","):
+        low, dash, high = (p.strip() for p in part.partition("-"))
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise bad
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise SettingError(f"--seeds {text!r}: {first}-{last} runs backwards")
+        if last - first >= MAX_SEEDS or len(seeds) > MAX_SEEDS:
+            raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds")
+        seeds.update(range(first, last + 1))
+    if not seeds or len(seeds) > MAX_SEEDS or max(seeds) > SETTING["seed"].maximum:
+        raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds, each a"
+                           f" {SETTING['seed'].rule()[2:]}")  # fmt: skip
     return sorted(seeds)
 
 
@@ -111,12 +132,63 @@ def load_study(home: Path, name: str) -> Study:
     path = study_dir(home, name) / STUDY
     try:
         data = json.loads(run_process.read_text_nofollow(path))
-        study = Study(name=name, vary=data["vary"], seeds=data["seeds"], base=data["base"],
-                      runs=data.get("runs", {}))  # fmt: skip
     except FileNotFoundError:
         raise UserFacing(f"no study named {name!r}; `mnist-tui studies` lists them") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise UserFacing(f"study {name}: {STUDY} is damaged ({error})") from None
+    return checked_study(name, data)
+
+
+def checked_study(name: str, data: object) -> Study:
+    """The study that ``study.json``'s ``data`` describes, every field checked as the command
+    line's are (a file may have been edited, copied or forged): UserFacing naming the field
+    otherwise. Run ids must be plain folder names inside runs/."""
+
+    def damaged(what: str) -> UserFacing:
+        return UserFacing(f"study {name}: {STUDY} is damaged: {what}")
+
+    if not isinstance(data, dict):
+        raise damaged("not an object")
+    vary, seeds = data.get("vary", {}), data.get("seeds")
+    base, run_ids = data.get("base", {}), data.get("runs", {})
+    if not isinstance(vary, dict):
+        raise damaged("'vary' is not an object")
+    for setting, values in vary.items():
+        if setting not in SETTING or setting in UNVARIED:
+            raise damaged(f"'vary' names {str(setting)[:40]!r}, not a setting to vary")
+        if not isinstance(values, list) or not values:
+            raise damaged(f"'vary.{setting}' is not a list of values")
+        if len({json.dumps(v) for v in values}) != len(values):
+            raise damaged(f"'vary.{setting}' repeats a value")
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= MAX_SEEDS:
+        raise damaged(f"'seeds' is not a list of 1 to {MAX_SEEDS} seeds")
+    seed_rule = SETTING["seed"]
+    for seed in seeds:
+        try:
+            seed_rule.check(seed)
+        except SettingError as error:
+            raise damaged(f"'seeds': {error}") from None
+    if len(set(seeds)) != len(seeds):
+        raise damaged("'seeds' repeats a seed")
+    if not isinstance(base, dict) or not all(isinstance(k, str) for k in base):
+        raise damaged("'base' is not an object of settings")
+    for setting in base:
+        if setting not in SETTING or setting == "seed" or setting in vary:
+            raise damaged(f"'base' holds {setting[:40]!r}, not a setting every run shares")
+    if not isinstance(run_ids, dict):
+        raise damaged("'runs' is not an object")
+    study = Study(name, vary, sorted(seeds), base, {})
+    keys = {entry_key(group, seed) for group, seed in study.entries()}
+    for key, run_id in run_ids.items():
+        if key not in keys:
+            raise damaged(f"'runs' has {str(key)[:60]!r}, which is not a run of this study")
+        if not is_run_id(run_id):
+            raise damaged(f"'runs.{key}' is {str(run_id)[:60]!r}, not a run id in runs/")
+    study.runs = dict(run_ids)
+    try:
+        _check_entries(study)
+    except SettingError as error:
+        raise damaged(str(error)) from None
     return study
 
 
@@ -133,6 +205,7 @@ def define(
     vary: dict | None = None,
     seeds: list[int] | None = None,
     base: dict | None = None,
+    check_devices: bool = False,
 ) -> Study:
     """A new study, or the existing one: what is not given stays as it was, more seeds extend
     it (its finished runs kept); other settings under the same name are refused (their runs
@@ -156,10 +229,14 @@ def define(
             )
         study.seeds = seeds
         _check_entries(study)
+        if check_devices:
+            _check_devices(study)
         write_json(folder / STUDY, study.to_dict())
         return study
     study = Study(name, vary or {}, seeds if seeds is not None else [0, 1, 2], base or {})
     _check_entries(study)
+    if check_devices:
+        _check_devices(study)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / STUDY, study.to_dict())
     return study
@@ -168,6 +245,15 @@ def define(
 def _check_entries(study: Study) -> None:
     for group, seed in study.entries():
         study.config(group, seed)  # every combination must be a valid run before any starts
+
+
+def _check_devices(study: Study) -> None:
+    """Every device the study's runs ask for is on this machine (DeviceUnavailable if not),
+    checked before anything is written."""
+    from engine.training import resolve_device
+
+    for device in {study.config(group, seed).device for group, seed in study.entries()}:
+        resolve_device(device)
 
 
 def seeds_text(seeds: list[int]) -> str:
@@ -205,7 +291,7 @@ def progress(home: Path, study: Study) -> Progress:
 def _status(home: Path, run_id: str | None) -> str:
     if not run_id:
         return "missing"
-    run_dir = runs.runs_folder(home) / run_id
+    run_dir = runs.run_folder(home, run_id)
     if not run_dir.is_dir():
         return "missing"
     return runs.summarize(run_dir).status
@@ -309,7 +395,7 @@ def _prepare(home: Path, study: Study, todo: list, number: int, say):
 
     if action == "resume":
         say(f"[{number}/{len(todo)}] {key}: resuming {study.runs[key]}")
-        return key, launch.prepare_resume(home, runs.runs_folder(home) / study.runs[key]), record
+        return key, launch.prepare_resume(home, runs.run_folder(home, study.runs[key])), record
     say(f"[{number}/{len(todo)}] {key}: training")
     return key, launch.prepare(home, study.config(group, seed)), record
 
@@ -364,7 +450,7 @@ def pending(home: Path, study: Study) -> list[tuple[str, dict, int, str]]:
         status = _status(home, run_id)
         if status in ("finished", "running"):
             continue
-        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        run_dir = runs.run_folder(home, run_id) if run_id else None
         resumable = status == "stopped" or (
             status == "failed" and run_dir is not None and runs.has_checkpoint(run_dir, "last")
         )

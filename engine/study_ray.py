@@ -75,7 +75,7 @@ def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int,
         for key, group, seed, action in pending(home, study):
             config = study.config(group, seed)
             if action == "resume":
-                run_dir = runs.runs_folder(home) / study.runs[key]
+                run_dir = runs.run_folder(home, study.runs[key])
             else:
                 run_dir = runs.create_run(home, config)
                 record_run(home, study, key, run_dir)

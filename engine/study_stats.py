@@ -134,7 +134,7 @@ def report(home: Path, study: Study) -> StudyReport:
             values[label] = {name: {} for name, _, _ in FIGURES}
         key = entry_key(group, seed)
         run_id = study.runs.get(key)
-        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        run_dir = runs.run_folder(home, run_id) if run_id else None
         summary = runs.summarize(run_dir) if run_dir is not None and run_dir.is_dir() else None
         statuses[key] = summary.status if summary else "not started"
         if summary is None or summary.status != "finished":
@@ -172,7 +172,7 @@ def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[fl
     by_group: dict[str, dict[int, list[float]]] = {}
     for group, seed in study.entries():
         run_id = study.runs.get(entry_key(group, seed))
-        run_dir = runs.runs_folder(home) / run_id if run_id else None
+        run_dir = runs.run_folder(home, run_id) if run_id else None
         if run_dir is None or not run_dir.is_dir():
             continue
         epochs = by_group.setdefault(group_label(group), {})

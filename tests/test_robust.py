@@ -151,10 +151,13 @@ def test_apgd_agrees_with_torchattacks(tiny_model, tiny_splits):
     model = PixelModel(tiny_model)
     images = to_pixels(tiny_splits.test.images[:100])
     labels = tiny_splits.test.labels[:100]
+    torch.manual_seed(0)  # our random starts, the same whatever ran before this test
     for loss in ("ce", "dlr"):
         for eps in (0.1, 0.2):
             ours = apgd(model, images, labels, eps, 50, loss, start=torch.rand_like(images))[0]
             reference = torchattacks.APGD(model, eps=eps, steps=50, loss=loss, seed=0)
             theirs = model(reference(images, labels)).argmax(1) == labels
-            # each is a random-start attack: they agree within a few images in a hundred
-            assert abs(ours.float().mean() - theirs.float().mean()) <= 0.06, (loss, eps)
+            # each is a random-start attack from its own start: on 100 images at ~50%
+            # accuracy two such runs differ by ~0.07 at two standard deviations; a wrong
+            # implementation differs by far more (the attack fails or succeeds everywhere)
+            assert abs(ours.float().mean() - theirs.float().mean()) <= 0.08, (loss, eps)

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.atomic import write_json
-from engine.locations import runs_folder
+from engine.locations import is_run_id, runs_folder
 from tui.experiments import EXPERIMENTS, Experiment
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -130,7 +130,7 @@ def remembered_run(home: Path) -> str | None:
         run_id = json.loads((home / APP_STATE).read_text()).get("selected_run")
     except (OSError, ValueError, AttributeError):
         return None
-    if isinstance(run_id, str) and (runs_folder(home) / run_id / "config.json").is_file():
+    if is_run_id(run_id) and (runs_folder(home) / run_id / "config.json").is_file():
         return run_id
     return None
 

@@ -187,6 +187,7 @@ def convert_offline_copy(pickle_path: Path, cache: Path) -> None:
         raise DataError(
             f"{pickle_path}: converted {', '.join(wrong)} do not match the official MD5"
         )
+    cache.mkdir(parents=True, exist_ok=True)
     for role, data in raw.items():
         write_bytes(cache / idx.FILE_NAMES[role], data)
     write_json(cache / "source.json", {"converted_from": str(pickle_path)})

@@ -4,6 +4,10 @@ leaves no file behind, and the same runs give the same bytes."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +82,7 @@ def _study_runs(home: Path, study) -> list[Path]:
         label = group_label(group)
         if label in chosen or not run_id:
             continue
-        run_dir = runs.runs_folder(home) / run_id
+        run_dir = runs.run_folder(home, run_id)
         if run_dir.is_dir() and runs.summarize(run_dir).status == "finished":
             chosen[label] = run_dir
     if not chosen:
@@ -86,13 +90,21 @@ def _study_runs(home: Path, study) -> list[Path]:
     return list(chosen.values())
 
 
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+
+
 def output_format(path: Path | None, fmt: str | None) -> str:
-    """The format asked for, else the one the file name says, else HTML."""
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise UserFacing(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        return fmt
-    return "md" if path is not None and path.suffix.lower() in (".md", ".markdown") else "html"
+    """The format asked for, else the one the file name says, else HTML; a file name that
+    says another format (``r.pdf``, ``r.md`` with ``--format html``) is refused."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UserFacing(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    suffix = path.suffix.lower() if path is not None else ""
+    if suffix and suffix not in SUFFIXES:
+        raise UserFacing(f"{path.name}: a report is HTML (.html) or Markdown (.md), not"
+                         f" {suffix}; for a PDF, open the HTML report and print it")  # fmt: skip
+    if fmt is not None and suffix and SUFFIXES[suffix] != fmt:
+        raise UserFacing(f"{path.name} says {SUFFIXES[suffix]} but --format says {fmt}")
+    return fmt or SUFFIXES.get(suffix, "html")
 
 
 def default_output(home: Path, report_runs: list[str], fmt: str) -> Path:
@@ -101,19 +113,71 @@ def default_output(home: Path, report_runs: list[str], fmt: str) -> Path:
     return home / "reports" / f"report-{stem}.{fmt}"
 
 
+def figures_folder(path: Path) -> Path:
+    """The folder of a Markdown report's PNGs, beside it."""
+    return path.parent / f"{path.stem}_files"
+
+
+def check_output(path: Path, fmt: str) -> bool:
+    """Whether writing the report to ``path`` replaces an earlier file; UserFacing if it
+    may not be written there: only a new path or a regular file is written (never a link, a
+    FIFO or a device), and a Markdown report's figures folder is never a link."""
+    targets = [path] + ([figures_folder(path)] if fmt == "md" else [])
+    for target in targets:
+        try:
+            mode = target.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise UserFacing(f"cannot write the report to {target}: {error.strerror}") from None
+        if stat.S_ISLNK(mode):
+            raise UserFacing(f"{target} is a symbolic link: a report is never written through"
+                             " one; give a new path")  # fmt: skip
+        wanted = stat.S_ISDIR if target != path else stat.S_ISREG
+        if not wanted(mode):
+            kind = "folder" if target != path else "regular file"
+            raise UserFacing(f"{target} exists and is not a {kind}: give a new path")
+    return path.exists()
+
+
 def write_report(report: Report, path: Path, fmt: str) -> Path:
-    """Write ``report`` to ``path`` (Markdown: with a ``<stem>_files`` folder of PNGs)."""
+    """Write ``report`` to ``path`` (Markdown: with a ``<stem>_files`` folder of PNGs). The
+    figures are written into a hidden folder first and moved into place with the page, so a
+    killed writer leaves the old report whole (its leftovers are removed by the next one)."""
+    check_output(path, fmt)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(path)
         if fmt == "html":
             write_bytes(path, render_html(report.title, report.lines, report.sections).encode())
             return path
-        folder = path.parent / f"{path.stem}_files"
+        folder = figures_folder(path)
         text, files = render_markdown(report.title, report.lines, report.sections, folder.name)
-        folder.mkdir(exist_ok=True)
-        for name, png in files.items():
-            write_bytes(folder / name, png)
+        fresh = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{folder.name}."))
+        try:
+            for name, png in files.items():
+                write_bytes(fresh / name, png)
+            old = None
+            if folder.exists():
+                old = path.parent / f".{folder.name}.old-{os.getpid()}"
+                folder.rename(old)
+            fresh.rename(folder)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
         write_bytes(path, text.encode())
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
         return path
     except OSError as error:
         raise UserFacing(f"cannot write the report to {path}: {error.strerror}") from None
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Hidden temporaries of an earlier writer of this report that was killed."""
+    for pattern in (f".{path.name}.*", f".{figures_folder(path).name}.*"):
+        for leftover in path.parent.glob(pattern):
+            if leftover.is_symlink() or not leftover.is_dir():
+                leftover.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)

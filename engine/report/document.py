@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 
 from engine.study_text import study_paragraphs
 
+# Figures are drawn at DPI (sharp in print and on high-density screens) and shown at the
+# size they would have at SCREEN_DPI.
+DPI = 200
+SCREEN_DPI = 100
+
 
 @dataclass(frozen=True)
 class Text:

@@ -11,8 +11,10 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-DPI = 100
-STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
+from engine.report.document import DPI
+
+# text.parse_math off: every label is plain text (a run named "$\\foo$" is not TeX).
+STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "text.parse_math": False, "axes.grid": True, "grid.alpha": 0.3,
          "svg.hashsalt": "mnist-tui", "image.interpolation": "nearest"}  # fmt: skip
 
 

@@ -9,7 +9,7 @@ import html
 import re
 import struct
 
-from engine.report.document import Figure, Section, Table, Text
+from engine.report.document import DPI, SCREEN_DPI, Figure, Section, Table, Text
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b;
@@ -56,7 +56,7 @@ def block_html(block) -> str:
         return (f'<div class="table"><table>{caption}<thead><tr>{head}</tr></thead>'
                 f"<tbody>{rows}</tbody></table></div>")  # fmt: skip
     if isinstance(block, Figure):
-        width, height = png_size(block.png)
+        width, height = (side * SCREEN_DPI // DPI for side in png_size(block.png))
         data = base64.b64encode(block.png).decode("ascii")
         alt = html.escape(block.alt)
         caption = f"<figcaption>{inline(block.caption or block.alt)}.</figcaption>"

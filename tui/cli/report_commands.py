@@ -42,9 +42,17 @@ def report_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from engine import events as ev
-    from engine.report import build_report, default_output, output_format, write_report
+    from engine.report import (
+        build_report,
+        check_output,
+        default_output,
+        output_format,
+        write_report,
+    )
 
     fmt = output_format(args.output, args.format)
+    if args.output is not None:
+        check_output(args.output, fmt)  # before minutes of work, not after
     console = Console(stderr=True)
     cancel = interruptible()
     with progress_bar(console, "report") as bar:
@@ -56,10 +64,12 @@ def report_command(args: argparse.Namespace) -> int:
 
         report = build_report(args.home_path, args.runs or None, args.study, emit, cancel)
     path = args.output or default_output(args.home_path, report.run_ids, fmt)
+    replaced = check_output(path, fmt)
     path = write_report(report, path, fmt)
     size = path.stat().st_size
     if fmt == "md":
         size += sum(f.stat().st_size for f in (path.parent / f"{path.stem}_files").iterdir())
-    print(f"report written to {path} ({len(report.sections)} sections, {report.figures} figures,"
+    verb = "replaced" if replaced else "written to"
+    print(f"report {verb} {path} ({len(report.sections)} sections, {report.figures} figures,"
           f" {size / 1e6:.1f} MB, {report.seconds:.0f} s)")  # fmt: skip
     return 0

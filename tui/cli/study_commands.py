@@ -41,8 +41,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="here: how many runs train at once (default: chosen from the"
                        " machine — one on a CPU, as many as the GPU's memory holds on CUDA);"
                        " the cores are shared out between them")  # fmt: skip
-    study.add_argument("--cpus-per-run", type=positive_int, default=1, metavar="N",
-                       help="with Ray: the CPUs each run asks for (and its torch threads)")  # fmt: skip
+    study.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",
+                       help="with Ray: the CPUs each run asks for (and its torch threads;"
+                       " default 1)")  # fmt: skip
     study.add_argument("--detach", action="store_true",
                        help="run the study in the background (survives the terminal and SSH);"
                        " `mnist-tui studies` and the app's Studies screen follow it")  # fmt: skip
@@ -69,22 +70,27 @@ def study_command(args: argparse.Namespace) -> int:
         raise UserError("one study name (or `study show NAME`)")
     name = args.name[0]
     given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    # Everything is checked before study.json is written: a refused command changes nothing.
     if "seed" in given:
         raise UserError("a study sets each run's seed: use --seeds, not --seed")
-    study = define(
-        args.home_path,
-        name,
-        parse_vary(args.vary) if args.vary else None,
-        parse_seeds(args.seeds) if args.seeds else None,
-        given or None,
-    )
-    entries = study.entries()
-    if not (args.executor == "local" or args.executor == "ray" or args.executor.startswith("ray:")):
-        raise UserError(f"--executor {args.executor!r}: local, ray, or ray:ADDRESS")
-    if args.at_once and args.executor != "local":
+    executor = args.executor
+    if executor == "ray:" or not (executor in ("local", "ray") or executor.startswith("ray:")):
+        raise UserError(f"--executor {executor!r}: local, ray, or ray:ADDRESS (an address after"
+                        " the colon)")  # fmt: skip
+    if args.at_once and executor != "local":
         raise UserError("--at-once is for runs here; with Ray, --cpus-per-run sizes each run")
+    if args.cpus_per_run is not None and executor == "local":
+        raise UserError("--cpus-per-run is for Ray tasks; here --at-once shares the cores out")
+    if args.seeds is not None and not args.seeds.strip():
+        raise UserError("--seeds '': give seeds like 0-4 or 0,2,5, or leave --seeds out")
+    vary = parse_vary(args.vary, given) if args.vary else None
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+    study = define(args.home_path, name, vary, seeds, given or None,
+                   check_devices=executor == "local")  # fmt: skip
+    entries = study.entries()
     if args.detach:
-        extra = ["--executor", args.executor, "--cpus-per-run", str(args.cpus_per_run)]
+        extra = ["--executor", args.executor]
+        extra += ["--cpus-per-run", str(args.cpus_per_run)] if args.cpus_per_run else []
         extra += ["--at-once", str(args.at_once)] if args.at_once else []
         return detach_study(args.home_path, name, len(entries), extra)
     how = "here" if args.executor == "local" else f"as Ray tasks ({args.executor})"
@@ -101,7 +107,7 @@ def study_command(args: argparse.Namespace) -> int:
         from engine.study_ray import run_study_on_ray
 
         address = args.executor.partition(":")[2] or None
-        state = run_study_on_ray(args.home_path, study, address, args.cpus_per_run, say)
+        state = run_study_on_ray(args.home_path, study, address, args.cpus_per_run or 1, say)
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
@@ -173,12 +179,17 @@ def _number(value: float, unit: str) -> str:
 
 
 def studies_command(args: argparse.Namespace) -> int:
+    from engine.errors import UserFacing
     from engine.studies import list_studies, load_study, progress
 
     names = list_studies(args.home_path)
     rows = []
     for name in names:
-        study = load_study(args.home_path, name)
+        try:
+            study = load_study(args.home_path, name)
+        except UserFacing as error:  # one damaged study.json never hides the others
+            rows.append({"name": name, "damaged": str(error)})
+            continue
         state = progress(args.home_path, study)
         rows.append({"name": name, "vary": study.vary, "seeds": study.seeds, **state.__dict__})
     if args.json:
@@ -190,6 +201,9 @@ def studies_command(args: argparse.Namespace) -> int:
         )
         return 0
     for row in rows:
+        if "damaged" in row:
+            print(f"{row['name']}: damaged: {row['damaged']}")
+            continue
         vary = " ".join(f"{k}={','.join(map(str, v))}" for k, v in row["vary"].items()) or "-"
         print(f"{row['name']}: vary {vary}; seeds {row['seeds']}; {row['done']} done,"
               f" {row['running']} running, {row['failed']} failed, {row['left']} left")  # fmt: skip

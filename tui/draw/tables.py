@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.table import Table
+from rich.text import Text
 
 from engine import events as ev
 
@@ -60,7 +61,7 @@ def runs_table(summaries: Sequence, title: str = "") -> Table:
         defence = [s.defence if s.defence != "none" else "-"] if defended else []
         robust = [percent(s.robust_val_accuracy)] if defended else []
         table.add_row(
-            f"{s.id} ({s.name})" if s.name else s.id,
+            Text(f"{s.id} ({s.name})" if s.name else s.id),  # a name is plain text, not markup
             s.model,
             *defence,
             f"[{STATUS_COLOURS.get(s.status, 'red')}]{s.status}[/]",
@@ -184,9 +185,10 @@ def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, obje
             used += cells + CELL_PADDING
     id_width = ID_MIN + max(0, width - used)
 
-    def short_id(summary) -> str:  # a name, or the end of the id: model and suffix
+    def short_id(summary) -> Text:  # a name, or the end of the id: model and suffix
         shown = summary.name or summary.id
-        return shown if len(shown) <= id_width else "…" + shown[-(id_width - 1) :]
+        # plain text: a name such as "[/]" is shown, never read as markup
+        return Text(shown if len(shown) <= id_width else "…" + shown[-(id_width - 1) :])
 
     chosen = [(label, cells or id_width, value or short_id) for label, cells, value in chosen]
     return sorted(chosen, key=lambda c: DISPLAY_ORDER.index(c[0]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
@@ -75,7 +76,7 @@ class ExperimentScreen(Screen):
     def set_status(self, text: str, error: bool = False) -> None:
         for status in self.query(".status"):
             if isinstance(status, Static):
-                status.update(text)
+                status.update(Text(text))  # plain: a run name or message is never markup
                 status.set_class(error, "error")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

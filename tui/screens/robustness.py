@@ -4,6 +4,7 @@ network beside the adversarially trained ones."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -121,7 +122,7 @@ class RobustnessScreen(ExperimentScreen):
                 self.curves[self.series] = []
                 if self.compare:
                     self.query_one("#rob-table", DataTable).add_row(
-                        label, defence, *("…" for _ in EPS), key=self.series
+                        Text(label), defence, *("…" for _ in EPS), key=self.series
                     )
             elif isinstance(event, ev.ProgressMade):
                 self.query_one("#rob-bar", ProgressBar).update(
