@@ -80,6 +80,9 @@ def check_weights(path: Path, state: dict[str, Any], expected: str | None = None
             raise CheckpointError(
                 f"{path}: {key} has shape {shape}, {name} needs {tuple(tensor.shape)}"
             )
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            raise CheckpointError(f"{path}: {key} holds NaN or infinite weights; nothing it"
+                                  " computes would mean anything")  # fmt: skip
     model.load_state_dict(weights)
     return model
 

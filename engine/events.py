@@ -104,6 +104,17 @@ class RobustnessCollapsed(Event):
 
 
 @dataclass(frozen=True)
+class RunStuckAtChance(Event):
+    """After an epoch the validation accuracy is still about chance (one class in
+    ``classes``): the network is not learning. ``advice`` says what to change."""
+
+    epoch: int
+    val_accuracy: float
+    classes: int
+    advice: str
+
+
+@dataclass(frozen=True)
 class CheckpointSaved(Event):
     """A checkpoint file was written (``kind`` is ``best`` or ``last``)."""
 

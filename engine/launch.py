@@ -237,6 +237,10 @@ def _spawn(run_dir: Path, home: Path, resume: bool, lock: int, threads: int | No
     log_fd = os.open(
         run_dir / WORKER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644
     )
+    # The worker starts with the stop signals blocked (a thread's mask survives fork and
+    # exec) and unblocks them once its handlers are in: a stop asked for in its first
+    # moments waits for it instead of killing it before it can save anything.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         process = subprocess.Popen(
             argv,
@@ -247,6 +251,7 @@ def _spawn(run_dir: Path, home: Path, resume: bool, lock: int, threads: int | No
             pass_fds=(lock,),
         )
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(log_fd)
     run_process.record(run_dir, process.pid)
     # Whoever started it reaps it (the app lives on after its runs end; a zombie would
@@ -259,6 +264,7 @@ def worker_main(argv: list[str]) -> int:
     """The detached worker: RUN_DIR HOME LOCK_FD new|resume [THREADS (0: every core)]."""
     cancel = threading.Event()
     stop_on_signals(cancel)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by _spawn until now
     os.nice(DETACHED_NICENESS)
     run_dir, home, lock, mode = Path(argv[0]), Path(argv[1]), int(argv[2]), argv[3]
     threads = int(argv[4]) if len(argv) > 4 else 0

@@ -461,6 +461,8 @@ class RunFollower:
     def poll(self) -> list[ev.Event]:
         new = self.reader.read()
         self.state.add_all(new)
+        if self.over and any(isinstance(event, ev.RunStarted) for event in new):
+            self.follow_again()  # resumed, here or from another terminal: live again
         if self.over:
             return new
         if self.state.ended:
@@ -477,8 +479,10 @@ class RunFollower:
         return new
 
     def follow_again(self) -> None:
-        """The run was resumed: keep reading its log as a live run."""
+        """The run was resumed: keep reading its log as a live run (its old end is not its
+        end any more, even before the resumed process logs its start)."""
         self.over, self.status, self.error = False, "", ""
+        self.state.end = None
 
 
 def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:

@@ -67,6 +67,27 @@ class TrainResult:
     stopped: bool = False
 
 
+# A run still within this much of chance after STUCK_EPOCH epochs is not learning.
+STUCK_MARGIN = 0.05
+STUCK_EPOCH = 1
+
+
+def stuck_at_chance(
+    config: TrainConfig, epoch: int, val_accuracy: float, classes: int
+) -> ev.RunStuckAtChance | None:
+    """The warning for a run whose validation accuracy is still about chance, with what to
+    change; None while it learns."""
+    if val_accuracy > 1 / classes + STUCK_MARGIN:
+        return None
+    if config.defended:
+        advice = (f"the defence at eps {config.eps:g} is too strong this early: raise"
+                  f" --eps-warmup (now {config.eps_warmup}), lower --lr (now {config.lr:g}) or"
+                  " --eps; FGSM-RS learns with --optimiser adam --lr 0.005")  # fmt: skip
+    else:
+        advice = f"lower --lr (now {config.lr:g}) or check the data's labels"
+    return ev.RunStuckAtChance(epoch, val_accuracy, classes, advice)
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then the CPU; an unavailable choice is an error."""
     if name == "auto":
@@ -368,6 +389,11 @@ def train(
                 best_robust_val_accuracy=best_robust,
             )
         )
+        if epoch + 1 == STUCK_EPOCH:
+            classes = int(splits.train.labels.max()) + 1
+            stuck = stuck_at_chance(config, epoch + 1, val.accuracy, classes)
+            if stuck is not None:
+                emit(stuck)
         if robust is not None and best_robust - robust > COLLAPSE_DROP:
             emit(ev.RobustnessCollapsed(epoch=epoch + 1, robust_val_accuracy=robust,
                                         best_robust_val_accuracy=best_robust,

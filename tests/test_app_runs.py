@@ -122,8 +122,46 @@ def test_stop_right_after_start_never_leaves_a_run_running(home, tiny_folder):
             assert await wait_for(pilot, lambda: screen.follower.over, 30)
             return screen.follower.status
 
-    assert run(scenario()) in ("stopped", "failed")
-    assert runs.summarize(runs.list_runs(home)[0]).status in ("stopped", "failed")
+    assert run(scenario()) == "stopped"  # the stop waited for the worker, never killed it
+    assert runs.summarize(runs.list_runs(home)[0]).status == "stopped"
+
+
+def test_x_pressed_while_the_run_starts_is_not_lost(home, tiny_folder):
+    async def scenario():
+        app = long_run_app(home, tiny_folder)
+        async with app.run_test(size=(120, 50)) as pilot:
+            await pilot.press("1", "ctrl+s", "x")  # before the run's folder even exists
+            screen = app.screen
+            assert await wait_for(pilot, lambda: screen.follower is not None, 60)
+            assert await wait_for(pilot, lambda: screen.follower.over, 60)
+            return screen.follower.status
+
+    assert run(scenario()) == "stopped"
+
+
+def test_a_resumed_run_is_followed_and_stopped_like_a_new_one(home, tiny_folder):
+    async def scenario():
+        app = long_run_app(home, tiny_folder)
+        async with app.run_test(size=(120, 50)) as pilot:
+            screen = await start_from_form(pilot, app)
+            await pilot.press("x")
+            assert await wait_for(pilot, lambda: screen.follower.over, 60)
+            assert screen.follower.status == "stopped"
+            assert "r resumes it" in text_of(screen.query_one("#train-title", Static))
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: not screen.follower.over, 30)
+            batches = len(screen.follower.state.steps)
+            assert await wait_for(pilot, lambda: len(screen.follower.state.steps) > batches, 60)
+            assert "x stops it" in text_of(screen.query_one("#train-title", Static))
+            assert screen.check_action("stop", ()) and not screen.check_action("resume", ())
+            await pilot.press("x")  # the second stop works as the first did
+            assert await wait_for(pilot, lambda: screen.follower.over, 60)
+            assert screen.follower.status == "stopped"
+            assert "stopped" in status(app) and "r resumes it" in status(app)
+            return screen.run_dir
+
+    run_dir = run(scenario())
+    assert runs.summarize(run_dir).status == "stopped"
 
 
 def test_an_analysis_picks_up_a_rewritten_checkpoint(trained_home, tiny_folder, tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from engine.data.sources import Dataset
-from engine.errors import SettingError
+from engine.errors import DataError, SettingError
 
 MEAN = 0.1307  # of MNIST pixels scaled to [0, 1] (study §1)
 STD = 0.3081
@@ -65,6 +65,11 @@ def split_dataset(
     """Stratified, seeded train/validation split of the training set (scikit-learn), the test
     set as published; ``subset`` keeps a stratified ``subset``-image training part."""
     labels = dataset.train_labels.numpy()
+    present = np.unique(labels)
+    if len(present) < 2:
+        raise DataError(f"{dataset.name}: every training image is labelled"
+                        f" {', '.join(map(str, present)) or 'nothing'}; a classifier needs at"
+                        " least two classes")  # fmt: skip
     train_idx, val_idx = _stratified_pick(labels, val_fraction, seed)
     if subset is not None and subset < len(train_idx):
         if subset < len(dataset.classes):

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.config import ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS, TARGETED_BETA
-from tui.cli.console import counted, interruptible, make_console, print_json, progress_bar
+from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
     add_device,
@@ -25,6 +25,7 @@ from tui.cli.options import (
 from tui.cli.subject import load_subject
 from tui.draw import render
 from tui.draw.charts import line_chart
+from tui.draw.tables import counted
 
 DEFAULT_EPS = "0,0.05,0.1,0.15,0.2,0.25,0.3"
 
@@ -36,8 +37,10 @@ def digit_list(text: str) -> list[int]:
         for part in text.split(","):
             if "-" in part:
                 low, high = (int(p) for p in part.split("-", 1))
+                if high < low:
+                    raise ValueError
                 digits.update(range(low, high + 1))
-            elif part.strip():
+            else:
                 digits.add(int(part))
     except ValueError:
         raise argparse.ArgumentTypeError(
@@ -49,12 +52,18 @@ def digit_list(text: str) -> list[int]:
 
 
 def float_list(text: str) -> list[float]:
+    """'0,0.1,0.3': each item a number from 0 to 1, none empty, none twice."""
+    parts = text.split(",")
+    if any(not part.strip() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty item: give numbers like 0,0.1,0.3")
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of numbers"
         ) from None
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r} gives a value twice")
     if not values or any(not 0 <= v <= 1 for v in values):  # also false for nan
         raise argparse.ArgumentTypeError(f"{text!r}: give one or more numbers from 0 to 1")
     return values

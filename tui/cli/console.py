@@ -22,11 +22,6 @@ def make_console() -> Console:
     return console
 
 
-def counted(n: int, noun: str) -> str:
-    """'1 seed', '3 seeds'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def print_json(data: object) -> None:
     print(json.dumps(data, indent=2))
 

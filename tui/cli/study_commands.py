@@ -7,9 +7,9 @@ import argparse
 import math
 import sys
 
-from tui.cli.console import counted, interruptible, make_console, print_json
+from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import UserError, add_home, add_json, add_settings, positive_int
-from tui.draw.tables import interval_text
+from tui.draw.tables import counted, interval_text
 
 
 def register(commands: argparse._SubParsersAction) -> None:

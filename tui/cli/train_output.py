@@ -14,6 +14,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from engine import events as ev
 from engine.run_state import RunState
@@ -26,6 +27,7 @@ from tui.draw.tables import (
     per_class_table,
     start_line,
     stopped_line,
+    stuck_line,
 )
 
 
@@ -62,6 +64,8 @@ class PlainLines:
             self.write(epoch_line(event))
         elif isinstance(event, ev.RobustnessCollapsed):
             self.write(collapse_line(event))
+        elif isinstance(event, ev.RunStuckAtChance):
+            self.write(stuck_line(event))
         elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
             self.write(f"  best checkpoint: epoch {event.epoch} -> {event.path}")
         elif isinstance(event, ev.TestEvaluated):
@@ -129,6 +133,8 @@ class RichProgress:
             self.progress.console.print(epoch_line(event))
         elif isinstance(event, ev.RobustnessCollapsed):
             self.progress.console.print(f"[bold yellow]{collapse_line(event)}[/]")
+        elif isinstance(event, ev.RunStuckAtChance):
+            self.progress.console.print(Text(stuck_line(event), style="bold yellow"))
         elif isinstance(event, ev.TestEvaluated):
             self.close()
             self.console.print(per_class_table(event, self.classes))

@@ -100,6 +100,19 @@ def collapse_line(e: ev.RobustnessCollapsed) -> str:
     )
 
 
+def stuck_line(e: ev.RunStuckAtChance) -> str:
+    return (
+        f"  warning: after {counted(e.epoch, 'epoch')} the validation accuracy is"
+        f" {e.val_accuracy:.2%}, about chance (1 in {e.classes}): the network is not learning;"
+        f" {e.advice}"
+    )
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def start_line(e: ev.RunStarted) -> str:
     verb = "resuming at epoch " + str(e.start_epoch + 1) if e.start_epoch else "training"
     return (

@@ -78,6 +78,7 @@ class TrainScreen(ExperimentScreen):
     ) -> None:
         super().__init__()
         self.starting = False
+        self.stop_wanted = False  # x pressed before the run had started
         self.model = model
         self.run_id = run_id
         self.settings = settings  # a run's settings to start from, else the defaults
@@ -92,7 +93,7 @@ class TrainScreen(ExperimentScreen):
         if action == "start":
             return not following and not self.run_id
         if action == "stop":
-            return following and not self.follower.over
+            return self.starting or (following and not self.follower.over)
         if action == "resume":
             return (
                 following and self.follower.over and self.follower.status in ("stopped", "failed")
@@ -229,8 +230,11 @@ class TrainScreen(ExperimentScreen):
         self.set_status(f"not started: {reason}", error=True)
 
     def started(self, run_id: str) -> None:
+        self.starting = False
         self.app.select_run(run_id)
         self.follow(run_id)
+        if self.stop_wanted:  # x pressed while it started: a stop request is never lost
+            self.action_stop()
 
     # --- following a run --------------------------------------------------------------
 
@@ -262,6 +266,10 @@ class TrainScreen(ExperimentScreen):
             return
         was_over = follower.over
         new = follower.poll()
+        if was_over and not follower.over:  # resumed (here or elsewhere): follow it as new
+            self.query_one("#results", Static).update("")
+            self.show_title()
+            self.set_status("resumed: x stops it")
         if not new and not (follower.over and not was_over):
             if not follower.over and follower.state.started is not None:
                 self.show_stats()
@@ -273,6 +281,10 @@ class TrainScreen(ExperimentScreen):
                 from tui.draw.tables import collapse_line
 
                 self.notify(collapse_line(event).strip(), severity="warning", timeout=10)
+            elif isinstance(event, ev.RunStuckAtChance):
+                from tui.draw.tables import stuck_line
+
+                self.notify(stuck_line(event).strip(), severity="warning", timeout=15)
         self.show_progress()
         self.show_charts()
         self.show_stats()
@@ -380,7 +392,11 @@ class TrainScreen(ExperimentScreen):
         from engine import run_process
 
         if self.follower is None:
+            if self.starting:
+                self.stop_wanted = True
+                self.set_status("it stops as soon as it has started ...")
             return
+        self.stop_wanted = False
         asked, why = run_process.stop(self.run_dir)
         if asked:
             self.set_status("asked the run to stop; it finishes the batch and saves last.pt")
@@ -410,8 +426,9 @@ class TrainScreen(ExperimentScreen):
 
     def resumed(self) -> None:
         self.follower.follow_again()  # the same run goes on
+        self.query_one("#results", Static).update("")
         self.show_title()
-        self.set_status("resumed")
+        self.set_status("resumed: x stops it")
 
     def action_new_run(self) -> None:
         """The form again, filled in with this run's settings."""
