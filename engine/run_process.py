@@ -148,7 +148,21 @@ def take_lock(run_dir: Path) -> int:
 
 
 def is_locked(folder: Path) -> bool:
-    """Whether a process holds ``folder``'s lock now (tried without waiting, and let go)."""
+    """Whether a process holds ``folder``'s lock now. On Linux read from /proc/locks, so
+    that looking never takes the lock from under a process about to; elsewhere tried
+    without waiting, and let go."""
+    try:
+        lock = os.stat(folder / LOCK, follow_symlinks=False)
+    except OSError:
+        return False
+    if Path("/proc/locks").exists():
+        wanted = f":{lock.st_ino} "
+        try:
+            lines = Path("/proc/locks").read_text().splitlines()
+        except OSError:
+            lines = []
+        device = f"{os.major(lock.st_dev):02x}:{os.minor(lock.st_dev):02x}{wanted}"
+        return any(device in line + " " for line in lines if "FLOCK" in line)
     try:
         fd = lock_folder(folder, BlockingIOError())
     except BlockingIOError:

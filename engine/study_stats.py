@@ -23,6 +23,18 @@ FIGURES = (
     ("robust val accuracy", lambda s: s.robust_val_accuracy, "%"),  # adversarial runs only
 )
 UNITS = {name: unit for name, _, unit in FIGURES}
+# The values each unit can take: an interval never reaches past them (it is clipped, and
+# says so). A difference of two values of a bounded figure has bounds of its own.
+BOUNDS = {"%": (0.0, 1.0), "": (0.0, math.inf), "ms": (0.0, math.inf)}
+# Below this many seeds a t interval is so wide that it says little: the views say so.
+FEW_SEEDS = 3
+
+
+def bounds(figure: str, difference: bool = False) -> tuple[float, float]:
+    low, high = BOUNDS[UNITS[figure]]
+    return (low - high, high - low) if difference else (low, high)
+
+
 # Figures only some runs have: a study reports them when at least one of its runs does.
 OPTIONAL = ("robust val accuracy",)
 CONFIDENCE = 0.95
@@ -37,9 +49,19 @@ class Interval:
     sd: float
     low: float  # the 95% confidence interval of the mean (nan below two values)
     high: float
+    clipped: bool = False  # the t interval reached past the possible values and was cut there
+
+    @property
+    def few(self) -> bool:
+        """Too few values for the interval to say much."""
+        return 2 <= self.n < FEW_SEEDS
 
 
-def interval(values: list[float]) -> Interval:
+def interval(
+    values: list[float], possible: tuple[float, float] = (-math.inf, math.inf)
+) -> Interval:
+    """Mean, sd and Student's t 95% interval of ``values``, cut to the ``possible`` values
+    (an accuracy's interval never reaches past 100%)."""
     from scipy import stats
 
     n = len(values)
@@ -50,7 +72,8 @@ def interval(values: list[float]) -> Interval:
         return Interval(n, mean, math.nan, math.nan, math.nan)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * sd / math.sqrt(n)
-    return Interval(n, mean, sd, mean - half, mean + half)
+    low, high = max(mean - half, possible[0]), min(mean + half, possible[1])
+    return Interval(n, mean, sd, low, high, (low, high) != (mean - half, mean + half))
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,7 @@ def paired(
         p_value = 0.0 if differences[0] else 1.0
     else:
         p_value = math.nan
-    return Paired(a, b, figure, seeds, interval(differences), p_value)
+    return Paired(a, b, figure, seeds, interval(differences, bounds(figure, True)), p_value)
 
 
 @dataclass(frozen=True)
@@ -105,9 +128,25 @@ class StudyReport:
     eta_seconds: float | None  # the unfinished runs at the pace of the finished ones
     figures: list[str]  # the figures reported, in FIGURES' order
 
+    def notes(self) -> list[str]:
+        """What a reader must know to read the intervals: clipped ones, and too few seeds."""
+        shown = [iv for g in self.groups for iv in self.intervals[g].values()]
+        shown += [c.difference for c in self.comparisons]
+        notes = []
+        if any(iv.clipped for iv in shown):
+            notes.append("* an interval cut at the possible values (0-100%, no negative loss or"
+                         " time): Student's t reached past them")  # fmt: skip
+        few = sorted({iv.n for iv in shown if iv.few})
+        if few:
+            seeds = " or ".join(map(str, few))
+            notes.append(f"with {seeds} seeds a 95% interval is too wide to tell much: run more"
+                         " seeds (e.g. --seeds 0-4)")  # fmt: skip
+        return notes
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
+            "notes": self.notes(),
             "groups": {
                 g: {f: {"values": {str(s): v for s, v in self.values[g][f].items()},
                         **self.intervals[g][f].__dict__} for f in self.intervals[g]}
@@ -149,7 +188,9 @@ def report(home: Path, study: Study) -> StudyReport:
         for name, _, _ in FIGURES
         if name not in OPTIONAL or any(values[g][name] for g in groups)
     ]
-    intervals = {g: {f: interval(list(values[g][f].values())) for f in figures} for g in groups}
+    intervals = {
+        g: {f: interval(list(values[g][f].values()), bounds(f)) for f in figures} for g in groups
+    }
     comparisons = [
         paired(groups[0], other, name, values[groups[0]][name], values[other][name])
         for other in groups[1:]

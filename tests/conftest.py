@@ -12,6 +12,17 @@ import pytest
 from engine.data import from_arrays, split_dataset
 from engine.data.idx import FILE_NAMES, encode
 
+# The tests pass wherever they are run: inside tmux, with NO_COLOR, on TERM=dumb, with a home
+# of the caller's own. What the caller's shell says about its terminal and home is dropped
+# here, for the tests and every process they start; a test that needs one sets it itself.
+CALLER_ENVIRONMENT = ("TMUX", "TMUX_PANE", "STY", "TERM_PROGRAM", "TERM_PROGRAM_VERSION",
+                      "COLORTERM", "NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "COLUMNS",
+                      "LINES", "KITTY_WINDOW_ID", "WT_SESSION", "TEXTUAL", "TEXTUAL_DRIVER",
+                      "MNIST_TUI_HOME")  # fmt: skip
+for _name in CALLER_ENVIRONMENT:
+    os.environ.pop(_name, None)
+os.environ["TERM"] = "xterm-256color"
+
 
 def synthetic_arrays(n_train: int = 400, n_test: int = 100, seed: int = 0):
     """Images whose class is written as a bright 6x6 block at one of ten places, plus noise."""

@@ -248,3 +248,17 @@ def test_the_app_says_why_it_does_not_draw_as_asked(trained_home, tiny_folder):
             assert [n.message for n in app._notifications] == [notice]
 
     asyncio.run(scenario())
+
+
+def test_the_terminal_tests_pass_whatever_the_callers_terminal_says(tmp_path):
+    """An SSH user in tmux with NO_COLOR on a dumb terminal runs the README's test command:
+    the tests that ask a terminal what it can draw still pass (they set what they need)."""
+    env = {**os.environ, "TMUX": "/tmp/tmux-0/default,1,0", "NO_COLOR": "1", "TERM": "dumb",
+           "COLORTERM": "truecolor", "MNIST_TUI_HOME": str(tmp_path / "callers-home")}  # fmt: skip
+    chosen = "test_the_app_draws_what_the_terminal_answers or old_kitty"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", chosen],
+        env=env, cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert not (tmp_path / "callers-home").exists()

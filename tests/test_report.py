@@ -156,3 +156,22 @@ def test_the_study_document_is_split_once_for_the_app_and_the_report():
     assert sections["3"].startswith("## 3.") and "## 4." not in sections["3"]
     first = study_paragraphs(3)[0]  # what the report quotes: no heading, one paragraph
     assert first.startswith("Stochastic gradient descent") and "\n" not in first
+
+
+def test_a_weak_run_still_gets_its_report_with_each_missing_section_explained(
+    tiny_folder, tmp_path, capsys
+):
+    """Two batches at a tiny learning rate: the network calls almost everything one digit,
+    so there is no correctly classified image to add noise to — that section says why, and
+    the rest of the report is made and written."""
+    home = tmp_path / "home"
+    argv = ["--home", str(home), "train", "--data", str(tiny_folder), "--epochs", "1",
+            "--batch-size", "200", "--lr", "0.0001", "--device", "cpu", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    out = tmp_path / "weak.html"
+    assert main(["--home", str(home), "report", "latest", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "not made" in text and "could not be made from these runs" in text
+    assert "Adding noise: not made" in text
+    assert "Training" in text  # the sections it could make are there

@@ -14,6 +14,7 @@ from engine import runs
 from engine.studies import load_study, parse_seeds, parse_vary
 from engine.study_stats import interval, paired
 from tui.cli import main
+from tui.draw.tables import interval_text
 
 TINY = ["--epochs", "1", "--batch-size", "40", "--lr", "0.05", "--device", "cpu"]
 
@@ -293,3 +294,47 @@ def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, mo
     )
     place = machine_placement(study, pending(home, study))
     assert (place.at_once, place.threads) == (3, 4) and "GPU" in place.why
+
+
+def test_an_interval_never_reaches_past_the_possible_values_and_says_when_seeds_are_few():
+    from engine.study_stats import StudyReport, bounds
+
+    # two seeds far apart: Student's t with 1 degree of freedom spans far past 100%
+    iv = interval([0.70, 0.995], bounds("test accuracy"))
+    assert iv.clipped and iv.high == 1.0 and 0 <= iv.low < iv.mean and iv.few
+    loss = interval([0.05, 0.9], bounds("test loss"))
+    assert loss.low == 0.0 and loss.clipped
+    assert not interval([0.98, 0.99, 0.985, 0.987], bounds("test accuracy")).clipped
+    difference = paired("a", "b", "test accuracy", {0: 0.1, 1: 0.99}, {0: 0.99, 1: 0.1})
+    assert difference.difference.low >= -1 and difference.difference.high <= 1
+    result = StudyReport("s", ["g"], {"g": {"test accuracy": {0: 0.7, 1: 0.995}}},
+                         {"g": {"test accuracy": iv}}, [], {}, None, ["test accuracy"])  # fmt: skip
+    notes = " ".join(result.notes())
+    assert "cut at the possible values" in notes and "with 2 seeds" in notes
+    assert "100.00]*" in interval_text(iv, "%")
+
+
+def test_the_studies_screen_follows_a_study_while_it_runs(home, tiny_folder, capsys):
+    """Started from a shell while the screen is open: the screen shows it, then its runs as
+    they finish, with no key pressed."""
+    import asyncio
+    import time
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("u")
+            status = app.screen.query_one(".status")
+            assert await wait_for(pilot, lambda: "start one from a shell" in text_of(status))
+            argv = ["study", "live", "--seeds", "0-1", "--data", str(tiny_folder), *TINY,
+                    "--detach"]  # fmt: skip
+            assert main(argv) == 0
+            assert await wait_for(pilot, lambda: "runs: 2 done" in text_of(status), 180)
+            shown = text_of(app.screen.query_one("#study-title"))
+            assert "Study live" in shown
+
+    asyncio.run(scenario())
+    capsys.readouterr()
+    time.sleep(0.5)  # the detached study process lets go of its lock

@@ -60,7 +60,10 @@ def build_report(home: Path, names: list[str] | None = None, study: str | None =
     for done, (task, make) in enumerate(SECTIONS):
         ctx.check_cancel()
         emit(ev.ProgressMade(f"report: {task}", done, len(SECTIONS)))
-        section = make(ctx)
+        try:
+            section = make(ctx)
+        except UserFacing as error:  # e.g. a weak run gets no digit right to attack
+            section = unmade_section(task, str(error).splitlines()[0])
         if section is not None:
             sections.append(section)
     emit(ev.ProgressMade("report", len(SECTIONS), len(SECTIONS)))
@@ -70,6 +73,18 @@ def build_report(home: Path, names: list[str] | None = None, study: str | None =
              " computed from them. The paragraphs are the study's (EE5179, \"CNN on MNIST\")."]  # fmt: skip
     title = "A CNN on MNIST: trained, looked into and broken"
     return Report(title, lines, sections, [r.id for r in ctx.runs], time.perf_counter() - start)
+
+
+def unmade_section(task: str, reason: str) -> Section:
+    """In place of a section its runs cannot give: what it would have shown, and why not."""
+    from engine.report.document import Text
+
+    return Section(task.replace(" ", "-"), f"{task[0].upper()}{task[1:]}: not made").add(
+        Text(
+            f"This section could not be made from these runs: {reason}. A longer run (more"
+            " epochs, or the whole training set) usually gives it."
+        )  # fmt: skip
+    )
 
 
 def _study_runs(home: Path, study) -> list[Path]:

@@ -74,13 +74,19 @@ def bar_chart(groups: dict[str, list[float]], labels: list[str], title: str, yla
 def image_grid(images, titles: list[str], columns: int, title: str = "", cmap: str = "gray",
                symmetric: bool = False, colorbar: str = "", tile: float = 0.9,
                vmin: float | None = None, vmax: float | None = None) -> bytes:  # fmt: skip
-    """Small images in a grid with a title each; ``symmetric``: a diverging map centred on
-    0 (weights, attributions); ``colorbar``: its label, if one is drawn."""
+    """Small images in a grid with a title each, on one colour scale (``vmin``..``vmax``,
+    default the images' own range); ``symmetric``: a diverging map centred on 0 (weights,
+    attributions); ``colorbar``: its label, if one is drawn."""
     images = np.asarray(images, dtype=np.float32)
     rows = -(-len(images) // columns)
     if symmetric:
         bound = float(np.abs(images).max()) or 1.0
         vmin, vmax, cmap = -bound, bound, "RdBu_r"
+    elif images.size:  # one colour scale for the whole figure (the one its bar states)
+        vmin = float(images.min()) if vmin is None else vmin
+        vmax = float(images.max()) if vmax is None else vmax
+        if vmax <= vmin:  # every value the same (all-zero maps): a flat, readable scale
+            vmax = vmin + 1.0
     with rc_context(STYLE):
         figure = Figure(figsize=(columns * tile + (0.8 if colorbar else 0.2), rows * tile + 0.5))
         grid = figure.subplots(rows, columns, squeeze=False)
@@ -114,13 +120,15 @@ def heatmap(matrix, rows: list[str], columns: list[str], title: str, colorbar: s
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
         if annotate:
-            middle = (np.nanmax(matrix) + np.nanmin(matrix)) / 2 if matrix.size else 0
             for (r, c), value in np.ndenumerate(matrix):
                 if np.isnan(value):
                     continue
-                colour = "white" if value < middle else "black"
-                axes.text(c, r, annotate.format(value), ha="center", va="center", fontsize=6,
-                          color=colour)  # fmt: skip
+                # the text's colour from the cell's own colour, whatever the colour map:
+                # white on dark cells, black on light ones (relative luminance)
+                red, green, blue, _ = shown.cmap(shown.norm(value))
+                light = 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5
+                axes.text(c, r, annotate.format(value), ha="center", va="center", fontsize=8,
+                          color="black" if light else "white")  # fmt: skip
         figure.colorbar(shown, ax=axes, shrink=0.85, label=colorbar)
         figure.tight_layout()
         return png(figure)

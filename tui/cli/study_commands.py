@@ -166,9 +166,12 @@ def show(args: argparse.Namespace, study) -> int:
         console.print(
             f"{comparison.figure}: {comparison.b} minus {comparison.a} over seeds"
             f" {','.join(map(str, comparison.seeds)) or '-'}: {_number(d.mean, unit)}"
-            f" [{_number(d.low, unit)}, {_number(d.high, unit)}] — {comparison.verdict}",
+            f" [{_number(d.low, unit)}, {_number(d.high, unit)}]{'*' if d.clipped else ''}"
+            f" — {comparison.verdict}",
             highlight=False,
         )
+    for note in result.notes():
+        console.print(note, highlight=False)
     return 0
 
 

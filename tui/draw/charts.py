@@ -10,12 +10,19 @@ from rich.text import Text
 
 _LOCK = threading.Lock()  # plotext draws on one module-level figure
 
-# Series colours as (plotext's name, Rich's name), and in plain text a marker each: the
-# legend is drawn under the plot, never over a curve.
-PALETTE = [("blue", "blue"), ("orange", "dark_orange"), ("green", "green"), ("red", "red"),
-           ("magenta", "magenta"), ("cyan", "cyan"), ("yellow", "yellow"), ("white", "white"),
-           ("gray", "grey50"), ("black", "bright_black")]  # fmt: skip
+# Series colours, ten hues told apart on a dark or a light terminal (Okabe-Ito's eight
+# colour-blind-safe ones, brightened where they were too dark on black, and two more), as
+# RGB for plotext and Rich alike. Beyond MANY series a colour alone is not enough: each line
+# is drawn with its own marker too, and the legend under the plot shows both.
+PALETTE = [(86, 180, 233), (230, 159, 0), (0, 190, 140), (240, 228, 66), (225, 100, 20),
+           (204, 121, 167), (235, 235, 235), (150, 110, 255), (160, 230, 80),
+           (255, 90, 90)]  # fmt: skip
 MARKERS = ["*", "+", "o", "x", "#", "@", "%", "=", "^", "~"]
+MANY = 5
+
+
+def rich_colour(rgb: tuple[int, int, int]) -> str:
+    return "rgb({},{},{})".format(*rgb)
 
 
 def chart_xy(
@@ -33,7 +40,7 @@ def chart_xy(
     """One chart with a line per named (x values, y values) series. ``ylim`` bounds the y
     axis (None for either end: the data's); ``integer_x`` puts ticks on whole numbers only
     (epochs, steps). Ticks are round numbers."""
-    legend = _legend(list(series), colour, width)
+    legend = _legend(list(series), colour, width, markers=not colour or len(series) > MANY)
     with _LOCK:
         plt.clf()
         plt.limit_size(False, False)  # the widget, not the terminal, sets the size
@@ -45,7 +52,8 @@ def chart_xy(
                     *[(x, y) for x, y in zip(xs, ys, strict=True) if y > 0], strict=True
                 ) or ((), ())
             if colour:
-                plt.plot(list(xs), list(ys), marker="braille", color=PALETTE[i % len(PALETTE)][0])
+                marker = MARKERS[i % len(MARKERS)] if len(series) > MANY else "braille"
+                plt.plot(list(xs), list(ys), marker=marker, color=PALETTE[i % len(PALETTE)])
             else:
                 plt.plot(list(xs), list(ys), marker=MARKERS[i % len(MARKERS)])
         if title:
@@ -70,17 +78,18 @@ def chart_xy(
     return chart
 
 
-def _legend(names: list[str], colour: bool, width: int) -> Text:
-    """The series' names with their colour (or marker), wrapped to ``width``."""
+def _legend(names: list[str], colour: bool, width: int, markers: bool = False) -> Text:
+    """The series' names with their colour and, where lines carry them, their marker,
+    wrapped to ``width``."""
     legend = Text()
     line = 0
     for i, name in enumerate(names):
-        mark = "━━ " if colour else f"{MARKERS[i % len(MARKERS)]} "
+        mark = f"{MARKERS[i % len(MARKERS)]}━ " if markers else "━━ "
         entry = f"{mark}{name}  "
         if line and line + len(entry) > width:
             legend.append("\n")
             line = 0
-        legend.append(mark, style=PALETTE[i % len(PALETTE)][1] if colour else "")
+        legend.append(mark, style=rich_colour(PALETTE[i % len(PALETTE)]) if colour else "")
         legend.append(f"{name}  ")
         line += len(entry)
     return legend

@@ -25,7 +25,7 @@ def clock(seconds: float | None) -> str:
 
 def interval_text(iv, unit: str, with_sd: bool = True) -> str:
     """A figure over seeds (engine.study_stats.Interval): 'mean ± sd [low, high]', in
-    percent where ``unit`` is '%'."""
+    percent where ``unit`` is '%'; a '*' marks an interval cut at the possible values."""
     if iv.n == 0:
         return "-"
 
@@ -35,7 +35,7 @@ def interval_text(iv, unit: str, with_sd: bool = True) -> str:
     if iv.n < 2:
         return show(iv.mean)
     sd = f" ± {show(iv.sd, '.2g')}" if with_sd else ""
-    return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]"
+    return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]{'*' if iv.clipped else ''}"
 
 
 def percent(value: float | None) -> str:

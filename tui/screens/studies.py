@@ -3,6 +3,7 @@ comparison with the first group in words, and how far the study has got."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -40,12 +41,23 @@ class StudiesScreen(ExperimentScreen):
         yield Static("reading the studies ...", classes="status")
         yield Footer()
 
+    # While a study runs the screen reads it again this often (a few files: cheap); a
+    # finished or abandoned study is read once.
+    REFRESH_SECONDS = 2.0
+
     def on_mount(self) -> None:
+        self.live = False  # the study shown is being run (a run of it trains, or its lock is held)
         self.load()
+        self.set_interval(self.REFRESH_SECONDS, self.refresh_if_live)
+
+    def refresh_if_live(self) -> None:
+        if self.live:
+            self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from engine.studies import list_studies, load_study
+        from engine import run_process
+        from engine.studies import list_studies, load_study, study_dir
         from engine.study_stats import group_curves, report
 
         home = self.app.settings.home
@@ -56,15 +68,17 @@ class StudiesScreen(ExperimentScreen):
         name = names[self.current % len(names)]
         study = load_study(home, name)
         result, curves = report(home, study), group_curves(home, study)
-        self.app.call_from_thread(self.show, names, study, result, curves)
+        busy = run_process.is_locked(study_dir(home, name))
+        self.app.call_from_thread(self.show, names, study, result, curves, busy)
 
     def show_none(self) -> None:
+        self.live = True  # a study started from a shell shows up by itself
         self.query_one("#study-title", Static).update("No studies yet")
         self.set_status(
             "start one from a shell: mnist-tui study bn --vary model=convnet,convnet-bn --seeds 0-4"
         )
 
-    def show(self, names, study, result, curves) -> None:
+    def show(self, names, study, result, curves, busy: bool = False) -> None:
         self.study_name = study.name
         from engine.study_stats import UNITS
 
@@ -91,7 +105,7 @@ class StudiesScreen(ExperimentScreen):
             if UNITS[c.figure] == "%" and c.difference.n
         ]
         self.query_one("#study-comparison", Static).update(
-            "\n".join(lines) or "no paired seeds finished yet"
+            Text("\n".join(lines + result.notes()) or "no paired seeds finished yet")
         )
         series = {}
         for label, (xs, means, sds) in curves.items():
@@ -104,6 +118,7 @@ class StudiesScreen(ExperimentScreen):
         left = "" if not eta else f", about {eta / 60:.0f} min left at this pace"
         counts = {s: list(result.runs.values()).count(s) for s in ("finished", "running", "failed")}
         rest = len(result.runs) - sum(counts.values())
+        self.live = busy or counts["running"] > 0
         self.set_status(
             f"runs: {counts['finished']} done, {counts['running']} running, {counts['failed']} failed,"
             f" {rest}"

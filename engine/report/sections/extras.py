@@ -26,10 +26,10 @@ def attribution(ctx: Context) -> Section:
     section = Section("attribution", "6. Attribution: which pixels made it say that?")
     section.add(study_paragraph(4, "**Attribution**"))
     section.add(Figure("attribution-maps", figures.image_grid(
-        [m.attribution for m in maps], [m.method for m in maps], len(maps),
+        [m.attribution for m in maps], [m.method for m in maps], 4,
         f"test image {STUDY_IMAGE}, class {target}", symmetric=True, colorbar="attribution",
-        tile=1.3),
-        f"Seven attribution maps of test image {STUDY_IMAGE} for class {target}, red toward"
+        tile=1.9),
+        f"{len(maps)} attribution maps of test image {STUDY_IMAGE} for class {target}, red toward"
         " the class and blue away from it"))  # fmt: skip
     series = {m.method: (m.deletion_fraction, m.deletion_probability) for m in maps}
     series["random order"] = (fractions, random_curve)
@@ -93,9 +93,9 @@ def study(ctx: Context) -> Section | None:
             i = result.intervals[group][name]
             scale = 100 if UNITS[name] == "%" else 1
             rows.append([group, name, str(i.n), f"{scale * i.mean:.3f}", f"{scale * i.sd:.3f}",
-                         f"{scale * i.low:.3f} to {scale * i.high:.3f}"])  # fmt: skip
+                         f"{scale * i.low:.3f} to {scale * i.high:.3f}{'*' if i.clipped else ''}"])  # fmt: skip
     section.add(Table(["group", "figure", "runs", "mean", "sd", "95% interval"], rows,
-                      "Accuracies in %, times as measured."))  # fmt: skip
+                      " ".join(["Accuracies in %, times as measured.", *result.notes()])))  # fmt: skip
 
     def difference(c) -> str:  # accuracies in points, times in ms
         if UNITS[c.figure] == "%":
