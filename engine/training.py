@@ -238,6 +238,9 @@ def train(
 
     progress = {"epoch": 0, "batch": 0, "loss_sum": 0.0, "best_val_accuracy": -1.0,
                 "best_epoch": 0, "train_seconds": 0.0, "history": []}  # fmt: skip
+    if checkpoint_dir is not None and not resume:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)  # made once, here: a folder that
+        # disappears later is noticed by the next checkpoint, never silently made again
     if resume:
         if checkpoint_dir is None:
             raise ValueError("resume needs the run's checkpoint folder")

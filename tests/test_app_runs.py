@@ -84,7 +84,7 @@ def test_damaged_copied_and_deleted_runs_in_the_open_app(trained_home, tiny_fold
             await pilot.press("3")
             all_runs = app.screen.query_one("#all-runs", DataTable)
             assert await wait_for(pilot, lambda: all_runs.row_count == 3)
-            ids = [all_runs.get_row_at(i)[1] for i in range(3)]
+            ids = [str(all_runs.get_row_at(i)[1]) for i in range(3)]
             all_runs.move_cursor(row=ids.index(f"{name}-damaged"))
             await pilot.press("s")
             assert "is damaged" in status(app)
@@ -222,7 +222,7 @@ def test_runs_are_named_deleted_and_the_pick_remembered(trained_home, tiny_folde
             await pilot.press("3")
             table = app.screen.query_one("#all-runs", DataTable)
             assert await wait_for(pilot, lambda: table.row_count == 3)
-            ids = [table.get_row_at(i)[1] for i in range(3)]
+            ids = [str(table.get_row_at(i)[1]) for i in range(3)]
             table.move_cursor(row=ids.index(name))
             await pilot.press("s")  # picked for the analyses
             await pilot.press("N")
