@@ -36,6 +36,12 @@ ATTRIBUTION_METHODS = (
 # The targeted attack's weight of the MSE term (the study's): small, so the network is fooled
 # fast while the image drifts from the digit; around 300 it stays close (see the README).
 TARGETED_BETA = 0.001
+TARGETED_STEPS, TARGETED_STEP_SIZE = 3000, 0.01
+# The adding-noise attack (study §5): signed steps on a real digit until it is called the
+# target, at most this many.
+NOISE_STEPS, NOISE_STEP_SIZE = 1000, 0.01
+# PGD's defaults for `attack pgd` and the robustness curve: 40 steps of 0.01.
+PGD_STEPS, PGD_ALPHA = 40, 0.01
 # Class synthesis (engine/attacks/synthesis.py): each method, and its default steps and step
 # size (l2 saturates the image into noise long before the study's 10,000 steps).
 SYNTHESIS_METHODS = {

@@ -195,7 +195,8 @@ def execute(
               dataset_name=dataset.name, resume=resume)  # fmt: skip
     except BaseException as error:
         reason = str(error).splitlines()[0] if str(error) else ""
-        failure = ev.RunFailed(error=f"{type(error).__name__}: {reason}".rstrip(": "))
+        kind = "" if isinstance(error, UserFacing) and reason else f"{type(error).__name__}: "
+        failure = ev.RunFailed(error=f"{kind}{reason}".rstrip(": "))
         with contextlib.suppress(OSError):  # a full disk may refuse even this line
             emit(failure)
         raise

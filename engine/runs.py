@@ -108,7 +108,8 @@ def has_checkpoint(run_dir: Path, kind: str = "best") -> bool:
 
 
 def find_run(home: Path, name: str, needs: str = "best") -> Path:
-    """A run by id, unique id prefix, or ``latest``: the newest run that has what the
+    """A run by id, name, unique id prefix or end (the short id the lists show), or
+    ``latest``: the newest run that has what the
     caller ``needs`` — ``best`` (an analysis: a failed or just-started run has nothing to
     look at), ``last`` (a resume), or ``any`` (following or stopping the newest run)."""
     if not name:
@@ -124,10 +125,14 @@ def find_run(home: Path, name: str, needs: str = "best") -> Path:
                 " `mnist-tui train` (a run saves best.pt after its first epoch)"
             )
         return usable[-1]
+    # the short forms the lists show are accepted too: the id's end ('b9b7') and the
+    # model with it ('convnet b9b7')
+    ending = name.replace(" ", "-")
     matches = (
         [p for p in runs if p.name == name]
         or [p for p in runs if read_name(p) == name]
         or [p for p in runs if p.name.startswith(name)]
+        or [p for p in runs if len(ending) >= 4 and p.name.endswith(ending)]
     )
     if len(matches) == 1:
         return matches[0]

@@ -26,8 +26,7 @@ def short_analyses():
         patch.setattr(breaking, "SYNTHESIS_STEPS", 200)
         patch.setattr(breaking, "TARGETED", (2, 9, 300))
         patch.setattr(breaking, "NOISE_STEPS", 200)
-        patch.setattr(breaking, "FGSM_IMAGES", 100)
-        patch.setattr(breaking, "PGD_IMAGES", 20)
+        patch.setattr(breaking, "ROBUSTNESS_IMAGES", 30)
         yield
 
 
@@ -50,11 +49,14 @@ def test_sections_and_numbers_come_from_the_run(report, trained_home):
     assert "batchnorm" not in keys  # one model only: no comparison to make
     assert "defences" not in keys and "study" not in keys
     training = next(s for s in report.sections if s.key == "training")
-    table = training.blocks[1]
+    recipe, table = training.blocks[1], training.blocks[2]
+    assert "3 epochs, batches of 20, learning rate 0.05" in recipe.text  # the run's own
     assert table.rows[0][1] == summary.id
     assert table.rows[0][8] == f"{summary.test_accuracy:.2%}"
     data = next(s for s in report.sections if s.key == "data").blocks[2]
     assert [row[-1] for row in data.rows] == ["360", "40", "100"]  # the tiny set's split
+    numbers = [s.number for s in report.sections]
+    assert numbers[:5] == ["1.", "2.", "3.", "3.1", "4."]  # counted in order, none skipped
     for section in report.sections:
         for block in section.blocks:
             if hasattr(block, "png"):

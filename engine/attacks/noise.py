@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen
+from engine.config import NOISE_STEP_SIZE, NOISE_STEPS
 from engine.data import Split
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
@@ -60,8 +61,8 @@ def noise_attack(
     images: torch.Tensor,
     labels: list[int],
     targets: list[int],
-    max_steps: int = 1000,
-    step_size: float = 0.01,
+    max_steps: int = NOISE_STEPS,
+    step_size: float = NOISE_STEP_SIZE,
     noise_std: float = 0.01,
     seed: int = 0,
     emit: ev.Emit = ev.ignore,
@@ -131,7 +132,7 @@ def noise_table(
     split: Split,
     sources: list[int],
     targets: list[int],
-    max_steps: int = 1000,
+    max_steps: int = NOISE_STEPS,
     **options,
 ) -> NoiseResult:
     """Every source digit (one correctly classified test image each) against every other

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.attacks.start import frozen
+from engine.config import PGD_ALPHA, PGD_STEPS
 from engine.errors import SettingError
 from engine.pixels import PixelModel
 
@@ -25,8 +26,8 @@ class PGD:
         self,
         model: nn.Module,
         eps: float = 0.3,
-        alpha: float = 0.01,
-        steps: int = 40,
+        alpha: float = PGD_ALPHA,
+        steps: int = PGD_STEPS,
         random_start: bool = False,
         seed: int = 0,
     ) -> None:

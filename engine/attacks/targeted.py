@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
-from engine.config import TARGETED_BETA
+from engine.config import TARGETED_BETA, TARGETED_STEP_SIZE, TARGETED_STEPS
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
@@ -51,8 +51,8 @@ def targeted_image(
     image: torch.Tensor,
     target: int,
     beta: float = TARGETED_BETA,
-    steps: int = 3000,
-    step_size: float = 0.01,
+    steps: int = TARGETED_STEPS,
+    step_size: float = TARGETED_STEP_SIZE,
     seed: int = 0,
     clamp: bool = True,
     emit: ev.Emit = ev.ignore,

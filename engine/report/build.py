@@ -17,7 +17,7 @@ from engine import runs
 from engine.atomic import write_bytes
 from engine.errors import UserFacing
 from engine.report.context import Context, default_runs, report_run
-from engine.report.document import Figure, Section
+from engine.report.document import Figure, Section, number_sections
 from engine.report.html import render_html
 from engine.report.markdown import render_markdown
 from engine.report.sections import SECTIONS
@@ -66,6 +66,7 @@ def build_report(home: Path, names: list[str] | None = None, study: str | None =
             section = unmade_section(task, str(error).splitlines()[0])
         if section is not None:
             sections.append(section)
+    number_sections(sections)
     emit(ev.ProgressMade("report", len(SECTIONS), len(SECTIONS)))
     labels = ", ".join(f"{r.label} ({r.id})" if r.summary.name else r.id for r in ctx.runs)
     lines = [f"Runs: {labels}." + (f" Study: {study}." if study else ""),

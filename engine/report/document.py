@@ -3,6 +3,7 @@ paragraphs, tables and figures (PNG bytes with their alt text)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from engine.study_text import study_paragraphs
@@ -43,12 +44,57 @@ Block = Text | Table | Figure
 @dataclass
 class Section:
     key: str  # a stable anchor: "training", "robustness" ...
-    title: str
+    title: str  # without its number: numbers come from the order (number_sections)
     blocks: list[Block] = field(default_factory=list)
+    sub: bool = False  # a part of the section before it: numbered 3.1, 3.2 ...
+    number: str = ""
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number} {self.title}".strip()
 
     def add(self, *blocks: Block) -> Section:
         self.blocks.extend(blocks)
         return self
+
+
+# A cross-reference inside a paragraph or caption: "{section:study}" becomes "section 8" —
+# whatever number that section gets in this report.
+REFERENCE = re.compile(r"\{section:([a-z-]+)\}")
+
+
+def number_sections(sections: list[Section]) -> None:
+    """Number the sections in their order (1., 2., 2.1 ...) and resolve every reference."""
+    major = minor = 0
+    for section in sections:
+        if section.sub and major:
+            minor += 1
+            section.number = f"{major}.{minor}"
+        else:
+            major, minor = major + 1, 0
+            section.number = f"{major}."
+    numbers = {s.key: s.number.rstrip(".") for s in sections}
+
+    def resolve(text: str) -> str:
+        return REFERENCE.sub(
+            lambda m: (
+                f"section {numbers[m[1]]}"
+                if m[1] in numbers
+                else f"a {m[1]} section (not in this report)"
+            ),
+            text,
+        )
+
+    for section in sections:
+        section.blocks = [_resolved(block, resolve) for block in section.blocks]
+
+
+def _resolved(block: Block, resolve) -> Block:
+    if isinstance(block, Text):
+        return Text(resolve(block.text))
+    if isinstance(block, Table):
+        return Table(block.header, block.rows, resolve(block.caption))
+    return Figure(block.name, block.png, block.alt, resolve(block.caption))
 
 
 def study_paragraph(number: int, starts: str) -> Text:

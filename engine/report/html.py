@@ -67,9 +67,11 @@ def block_html(block) -> str:
 
 def render_html(title: str, lines: list[str], sections: list[Section]) -> str:
     """The page: title, the lines under it, a table of contents, the sections."""
-    contents = "".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in sections)
+    contents = "".join(
+        f'<li><a href="#{s.key}">{html.escape(s.heading)}</a></li>' for s in sections
+    )
     body = "".join(
-        f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>'
+        f'<section id="{s.key}"><h2>{html.escape(s.heading)}</h2>'
         + "".join(block_html(b) for b in s.blocks)
         + "</section>"
         for s in sections

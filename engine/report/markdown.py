@@ -30,7 +30,7 @@ def render_markdown(title: str, lines: list[str], sections: list[Section],
     out = [f"# {_plain(title)}", "", *[f"{_plain(line)}  " for line in lines], ""]
     files: dict[str, bytes] = {}
     for section in sections:
-        out += [f"## {_plain(section.title)}", ""]
+        out += [f"## {_plain(section.heading)}", ""]
         for block in section.blocks:
             if isinstance(block, Text):
                 out += [_paragraph(block.text), ""]

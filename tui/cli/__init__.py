@@ -92,9 +92,24 @@ def glue_negative_lists(argv: list[str]) -> list[str]:
     return glued
 
 
+# Top-level options that take a value: the token after one is not the command.
+TOP_VALUE_OPTIONS = ("--home", "--graphics", "--data")
+
+
+def route_subcommands(argv: list[str]) -> list[str]:
+    """``study show NAME ...`` as the ``study-show`` command (its own options and --help)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 1 if "=" in argv[i] or argv[i] not in TOP_VALUE_OPTIONS else 2
+    if argv[i : i + 2] == ["study", "show"]:
+        return [*argv[:i], "study-show", *argv[i + 2 :]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(glue_negative_lists(sys.argv[1:] if argv is None else argv))
+    argv = route_subcommands(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(glue_negative_lists(argv))
     if getattr(args, "data", "absent") is None and args.app_data:
         args.data = args.app_data  # `mnist-tui --data DIR data`: the one folder named
     handler: Callable[[argparse.Namespace], int] = getattr(args, "handler", open_app)

@@ -10,7 +10,18 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.config import ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS, TARGETED_BETA
+from engine.config import (
+    NOISE_STEP_SIZE,
+    NOISE_STEPS,
+    PGD_ALPHA,
+    PGD_STEPS,
+    ROBUSTNESS_ATTACKS,
+    SYNTHESIS_DEFAULTS,
+    SYNTHESIS_METHODS,
+    TARGETED_BETA,
+    TARGETED_STEP_SIZE,
+    TARGETED_STEPS,
+)
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import (
     UserError,
@@ -101,7 +112,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--step-size", type=positive_float, default=None,
                        help="default: " + ", ".join(f"{size:g} for {name}" for name, (_, size)
                                                     in SYNTHESIS_DEFAULTS.items()))  # fmt: skip
-    synth.add_argument("--seed", type=non_negative_int, default=0)
+    synth.add_argument("--seed", type=non_negative_int, default=0,
+                       help="seed of the starting noise (default 0)")  # fmt: skip
     synth.add_argument(
         "--no-clamp", action="store_true", help="let pixels leave [0, 1], as the original did"
     )
@@ -114,16 +126,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     targeted.add_argument(
         "--image", type=non_negative_int, required=True, metavar="I", help="test image to stay near"
     )
-    targeted.add_argument("--target", type=digit, required=True, metavar="T")
+    targeted.add_argument("--target", type=digit, required=True, metavar="T",
+                          help="the digit the network should call it (0-9)")  # fmt: skip
     targeted.add_argument(
         "--beta",
         type=non_negative_float,
         default=TARGETED_BETA,
         help=f"weight of the MSE term (default {TARGETED_BETA:g}; larger keeps the image nearer the digit)",
     )
-    targeted.add_argument("--steps", type=positive_int, default=3000)
-    targeted.add_argument("--step-size", type=positive_float, default=0.01)
-    targeted.add_argument("--seed", type=non_negative_int, default=0)
+    targeted.add_argument("--steps", type=positive_int, default=TARGETED_STEPS,
+                          help=f"gradient steps (default {TARGETED_STEPS:,})")  # fmt: skip
+    targeted.add_argument("--step-size", type=positive_float, default=TARGETED_STEP_SIZE,
+                          help=f"size of each step (default {TARGETED_STEP_SIZE:g})")  # fmt: skip
+    targeted.add_argument("--seed", type=non_negative_int, default=0,
+                          help="seed of the starting noise (default 0)")  # fmt: skip
     targeted.set_defaults(handler=targeted_command)
 
     noise = kinds.add_parser("noise", help="noise that turns real digits into each target")
@@ -134,9 +150,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     noise.add_argument(
         "--targets", type=digit_list, default=list(range(10)), help="target digits (default 0-9)"
     )
-    noise.add_argument("--max-steps", type=positive_int, default=1000)
-    noise.add_argument("--step-size", type=positive_float, default=0.01)
-    noise.add_argument("--seed", type=non_negative_int, default=0)
+    noise.add_argument("--max-steps", type=positive_int, default=NOISE_STEPS,
+                       help=f"give up on a pair after this many steps (default {NOISE_STEPS:,})")  # fmt: skip
+    noise.add_argument("--step-size", type=positive_float, default=NOISE_STEP_SIZE,
+                       help=f"size of each signed step (default {NOISE_STEP_SIZE:g})")  # fmt: skip
+    noise.add_argument("--seed", type=non_negative_int, default=0,
+                       help="seed of the attack (default 0)")  # fmt: skip
     noise.add_argument(
         "--show", type=digit_list, metavar="S,T", help="draw this source,target pair (e.g. 2,9)"
     )
@@ -145,7 +164,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     for name, doc in (("fgsm", "fast gradient sign method"), ("pgd", "projected gradient descent")):
         parser = kinds.add_parser(name, help=f"{doc} (L-infinity, pixels in [0, 1]) on test images")
         add_subject_options(parser)
-        add_lp_options(parser, eps_default=0.1)
+        add_lp_options(parser, eps_default=0.1, pgd=name == "pgd")
         parser.add_argument(
             "--limit", type=positive_int, default=1000, help="test images to attack (default 1000)"
         )
@@ -184,10 +203,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="classes apgd-t aims at, the most likely first (default 9, every"
                         " other class, as AutoAttack; fewer is faster)")  # fmt: skip
     robust.add_argument("--limit", type=positive_int, help="attack only the first N test images")
-    robust.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
-    robust.add_argument(
-        "--alpha", type=positive_float, default=0.01, help="PGD step size (default 0.01)"
-    )
+    robust.add_argument("--steps", type=positive_int, default=PGD_STEPS,
+                        help=f"PGD steps (default {PGD_STEPS})")  # fmt: skip
+    robust.add_argument("--alpha", type=positive_float, default=PGD_ALPHA,
+                        help=f"PGD step size (default {PGD_ALPHA:g})")  # fmt: skip
     robust.add_argument(
         "--random-start", action="store_true", help="PGD from a random point in the ball"
     )
@@ -198,14 +217,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     robust.set_defaults(handler=robustness_command)
 
 
-def add_lp_options(parser: argparse.ArgumentParser, eps_default: float) -> None:
+def add_lp_options(parser: argparse.ArgumentParser, eps_default: float, pgd: bool = True) -> None:
+    """--eps, and PGD's own options where the attack is PGD (FGSM is one step: it has none)."""
     parser.add_argument(
-        "--eps", type=unit_float, default=eps_default, help="L-infinity radius in pixels (0-1)"
-    )
-    parser.add_argument("--steps", type=positive_int, default=40, help="PGD steps (default 40)")
-    parser.add_argument(
-        "--alpha", type=positive_float, default=0.01, help="PGD step size (default 0.01)"
-    )
+        "--eps", type=unit_float, default=eps_default,
+        help=f"L-infinity radius in pixels (0-1; default {eps_default:g})",
+    )  # fmt: skip
+    if not pgd:
+        parser.set_defaults(steps=PGD_STEPS, alpha=PGD_ALPHA, random_start=False)
+        return
+    parser.add_argument("--steps", type=positive_int, default=PGD_STEPS,
+                        help=f"PGD steps (default {PGD_STEPS})")  # fmt: skip
+    parser.add_argument("--alpha", type=positive_float, default=PGD_ALPHA,
+                        help=f"PGD step size (default {PGD_ALPHA:g})")  # fmt: skip
     parser.add_argument(
         "--random-start", action="store_true", help="PGD from a random point in the ball"
     )

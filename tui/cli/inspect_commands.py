@@ -64,7 +64,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     acts.add_argument(
         "--index", type=non_negative_int, required=True, metavar="I", help="test image"
     )
-    acts.add_argument("--layer", choices=["conv1", "conv2"], default="conv1")
+    acts.add_argument("--layer", choices=["conv1", "conv2"], default="conv1",
+                      help="the convolution whose maps (after its ReLU) are shown (default conv1)")  # fmt: skip
     acts.set_defaults(handler=activations_command)
 
     occlude = commands.add_parser(

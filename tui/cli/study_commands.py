@@ -24,7 +24,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         " run. `mnist-tui study show NAME` prints the mean, standard deviation and 95% interval"
         " of each group and the paired comparison with the first group.",
     )
-    study.add_argument("name", nargs="+", metavar="NAME", help="the study's name (or: show NAME)")
+    study.add_argument("name", metavar="NAME", help="the study's name (`study show NAME` prints"
+                       " its statistics)")  # fmt: skip
     study.add_argument("--vary", action="append", default=[], metavar="SETTING=V1,V2",
                        help="a setting and its values; repeat for several")  # fmt: skip
     study.add_argument(
@@ -52,6 +53,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json(study, "the statistics")
     study.set_defaults(handler=study_command)
 
+    # `study show NAME` has a parser (and --help) of its own; main() routes it here. Added
+    # without help=, it is not listed among the commands (`study` lists it).
+    shown = commands.add_parser("study-show", prog="mnist-tui study show",
+                                description="The statistics of a study's finished runs: per"
+                                " group the mean, standard deviation and 95% interval of each"
+                                " figure, and each group against the first by a paired t-test"
+                                " over the seeds both finished.")  # fmt: skip
+    shown.add_argument("study_name", metavar="NAME", help="the study's name")
+    add_home(shown)
+    add_json(shown, "the statistics")
+    shown.set_defaults(handler=show_command)
+
     listing = commands.add_parser("studies", help="the studies in the home, with their progress")
     add_home(listing)
     add_json(listing)
@@ -60,15 +73,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def study_command(args: argparse.Namespace) -> int:
     from engine.config import SETTINGS
-    from engine.studies import define, load_study, parse_seeds, parse_vary, run_study
+    from engine.studies import define, parse_seeds, parse_vary, run_study
 
-    if args.name[0] == "show":
-        if len(args.name) != 2:
-            raise UserError("say which study: `mnist-tui study show NAME`")
-        return show(args, load_study(args.home_path, args.name[1]))
-    if len(args.name) != 1:
-        raise UserError("one study name (or `study show NAME`)")
-    name = args.name[0]
+    name = args.name
     given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
     # Everything is checked before study.json is written: a refused command changes nothing.
     if "seed" in given:
@@ -111,6 +118,12 @@ def study_command(args: argparse.Namespace) -> int:
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from engine.studies import load_study
+
+    return show(args, load_study(args.home_path, args.study_name))
 
 
 def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:

@@ -134,7 +134,7 @@ def finish_lines(e: ev.RunFinished) -> list[str]:
 
 def stopped_line(e: ev.RunStopped, run_id: str = "RUN") -> str:
     return (
-        f"stopped after {e.epoch} full epochs ({e.reason}); last.pt saved —"
+        f"stopped after {counted(e.epoch, 'full epoch')} ({e.reason}); last.pt saved —"
         f" continue with `mnist-tui train --resume {run_id}`"
     )
 

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
+from engine.errors import UserFacing
 
 # What a picture screen says while its model and test images load: the first time on a
 # machine MNIST is also unpacked into the cache, which takes several seconds.
@@ -83,4 +84,8 @@ class ExperimentScreen(Screen):
         """Failures are handled once, here: shown in the status line, never a crash."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.set_status(f"{type(error).__name__}: {error}", error=True)
+            # a user's mistake reads as a sentence; anything else names its kind for a report
+            text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            if not isinstance(error, UserFacing) or not text:
+                text = f"{type(error).__name__}: {text}".rstrip(": ")
+            self.set_status(text, error=True)

@@ -18,7 +18,8 @@ def make_report(screen: Screen, run_ids: list[str] | None, study: str | None = N
 
         def emit(event: ev.Event) -> None:
             if isinstance(event, ev.ProgressMade):
-                text = (f"making the report: {event.task} ({event.done}/{event.total})"
+                task = event.task.removeprefix("report: ")
+                text = (f"making the report: {task} ({event.done}/{event.total})"
                         " ... (c cancels)")  # fmt: skip
                 screen.app.call_from_thread(screen.set_status, text)
 

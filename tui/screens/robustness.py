@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
 from engine.config import DEFENCES, ROBUSTNESS_ATTACKS
+from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
 
@@ -98,7 +99,7 @@ class RobustnessScreen(ExperimentScreen):
             chosen = [(s.name or f"{s.model} {s.id[-4:]}", s.defence, s.id) for s in subjects]
         else:
             chosen = [("accuracy", "", None)]
-        self.set_status(f"computing the {self.attack.upper()} curve of {len(chosen)} run(s)"
+        self.set_status(f"computing the {self.attack.upper()} curve of {counted(len(chosen), 'run')}"
                         " ... (c cancels)")  # fmt: skip
         self.compute(self.attack, limit, chosen, self.inbox)
 

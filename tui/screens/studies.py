@@ -17,7 +17,7 @@ from tui.widgets.chart_view import ChartView
 class StudiesScreen(ExperimentScreen):
     """n/p change the study; studies are started with `mnist-tui study` (the study §3)."""
 
-    STUDY_SECTION = "3"
+    STUDY_SECTION = "8"
     BINDINGS = [
         Binding("n", "study(1)", "Next study"),
         Binding("p", "study(-1)", "Previous study"),

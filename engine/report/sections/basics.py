@@ -22,7 +22,7 @@ def data(ctx: Context) -> Section:
         for name, split in (("train", splits.train), ("validation", splits.val),
                             ("test", splits.test))
     }  # fmt: skip
-    section = Section("data", "1. The data")
+    section = Section("data", "The data")
     section.add(*(Text(p) for p in study_paragraphs(1)[:2]))
     rows = [[name, *(f"{c:,}" for c in values), f"{sum(values):,}"]
             for name, values in counts.items()]  # fmt: skip
@@ -38,7 +38,7 @@ def networks(ctx: Context) -> Section:
     from engine.layer_table import summarize_model
     from engine.models import build_model
 
-    section = Section("networks", "2. The two networks")
+    section = Section("networks", "The two networks")
     section.add(Text(study_paragraphs(2)[0]))
     for name in MODEL_NAMES:
         summary = summarize_model(build_model(name), name)
@@ -56,8 +56,12 @@ def networks(ctx: Context) -> Section:
 
 
 def training(ctx: Context) -> Section:
-    section = Section("training", "3. Training")
+    section = Section("training", "Training")
     section.add(Text(study_paragraphs(3)[0]))
+    differing = [line for line in map(_recipe_difference, ctx.runs) if line]
+    if differing:
+        section.add(Text("The runs here were not all trained by that recipe: "
+                         + "; ".join(differing) + "."))  # fmt: skip
     rows = []
     for run in ctx.runs:
         s, c = run.summary, run.config
@@ -89,6 +93,23 @@ def training(ctx: Context) -> Section:
     return section
 
 
+# The settings that make the study's recipe, as the report states them when a run differs.
+RECIPE = (("epochs", "{} epochs"), ("batch_size", "batches of {}"), ("lr", "learning rate {:g}"),
+          ("optimiser", "{}"), ("subset", "a {:,}-image subset"), ("augment", "shifts of {} px"),
+          ("adversarial", "the {} defence"))  # fmt: skip
+
+
+def _recipe_difference(run) -> str:
+    """'convnet 1a2b: 2 epochs, batches of 20' — how a run's settings differ from the
+    study's recipe (the defaults), or ''."""
+    from engine.config import TrainConfig
+
+    recipe = TrainConfig()
+    changed = [text.format(getattr(run.config, name)) for name, text in RECIPE
+               if getattr(run.config, name) != getattr(recipe, name)]  # fmt: skip
+    return f"{run.label}: {', '.join(changed)}" if changed else ""
+
+
 def _epochs(run) -> list[int]:
     return [e.epoch for e in run.state.epochs]
 
@@ -99,7 +120,7 @@ def batchnorm(ctx: Context) -> Section | None:
     normed = next((r for r in ctx.runs if r.config.model == "convnet-bn"), None)
     if plain is None or normed is None:
         return None
-    section = Section("batchnorm", "3.1 BatchNorm or not")
+    section = Section("batchnorm", "BatchNorm or not", sub=True)
     section.add(Text(study_paragraphs(3)[1]))
     rows = []
     for label, get, fmt in (
@@ -115,12 +136,12 @@ def batchnorm(ctx: Context) -> Section | None:
                      fmt.format(b) if b is not None else "-", ratio])  # fmt: skip
     section.add(Table(["", plain.label, normed.label, "convnet-bn against convnet"], rows,
                       "One run each: differences between seeds are of the same size; a study"
-                      " (section 9, when one is named) gives intervals."))  # fmt: skip
+                      " ({section:study}, when one is named) gives intervals."))  # fmt: skip
     return section
 
 
 def test_set(ctx: Context) -> Section:
-    section = Section("test", "3.2 The test set")
+    section = Section("test", "The test set", sub=True)
     for run in ctx.runs:
         test = run.state.test
         if test is None:

@@ -23,7 +23,7 @@ def attribution(ctx: Context) -> Section:
     subject = ctx.subject()
     image = subject.test.images[STUDY_IMAGE]
     target, maps, (fractions, random_curve) = explain(subject.model, image)
-    section = Section("attribution", "6. Attribution: which pixels made it say that?")
+    section = Section("attribution", "Attribution: which pixels made it say that?")
     section.add(study_paragraph(4, "**Attribution**"))
     section.add(Figure("attribution-maps", figures.image_grid(
         [m.attribution for m in maps], [m.method for m in maps], 4,
@@ -52,7 +52,7 @@ def defences(ctx: Context) -> Section | None:
     defended = [r for r in ctx.runs if r.config.defended]
     if not defended:
         return None
-    section = Section("defences", "7. Robust training")
+    section = Section("defences", "Robust training")
     section.add(*(Text(p) for p in study_paragraphs(7)[:5]))
     rows, curves = [], {}
     for run in defended:
@@ -82,7 +82,7 @@ def study(ctx: Context) -> Section | None:
     from engine.study_stats import UNITS, group_curves, report
 
     result = report(ctx.home, ctx.study)
-    section = Section("study", f"8. Study {result.name}: seeds and intervals")
+    section = Section("study", f"Study {result.name}: seeds and intervals")
     section.add(Text(
         "Each group was trained with several seeds; the table gives the mean, the standard"
         " deviation and the 95% confidence interval of the mean (Student's t), and each group is"

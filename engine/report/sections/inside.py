@@ -21,7 +21,7 @@ def predictions(ctx: Context) -> Section:
     run = ctx.subject_run
     generator = np.random.default_rng(SAMPLE_SEED)
     chosen = sorted(generator.choice(len(subject.test), SAMPLES, replace=False).tolist())
-    section = Section("predictions", f"4. Looking inside {run.label}")
+    section = Section("predictions", f"Looking inside {run.label}")
     section.add(study_paragraph(4, "**Predictions**"))
     shown = predict(subject.model, subject.test, chosen)
     images = subject.test.images[chosen].numpy()
@@ -46,7 +46,7 @@ def filters(ctx: Context) -> Section:
     from engine.inside import activations, conv1_filters, conv2_filter
 
     subject = ctx.subject()
-    section = Section("filters", "4.1 Filters and activations")
+    section = Section("filters", "Filters and activations", sub=True)
     section.add(study_paragraph(4, "**Filters**"))
     conv1 = conv1_filters(subject.model).numpy()
     section.add(Figure("filters-conv1", figures.image_grid(
@@ -78,7 +78,7 @@ def occlusion(ctx: Context) -> Section:
     image = subject.test.images[STUDY_IMAGE]
     label = int(subject.test.labels[STUDY_IMAGE])
     result = occlusion_map(subject.model, image, label, OCCLUSION_PATCH, OCCLUSION_STRIDE)
-    section = Section("occlusion", "4.2 Occlusion")
+    section = Section("occlusion", "Occlusion", sub=True)
     section.add(study_paragraph(4, "**Occlusion**"))
     offsets = [str(o) for o in result.offsets]
     section.add(Figure("occlusion-image", figures.image_grid(
