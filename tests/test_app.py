@@ -410,3 +410,54 @@ def test_analysis_settings_are_keys_on_their_screens(trained_home, tiny_folder):
             assert app.checkpoint == "last"
 
     run(scenario())
+
+
+def test_at_80x24_a_chart_is_readable_and_no_number_is_cut(trained_home, tiny_folder):
+    """Pictures and a chart take turns on a short terminal (v): the chart then has rows to
+    read; an attribution map's score is never cut off its caption."""
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            assert await wait_for(pilot, lambda: "most faithful here" in status(app), 60)
+            chart = app.screen.query_one("#attr-chart")
+            assert not chart.display or chart.size.height == 0  # pictures first
+            captions = [view.caption for view in app.screen.query(ArrayView)]
+            views = {view.caption: view for view in app.screen.query(ArrayView)}
+            for caption in captions:
+                if caption.startswith("integrated-gradients"):
+                    shown = " ".join(views[caption]._caption_lines())
+                    assert caption.split()[-1] in shown  # the score, whole
+            await pilot.press("v")
+            await pilot.pause(0.3)
+            assert chart.size.height >= 14  # about 10 rows of plot
+            await pilot.press("escape", "8")
+            await pilot.press("v")
+            await pilot.pause(0.3)
+            assert app.screen.query_one("#synth-chart").size.height >= 14
+
+    run(scenario())
+
+
+def test_a_followed_run_at_80x24_shows_its_charts_then_its_tables(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("tab", "enter")
+            assert await wait_for(pilot, lambda: "finished" in status(app))
+            charts, table = app.screen.query_one("#charts"), app.screen.query_one("#epoch-table")
+            await pilot.pause(0.2)
+            assert charts.size.height >= 14 and not table.display
+            await pilot.press("v")
+            await pilot.pause(0.2)
+            assert table.display and not charts.display
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:  # tall: both at once
+            await pilot.press("tab", "enter")
+            assert await wait_for(pilot, lambda: "finished" in status(app))
+            await pilot.pause(0.2)
+            assert app.screen.query_one("#charts").size.height >= 18
+            assert app.screen.query_one("#epoch-table").display
+
+    run(scenario())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -152,11 +153,13 @@ def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Ta
     """Confusion matrix with per-class accuracy, as a Rich table."""
     n = len(e.confusion)
     names = classes or [str(i) for i in range(n)]
-    table = Table(title="Test set: confusion matrix (rows true, columns predicted)")
-    table.add_column("true", justify="right")
+    # light lines and no padding: 12 columns fit 80 cells with every number whole
+    table = Table(title="Test set: confusion matrix (rows true, columns predicted)",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)  # fmt: skip
+    table.add_column("true", justify="right", no_wrap=True)
     for name in names:
-        table.add_column(name[:6], justify="right")
-    table.add_column("accuracy", justify="right")
+        table.add_column(name[:6], justify="right", no_wrap=True)
+    table.add_column("accuracy", justify="right", no_wrap=True, min_width=7)
     for i, row in enumerate(e.confusion):
         cells = [f"[bold]{v}[/]" if j == i else (str(v) if v else "·") for j, v in enumerate(row)]
         table.add_row(names[i], *cells, f"{e.per_class_accuracy[i]:.2%}")

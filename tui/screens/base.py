@@ -49,6 +49,11 @@ class EventInbox:
         return drained
 
 
+# Below this many rows a screen with pictures (.grid) and a chart (.chart) shows one of
+# them at a time, v switching: both at once would leave the chart 2-3 rows tall at 80x24.
+SHORT_ROWS = 34
+
+
 class ExperimentScreen(Screen):
     """Base of the experiment screens."""
 
@@ -56,8 +61,36 @@ class ExperimentScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("c", "cancel", "Cancel work", show=False),
         Binding("i", "about", "About this"),
+        Binding("v", "toggle_view", "Switch view"),
     ]
     STUDY_SECTION = ""  # the section of the study document this screen belongs to
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
+
+    def on_mount(self) -> None:
+        # pictures and a chart: on a short terminal they take turns (see SHORT_ROWS)
+        self.set_class(bool(self.query(".grid")) and bool(self.query(".chart")), "-split")
+
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # v shows only where the terminal is short
+        self.apply_view()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "toggle_view":
+            return self.has_class("-split") and self.short
+        return True
+
+    @property
+    def short(self) -> bool:
+        """Whether the terminal is too short for pictures and a chart at once."""
+        return self.app.size.height < SHORT_ROWS
+
+    def action_toggle_view(self) -> None:
+        """Pictures or chart, on a terminal too short for both."""
+        self.toggle_class("-charts")
+        self.apply_view()
+
+    def apply_view(self) -> None:
+        """Show what the view asks for, where CSS alone cannot (a screen's own layout)."""
 
     def action_about(self) -> None:
         """What this screen shows and why, from the study document."""

@@ -100,7 +100,24 @@ class TrainScreen(ExperimentScreen):
             )
         if action in ("new_run", "log_scale"):
             return following
-        return True
+        if action == "toggle_view":
+            return following and self.short
+        return super().check_action(action, parameters)
+
+    def apply_view(self) -> None:
+        """A followed run on a short terminal: the charts, or (v) the epoch table and the
+        results — both at once would leave the charts a few rows tall."""
+        if self.follower is None:
+            return
+        short = self.short
+        charts = not short or not self.has_class("-tables")
+        self.query_one("#charts").display = charts
+        self.query_one("#epoch-table").display = not short or not charts
+        self.query_one("#results").display = not short or not charts
+
+    def action_toggle_view(self) -> None:
+        self.toggle_class("-tables")
+        self.apply_view()
 
     def compose(self) -> ComposeResult:
         base = self.settings or {"model": self.model}
@@ -254,6 +271,8 @@ class TrainScreen(ExperimentScreen):
         self.query_one("#train-progress").display = True
         self.query_one("#charts").display = True
         self.query_one("#epoch-table").display = True
+        self.apply_view()
+        self.call_after_refresh(self.apply_view)  # once the screen knows its size
         self.show_title()
         self.set_status("")
         self.poll()

@@ -123,16 +123,28 @@ class ArrayView(Widget):
             return cols, -(-rows // 2)
         return 2 * cols, rows
 
-    def _extra_lines(self) -> int:
-        return (1 if self.caption else 0) + (1 if self.legend else 0)
+    def _caption_lines(self, width: int | None = None) -> list[str]:
+        """The caption wrapped to the widget's width (at spaces and hyphens): a number in
+        it is never cut off."""
+        import textwrap
+
+        width = max(6, width or self.size.width or 80)
+        lines: list[str] = []
+        for line in self.caption.splitlines():
+            lines += textwrap.wrap(line, width) or [""]
+        return lines
+
+    def _extra_lines(self, width: int | None = None) -> int:
+        return len(self._caption_lines(width)) + (1 if self.legend else 0)
 
     def get_content_width(self, container, viewport) -> int:
         width, _ = self._cells(self.min_scale)
         legend = self._legend(self._shown_array()) if self.legend and self.array is not None else ""
-        return max(width, len(self.caption), len(legend))
+        longest = max((len(line) for line in self.caption.splitlines()), default=0)
+        return max(width, min(longest, 24), len(legend))
 
     def get_content_height(self, container, viewport, width: int) -> int:
-        return self._cells(self.min_scale)[1] + self._extra_lines()
+        return self._cells(self.min_scale)[1] + self._extra_lines(width)
 
     def best_scale(self) -> float:
         """The largest whole scale that fits the widget's current size, or below 1 (fewer
@@ -159,7 +171,7 @@ class ArrayView(Widget):
             return ""
         parts: list[RenderableType] = []
         if self.caption:
-            parts.append(Text(self.caption, no_wrap=True, overflow="ellipsis"))
+            parts.append(Text("\n".join(self._caption_lines())))
         if self.array is not None:
             shown = self._shown_array()
             parts.append(render.image(shown, cmap=self.cmap, vmin=self.vmin, vmax=self.vmax,
