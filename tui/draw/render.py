@@ -104,11 +104,11 @@ def image(
     scaled = _resample(_scaled(array, vmin, vmax), scale)
     text = Text(no_wrap=True, overflow="crop")
     if not colour:
-        index = np.clip(
-            (scaled * (len(ASCII_RAMP) - 1)).round().astype(int), 0, len(ASCII_RAMP) - 1
-        )
+        # a class map shows each cell's class as its digit (0-9): nothing to decode
+        ramp = "0123456789" if cmap == "classes" else ASCII_RAMP
+        index = np.clip((scaled * (len(ramp) - 1)).round().astype(int), 0, len(ramp) - 1)
         for r, row in enumerate(index):
-            text.append("".join(ASCII_RAMP[i] * 2 for i in row))
+            text.append("".join(ramp[i] * 2 for i in row))
             if r < len(index) - 1:
                 text.append("\n")
         return text
@@ -130,6 +130,8 @@ def image(
 def class_legend(names: Sequence[str], colour: bool = True) -> Text:
     """Each class name in its colour of the ``classes`` map."""
     text = Text(no_wrap=True)
+    if not colour:  # the map writes each class's digit: the legend names them
+        return text.append("cell = digit called")
     rgb = colours(np.linspace(0, 1, len(names)), "classes")
     for name, (r, g, b) in zip(names, rgb, strict=True):
         text.append(

@@ -37,7 +37,7 @@ class AttributionScreen(ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="attr-title", classes="title")
-        with Grid(id="attr-grid", classes="grid"):
+        with Grid(id="attr-grid", classes="grid turn"):
             yield ArrayView(id="attr-image", classes="panel")
             for method in METHODS:
                 yield ArrayView(id=f"attr-{method}", classes="panel", cmap="signed")

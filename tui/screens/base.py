@@ -49,8 +49,9 @@ class EventInbox:
         return drained
 
 
-# Below this many rows a screen with pictures (.grid) and a chart (.chart) shows one of
-# them at a time, v switching: both at once would leave the chart 2-3 rows tall at 80x24.
+# Below this many rows a screen with pictures or tables (class "turn") and a chart (.chart)
+# shows one of them at a time, v switching: both at once would leave the chart 2-4 rows
+# tall at 80x24.
 SHORT_ROWS = 34
 
 
@@ -68,7 +69,7 @@ class ExperimentScreen(Screen):
 
     def on_mount(self) -> None:
         # pictures and a chart: on a short terminal they take turns (see SHORT_ROWS)
-        self.set_class(bool(self.query(".grid")) and bool(self.query(".chart")), "-split")
+        self.set_class(bool(self.query(".turn")) and bool(self.query(".chart")), "-split")
 
     def on_resize(self) -> None:
         self.refresh_bindings()  # v shows only where the terminal is short

@@ -38,6 +38,7 @@ class OcclusionScreen(ExperimentScreen):
     """Patch size in pixels."""
 
     STUDY_SECTION = "4"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     stride: reactive[int] = reactive(STRIDE)
     """Step between patch positions."""
     image_index: reactive[int] = reactive(7)
@@ -54,12 +55,13 @@ class OcclusionScreen(ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="occ-title", classes="title")
-        # pixels scale by any factor, so there the three pictures share the whole screen;
-        # half-blocks keep whole scales, at which the three fit 80 columns as they are
-        pixels = self.app.settings.graphics in PIXEL_MODES
         # plain characters take a row a pixel: the image may thin out to fit 24 rows
         ascii_mode = self.app.settings.graphics == "ascii"
         image_floor, map_floor = (0.5, 1) if ascii_mode else (1, 2)
+        # pixels scale by any factor, so there the three pictures share the whole screen;
+        # half-blocks keep whole scales: at 80 columns the three fit as they are, on a wide
+        # terminal they share it too (at 120x36 the maps grow to 4 cells a position)
+        pixels = self.app.settings.graphics in PIXEL_MODES
         with Horizontal(classes="panels fill" if pixels else "panels"):
             yield ArrayView(id="occ-image", classes="panel", min_scale=image_floor)
             yield ArrayView(id="occ-prob", classes="panel", cmap="viridis", vmin=0, vmax=1,

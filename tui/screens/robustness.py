@@ -59,7 +59,7 @@ class RobustnessScreen(ExperimentScreen):
         yield ChartView(
             "test accuracy (%) against eps", "eps", id="rob-chart", classes="chart", ylim=(0, 100)
         )
-        yield DataTable(id="rob-table")
+        yield DataTable(id="rob-table", classes="turn")
         yield Static("", classes="status")
         yield Footer()
 

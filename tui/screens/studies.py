@@ -33,8 +33,8 @@ class StudiesScreen(ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="study-title", classes="title")
-        yield DataTable(id="study-groups", zebra_stripes=True)
-        yield Static("", id="study-comparison")
+        yield DataTable(id="study-groups", zebra_stripes=True, classes="turn")
+        yield Static("", id="study-comparison", classes="turn")
         yield ChartView("validation accuracy (%) by epoch: each group's mean, and mean ± sd",
                         "epoch", id="study-chart", classes="chart", ylim=(0, 100), integer_x=True,
                         empty="no epochs finished yet")  # fmt: skip
@@ -90,22 +90,37 @@ class StudiesScreen(ExperimentScreen):
         )
         table = self.query_one("#study-groups", DataTable)
         table.clear(columns=True)
-        shown = [f for f in result.figures if UNITS[f] == "%" or f == "test loss"]
+        wanted = [f for f in result.figures if UNITS[f] == "%" or f == "test loss"]
+        cells = {
+            name: [interval_text(result.intervals[g][name], UNITS[name], with_sd=False)
+                   for g in result.groups]
+            for name in wanted
+        }  # fmt: skip
+        # as many figures as fit the width whole (a cut interval hides its bound); the
+        # rest are one command away
+        width = lambda texts: max(len(t) for t in texts) + 2  # noqa: E731  (cell padding)
+        used = width(["group", *result.groups]) + width(["n"])
+        shown = []
+        for name in wanted:
+            if used + width([name, *cells[name]]) <= self.size.width - 2 or not shown:
+                shown.append(name)
+                used += width([name, *cells[name]])
+        self.left_out = [name for name in wanted if name not in shown]
         table.add_columns("group", "n", *shown)
-        for group in result.groups:
-            cells = []
-            for name in shown:
-                cells.append(
-                    interval_text(result.intervals[group][name], UNITS[name], with_sd=False)
-                )
-            table.add_row(group, str(result.intervals[group]["test accuracy"].n), *cells)
+        for i, group in enumerate(result.groups):
+            n = str(result.intervals[group]["test accuracy"].n)
+            table.add_row(group, n, *(cells[name][i] for name in shown))
         lines = [
             f"{c.figure}: {c.b} minus {c.a}: {100 * c.difference.mean:+.2f} points — {c.verdict}"
             for c in result.comparisons
             if UNITS[c.figure] == "%" and c.difference.n
         ]
+        more = (
+            [f"not shown at this width: {', '.join(self.left_out)} (mnist-tui study show"
+             f" {study.name})"] if self.left_out else []
+        )  # fmt: skip
         self.query_one("#study-comparison", Static).update(
-            Text("\n".join(lines + result.notes()) or "no paired seeds finished yet")
+            Text("\n".join(lines + result.notes() + more) or "no paired seeds finished yet")
         )
         series = {}
         for label, (xs, means, sds) in curves.items():

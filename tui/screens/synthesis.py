@@ -46,7 +46,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self.title_text(), id="synth-title", classes="title")
-        with Grid(id="synth-grid", classes="grid"):
+        with Grid(id="synth-grid", classes="grid turn"):
             for k in CLASSES:
                 yield ArrayView(id=f"synth-{k}", classes="panel")
         yield ChartView(
