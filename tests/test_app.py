@@ -461,3 +461,20 @@ def test_a_followed_run_at_80x24_shows_its_charts_then_its_tables(trained_home, 
             assert app.screen.query_one("#epoch-table").display
 
     run(scenario())
+
+
+def test_a_red_form_field_keeps_its_reason_when_the_focus_leaves(trained_home, tiny_folder):
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("1")
+            lr = app.screen.query_one("#lr")
+            lr.focus()
+            lr.value = ""
+            await pilot.press("1", "2")  # a learning rate of 12: above the bound
+            await pilot.press("tab", "tab")
+            await pilot.pause(0.2)
+            assert lr.has_class("-invalid")
+            assert "lr" in text_of(app.screen.query_one("#form-error"))
+
+    run(scenario())

@@ -123,8 +123,11 @@ def output_format(path: Path | None, fmt: str | None) -> str:
     return fmt or SUFFIXES.get(suffix, "html")
 
 
-def default_output(home: Path, report_runs: list[str], fmt: str) -> Path:
-    """Where a report goes unless told: the home's reports folder, named after its runs."""
+def default_output(home: Path, report_runs: list[str], fmt: str, study: str | None = None) -> Path:
+    """Where a report goes unless told: the home's reports folder, named after its study or
+    its runs."""
+    if study:
+        return home / "reports" / f"report-study-{study}.{fmt}"
     stem = report_runs[0] + (f"+{len(report_runs) - 1}" if len(report_runs) > 1 else "")
     return home / "reports" / f"report-{stem}.{fmt}"
 

@@ -63,7 +63,7 @@ def report_command(args: argparse.Namespace) -> int:
                 print(f"{event.task} ({event.done}/{event.total})", file=sys.stderr, flush=True)
 
         report = build_report(args.home_path, args.runs or None, args.study, emit, cancel)
-    path = args.output or default_output(args.home_path, report.run_ids, fmt)
+    path = args.output or default_output(args.home_path, report.run_ids, fmt, args.study)
     replaced = check_output(path, fmt)
     path = write_report(report, path, fmt)
     size = path.stat().st_size

@@ -64,6 +64,8 @@ class HelpScreen(Screen):
         self.app_bindings = tuple(app_bindings)
 
     def compose(self) -> ComposeResult:
+        yield Static(Text("Keys of every screen — Escape, q or ? closes this", style="bold"),
+                     classes="title")  # fmt: skip
         with VerticalScroll(id="help"):
             text = Text()
             for line in key_lines(self.app_bindings):

@@ -25,7 +25,7 @@ def make_report(screen: Screen, run_ids: list[str] | None, study: str | None = N
 
         home = screen.app.settings.home
         report = build_report(home, run_ids, study, emit, WorkerCancel())
-        path = write_report(report, default_output(home, report.run_ids, "html"), "html")
+        path = write_report(report, default_output(home, report.run_ids, "html", study), "html")
         message = f"report written to {path} ({report.figures} figures, {report.seconds:.0f} s)"
         screen.app.call_from_thread(screen.set_status, message)
         screen.app.call_from_thread(screen.notify, message, timeout=15)

@@ -79,6 +79,7 @@ class TrainScreen(ExperimentScreen):
         super().__init__()
         self.starting = False
         self.stop_wanted = False  # x pressed before the run had started
+        self.field_problems: dict[str, str] = {}  # form field id -> why its value is refused
         self.model = model
         self.run_id = run_id
         self.settings = settings  # a run's settings to start from, else the defaults
@@ -203,14 +204,20 @@ class TrainScreen(ExperimentScreen):
         return config
 
     @on(Input.Changed)
-    def field_changed(self, event: Input.Changed) -> None:
-        if event.validation_result is not None:
-            event.input.set_class(not event.validation_result.is_valid, "-invalid")
-            self.query_one("#form-error", Static).update(
-                ""
-                if event.validation_result.is_valid
-                else "; ".join(event.validation_result.failure_descriptions)
-            )
+    @on(Input.Blurred)
+    def field_changed(self, event: Input.Changed | Input.Blurred) -> None:
+        """The form's error line names every field still wrong, whichever has the focus: a
+        red field never stands without its reason."""
+        if event.validation_result is None:
+            return
+        valid = event.validation_result.is_valid
+        event.input.set_class(not valid, "-invalid")
+        problems = self.field_problems
+        if valid:
+            problems.pop(event.input.id, None)
+        else:
+            problems[event.input.id] = "; ".join(event.validation_result.failure_descriptions)
+        self.query_one("#form-error", Static).update(Text("; ".join(problems.values())))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#start")
