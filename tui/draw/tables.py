@@ -118,7 +118,7 @@ def start_line(e: ev.RunStarted) -> str:
     verb = "resuming at epoch " + str(e.start_epoch + 1) if e.start_epoch else "training"
     return (
         f"{e.run_id or 'run'}: {verb} {e.model} on {e.dataset} ({e.train_size:,} train,"
-        f" {e.val_size:,} val, {e.test_size:,} test) for {e.epochs} epochs on {e.device}"
+        f" {e.val_size:,} val, {e.test_size:,} test) for {counted(e.epochs, 'epoch')} on {e.device}"
     )
 
 
