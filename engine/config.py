@@ -52,6 +52,7 @@ SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
 # Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "onecycle")
 # The attacks of the robustness curve (engine.attacks.robustness runs them).
 ROBUSTNESS_ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square", "worst")
 # Robust validation of an adversarial run, each epoch: PGD with this many steps from a random
@@ -195,11 +196,18 @@ class TrainConfig:
     optimiser: str = setting("sgd", "sgd (the study's, with momentum) or adam (Wong et al.'s"
                              " for FGSM-RS; try --lr 0.005 --weight-decay 0)",
                              choices=OPTIMISERS)  # fmt: skip
-    lr: float = setting(0.1, "learning rate (annealed to 0 on a cosine)", "learning rate",
+    lr: float = setting(0.1, "learning rate (the peak of the schedule)", "learning rate",
                         minimum=0, above_minimum=True, maximum=10)  # fmt: skip
     momentum: float = setting(0.9, "SGD momentum (adam ignores it)", minimum=0, maximum=1,
                               below_maximum=True)  # fmt: skip
+    schedule: str = setting("cosine", "the learning rate's schedule: cosine (the study's, to 0"
+                            " over the run, per epoch) or onecycle (warm-up then cosine, per"
+                            " batch)", choices=SCHEDULES)  # fmt: skip
     weight_decay: float = setting(5e-4, "L2 weight decay", "weight decay", minimum=0, maximum=1)
+    # Soft targets: 1 - s on the true class, s spread over all (Szegedy et al. 2016).
+    label_smoothing: float = setting(0.0, "cross-entropy against targets smoothed by this much"
+                                     " (0: none, as in the study)", "label smoothing",
+                                     minimum=0, maximum=0.5)  # fmt: skip
     batch_size: int = setting(100, "images per training step", "batch size",
                               minimum=1, maximum=60_000)  # fmt: skip
     # Scoring in eval mode gives the same numbers at any batch size; bigger is faster.
@@ -301,3 +309,46 @@ def _declared(field: dataclasses.Field) -> Setting:
 
 SETTINGS: tuple[Setting, ...] = tuple(_declared(f) for f in dataclasses.fields(TrainConfig))
 SETTING = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named bundle of settings (each still overridable); measured in bench/time_to_accuracy.py."""
+
+    name: str
+    description: str
+    settings: dict
+
+
+RECIPES = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            "study",
+            "the study's: 15 epochs of batches of 100, SGD 0.1 with momentum, a cosine to 0",
+            {},
+        ),  # fmt: skip
+        Recipe(
+            "fast",
+            "99% in two epochs: batches of 128, a one-cycle schedule peaking at lr 0.1, label"
+            " smoothing 0.05",
+            {
+                "epochs": 2,
+                "batch_size": 128,
+                "lr": 0.1,
+                "schedule": "onecycle",
+                "label_smoothing": 0.05,
+                "eval_batch_size": 2000,
+            },
+        ),  # fmt: skip
+    )
+}
+
+
+def recipe_config(recipe: str, given: dict) -> TrainConfig:
+    """The recipe's settings with ``given`` ones over them, checked."""
+    if recipe not in RECIPES:
+        raise SettingError(f"recipe: {recipe!r} is not one of {', '.join(RECIPES)}")
+    config = TrainConfig(**{**RECIPES[recipe].settings, **given})
+    config.validate()
+    return config

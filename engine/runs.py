@@ -415,6 +415,7 @@ def _started(run_dir: Path, state: RunState | None) -> str:
 
 
 _SUMMARY_TYPES = {f.name: f.type for f in fields(RunSummary)}
+LOG_BYTES = "log_bytes"  # in summary.json: the size of events.jsonl it was folded from
 
 
 def _summary_file(run_dir: Path, config: TrainConfig) -> RunSummary | None:
@@ -423,26 +424,35 @@ def _summary_file(run_dir: Path, config: TrainConfig) -> RunSummary | None:
         data = json.loads(read_text_nofollow(run_dir / SUMMARY))
     except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or set(data) != set(_SUMMARY_TYPES):
+    # the summary holds for the log it was folded from: any byte appended since (a resume)
+    # and it is not trusted over the log
+    if not isinstance(data, dict) or set(data) != {*_SUMMARY_TYPES, LOG_BYTES}:
+        return None
+    try:
+        if data[LOG_BYTES] != (run_dir / EVENTS).lstat().st_size:
+            return None
+    except OSError:
         return None
     if data.get("status") not in STATUSES or data["status"] == "running":
         return None
     for name, kind in _SUMMARY_TYPES.items():
         value = data[name]
-        allowed = (int, float) if "float" in kind else (int,) if kind == "int" else (str,)
+        allowed = (int, float) if "float" in kind else (int,) if kind.startswith("int") else (str,)
         if value is None and "None" in kind:
             continue
         if isinstance(value, bool) or not isinstance(value, allowed):
             return None
     # The folder name is the run's identity: a copied folder is its own run.
+    del data[LOG_BYTES]
     return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": config.model,
                          "defence": config.adversarial, "name": read_name(run_dir)})  # fmt: skip
 
 
 def write_summary(run_dir: Path) -> RunSummary:
     """Fold the log into ``summary.json`` (called when the run's process ends)."""
+    size = (run_dir / EVENTS).lstat().st_size  # before reading: what is folded is this much
     summary = summarize_state(run_dir, read_state(run_dir))
-    write_json(run_dir / SUMMARY, asdict(summary))
+    write_json(run_dir / SUMMARY, {**asdict(summary), LOG_BYTES: size})
     return summary
 
 

@@ -42,7 +42,7 @@ def test_home_lists_experiments_and_runs(trained_home, tiny_folder):
             assert type(app.screen).__name__ == "HomeScreen"
             await pilot.press("question_mark")
             assert type(app.screen).__name__ == "HelpScreen"
-            assert "Occlusion" in text_of(app.screen.query_one(Static))
+            assert "Occlusion" in text_of(app.screen.query_one("#help Static", Static))
             await pilot.press("escape", "q")
         assert app.return_code == 0
 

@@ -360,6 +360,14 @@ def data_cases() -> list[Case]:
         "header claims 4 GB": raw_file(
             "train-images", bytes.fromhex("00000803ffffffff0000001c0000001c")
         ),
+        # 2**31 x 2**31 x 4 overflows numpy's int64 product to 0
+        "header dimensions overflow": raw_file(
+            "train-images", bytes.fromhex("00000803800000008000000000000004")
+        ),
+        "5 training images": lambda f: (
+            rewrite("train-images", lambda a: a[:5])(f),
+            rewrite("train-labels", lambda a: a[:5])(f),
+        ),  # fmt: skip
     }
     cases = []
     for name, damage in damages.items():

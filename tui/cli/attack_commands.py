@@ -39,6 +39,7 @@ from tui.draw.charts import line_chart
 from tui.draw.tables import counted
 
 DEFAULT_EPS = "0,0.05,0.1,0.15,0.2,0.25,0.3"
+MOST_EPS = 50  # values in an --eps list (each is an attack over the images)
 
 
 def digit_list(text: str) -> list[int]:
@@ -75,6 +76,8 @@ def float_list(text: str) -> list[float]:
         ) from None
     if len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f"{text!r} gives a value twice")
+    if len(values) > MOST_EPS:
+        raise argparse.ArgumentTypeError(f"{len(values)} values: at most {MOST_EPS}")
     if not values or any(not 0 <= v <= 1 for v in values):  # also false for nan
         raise argparse.ArgumentTypeError(f"{text!r}: give one or more numbers from 0 to 1")
     return values
@@ -195,7 +198,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     robust.add_argument("--restarts", type=positive_int, default=1,
                         help="random restarts of pgd (with --random-start) and of the APGD"
                         " attacks; an image must survive every one (default 1)")  # fmt: skip
-    robust.add_argument("--queries", type=int, default=5000, metavar="N",
+    robust.add_argument("--queries", type=non_negative_int, default=5000, metavar="N",
                         help="the square attack's queries per image (default 5000, AutoAttack's);"
                         " 0 leaves it out of worst: much faster, but blind to a network that"
                         " hides its gradients")  # fmt: skip

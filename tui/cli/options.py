@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.config import DEVICES, SETTINGS, Setting, TrainConfig
+from engine.config import DEVICES, RECIPES, SETTINGS, Setting, TrainConfig, recipe_config
 from engine.errors import SettingError, UserFacing
 
 
@@ -42,10 +42,19 @@ def number_type(convert: Callable[[str], float], noun: str, ok: Callable[[float]
     return parse
 
 
-positive_int = number_type(int, "a whole number", lambda v: v >= 1, "must be at least 1")
-non_negative_int = number_type(int, "a whole number", lambda v: v >= 0, "must not be negative")
-positive_float = number_type(float, "a number", lambda v: v > 0, "must be positive")
-non_negative_float = number_type(float, "a number", lambda v: v >= 0, "must not be negative")
+# Every count and size has an upper bound too: 1e20 steps is a hang, not a setting. Counts
+# (steps, queries, images, restarts) stop at a million; step sizes and weights at a thousand
+# (pixels lie in [0, 1]).
+MOST = 1_000_000
+LARGEST = 1_000.0
+positive_int = number_type(int, "a whole number", lambda v: 1 <= v <= MOST,
+                           f"must be from 1 to {MOST:,}")  # fmt: skip
+non_negative_int = number_type(int, "a whole number", lambda v: 0 <= v <= MOST,
+                               f"must be from 0 to {MOST:,}")  # fmt: skip
+positive_float = number_type(float, "a number", lambda v: 0 < v <= LARGEST,
+                             f"must be above 0 and at most {LARGEST:g}")  # fmt: skip
+non_negative_float = number_type(float, "a number", lambda v: 0 <= v <= LARGEST,
+                                 f"must be from 0 to {LARGEST:g}")  # fmt: skip
 unit_float = number_type(float, "a number", lambda v: 0 <= v <= 1, "must be in [0, 1]")
 
 
@@ -103,14 +112,25 @@ def add_settings(
                                 metavar=spec.metavar, help=f"{spec.help}; {spec.rule()}{default}")  # fmt: skip
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run settings given on the command line, checked."""
-    values = {spec.name: getattr(args, spec.name) for spec in SETTINGS}
+def add_recipe(parser: argparse.ArgumentParser) -> None:
+    """--recipe: a named bundle of settings, each of which a setting given overrides."""
+    parser.add_argument("--recipe", choices=RECIPES, default="study",
+                        help="; ".join(f"{r.name}: {r.description}".replace("%", "%%")
+                                       for r in RECIPES.values())
+                        + " (default study; any setting given overrides the recipe's)")  # fmt: skip
+
+
+def given_settings(args: argparse.Namespace) -> dict:
+    """The run settings on the command line (added with ``only_given``), paths resolved."""
+    values = {spec.name: getattr(args, spec.name) for spec in SETTINGS if hasattr(args, spec.name)}
     if values.get("data"):
         values["data"] = str(Path(values["data"]).expanduser().resolve())
-    config = TrainConfig(**values)
-    config.validate()
-    return config
+    return values
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run settings given on the command line over the recipe's, checked."""
+    return recipe_config(getattr(args, "recipe", "study"), given_settings(args))
 
 
 def add_subject_options(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from tui.cli.options import (
     UserError,
     add_home,
     add_json,
+    add_recipe,
     add_settings,
     config_from_args,
     non_negative_float,
@@ -40,11 +41,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
         help="train a model (study §3 defaults); --detach to run it in the background",
-        description="Train a model on MNIST with SGD (momentum, weight decay; or Adam) and cosine"
-        " annealing."
-        " Ctrl-C (or `mnist-tui stop`) finishes the batch, saves last.pt and stops cleanly.",
+        description="Train a model on MNIST with SGD (momentum, weight decay; or Adam) and a"
+        " learning-rate schedule: by default the study's recipe; --recipe fast for 99% in two"
+        " epochs. Ctrl-C (or `mnist-tui stop`) finishes the batch, saves last.pt and stops"
+        " cleanly.",
     )
-    add_settings(train)
+    add_recipe(train)
+    add_settings(train, only_given=True)
     train.add_argument(
         "--detach", action="store_true", help="run in the background; print the run id and return"
     )

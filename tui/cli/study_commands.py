@@ -8,7 +8,15 @@ import math
 import sys
 
 from tui.cli.console import interruptible, make_console, print_json
-from tui.cli.options import UserError, add_home, add_json, add_settings, positive_int
+from tui.cli.options import (
+    UserError,
+    add_home,
+    add_json,
+    add_recipe,
+    add_settings,
+    given_settings,
+    positive_int,
+)
 from tui.draw.tables import counted, interval_text
 
 
@@ -48,6 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     study.add_argument("--detach", action="store_true",
                        help="run the study in the background (survives the terminal and SSH);"
                        " `mnist-tui studies` and the app's Studies screen follow it")  # fmt: skip
+    add_recipe(study)
     add_settings(study, only_given=True)
     add_home(study)
     add_json(study, "the statistics")
@@ -72,11 +81,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def study_command(args: argparse.Namespace) -> int:
-    from engine.config import SETTINGS
+    from engine.config import RECIPES
     from engine.studies import define, parse_seeds, parse_vary, run_study
 
     name = args.name
-    given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    given = given_settings(args)
     # Everything is checked before study.json is written: a refused command changes nothing.
     if "seed" in given:
         raise UserError("a study sets each run's seed: use --seeds, not --seed")
@@ -84,6 +93,8 @@ def study_command(args: argparse.Namespace) -> int:
     if executor == "ray:" or not (executor in ("local", "ray") or executor.startswith("ray:")):
         raise UserError(f"--executor {executor!r}: local, ray, or ray:ADDRESS (an address after"
                         " the colon)")  # fmt: skip
+    if executor.startswith("ray:"):
+        check_ray_address(executor.partition(":")[2])
     if args.at_once and executor != "local":
         raise UserError("--at-once is for runs here; with Ray, --cpus-per-run sizes each run")
     if args.cpus_per_run is not None and executor == "local":
@@ -92,6 +103,9 @@ def study_command(args: argparse.Namespace) -> int:
         raise UserError("--seeds '': give seeds like 0-4 or 0,2,5, or leave --seeds out")
     vary = parse_vary(args.vary, given) if args.vary else None
     seeds = parse_seeds(args.seeds) if args.seeds else None
+    if args.recipe != "study":  # the recipe's settings, under the ones given, shared by all
+        given = {k: v for k, v in RECIPES[args.recipe].settings.items() if k not in (vary or {})}
+        given.update(given_settings(args))
     study = define(args.home_path, name, vary, seeds, given or None,
                    check_devices=executor == "local")  # fmt: skip
     entries = study.entries()
@@ -118,6 +132,24 @@ def study_command(args: argparse.Namespace) -> int:
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
+
+
+def check_ray_address(address: str, seconds: float = 3.0) -> None:
+    """A Ray address that answers, checked in seconds: Ray itself retries a dead one for
+    minutes, printing warnings. 'auto' (a cluster found by Ray) is left to Ray."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--executor ray:{address}: give HOST:PORT (or ray://HOST:PORT, or auto)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UserError(f"--executor ray:{address}: nothing answers there ({reason}); start a Ray"
+                        " head there (ray start --head) or use --executor local") from None  # fmt: skip
 
 
 def show_command(args: argparse.Namespace) -> int:

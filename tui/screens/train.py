@@ -24,7 +24,7 @@ from textual.widgets import (
 )
 
 from engine import events as ev
-from engine.config import SETTINGS, Setting, TrainConfig
+from engine.config import RECIPES, SETTINGS, Setting, TrainConfig
 from engine.errors import SettingError, UserFacing
 from tui.draw.tables import clock
 from tui.screens.base import ExperimentScreen
@@ -132,6 +132,11 @@ class TrainScreen(ExperimentScreen):
             )
             with Vertical(id="train-form"):
                 with Grid(id="form-grid"):  # label, field; three pairs a row, two when narrow
+                    yield Label("recipe")
+                    yield Select([(name, name) for name in RECIPES], value="study",
+                                 allow_blank=False, id="recipe",
+                                 tooltip="; ".join(f"{r.name}: {r.description}"
+                                                   for r in RECIPES.values()))  # fmt: skip
                     for spec in FORM_SETTINGS:
                         yield Label(spec.label)
                         yield setting_field(spec, getattr(defaults, spec.name))
@@ -176,6 +181,22 @@ class TrainScreen(ExperimentScreen):
             self.query_one(f"#{FORM_SETTINGS[1].name}").focus()
 
     # --- the form ---------------------------------------------------------------------
+
+    @on(Select.Changed, "#recipe")
+    def recipe_chosen(self, event: Select.Changed) -> None:
+        """Fill the form with the recipe's settings (the rest as the app's defaults); every
+        field stays editable, as a setting given on the command line overrides the recipe."""
+        if event.value not in RECIPES or self.follower is not None:
+            return
+        base = {**self.app.settings.train_defaults, **(self.settings or {"model": self.model})}
+        chosen = TrainConfig(**{**base, **RECIPES[event.value].settings})
+        for spec in FORM_SETTINGS:
+            widget = self.query_one(f"#{spec.name}")
+            value = getattr(chosen, spec.name)
+            if isinstance(widget, Select):
+                widget.value = value
+            else:
+                widget.value = spec.show(value)
 
     def read_form(self) -> TrainConfig | None:
         """The settings entered, or None (with the bad fields named) if any is invalid."""
