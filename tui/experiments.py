@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from engine.config import ATTRIBUTION_METHODS, ROBUSTNESS_ATTACKS
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -45,10 +47,12 @@ EXPERIMENTS = [
                "targeted:TargetedScreen"),
     Experiment("0", "Adding noise", "noise that turns a real digit into any other",
                "noise:NoiseScreen"),
-    Experiment("a", "Attribution", "seven methods say which pixels made the answer, and how faithfully",
-               "attribution:AttributionScreen"),
-    Experiment("r", "Robustness", "test accuracy against epsilon under FGSM or PGD",
-               "robustness:RobustnessScreen"),
+    Experiment("a", "Attribution",
+               f"{len(ATTRIBUTION_METHODS)} methods say which pixels made the answer, and how"
+               " faithfully", "attribution:AttributionScreen"),
+    Experiment("r", "Robustness",
+               f"test accuracy against epsilon under {len(ROBUSTNESS_ATTACKS) - 1} attacks, or"
+               " the worst of them", "robustness:RobustnessScreen"),
     Experiment("d", "Draw", "draw a digit and watch the prediction change",
                "draw:DrawScreen"),
 ]  # fmt: skip

@@ -14,7 +14,8 @@ from tui.cli.subject import load_subject
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "attribute",
-        help="attribution maps by seven methods side by side, with their faithfulness",
+        help=f"attribution maps by {len(ATTRIBUTION_METHODS)} methods side by side, with their"
+        " faithfulness",
         description="Which pixels made the network say what it said: saliency, input x"
         " gradient, integrated gradients, SmoothGrad, Grad-CAM, DeepLIFT (all from Captum) and"
         " occlusion, for one test image and class, each with its deletion curve (remove the"

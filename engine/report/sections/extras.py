@@ -18,7 +18,7 @@ DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",
 
 
 def attribution(ctx: Context) -> Section:
-    from engine.attribution import explain
+    from engine.attribution import curve_area, explain
 
     subject = ctx.subject()
     image = subject.test.images[STUDY_IMAGE]
@@ -38,7 +38,8 @@ def attribution(ctx: Context) -> Section:
         "probability", ylim=(0, 1.02)),
         "Deletion curves: the probability of the class as pixels are removed in each map's"
         " order, and in a random order"))  # fmt: skip
-    random_area = sum(random_curve) / len(random_curve) if random_curve else math.nan
+    # the same trapezoid area as every method's row (and the CLI's and the app's)
+    random_area = curve_area(fractions, random_curve) if random_curve else math.nan
     rows = [
         [m.method, f"{m.deletion_area:.3f}"] for m in sorted(maps, key=lambda m: m.deletion_area)
     ]
