@@ -49,7 +49,7 @@ def test_home_lists_experiments_and_runs(trained_home, tiny_folder):
     run(scenario())
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: e.screen)
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: e.title)
 def test_number_keys_open_every_experiment(trained_home, tiny_folder, experiment):
     async def scenario():
         app = tiny_app(trained_home, tiny_folder)

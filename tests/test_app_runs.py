@@ -246,3 +246,30 @@ def test_runs_are_named_deleted_and_the_pick_remembered(trained_home, tiny_folde
             return app.selected_run
 
     assert run(reopen()) == name  # remembered from the last session
+
+
+def test_a_name_that_looks_like_markup_is_shown_as_typed(trained_home, tiny_folder, tmp_path):
+    """`[/]` typed into the N dialog once made the app exit; a refused name is one line."""
+    home, name = home_with_copies(trained_home, tmp_path)
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("3")
+            table = app.screen.query_one("#all-runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 3)
+            ids = [str(table.get_row_at(i)[1]) for i in range(3)]
+            table.move_cursor(row=ids.index(name))
+            await pilot.press("N", *"[/]", "enter")
+            assert await wait_for(
+                pilot, lambda: runs.read_name(runs.runs_folder(home) / name) == "[/]"
+            )
+            assert await wait_for(
+                pilot, lambda: "[/]" in [str(table.get_row_at(i)[1]) for i in range(3)]
+            )
+            table.move_cursor(row=ids.index(f"{name}-backup"))
+            await pilot.press("N", *"[/]", "enter")  # the same name again: refused
+            assert await wait_for(pilot, lambda: "already called" in status(app))
+            assert app.is_running
+
+    run(scenario())

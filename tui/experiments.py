@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from textual.screen import Screen
 
 from engine.config import ATTRIBUTION_METHODS, ROBUSTNESS_ATTACKS
 
@@ -15,44 +17,122 @@ class Experiment:
     key: str
     title: str
     description: str
-    screen: str  # "module:Class" under tui.screens
+    screen: Callable[[], type[Screen]]  # the screen's class, imported when first opened
     options: dict = field(default_factory=dict)
 
-    def make_screen(self):
-        module_name, class_name = self.screen.split(":")
-        module = importlib.import_module(f"tui.screens.{module_name}")
-        return getattr(module, class_name)(**self.options)
+    def make_screen(self) -> Screen:
+        return self.screen()(**self.options)
+
+
+# Each screen's class behind a function: the home screen starts without importing them all,
+# and every screen is still named by its class (which tools can follow), not a string.
+def _train() -> type[Screen]:
+    from tui.screens.train import TrainScreen
+
+    return TrainScreen
+
+
+def _runs() -> type[Screen]:
+    from tui.screens.runs import RunsScreen
+
+    return RunsScreen
+
+
+def _studies() -> type[Screen]:
+    from tui.screens.studies import StudiesScreen
+
+    return StudiesScreen
+
+
+def _architecture() -> type[Screen]:
+    from tui.screens.architecture import ArchitectureScreen
+
+    return ArchitectureScreen
+
+
+def _predictions() -> type[Screen]:
+    from tui.screens.predictions import PredictionsScreen
+
+    return PredictionsScreen
+
+
+def _filters() -> type[Screen]:
+    from tui.screens.filters import FiltersScreen
+
+    return FiltersScreen
+
+
+def _occlusion() -> type[Screen]:
+    from tui.screens.occlusion import OcclusionScreen
+
+    return OcclusionScreen
+
+
+def _synthesis() -> type[Screen]:
+    from tui.screens.synthesis import SynthesisScreen
+
+    return SynthesisScreen
+
+
+def _targeted() -> type[Screen]:
+    from tui.screens.targeted import TargetedScreen
+
+    return TargetedScreen
+
+
+def _noise() -> type[Screen]:
+    from tui.screens.noise import NoiseScreen
+
+    return NoiseScreen
+
+
+def _attribution() -> type[Screen]:
+    from tui.screens.attribution import AttributionScreen
+
+    return AttributionScreen
+
+
+def _robustness() -> type[Screen]:
+    from tui.screens.robustness import RobustnessScreen
+
+    return RobustnessScreen
+
+
+def _draw() -> type[Screen]:
+    from tui.screens.draw import DrawScreen
+
+    return DrawScreen
 
 
 EXPERIMENTS = [
     Experiment("1", "Train convnet", "train the plain CNN and watch it learn (study §3)",
-               "train:TrainScreen", {"model": "convnet"}),
+               _train, {"model": "convnet"}),
     Experiment("2", "Train convnet-bn", "the same network with BatchNorm",
-               "train:TrainScreen", {"model": "convnet-bn"}),
+               _train, {"model": "convnet-bn"}),
     Experiment("3", "Runs and comparison", "every run; overlay curves, figures side by side",
-               "runs:RunsScreen"),
+               _runs),
     Experiment("u", "Studies", "comparisons over seeds: means, intervals, a paired test",
-               "studies:StudiesScreen"),
+               _studies),
     Experiment("4", "Architecture", "shapes, parameters, neurons, multiply-adds per layer",
-               "architecture:ArchitectureScreen"),
+               _architecture),
     Experiment("5", "Predictions", "test digits with true and predicted labels",
-               "predictions:PredictionsScreen"),
+               _predictions),
     Experiment("6", "Filters and activations", "conv1's filters, a conv2 filter, feature maps",
-               "filters:FiltersScreen"),
+               _filters),
     Experiment("7", "Occlusion", "slide a patch over a digit: where does the network look?",
-               "occlusion:OcclusionScreen"),
+               _occlusion),
     Experiment("8", "Class synthesis", "from noise, images the network calls 0-9 for sure",
-               "synthesis:SynthesisScreen"),
+               _synthesis),
     Experiment("9", "Targeted attack", "an image near a real digit, called another digit",
-               "targeted:TargetedScreen"),
+               _targeted),
     Experiment("0", "Adding noise", "noise that turns a real digit into any other",
-               "noise:NoiseScreen"),
+               _noise),
     Experiment("a", "Attribution",
                f"{len(ATTRIBUTION_METHODS)} methods say which pixels made the answer, and how"
-               " faithfully", "attribution:AttributionScreen"),
+               " faithfully", _attribution),
     Experiment("r", "Robustness",
                f"test accuracy against epsilon under {len(ROBUSTNESS_ATTACKS) - 1} attacks, or"
-               " the worst of them", "robustness:RobustnessScreen"),
+               " the worst of them", _robustness),
     Experiment("d", "Draw", "draw a digit and watch the prediction change",
-               "draw:DrawScreen"),
+               _draw),
 ]  # fmt: skip

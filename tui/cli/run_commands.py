@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from engine import runs
+from engine.config import SETTING
 from engine.errors import RunDamaged
 from engine.locations import data_cache
 from tui.cli.console import interruptible, make_console, print_json, wait_until
@@ -20,6 +21,7 @@ from tui.cli.options import (
     add_recipe,
     add_settings,
     config_from_args,
+    given_settings,
     non_negative_float,
 )
 from tui.cli.train_output import PlainLines, make_output
@@ -153,6 +155,11 @@ def train_command(args: argparse.Namespace) -> int:
 
     home = args.home_path
     if args.resume is not None:
+        ignored = [SETTING[name].flag for name in given_settings(args)]
+        ignored += ["--recipe"] if args.recipe != "study" else []
+        if ignored:
+            raise UserError(f"--resume continues a run with its own settings: leave out"
+                            f" {', '.join(ignored)} (or start a new run)")  # fmt: skip
         prepared = launch.prepare_resume(home, runs.find_run(home, args.resume, needs="last"))
     else:
         prepared = launch.prepare(home, config_from_args(args))

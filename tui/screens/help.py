@@ -18,8 +18,6 @@ from tui.experiments import EXPERIMENTS
 def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
     """One line per screen and key, from the BINDINGS the app, the screens and the widgets
     they focus declare — each key once per section."""
-    import importlib
-
     from tui.screens.base import ExperimentScreen
     from tui.screens.home import HomeScreen
 
@@ -40,11 +38,10 @@ def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
     shown = {(b.key, b.description) for b in everywhere}
     seen = set()
     for experiment in EXPERIMENTS:
-        module_name, class_name = experiment.screen.split(":")
-        if experiment.screen in seen:
+        screen_class = experiment.screen()
+        if screen_class in seen:
             continue
-        seen.add(experiment.screen)
-        screen_class = getattr(importlib.import_module(f"tui.screens.{module_name}"), class_name)
+        seen.add(screen_class)
         bindings = [*screen_class.BINDINGS, *getattr(screen_class, "WIDGET_KEYS", ())]
         lines += ["", f"[b]{experiment.title}[/]", *describe(bindings, skip=shown)]
     return tuple(lines)
