@@ -365,6 +365,37 @@ def summarize(run_dir: Path) -> RunSummary:
         return damaged_summary(run_dir, f"run {run_dir.name}: {error}")
 
 
+# summarize_cached: a run's summary kept while none of the files it is made from changed.
+_SUMMARIES: dict[Path, tuple[tuple, RunSummary]] = {}
+_SOURCES = (CONFIG, EVENTS, SUMMARY, NAME, "process.json")
+
+
+def _fingerprint(run_dir: Path) -> tuple:
+    """What the summary depends on: each source file's size and modification time."""
+    marks = []
+    for name in _SOURCES:
+        try:
+            info = (run_dir / name).lstat()
+            marks.append((info.st_size, info.st_mtime_ns, info.st_ino))
+        except OSError:
+            marks.append(None)
+    return tuple(marks)
+
+
+def summarize_cached(run_dir: Path) -> RunSummary:
+    """``summarize``, from memory while the run's files are unchanged (a few stat calls
+    instead of reading and parsing them): views that list every run every few seconds
+    stay cheap with a thousand runs. A running run is always summarised again (its
+    process may have died without a word)."""
+    mark = _fingerprint(run_dir)
+    kept = _SUMMARIES.get(run_dir)
+    if kept is not None and kept[0] == mark and kept[1].status != "running":
+        return kept[1]
+    summary = summarize(run_dir)
+    _SUMMARIES[run_dir] = (mark, summary)
+    return summary
+
+
 def read_state(run_dir: Path) -> RunState:
     """The run's events (but the per-batch ones), folded; RunDamaged if the log cannot be
     read."""

@@ -15,6 +15,9 @@ from engine.locations import runs_folder
 from tui.draw.tables import run_columns
 from tui.experiments import EXPERIMENTS
 
+# The home lists this many of the newest runs; the Runs screen (3) lists every one.
+HOME_RUNS = 100
+
 
 class HomeScreen(Screen):
     """Pick an experiment (Enter, or its key) or a run (Tab, then Enter to follow it)."""
@@ -67,7 +70,7 @@ class HomeScreen(Screen):
         from engine import runs
 
         try:
-            summaries = [runs.summarize(d) for d in runs.list_runs(self.app.settings.home)]
+            summaries = [runs.summarize_cached(d) for d in runs.list_runs(self.app.settings.home)]
         except UserFacing as error:  # the runs folder itself cannot be read
             self.app.call_from_thread(self.show_problem, str(error))
             return
@@ -95,16 +98,19 @@ class HomeScreen(Screen):
                 table.add_column(label, width=cells)
         else:
             table.clear()
-        for s in reversed(summaries):  # newest first; ids are folder names, so unique
+        shown = summaries[-HOME_RUNS:]  # the newest: the Runs screen (3) lists them all
+        for s in reversed(shown):  # newest first; ids are folder names, so unique
             table.add_row(*[value(s) for _, _, value in columns], key=s.id)
-        if summaries:
-            table.move_cursor(row=min(cursor, len(summaries) - 1))
+        if shown:
+            table.move_cursor(row=min(cursor, len(shown) - 1))
         usable = [
             s.id for s in summaries if s.status != "damaged" and s.best_val_accuracy is not None
         ]
         selected = self.app.selected_run or (usable[-1] if usable else None)
+        older = len(summaries) - len(shown)
+        more = f"; {older:,} older runs: 3 lists every run" if older > 0 else ""
         if selected:
-            note = f"analyses use: {selected} ({self.app.checkpoint}.pt; b switches)"
+            note = f"analyses use: {selected} ({self.app.checkpoint}.pt; b switches){more}"
         elif summaries:
             note = "no run has a best checkpoint yet: train one (1) for the analyses"
         else:

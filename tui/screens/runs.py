@@ -72,18 +72,25 @@ class RunsScreen(ExperimentScreen):
         from engine import runs
 
         run_dirs = runs.list_runs(self.app.settings.home)
-        summaries = {d.name: runs.summarize(d) for d in run_dirs}
-        histories = {
-            d.name: [
-                e
-                for e in runs.read_events(d, runs.WITHOUT_BATCHES)
-                if isinstance(e, ev.EpochEvaluated)
-            ]
-            if summaries[d.name].status != "damaged"
-            else []
-            for d in run_dirs
-        }
-        self.app.call_from_thread(self.show, summaries, histories)
+        summaries = {d.name: runs.summarize_cached(d) for d in run_dirs}
+        # the epochs of a run are read when it is picked (history), not for every run here:
+        # a thousand logs are hundreds of megabytes
+        self.app.call_from_thread(self.show, summaries, {})
+
+    def history(self, run_id: str) -> list[ev.EpochEvaluated]:
+        """The run's epochs, read from its log the first time they are wanted."""
+        from engine import runs
+
+        if run_id not in self.histories:
+            summary = self.summaries.get(run_id)
+            run_dir = runs.runs_folder(self.app.settings.home) / run_id
+            self.histories[run_id] = (
+                []
+                if summary is None or summary.status == "damaged"
+                else [e for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)
+                      if isinstance(e, ev.EpochEvaluated)]
+            )  # fmt: skip
+        return self.histories[run_id]
 
     def show(self, summaries: dict, histories: dict) -> None:
         self.summaries, self.histories = summaries, histories
@@ -122,7 +129,7 @@ class RunsScreen(ExperimentScreen):
     def compare(self) -> None:
         acc, loss = {}, {}
         for run_id in self.picked:
-            history = self.histories.get(run_id, [])
+            history = self.history(run_id)
             label = f"{self.summaries[run_id].model} {run_id[-4:]}"
             acc[label] = ([e.epoch for e in history], [100 * e.val_accuracy for e in history])
             loss[label] = ([e.epoch for e in history], [e.val_loss for e in history])
