@@ -56,7 +56,7 @@ def test_number_keys_open_every_experiment(trained_home, tiny_folder, experiment
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press(experiment.key)
             await pilot.pause(0.1)
-            assert type(app.screen).__name__ == experiment.screen.split(":")[1]
+            assert type(app.screen) is experiment.screen()
             await pilot.pause(0.5)
             await pilot.press("escape")
             assert type(app.screen).__name__ == "HomeScreen"
