@@ -74,7 +74,11 @@ def prepare(home: Path, config: TrainConfig) -> Prepared:
     resolve_device(config.device)
     _check_home_writable(home)
     dataset = _load_data(home, config)
-    return Prepared(config, dataset)
+    from engine.data import split_dataset
+
+    # split here, before a folder is made: data too small to split is one line, not a run
+    splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
+    return Prepared(config, dataset, splits=splits)
 
 
 def prepare_resume(home: Path, run_dir: Path) -> Prepared:

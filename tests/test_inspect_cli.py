@@ -86,7 +86,7 @@ def test_the_robustness_chart_draws_in_ascii(trained_home, capsys):
         (["predict", "nosuchrun"], "no run named 'nosuchrun'"),
         (["occlude", "latest", "--index", "100"], "out of range: the test set has 100"),
         (["occlude", "latest", "--patch", "29"], "patch must be between 1 and the image size 28"),
-        (["occlude", "latest", "--stride", "0"], "--stride: 0 must be at least 1"),
+        (["occlude", "latest", "--stride", "0"], "--stride: 0 must be from 1 to"),
         (["filters", "latest", "--conv2", "32"], "choose 0-31"),
         (["attack", "targeted", "latest", "--image", "0", "--target", "12"], "not a single digit"),
         (["attack", "synthesize", "latest", "--classes", "3-11"], "digits must be 0-9"),

@@ -67,14 +67,14 @@ def split_dataset(
     labels = dataset.train_labels.numpy()
     present = np.unique(labels)
     if len(present) < 2:
-        raise DataError(f"{dataset.name}: every training image is labelled"
+        raise DataError(f"{dataset.source}: every training image is labelled"
                         f" {', '.join(map(str, present)) or 'nothing'}; a classifier needs at"
                         " least two classes")  # fmt: skip
     try:
         train_idx, val_idx = _stratified_pick(labels, val_fraction, seed)
     except ValueError:  # scikit-learn's stratified split needs a few images of each class
         counts = np.bincount(labels)
-        raise DataError(f"{dataset.name}: {len(labels):,} training images ({counts.min()} of the"
+        raise DataError(f"{dataset.source}: {len(labels):,} training images ({counts.min()} of the"
                         " rarest class) are too few to split into training and validation; each"
                         " class needs at least 10") from None  # fmt: skip
     if subset is not None and subset < len(train_idx):

@@ -11,7 +11,6 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
-from engine.locations import runs_folder
 from tui.draw.tables import run_columns
 from tui.experiments import EXPERIMENTS
 
@@ -160,6 +159,8 @@ class HomeScreen(Screen):
 
     @on(DataTable.RowSelected, "#runs")
     def run_chosen(self, event: DataTable.RowSelected) -> None:
+        from tui.screens.train import open_run
+
         open_run(self.app, str(event.row_key.value), self._shown or [])
 
     def action_select_run(self) -> None:
@@ -170,17 +171,3 @@ class HomeScreen(Screen):
         elif run_id:
             self.app.select_run(run_id)
             self.query_one("#run-note", Static).update(f"analyses use: {run_id}")
-
-
-def open_run(app, run_id: str, summaries: list) -> None:
-    """Follow a run in the training view — unless it is damaged or gone, which is said."""
-    from tui.screens.train import TrainScreen
-
-    summary = next((s for s in summaries if s.id == run_id), None)
-    if summary is not None and summary.status == "damaged":
-        app.notify(f"{run_id} is damaged: {summary.error}", severity="error", timeout=8)
-        return
-    if not (runs_folder(app.settings.home) / run_id).is_dir():
-        app.notify(f"run {run_id} is gone (deleted since the list was read)", severity="error")
-        return
-    app.push_screen(TrainScreen(run_id=run_id))

@@ -192,7 +192,7 @@ class RunsScreen(ExperimentScreen):
         self.action_follow()
 
     def action_follow(self) -> None:
-        from tui.screens.home import open_run
+        from tui.screens.train import open_run
 
         run_id = self._run_under_cursor()
         if run_id:

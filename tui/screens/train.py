@@ -489,3 +489,17 @@ class TrainScreen(ExperimentScreen):
 
     def action_log_scale(self) -> None:
         self.query_one("#loss-chart", ChartView).toggle_log()
+
+
+def open_run(app, run_id: str, summaries: list) -> None:
+    """Follow a run in the training view — unless it is damaged or gone, which is said."""
+    summary = next((s for s in summaries if s.id == run_id), None)
+    if summary is not None and summary.status == "damaged":
+        app.notify(f"{run_id} is damaged: {summary.error}", severity="error", timeout=8)
+        return
+    from engine.locations import runs_folder
+
+    if not (runs_folder(app.settings.home) / run_id).is_dir():
+        app.notify(f"run {run_id} is gone (deleted since the list was read)", severity="error")
+        return
+    app.push_screen(TrainScreen(run_id=run_id))
