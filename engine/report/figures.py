@@ -13,9 +13,14 @@ from matplotlib.figure import Figure
 
 from engine.report.document import DPI
 
-# text.parse_math off: every label is plain text (a run named "$\\foo$" is not TeX).
-STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "text.parse_math": False, "axes.grid": True, "grid.alpha": 0.3,
+STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
          "svg.hashsalt": "mnist-tui", "image.interpolation": "nearest"}  # fmt: skip
+
+
+def plain(text: str) -> str:
+    """A label drawn as it is written: a run named "$\\foo$" is not TeX. (Mathtext stays on
+    for matplotlib's own tick labels: a log axis writes 10^-1 with it.)"""
+    return str(text).replace("$", r"\$")
 
 
 def png(figure: Figure) -> bytes:
@@ -33,14 +38,14 @@ def line_chart(series: dict[str, tuple[list, list]], title: str, xlabel: str, yl
         figure = Figure(figsize=size)
         axes = figure.add_subplot()
         for name, (xs, ys) in series.items():
-            (line,) = axes.plot(xs, ys, label=name, linewidth=1.4,
+            (line,) = axes.plot(xs, ys, label=plain(name), linewidth=1.4,
                                 marker="o" if len(xs) <= 20 else None, markersize=3)  # fmt: skip
             if bands and name in bands:
                 low, high = bands[name]
                 axes.fill_between(xs, low, high, color=line.get_color(), alpha=0.2)
-        axes.set_title(title)
-        axes.set_xlabel(xlabel)
-        axes.set_ylabel(ylabel)
+        axes.set_title(plain(title))
+        axes.set_xlabel(plain(xlabel))
+        axes.set_ylabel(plain(ylabel))
         if ylim:
             axes.set_ylim(*ylim)
         if log_y:
@@ -60,13 +65,13 @@ def bar_chart(groups: dict[str, list[float]], labels: list[str], title: str, yla
         width = 0.8 / max(len(groups), 1)
         x = np.arange(len(labels))
         for i, (name, values) in enumerate(groups.items()):
-            axes.bar(x + (i - (len(groups) - 1) / 2) * width, values, width, label=name)
-        axes.set_xticks(x, labels)
-        axes.set_ylabel(ylabel)
+            axes.bar(x + (i - (len(groups) - 1) / 2) * width, values, width, label=plain(name))
+        axes.set_xticks(x, [plain(label) for label in labels])
+        axes.set_ylabel(plain(ylabel))
         if len(groups) > 1:  # above the plot, where no bar is
             axes.legend(fontsize=8, ncols=len(groups), loc="lower center",
                         bbox_to_anchor=(0.5, 1.0), frameon=False)  # fmt: skip
-        axes.set_title(title, pad=22 if len(groups) > 1 else 6)
+        axes.set_title(plain(title), pad=22 if len(groups) > 1 else 6)
         figure.tight_layout()
         return png(figure)
 
@@ -95,11 +100,11 @@ def image_grid(images, titles: list[str], columns: int, title: str = "", cmap: s
             axes.axis("off")
             if i < len(images):
                 shown = axes.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax)
-                axes.set_title(titles[i], fontsize=7)
+                axes.set_title(plain(titles[i]), fontsize=7)
         if title:
-            figure.suptitle(title)
+            figure.suptitle(plain(title))
         if colorbar and shown is not None:
-            figure.colorbar(shown, ax=grid.ravel().tolist(), shrink=0.8, label=colorbar)
+            figure.colorbar(shown, ax=grid.ravel().tolist(), shrink=0.8, label=plain(colorbar))
         else:
             figure.tight_layout()
         return png(figure)
@@ -114,11 +119,11 @@ def heatmap(matrix, rows: list[str], columns: list[str], title: str, colorbar: s
         figure = Figure(figsize=size)
         axes = figure.add_subplot()
         shown = axes.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax)
-        axes.set_xticks(range(len(columns)), columns, fontsize=7)
-        axes.set_yticks(range(len(rows)), rows, fontsize=7)
-        axes.set_title(title)
-        axes.set_xlabel(xlabel)
-        axes.set_ylabel(ylabel)
+        axes.set_xticks(range(len(columns)), [plain(c) for c in columns], fontsize=7)
+        axes.set_yticks(range(len(rows)), [plain(r) for r in rows], fontsize=7)
+        axes.set_title(plain(title))
+        axes.set_xlabel(plain(xlabel))
+        axes.set_ylabel(plain(ylabel))
         if annotate:
             for (r, c), value in np.ndenumerate(matrix):
                 if np.isnan(value):
@@ -129,6 +134,6 @@ def heatmap(matrix, rows: list[str], columns: list[str], title: str, colorbar: s
                 light = 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5
                 axes.text(c, r, annotate.format(value), ha="center", va="center", fontsize=8,
                           color="black" if light else "white")  # fmt: skip
-        figure.colorbar(shown, ax=axes, shrink=0.85, label=colorbar)
+        figure.colorbar(shown, ax=axes, shrink=0.85, label=plain(colorbar))
         figure.tight_layout()
         return png(figure)
