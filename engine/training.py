@@ -79,12 +79,15 @@ def stuck_at_chance(
     change; None while it learns."""
     if val_accuracy > 1 / classes + STUCK_MARGIN:
         return None
+    # measured: `--epochs 1 --subset 20000` stays at 11.23% with the cosine schedule and
+    # reaches 96.60% with one-cycle; `--epochs 3 --subset 20000 --adversarial fgsm-rs --eps
+    # 0.3` reaches 98.27% clean, 83.7% robust with it (docs/results.md)
+    warm_up = "" if config.schedule == "onecycle" else "--schedule onecycle (a warm-up), "
     if config.defended:
-        advice = (f"the defence at eps {config.eps:g} is too strong this early: raise"
-                  f" --eps-warmup (now {config.eps_warmup}), lower --lr (now {config.lr:g}) or"
-                  " --eps; FGSM-RS learns with --optimiser adam --lr 0.005")  # fmt: skip
+        advice = (f"try {warm_up}a longer --eps-warmup (now {config.eps_warmup}), a lower --lr"
+                  f" (now {config.lr:g}) or --eps")  # fmt: skip
     else:
-        advice = f"lower --lr (now {config.lr:g}) or check the data's labels"
+        advice = f"try {warm_up}a lower --lr (now {config.lr:g}), or check the data's labels"
     return ev.RunStuckAtChance(epoch, val_accuracy, classes, advice)
 
 

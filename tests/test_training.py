@@ -183,3 +183,15 @@ def test_the_fast_recipe_learns_real_mnist(tmp_path):
     dataset = load_dataset(tmp_path / "cache", allow_download=False)
     result = train(recipe_config("fast", {"device": "cpu"}), split_dataset(dataset, seed=0))
     assert result.test_accuracy >= 0.985
+
+
+def test_a_run_stuck_at_chance_says_so_and_what_to_try(tiny_splits):
+    seen = []
+    config = TrainConfig(epochs=2, batch_size=40, lr=1e-6, device="cpu")
+    train(config, tiny_splits, seen.append)
+    stuck = [e for e in seen if isinstance(e, ev.RunStuckAtChance)]
+    assert len(stuck) == 1 and stuck[0].epoch == 1  # once, after the first epoch
+    assert "--schedule onecycle" in stuck[0].advice and "--lr" in stuck[0].advice
+    learning = []
+    train(TrainConfig(**TINY), tiny_splits, learning.append)
+    assert not any(isinstance(e, ev.RunStuckAtChance) for e in learning)
