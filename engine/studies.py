@@ -117,8 +117,8 @@ def parse_seeds(text: str) -> list[int]:
             raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds")
         seeds.update(range(first, last + 1))
     if not seeds or len(seeds) > MAX_SEEDS or max(seeds) > SETTING["seed"].maximum:
-        raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds, each a"
-                           f" {SETTING['seed'].rule()[2:]}")  # fmt: skip
+        raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds, each"
+                           f" {SETTING['seed'].rule()}")  # fmt: skip
     return sorted(seeds)
 
 

@@ -137,12 +137,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=TARGETED_BETA,
         help=f"weight of the MSE term (default {TARGETED_BETA:g}; larger keeps the image nearer the digit)",
     )
-    targeted.add_argument("--steps", type=positive_int, default=TARGETED_STEPS,
-                          help=f"gradient steps (default {TARGETED_STEPS:,})")  # fmt: skip
-    targeted.add_argument("--step-size", type=positive_float, default=TARGETED_STEP_SIZE,
-                          help=f"size of each step (default {TARGETED_STEP_SIZE:g})")  # fmt: skip
-    targeted.add_argument("--seed", type=non_negative_int, default=0,
-                          help="seed of the starting noise (default 0)")  # fmt: skip
+    add_step_options(targeted, "--steps", TARGETED_STEPS, "gradient steps", TARGETED_STEP_SIZE,
+                     "size of each step", "seed of the starting noise")  # fmt: skip
     targeted.set_defaults(handler=targeted_command)
 
     noise = kinds.add_parser("noise", help="noise that turns real digits into each target")
@@ -153,12 +149,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     noise.add_argument(
         "--targets", type=digit_list, default=list(range(10)), help="target digits (default 0-9)"
     )
-    noise.add_argument("--max-steps", type=positive_int, default=NOISE_STEPS,
-                       help=f"give up on a pair after this many steps (default {NOISE_STEPS:,})")  # fmt: skip
-    noise.add_argument("--step-size", type=positive_float, default=NOISE_STEP_SIZE,
-                       help=f"size of each signed step (default {NOISE_STEP_SIZE:g})")  # fmt: skip
-    noise.add_argument("--seed", type=non_negative_int, default=0,
-                       help="seed of the attack (default 0)")  # fmt: skip
+    add_step_options(noise, "--max-steps", NOISE_STEPS, "give up on a pair after this many steps",
+                     NOISE_STEP_SIZE, "size of each signed step", "seed of the attack")  # fmt: skip
     noise.add_argument(
         "--show", type=digit_list, metavar="S,T", help="draw this source,target pair (e.g. 2,9)"
     )
@@ -218,6 +210,29 @@ def register(commands: argparse._SubParsersAction) -> None:
                         " GPU; the Square Attack's random draws follow the batches)")  # fmt: skip
     add_device(robust, "attack")
     robust.set_defaults(handler=robustness_command)
+
+
+def add_step_options(
+    parser: argparse.ArgumentParser,
+    steps_flag: str,
+    steps: int,
+    steps_help: str,
+    step_size: float,
+    step_help: str,
+    seed_help: str,
+) -> None:
+    """An iterative attack's step count, step size and seed, with their defaults in the help
+    (the defaults themselves come from engine.config)."""
+    parser.add_argument(
+        steps_flag, type=positive_int, default=steps, help=f"{steps_help} (default {steps:,})"
+    )
+    parser.add_argument(
+        "--step-size",
+        type=positive_float,
+        default=step_size,
+        help=f"{step_help} (default {step_size:g})",
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0, help=f"{seed_help} (default 0)")
 
 
 def add_lp_options(parser: argparse.ArgumentParser, eps_default: float, pgd: bool = True) -> None:

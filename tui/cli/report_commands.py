@@ -64,7 +64,7 @@ def report_command(args: argparse.Namespace) -> int:
 
         report = build_report(args.home_path, args.runs or None, args.study, emit, cancel)
     path = args.output or default_output(args.home_path, report.run_ids, fmt, args.study)
-    replaced = check_output(path, fmt)
+    replaced = path.exists()  # write_report checks the target itself, once more
     path = write_report(report, path, fmt)
     size = path.stat().st_size
     if fmt == "md":
