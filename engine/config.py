@@ -42,6 +42,16 @@ TARGETED_STEPS, TARGETED_STEP_SIZE = 3000, 0.01
 NOISE_STEPS, NOISE_STEP_SIZE = 1000, 0.01
 # PGD's defaults for `attack pgd` and the robustness curve: 40 steps of 0.01.
 PGD_STEPS, PGD_ALPHA = 40, 0.01
+# The robustness curve's epsilons (study §5's extension), and AutoAttack's budgets: APGD's
+# steps, the classes APGD-T aims at (every other one, most likely first), Square's queries.
+ROBUSTNESS_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+APGD_STEPS, APGD_TARGETS, SQUARE_QUERIES = 100, 9, 5000
+# Bounds of every analysis option: 1e20 steps is a hang, not a setting. Counts (steps,
+# queries, images, restarts) stop at a million; step sizes and weights at a thousand (pixels
+# lie in [0, 1]); a list of epsilons at fifty values (each is an attack over the images).
+MOST, LARGEST, MOST_EPS = 1_000_000, 1_000.0, 50
+# The test image the study looks at (§4): a "9" that covering its top turns into a 2 or a 7.
+STUDY_IMAGE = 7
 # Class synthesis (engine/attacks/synthesis.py): each method, and its default steps and step
 # size (l2 saturates the image into noise long before the study's 10,000 steps).
 SYNTHESIS_METHODS = {
@@ -81,6 +91,8 @@ class Setting:
     optional: bool = False  # may be None: blank in the form, left out on the command line
     in_form: bool = True  # the app's form shows it
     metavar: str | None = None
+    many: bool = False  # a comma-separated list of values of ``kind`` (a tuple), each checked
+    most: int = 50  # with ``many``: at most this many values
 
     @property
     def flag(self) -> str:
@@ -88,6 +100,12 @@ class Setting:
 
     def rule(self) -> str:
         """What the setting accepts, in words: 'a whole number from 1 to 10000'."""
+        if self.many:
+            single = dataclasses.replace(self, many=False, optional=False).rule()
+            plural = single.replace("a whole number", "whole numbers").replace(
+                "a number", "numbers"
+            )
+            return f"up to {self.most} comma-separated {plural}"
         if self.choices:
             return "one of " + ", ".join(self.choices)
         if self.kind is bool:
@@ -119,6 +137,8 @@ class Setting:
         text = text.strip()
         if self.optional and text in ("", "none", "None"):
             return None
+        if self.many:
+            return self.check(self._parse_list(text))
         if self.kind is bool:
             words = {
                 "on": True,
@@ -139,12 +159,41 @@ class Setting:
             return self.check(value)
         return self.check(text)
 
+    def _parse_list(self, text: str) -> list:
+        """'0,0.1,0.3' (and for whole numbers '0-9' or '0-2,7') as a list, items unchecked."""
+        single = dataclasses.replace(self, many=False, optional=False)
+        values: list = []
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                raise SettingError(f"{self.name}: {text!r} has an empty item")
+            low, dash, high = part.partition("-")
+            if self.kind is int and dash and low:
+                first, last = single.parse(low), single.parse(high)
+                if last < first:
+                    raise SettingError(f"{self.name}: {part!r} runs backwards")
+                if last - first >= self.most:
+                    raise SettingError(f"{self.name}: {part!r} is more than {self.most} values")
+                values.extend(range(first, last + 1))
+            else:
+                values.append(single.parse(part))
+        return values
+
     def check(self, value: Any) -> Any:
         """``value`` if the setting allows it; SettingError naming the setting if not."""
         if value is None:
             if self.optional:
                 return None
             raise SettingError(f"{self.name} must be set ({self.rule()})")
+        if self.many:
+            if not isinstance(value, list | tuple) or not value:
+                raise SettingError(f"{self.name}: {value!r} is not {self.rule()}")
+            if len(value) > self.most:
+                raise SettingError(f"{self.name}: {len(value)} values, at most {self.most}")
+            if len(set(value)) != len(value):
+                raise SettingError(f"{self.name}: {self.show(value)} gives a value twice")
+            single = dataclasses.replace(self, many=False, optional=False)
+            return tuple(single.check(item) for item in value)
         if self.kind is bool:
             if not isinstance(value, bool):
                 raise SettingError(f"{self.name}: {value!r} is not on or off")
@@ -172,6 +221,9 @@ class Setting:
         """``value`` as the form and the help text write it."""
         if value is None:
             return ""
+        if self.many:
+            single = dataclasses.replace(self, many=False)
+            return ",".join(single.show(item) for item in value)
         if self.kind is bool:
             return "on" if value else "off"
         return _show(value) if self.kind is float else str(value)

@@ -88,9 +88,15 @@ def test_the_robustness_chart_draws_in_ascii(trained_home, capsys):
         (["occlude", "latest", "--patch", "29"], "patch must be between 1 and the image size 28"),
         (["occlude", "latest", "--stride", "0"], "--stride: 0 must be from 1 to"),
         (["filters", "latest", "--conv2", "32"], "choose 0-31"),
-        (["attack", "targeted", "latest", "--image", "0", "--target", "12"], "not a single digit"),
-        (["attack", "synthesize", "latest", "--classes", "3-11"], "digits must be 0-9"),
-        (["robustness", "latest", "--eps", "x"], "comma-separated list"),
+        (
+            ["attack", "targeted", "latest", "--image", "0", "--target", "12"],
+            "--target: 12 is not a whole number from 0 to 9",
+        ),
+        (
+            ["attack", "synthesize", "latest", "--classes", "3-11"],
+            "11 is not a whole number from 0 to 9",
+        ),
+        (["robustness", "latest", "--eps", "x"], "'x' is not a number from 0 to 1"),
     ],
 )
 def test_bad_arguments_are_named_without_traceback(trained_home, capsys, args, message):

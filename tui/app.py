@@ -17,8 +17,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.atomic import write_json
+from engine.config import NOISE_STEPS, SYNTHESIS_DEFAULTS, TARGETED_STEPS
 from engine.locations import is_run_id, runs_folder
-from tui.experiments import EXPERIMENTS, Experiment
+from engine.runs import CONFIG
+from tui.experiments import Experiment, experiments
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_GC_THRESHOLD = gc.get_threshold()
@@ -34,9 +36,9 @@ class AppSettings:
     notice: str = ""  # shown once the app opens (why pictures are not drawn as asked)
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
-    synthesis_steps: int = 10_000
-    targeted_steps: int = 3000
-    noise_max_steps: int = 1000
+    synthesis_steps: int = SYNTHESIS_DEFAULTS["sign"][0]
+    targeted_steps: int = TARGETED_STEPS
+    noise_max_steps: int = NOISE_STEPS
     robustness_limit: int = 1000
     poll_seconds: float = 0.5  # how often a followed run's log is read
     chart_seconds: float = 0.5  # how often charts redraw while data streams in
@@ -86,7 +88,7 @@ class MnistApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for experiment in EXPERIMENTS:
+        for experiment in experiments():
             yield SystemCommand(
                 experiment.title,
                 experiment.description,
@@ -130,7 +132,7 @@ def remembered_run(home: Path) -> str | None:
         run_id = json.loads((home / APP_STATE).read_text()).get("selected_run")
     except (OSError, ValueError, AttributeError):
         return None
-    if is_run_id(run_id) and (runs_folder(home) / run_id / "config.json").is_file():
+    if is_run_id(run_id) and (runs_folder(home) / run_id / CONFIG).is_file():
         return run_id
     return None
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from textual.screen import Screen
 
+from engine.analyses import ANALYSES
 from engine.config import ATTRIBUTION_METHODS, ROBUSTNESS_ATTACKS
 
 
@@ -19,6 +20,7 @@ class Experiment:
     description: str
     screen: Callable[[], type[Screen]]  # the screen's class, imported when first opened
     options: dict = field(default_factory=dict)
+    analysis: str = ""  # the declared analysis (engine.analyses) the screen draws, if any
 
     def make_screen(self) -> Screen:
         return self.screen()(**self.options)
@@ -98,6 +100,12 @@ def _robustness() -> type[Screen]:
     return RobustnessScreen
 
 
+def _analysis() -> type[Screen]:
+    from tui.screens.analysis import AnalysisScreen
+
+    return AnalysisScreen
+
+
 def _draw() -> type[Screen]:
     from tui.screens.draw import DrawScreen
 
@@ -122,17 +130,34 @@ EXPERIMENTS = [
     Experiment("7", "Occlusion", "slide a patch over a digit: where does the network look?",
                _occlusion),
     Experiment("8", "Class synthesis", "from noise, images the network calls 0-9 for sure",
-               _synthesis),
+               _synthesis, analysis="synthesize"),
     Experiment("9", "Targeted attack", "an image near a real digit, called another digit",
-               _targeted),
+               _targeted, analysis="targeted"),
     Experiment("0", "Adding noise", "noise that turns a real digit into any other",
-               _noise),
+               _noise, analysis="noise"),
     Experiment("a", "Attribution",
                f"{len(ATTRIBUTION_METHODS)} methods say which pixels made the answer, and how"
                " faithfully", _attribution),
     Experiment("r", "Robustness",
                f"test accuracy against epsilon under {len(ROBUSTNESS_ATTACKS) - 1} attacks, or"
-               " the worst of them", _robustness),
+               " the worst of them", _robustness, analysis="robustness"),
     Experiment("d", "Draw", "draw a digit and watch the prediction change",
                _draw),
 ]  # fmt: skip
+
+
+# Keys for the analyses no screen draws by hand: none taken by the home screen or the app.
+FREE_KEYS = "efghlmnoptwxyz"
+
+
+def experiments() -> list[Experiment]:
+    """The study's experiments, then every declared analysis that has no screen of its own
+    (drawn by the generic analysis screen), each with a free key."""
+    drawn = {e.analysis for e in EXPERIMENTS}
+    undrawn = [a for a in ANALYSES.values() if a.in_app and a.name not in drawn]
+    generic = [
+        Experiment(key, analysis.title, analysis.about, _analysis, {"name": analysis.name},
+                   analysis=analysis.name)
+        for key, analysis in zip(FREE_KEYS, undrawn, strict=False)
+    ]  # fmt: skip
+    return [*EXPERIMENTS, *generic]

@@ -55,6 +55,13 @@ class NoiseResult:
             ]
         }
 
+    def summary(self) -> str:
+        reached = sorted(s for s in self.steps if s is not None)
+        if not reached:
+            return f"none of {len(self.steps)} pairs reached its target"
+        return (f"{len(reached)} of {len(self.steps)} pairs reached their target; steps median"
+                f" {reached[len(reached) // 2]:,}, most {reached[-1]:,}")  # fmt: skip
+
 
 def noise_attack(
     model: nn.Module,
@@ -154,3 +161,10 @@ def noise_table(
         indices=indices,
         **options,
     )
+
+
+def noise_of(subject, sources: tuple[int, ...], targets: tuple[int, ...], max_steps: int,
+             step_size: float, seed: int, emit: ev.Emit = ev.ignore, cancel=None) -> NoiseResult:  # fmt: skip
+    """``noise_table`` on the subject's test images."""
+    return noise_table(subject.model, subject.test, list(sources), list(targets), max_steps,
+                       step_size=step_size, seed=seed, emit=emit, cancel=cancel)  # fmt: skip

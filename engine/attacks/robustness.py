@@ -12,6 +12,7 @@ before (AutoAttack runs APGD-CE, APGD-T, FAB-T and Square the same way).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -21,16 +22,20 @@ from engine.attacks.apgd import apgd
 from engine.attacks.pgd import projected_steps
 from engine.attacks.square import square_attack
 from engine.attacks.start import check_cancel, device_of, frozen
-from engine.config import ROBUSTNESS_ATTACKS
+from engine.config import (
+    APGD_STEPS,
+    APGD_TARGETS,
+    PGD_ALPHA,
+    PGD_STEPS,
+    ROBUSTNESS_ATTACKS,
+    SQUARE_QUERIES,
+)
 from engine.data import Split
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
 ATTACKS = ROBUSTNESS_ATTACKS
 WORST = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square")
-APGD_STEPS = 100  # AutoAttack's
-APGD_TARGETS = 9  # AutoAttack's: every other class, most likely first
-SQUARE_QUERIES = 5000  # AutoAttack's
 
 
 def image_noise(indices: torch.Tensor, restart: int, device: torch.device) -> torch.Tensor:
@@ -118,8 +123,8 @@ def robustness_curve(
     eps_values: list[float],
     attack: str = "fgsm",
     limit: int | None = None,
-    steps: int = 40,
-    alpha: float = 0.01,
+    steps: int = PGD_STEPS,
+    alpha: float = PGD_ALPHA,
     random_start: bool = False,
     batch_size: int = 500,
     emit: ev.Emit = ev.ignore,
@@ -194,3 +199,30 @@ def robustness_curve(
         points.append(point)
         emit(point)
     return points
+
+
+@dataclass(frozen=True)
+class RobustnessCurve:
+    """The curve of one attack: a ``RobustnessMeasured`` per eps, smallest first."""
+
+    points: list[ev.RobustnessMeasured]
+
+    def to_dict(self) -> dict:
+        return {"points": [ev.event_to_dict(p) for p in self.points]}
+
+    def summary(self) -> str:
+        first, last = self.points[0], self.points[-1]
+        return (f"{first.attack}: {first.accuracy:.2%} at eps {first.eps:g}, {last.accuracy:.2%}"
+                f" at eps {last.eps:g} ({last.robust_accuracy:.2%} robust at every eps up to"
+                f" it), {first.images:,} test images")  # fmt: skip
+
+
+def robustness_of(subject, eps: tuple[float, ...], attack: str, restarts: int, queries: int,
+                  targets: int, limit: int | None, steps: int, alpha: float,
+                  random_start: bool, batch_size: int, emit: ev.Emit = ev.ignore,
+                  cancel=None) -> RobustnessCurve:  # fmt: skip
+    """``robustness_curve`` on the subject's test images."""
+    points = robustness_curve(subject.model, subject.test, list(eps), attack, limit, steps,
+                              alpha, random_start, batch_size, emit, cancel, restarts,
+                              targets, queries)  # fmt: skip
+    return RobustnessCurve(points)

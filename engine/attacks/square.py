@@ -16,6 +16,7 @@ import math
 import torch
 
 from engine.attacks.apgd import margin
+from engine.config import SQUARE_QUERIES
 
 
 def window_share(p_init: float, query: int, queries: int) -> float:
@@ -35,7 +36,7 @@ def square_attack(
     images: torch.Tensor,
     labels: torch.Tensor,
     eps: float,
-    queries: int = 5000,
+    queries: int = SQUARE_QUERIES,
     p_init: float = 0.8,
     seed: int = 0,
 ) -> torch.Tensor:

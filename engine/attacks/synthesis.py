@@ -58,6 +58,20 @@ class SynthesisResult:
             "images": self.images[:, 0].tolist(),
         }
 
+    def summary(self) -> str:
+        sure = sum(p >= 0.99 and k == c for p, k, c in
+                   zip(self.probabilities, self.predicted, self.classes, strict=True))  # fmt: skip
+        return (f"{sure} of {len(self.classes)} images called their class with P >= 0.99;"
+                f" lowest P {min(self.probabilities):.3f}")  # fmt: skip
+
+
+def synthesis_of(subject, classes: tuple[int, ...], method: str, steps: int | None,
+                 step_size: float | None, seed: int, clamp: bool, emit: ev.Emit = ev.ignore,
+                 cancel=None) -> SynthesisResult:  # fmt: skip
+    """``synthesize_classes`` of the subject's model (steps and step size: the method's)."""
+    return synthesize_classes(subject.model, list(classes), steps, step_size, seed, clamp=clamp,
+                              emit=emit, cancel=cancel, method=method)  # fmt: skip
+
 
 def synthesize_classes(
     model: nn.Module,

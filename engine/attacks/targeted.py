@@ -45,6 +45,20 @@ class TargetedResult:
             "image": self.image[0].tolist(),
         }
 
+    def summary(self) -> str:
+        crossed = (f"passed 0.5 at step {self.crossed_at:,}" if self.crossed_at is not None
+                   else "never passed 0.5")  # fmt: skip
+        return (f"called {self.predicted}; P({self.target}) {crossed}, final"
+                f" {self.probability:.4f}; MSE to the real image {self.mse:.4f}")  # fmt: skip
+
+
+def targeted_of(subject, image: int, target: int, beta: float, steps: int, step_size: float,
+                seed: int, emit: ev.Emit = ev.ignore, cancel=None) -> TargetedResult:  # fmt: skip
+    """The targeted image near the subject's test image ``image`` (see ``targeted_image``)."""
+    subject.check_index(image)
+    return targeted_image(subject.model, subject.test.images[image], target, beta, steps,
+                          step_size, seed, emit=emit, cancel=cancel)  # fmt: skip
+
 
 def targeted_image(
     model: nn.Module,

@@ -64,7 +64,9 @@ def build_report(home: Path, names: list[str] | None = None, study: str | None =
             section = make(ctx)
         except UserFacing as error:  # e.g. a weak run gets no digit right to attack
             section = unmade_section(task, str(error).splitlines()[0])
-        if section is not None:
+        if isinstance(section, list):
+            sections.extend(section)
+        elif section is not None:
             sections.append(section)
     number_sections(sections)
     emit(ev.ProgressMade("report", len(SECTIONS), len(SECTIONS)))

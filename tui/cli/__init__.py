@@ -15,6 +15,7 @@ from collections.abc import Callable
 from engine.errors import UserFacing
 from engine.locations import app_home
 from tui.cli import (
+    analysis_commands,
     attack_commands,
     attribute_commands,
     inspect_commands,
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_commands.register(commands)
     inspect_commands.register(commands)
-    attack_commands.register(commands)
+    analysis_commands.register(commands, attack_commands.handlers(), attack_commands.EXTRA_OPTIONS)
     attribute_commands.register(commands)
     study_commands.register(commands)
     report_commands.register(commands)

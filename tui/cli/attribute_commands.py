@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.config import ATTRIBUTION_METHODS
+from engine.config import ATTRIBUTION_METHODS, STUDY_IMAGE
 from tui.cli.console import make_console, print_json, progress_bar
 from tui.cli.options import UserError, add_subject_options, non_negative_int
 from tui.cli.subject import load_subject
@@ -24,8 +24,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         " each digit.",
     )
     add_subject_options(parser)
-    parser.add_argument("--index", type=non_negative_int, default=7, metavar="I",
-                        help="test image (default 7)")  # fmt: skip
+    parser.add_argument("--index", type=non_negative_int, default=STUDY_IMAGE, metavar="I",
+                        help=f"test image (default {STUDY_IMAGE}, the study's '9')")  # fmt: skip
     parser.add_argument("--method", choices=[*ATTRIBUTION_METHODS, "all"], default="all")
     parser.add_argument("--target", type=int, choices=range(10), metavar="T",
                         help="the class to explain (default: the predicted one)")  # fmt: skip

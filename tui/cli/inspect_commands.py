@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import runs
-from engine.config import MODEL_NAMES, OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.config import MODEL_NAMES, OCCLUSION_PATCH, OCCLUSION_STRIDE, STUDY_IMAGE
 from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import (
     UserError,
@@ -75,9 +75,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     occlude.add_argument(
         "--index",
         type=non_negative_int,
-        default=7,
+        default=STUDY_IMAGE,
         metavar="I",
-        help="test image (default 7, the study's '9')",
+        help=f"test image (default {STUDY_IMAGE}, the study's '9')",
     )
     occlude.add_argument(
         "--patch",

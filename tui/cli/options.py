@@ -8,7 +8,16 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.config import DEVICES, RECIPES, SETTINGS, Setting, TrainConfig, recipe_config
+from engine.config import (
+    DEVICES,
+    LARGEST,
+    MOST,
+    RECIPES,
+    SETTINGS,
+    Setting,
+    TrainConfig,
+    recipe_config,
+)
 from engine.errors import SettingError, UserFacing
 
 
@@ -42,11 +51,7 @@ def number_type(convert: Callable[[str], float], noun: str, ok: Callable[[float]
     return parse
 
 
-# Every count and size has an upper bound too: 1e20 steps is a hang, not a setting. Counts
-# (steps, queries, images, restarts) stop at a million; step sizes and weights at a thousand
-# (pixels lie in [0, 1]).
-MOST = 1_000_000
-LARGEST = 1_000.0
+# Every count and size has an upper bound too (see engine.config).
 positive_int = number_type(int, "a whole number", lambda v: 1 <= v <= MOST,
                            f"must be from 1 to {MOST:,}")  # fmt: skip
 non_negative_int = number_type(int, "a whole number", lambda v: 0 <= v <= MOST,
@@ -91,25 +96,33 @@ def _setting_type(spec: Setting):
     return parse
 
 
+def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool = False) -> None:
+    """The option of one declared setting or analysis parameter: its type, rule, default and
+    help from the declaration. A parameter with no default and not optional is required."""
+    default = "" if spec.default is None else f" (default: {spec.show(spec.default)})"
+    value = argparse.SUPPRESS if only_given else spec.default
+    required = spec.default is None and not spec.optional and not only_given
+    help = spec.help.replace("%", "%%")
+    if spec.kind is bool:
+        parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction,
+                            default=value, help=help + default)  # fmt: skip
+    elif spec.choices and not spec.many:
+        parser.add_argument(spec.flag, choices=spec.choices, default=value, required=required,
+                            help=help + default)  # fmt: skip
+    else:
+        parser.add_argument(spec.flag, type=_setting_type(spec), default=value,
+                            required=required, metavar=spec.metavar,
+                            help=f"{help}; {spec.rule()}{default}")  # fmt: skip
+
+
 def add_settings(
     parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None, only_given: bool = False
 ) -> None:
     """One option per run setting (or per setting named), from its declaration. With
     ``only_given`` a setting not on the command line is absent from the namespace."""
     for spec in SETTINGS:
-        if names is not None and spec.name not in names:
-            continue
-        default = "" if spec.default is None else f" (default: {spec.show(spec.default)})"
-        value = argparse.SUPPRESS if only_given else spec.default
-        if spec.kind is bool:
-            parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction,
-                                default=value, help=spec.help + default)  # fmt: skip
-        elif spec.choices:
-            parser.add_argument(spec.flag, choices=spec.choices, default=value,
-                                help=spec.help + default)  # fmt: skip
-        else:
-            parser.add_argument(spec.flag, type=_setting_type(spec), default=value,
-                                metavar=spec.metavar, help=f"{spec.help}; {spec.rule()}{default}")  # fmt: skip
+        if names is None or spec.name in names:
+            add_setting(parser, spec, only_given)
 
 
 def add_recipe(parser: argparse.ArgumentParser) -> None:

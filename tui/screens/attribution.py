@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
-from engine.config import ATTRIBUTION_METHODS
+from engine.config import ATTRIBUTION_METHODS, STUDY_IMAGE
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
@@ -31,7 +31,7 @@ class AttributionScreen(ExperimentScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.image_index = 7  # the study's '9'
+        self.image_index = STUDY_IMAGE
         self.target: int | None = None  # None: the predicted class
 
     def compose(self) -> ComposeResult:

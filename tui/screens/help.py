@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.experiments import EXPERIMENTS
+from tui.experiments import experiments
 
 
 @cache
@@ -33,11 +33,13 @@ def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
 
     everywhere = [*app_bindings, *ExperimentScreen.BINDINGS]
     lines = ["[b]Everywhere[/]", *describe(everywhere), "  ctrl+p       command palette: find any experiment by name",
-             "", "[b]Home[/]", *describe(HomeScreen.BINDINGS), "  Tab          between experiments and runs",
+             "", "[b]Home[/]", *describe(HomeScreen.BINDINGS),
+             *(f"  {e.key:<12} {e.title}" for e in experiments()),
+             "  Tab          between experiments and runs",
              "  Enter        open the experiment or follow the run"]  # fmt: skip
     shown = {(b.key, b.description) for b in everywhere}
     seen = set()
-    for experiment in EXPERIMENTS:
+    for experiment in experiments():
         screen_class = experiment.screen()
         if screen_class in seen:
             continue

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
 from tui.draw.tables import run_columns
-from tui.experiments import EXPERIMENTS
+from tui.experiments import experiments
 
 # The home lists this many of the newest runs; the Runs screen (3) lists every one.
 HOME_RUNS = 100
@@ -29,15 +29,21 @@ class HomeScreen(Screen):
         Binding("s", "select_run", "Use run for analyses"),
         Binding("i", "about", "About the study"),
         Binding("b", "checkpoint", "best/last.pt"),
-        *[Binding(e.key, f"open('{e.key}')", e.title, show=False) for e in EXPERIMENTS],
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        # the experiments, with every analysis declared by now (engine.analyses.register)
+        self.experiments = experiments()
+        for e in self.experiments:
+            self._bindings.bind(e.key, f"open('{e.key}')", e.title, show=False)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="home-body"):
             with Vertical(id="experiments-panel"):
                 yield OptionList(
-                    *[Option(f"[b]{e.key}[/]  {e.title}", id=e.key) for e in EXPERIMENTS],
+                    *[Option(f"[b]{e.key}[/]  {e.title}", id=e.key) for e in self.experiments],
                     id="experiments",
                 )
                 yield Static("", id="description", classes="muted")
@@ -139,7 +145,7 @@ class HomeScreen(Screen):
             focused.action_cursor_down() if step > 0 else focused.action_cursor_up()
 
     def action_open(self, key: str) -> None:
-        experiment = next(e for e in EXPERIMENTS if e.key == key)
+        experiment = next(e for e in self.experiments if e.key == key)
         self.app.open_experiment(experiment)
 
     @on(OptionList.OptionSelected, "#experiments")
@@ -148,7 +154,7 @@ class HomeScreen(Screen):
 
     @on(OptionList.OptionHighlighted, "#experiments")
     def experiment_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        experiment = next(e for e in EXPERIMENTS if e.key == event.option.id)
+        experiment = next(e for e in self.experiments if e.key == event.option.id)
         self.query_one("#description", Static).update(experiment.description)
 
     def _run_under_cursor(self) -> str | None:

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Static
 
 from engine.config import OCCLUSION_PATCH as PATCH
 from engine.config import OCCLUSION_STRIDE as STRIDE
+from engine.config import STUDY_IMAGE
 from tui.graphics import PIXEL_MODES
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
@@ -41,8 +42,8 @@ class OcclusionScreen(ExperimentScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     stride: reactive[int] = reactive(STRIDE)
     """Step between patch positions."""
-    image_index: reactive[int] = reactive(7)
-    """The test image (7: the study's '9')."""
+    image_index: reactive[int] = reactive(STUDY_IMAGE)
+    """The test image (the study's '9' to begin with)."""
     fill: reactive[float] = reactive(0.0)
     """The patch's pixel value: 0 black, 0.5 grey, 1 white."""
     cursor: reactive[tuple[int, int]] = reactive((0, 0))

@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
+from engine.analyses.breaking import ROBUSTNESS
 from engine.config import DEFENCES, ROBUSTNESS_ATTACKS
 from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
 
-EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+EPS = list(ROBUSTNESS.default("eps"))
 
 
 def defence_runs(summaries) -> list:

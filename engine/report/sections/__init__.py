@@ -1,16 +1,21 @@
 """The report's sections in order. Each is a function of the report's context that returns
-a Section, or None where it has nothing to say; adding one is a function in a module of
-its own and a line here."""
+a Section (or several), or None where it has nothing to say; adding one is a function in a
+module of its own and a line here. A declared analysis (engine.analyses) that no section
+draws by hand gets a section of its own from ``declared``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from engine.report.context import Context
 from engine.report.document import Section
-from engine.report.sections import basics, breaking, extras, inside
+from engine.report.sections import basics, breaking, declared, extras, inside
 
-SECTIONS: tuple[tuple[str, Callable[[Context], Section | None]], ...] = (
+# The declared analyses the sections below draw by hand.
+DRAWN = frozenset({"synthesize", "targeted", "noise", "robustness"})
+
+SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]], ...] = (
     ("data", basics.data),
     ("networks", basics.networks),
     ("training", basics.training),
@@ -24,6 +29,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], Section | None]], ...] = (
     ("adding noise", breaking.noise),
     ("robustness", breaking.robustness),
     ("attribution", extras.attribution),
+    ("other analyses", partial(declared.sections, drawn=DRAWN)),
     ("robust training", extras.defences),
     ("study", extras.study),
 )

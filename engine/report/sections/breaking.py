@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.config import PGD_ALPHA, PGD_STEPS, TARGETED_BETA
+from engine.analyses.breaking import NOISE, ROBUSTNESS
+from engine.config import PGD_ALPHA, PGD_STEPS, TARGETED_BETA, TARGETED_STEPS
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
 
 SYNTHESIS_STEPS = 2000  # the study's 10,000 reach the same pictures; see the text
-TARGETED = (2, 9, 3000)  # a real 2 turned into a 9, over the study's 3,000 steps
-NOISE_STEPS = 1000
-EPS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
+TARGETED = (2, 9, TARGETED_STEPS)  # a real 2 turned into a 9, over the study's steps
+NOISE_STEPS = NOISE.default("max_steps")
+EPS = list(ROBUSTNESS.default("eps"))
 # FGSM and PGD attack the same first test images, so that their curves compare (PGD's 40
 # steps an image make it the costliest part of the report).
 ROBUSTNESS_IMAGES = 300

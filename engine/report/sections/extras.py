@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 
+from engine.config import STUDY_IMAGE
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
 from engine.report.sections.basics import percent
-from engine.report.sections.inside import STUDY_IMAGE
 from engine.study_text import study_paragraphs
 
 DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE, STUDY_IMAGE
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Text, study_paragraph
 
 SAMPLE_SEED = 0  # the random test images shown
 SAMPLES = 16
-STUDY_IMAGE = 7  # study §4's example: a "9" that covering its top turns into a 2 or a 7
 
 
 def predictions(ctx: Context) -> Section:

@@ -1,0 +1,26 @@
+"""Every analysis declared once (see ``declaration``): importing this package registers the
+built-in ones, in the order the front ends list them."""
+
+from engine.analyses import breaking
+from engine.analyses.declaration import (
+    ANALYSES,
+    Analysis,
+    Result,
+    flat_items,
+    in_group,
+    parameter,
+    register,
+    unregister,
+)
+
+__all__ = [
+    "ANALYSES",
+    "Analysis",
+    "Result",
+    "breaking",
+    "flat_items",
+    "in_group",
+    "parameter",
+    "register",
+    "unregister",
+]

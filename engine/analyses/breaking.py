@@ -1,0 +1,155 @@
+"""The analyses that break the network (study §5 and its extension), declared once."""
+
+from __future__ import annotations
+
+from engine.analyses.declaration import Analysis, parameter, register
+from engine.config import (
+    APGD_STEPS,
+    APGD_TARGETS,
+    LARGEST,
+    MOST,
+    MOST_EPS,
+    NOISE_STEP_SIZE,
+    NOISE_STEPS,
+    PGD_ALPHA,
+    PGD_STEPS,
+    ROBUSTNESS_ATTACKS,
+    ROBUSTNESS_EPS,
+    SQUARE_QUERIES,
+    STUDY_IMAGE,
+    SYNTHESIS_DEFAULTS,
+    SYNTHESIS_METHODS,
+    TARGETED_BETA,
+    TARGETED_STEP_SIZE,
+    TARGETED_STEPS,
+)
+
+# The command groups: `mnist-tui attack NAME`.
+GROUPS = {"attack": "adversarial images"}
+
+
+def count(name: str, default, help: str, low: int = 1, **rules):
+    return parameter(name, int, default, help, minimum=low, maximum=rules.pop("maximum", MOST),
+                     **rules)  # fmt: skip
+
+
+def size(name: str, default, help: str, **rules):
+    return parameter(name, float, default, help, minimum=0, above_minimum=True,
+                     maximum=LARGEST, **rules)  # fmt: skip
+
+
+def digits(name: str, help: str):
+    return parameter(name, int, tuple(range(10)), help, minimum=0, maximum=9, many=True,
+                     most=10, metavar="DIGITS")  # fmt: skip
+
+
+def seed(help: str):
+    return count("seed", 0, help, low=0)
+
+
+def image(help: str = "the test image (the study's is a '9')"):
+    return count("image", STUDY_IMAGE, help, low=0, maximum=10**7, metavar="I")
+
+
+def eps_radius(default: float):
+    return parameter("eps", float, default, "L-infinity radius in pixels", minimum=0, maximum=1)
+
+
+SYNTHESIZE = register(Analysis(
+    name="synthesize", group="attack", title="Class synthesis", study_section="5",
+    about="from noise, an image the network calls k with certainty",
+    compute="engine.attacks.synthesis:synthesis_of",
+    parameters=(
+        digits("classes", "the digits to synthesise, e.g. 0-9 or 3,8"),
+        parameter("method", str, "sign", "; ".join(f"{name}: {what}" for name, what
+                                                    in SYNTHESIS_METHODS.items()),
+                  choices=tuple(SYNTHESIS_METHODS)),
+        count("steps", None, "steps (blank: " + ", ".join(
+            f"{steps:,} for {name}" for name, (steps, _) in SYNTHESIS_DEFAULTS.items()) + ")",
+            optional=True),
+        size("step_size", None, "size of each step (blank: " + ", ".join(
+            f"{step:g} for {name}" for name, (_, step) in SYNTHESIS_DEFAULTS.items()) + ")",
+            optional=True),
+        seed("seed of the starting noise"),
+        parameter("clamp", bool, True, "keep pixels in [0, 1] (--no-clamp lets them leave, as"
+                  " the original did)"),
+    ),
+))  # fmt: skip
+
+TARGETED = register(Analysis(
+    name="targeted", group="attack", title="Targeted attack", study_section="5",
+    about="an image near a real digit that the network calls T",
+    compute="engine.attacks.targeted:targeted_of",
+    parameters=(
+        image("the test image to stay near"),
+        parameter("target", int, None, "the digit the network should call it", minimum=0,
+                  maximum=9, metavar="T"),
+        parameter("beta", float, TARGETED_BETA, "weight of the MSE term (larger keeps the"
+                  " image nearer the digit)", minimum=0, maximum=LARGEST),
+        count("steps", TARGETED_STEPS, "gradient steps"),
+        size("step_size", TARGETED_STEP_SIZE, "size of each step"),
+        seed("seed of the starting noise"),
+    ),
+))  # fmt: skip
+
+NOISE = register(Analysis(
+    name="noise", group="attack", title="Adding noise", study_section="5",
+    about="noise that turns real digits into each target",
+    compute="engine.attacks.noise:noise_of",
+    parameters=(
+        digits("sources", "source digits (a correctly classified test image of each)"),
+        digits("targets", "target digits"),
+        count("max_steps", NOISE_STEPS, "give up on a pair after this many steps"),
+        size("step_size", NOISE_STEP_SIZE, "size of each signed step"),
+        seed("seed of the attack"),
+    ),
+))  # fmt: skip
+
+LIMIT = count("limit", 1000, "test images to attack", metavar="N")
+PGD_PARAMETERS = (
+    count("steps", PGD_STEPS, "PGD steps"),
+    size("alpha", PGD_ALPHA, "PGD step size"),
+    parameter("random_start", bool, False, "PGD from a random point in the ball"),
+)
+
+FGSM = register(Analysis(
+    name="fgsm", group="attack", title="FGSM", study_section="5",
+    about="fast gradient sign method (L-infinity, pixels in [0, 1]) on test images",
+    compute="engine.attacks.lp_attack:fgsm_of", in_report=False, in_app=False,
+    parameters=(eps_radius(0.1), LIMIT),
+))  # fmt: skip
+
+PGD = register(Analysis(
+    name="pgd", group="attack", title="PGD", study_section="5",
+    about="projected gradient descent (L-infinity, pixels in [0, 1]) on test images",
+    compute="engine.attacks.lp_attack:pgd_of", in_report=False, in_app=False,
+    parameters=(eps_radius(0.1), LIMIT, *PGD_PARAMETERS),
+))  # fmt: skip
+
+ROBUSTNESS = register(Analysis(
+    name="robustness", title="Robustness", study_section="5",
+    about="test accuracy against epsilon under an attack, or the worst of several",
+    description="Test accuracy against epsilon. Attacks: fgsm; pgd; apgd-ce and apgd-dlr"
+    f" (APGD, Croce & Hein 2020, with the cross-entropy or the scale-free DLR loss, {APGD_STEPS}"
+    " steps); apgd-t (APGD with targeted DLR against the other classes, most likely first);"
+    " square (the Square Attack: black-box random search, blind to hidden gradients); worst"
+    " (all of them: an image counts as robust only if it survives every one, as in"
+    " AutoAttack — the evaluation to trust for a defended network).",
+    compute="engine.attacks.robustness:robustness_of",
+    parameters=(
+        parameter("eps", float, ROBUSTNESS_EPS, "epsilons", minimum=0, maximum=1, many=True,
+                  most=MOST_EPS, metavar="EPS"),
+        parameter("attack", str, "fgsm", "the attack (see above)", choices=ROBUSTNESS_ATTACKS),
+        count("restarts", 1, "random restarts of pgd (with --random-start) and of the APGD"
+              " attacks; an image must survive every one"),
+        count("queries", SQUARE_QUERIES, "the square attack's queries per image (AutoAttack's);"
+              " 0 leaves it out of worst: much faster, but blind to a network that hides its"
+              " gradients", low=0, metavar="N"),
+        count("targets", APGD_TARGETS, "classes apgd-t aims at, the most likely first (every"
+              " other class, as AutoAttack; fewer is faster)", maximum=9),
+        count("limit", None, "attack only the first N test images", optional=True, metavar="N"),
+        *PGD_PARAMETERS,
+        count("batch_size", 500, "images attacked together (larger is faster on a GPU; the"
+              " Square Attack's random draws follow the batches)", metavar="N"),
+    ),
+))  # fmt: skip

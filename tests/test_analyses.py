@@ -1,0 +1,125 @@
+"""An analysis declared once appears in the CLI, the app and the report with no other edit:
+a toy one, registered here, is found and run in all three; the built-in declarations drive
+the options of their commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from functools import partial
+
+import pytest
+
+from engine import events as ev
+from engine.analyses import ANALYSES, Analysis, parameter, register, unregister
+from engine.analyses.breaking import ROBUSTNESS
+from engine.report import build_report, write_report
+from engine.report.sections import DRAWN, basics, declared
+from tests.app_setup import text_of, tiny_app, wait_for
+from tui.cli import build_parser, main
+
+
+@dataclass(frozen=True)
+class MeanInk:
+    images: int
+    mean: float
+
+    def to_dict(self) -> dict:
+        return {"images": self.images, "mean_ink": self.mean}
+
+    def summary(self) -> str:
+        return f"the first {self.images} test images are {self.mean:.1%} ink on average"
+
+
+def mean_ink(subject, images: int, emit=ev.ignore, cancel=None) -> MeanInk:
+    pixels = subject.test.images[:images].float() / 255
+    emit(ev.ProgressMade("mean ink", images, images))
+    return MeanInk(images, float(pixels.mean()))
+
+
+TOY = Analysis(
+    name="mean-ink",
+    title="Mean ink",
+    about="how much of each test image is ink",
+    parameters=(parameter("images", int, 10, "test images to average", minimum=1, maximum=100),),
+    compute=mean_ink,
+)
+
+
+@pytest.fixture()
+def toy():
+    register(TOY)
+    yield TOY
+    unregister(TOY.name)
+
+
+def test_a_toy_analysis_is_a_command_with_its_declared_options(toy, trained_home, capsys):
+    assert "mean-ink" in build_parser().format_help()
+    assert main(["--home", str(trained_home), "mean-ink", "--images", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["images"] == 5 and 0 < out["mean_ink"] < 1
+    assert main(["--home", str(trained_home), "mean-ink", "--images", "5"]) == 0
+    assert "the first 5 test images are" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:  # the declared bounds are the option's
+        main(["--home", str(trained_home), "mean-ink", "--images", "101"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--images: 101 is not a whole number from 1 to 100" in err and len(err.splitlines()) == 1
+
+
+def test_a_toy_analysis_has_a_screen_in_the_app(toy, trained_home, tiny_folder):
+    from textual.widgets import Input, OptionList
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            home = app.screen
+            entry = next(e for e in home.experiments if e.analysis == "mean-ink")
+            titles = [str(o.prompt) for o in home.query_one("#experiments", OptionList).options]
+            assert any("Mean ink" in t for t in titles)
+            await pilot.press(entry.key)
+            assert type(app.screen).__name__ == "AnalysisScreen"
+            summary = app.screen.query_one("#analysis-summary")
+            assert await wait_for(pilot, lambda: "first 10 test images" in text_of(summary))
+            field = app.screen.query_one("#parameter-images", Input)
+            field.value = "3"
+            field.focus()
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: "first 3 test images" in text_of(summary))
+            field.value = "500"  # outside the declared bounds: said, not run
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            status = text_of(app.screen.query_one(".status"))
+            assert "images: 500 is not a whole number from 1 to 100" in status
+
+    asyncio.run(scenario())
+
+
+def test_a_toy_analysis_has_a_section_in_the_report(toy, trained_home, tmp_path, monkeypatch):
+    import engine.report.build as build
+
+    monkeypatch.setattr(build, "SECTIONS", (("data", basics.data),
+                        ("other analyses", partial(declared.sections, drawn=DRAWN))))  # fmt: skip
+    report = build_report(trained_home)
+    section = next(s for s in report.sections if s.key == "mean-ink")
+    assert section.title == "Mean ink" and section.number == "2."
+    text = write_report(report, tmp_path / "r.md", "md").read_text()
+    assert "## 2. Mean ink" in text and "the first 10 test images are" in text
+    assert "images 10" in text  # the settings it ran with, from the declaration
+
+
+def test_the_built_in_commands_take_their_options_from_the_declarations(capsys):
+    parser = build_parser()
+    robustness = parser.parse_args(["robustness"])
+    assert robustness.eps == ROBUSTNESS.default("eps")
+    assert robustness.queries == ROBUSTNESS.default("queries")
+    targeted = parser.parse_args(["attack", "targeted", "--target", "3"])
+    assert targeted.image == ANALYSES["targeted"].default("image")
+    for analysis in ANALYSES.values():
+        words = [*analysis.command.split(), "--help"]
+        with pytest.raises(SystemExit):
+            parser.parse_args(words)
+        shown = " ".join(capsys.readouterr().out.split())
+        for spec in analysis.parameters:
+            assert spec.flag in shown and " ".join(spec.rule().split()) in shown

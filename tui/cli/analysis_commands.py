@@ -1,0 +1,77 @@
+"""Every declared analysis (engine.analyses) as a command: its options and help come from the
+declaration; an analysis the CLI draws by hand has its own handler, any other prints its
+result's summary and values (or ``--json``: its ``to_dict()``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from engine.analyses import ANALYSES, flat_items
+from engine.analyses.breaking import GROUPS
+from tui.cli.console import interruptible, make_console, print_json, progress_bar
+from tui.cli.options import add_setting, add_subject_options
+from tui.cli.subject import load_subject
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(
+    commands: argparse._SubParsersAction,
+    handlers: dict[str, Handler],
+    extra_options: dict[str, Callable[[argparse.ArgumentParser], None]],
+) -> None:
+    """A command per registered analysis, grouped as declared (`attack targeted`)."""
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for analysis in ANALYSES.values():
+        parent = commands
+        if analysis.group:
+            if analysis.group not in groups:
+                names = ", ".join(a.name for a in ANALYSES.values() if a.group == analysis.group)
+                about = GROUPS.get(analysis.group, analysis.group)
+                group = commands.add_parser(analysis.group, help=f"{about}: {names}")
+                groups[analysis.group] = group.add_subparsers(
+                    dest=analysis.group, metavar=analysis.group.upper(), required=True
+                )
+            parent = groups[analysis.group]
+        parser = parent.add_parser(analysis.name, help=analysis.about,
+                                   description=analysis.description or analysis.about)  # fmt: skip
+        add_subject_options(parser)
+        for spec in analysis.parameters:
+            add_setting(parser, spec)
+        extra_options.get(analysis.name, lambda _: None)(parser)
+        parser.set_defaults(handler=handlers.get(analysis.name, generic_command),
+                            analysis=analysis.name)  # fmt: skip
+
+
+def values_of(args: argparse.Namespace) -> dict:
+    """The analysis's parameter values as given on the command line (or their defaults)."""
+    return {spec.name: getattr(args, spec.name) for spec in ANALYSES[args.analysis].parameters}
+
+
+def run_analysis(args: argparse.Namespace, subject, console, task: str):
+    """The analysis named by ``args`` on ``subject``, with a progress bar; Ctrl-C stops it."""
+    with progress_bar(console, task) as emit:
+        return ANALYSES[args.analysis].run(subject, values_of(args), emit, interruptible())
+
+
+def generic_command(args: argparse.Namespace) -> int:
+    """An analysis no one draws by hand: its summary and its plain values."""
+    from rich.table import Table
+
+    analysis = ANALYSES[args.analysis]
+    subject = load_subject(args)
+    console = make_console()
+    result = run_analysis(args, subject, console, analysis.name)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    console.print(f"[bold]{analysis.title}[/] — {subject.run_id}")
+    console.print(result.summary(), markup=False)
+    items = flat_items(result)
+    if items:
+        table = Table(show_header=False, show_edge=False, box=None)
+        for name, shown in items:
+            table.add_row(name.replace("_", " "), shown)
+        console.print(table)
+    return 0
