@@ -122,4 +122,6 @@ def test_the_built_in_commands_take_their_options_from_the_declarations(capsys):
             parser.parse_args(words)
         shown = " ".join(capsys.readouterr().out.split())
         for spec in analysis.parameters:
-            assert spec.flag in shown and " ".join(spec.rule().split()) in shown
+            assert spec.flag in shown
+            if spec.kind in (int, float):  # choices and switches: argparse shows them itself
+                assert " ".join(spec.rule().split()) in shown
