@@ -109,3 +109,21 @@ def test_accuracy_never_rises_with_eps(tiny_model, tiny_splits):
     )
     assert points[0].accuracy == pytest.approx(clean.item())
     assert points[-1].accuracy < points[0].accuracy  # PGD at 0.3 breaks the tiny model
+
+
+def test_every_attack_is_a_registered_class_with_one_call_shape(tiny_model, tiny_splits):
+    from engine.attacks import ATTACKS, make_attack
+    from engine.config import ATTACKS_ABOUT, ROBUSTNESS_ATTACKS
+
+    assert tuple(ATTACKS) == ROBUSTNESS_ATTACKS == tuple(ATTACKS_ABOUT)
+    images = to_pixels(tiny_splits.test.images[:12])
+    labels = tiny_splits.test.labels[:12]
+    params = dict(steps=3, alpha=0.05, random_start=True, restarts=1, targets=2, queries=20)
+    for name in ATTACKS:
+        attack = make_attack(name, tiny_model, 0.2, **params)
+        adversarial = attack(images, labels)
+        assert adversarial.shape == images.shape, name
+        assert (adversarial - images).abs().max() <= 0.2 + 1e-6, name
+        assert adversarial.min() >= 0 and adversarial.max() <= 1, name
+    worst = make_attack("worst", tiny_model, 0.2, **{**params, "queries": 0})
+    assert [part.name for part in worst.parts] == ["fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t"]

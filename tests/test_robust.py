@@ -142,7 +142,7 @@ def test_square_needs_no_gradient(tiny_model, tiny_splits):
     images = to_pixels(tiny_splits.test.images[:30])
     labels = tiny_splits.test.labels[:30]
     gradient = apgd(model, images, labels, 0.3, 20, "ce", start=torch.zeros_like(images))[0]
-    black_box = square_attack(model, images, labels, 0.3, queries=300)
+    black_box = square_attack(model, images, labels, 0.3, queries=300)[0]
     assert black_box.float().mean() < gradient.float().mean()
 
 

@@ -6,6 +6,7 @@ from engine.analyses.declaration import Analysis, parameter, register
 from engine.config import (
     APGD_STEPS,
     APGD_TARGETS,
+    ATTACKS_ABOUT,
     LARGEST,
     MOST,
     MOST_EPS,
@@ -129,12 +130,8 @@ PGD = register(Analysis(
 ROBUSTNESS = register(Analysis(
     name="robustness", title="Robustness", study_section="5",
     about="test accuracy against epsilon under an attack, or the worst of several",
-    description="Test accuracy against epsilon. Attacks: fgsm; pgd; apgd-ce and apgd-dlr"
-    f" (APGD, Croce & Hein 2020, with the cross-entropy or the scale-free DLR loss, {APGD_STEPS}"
-    " steps); apgd-t (APGD with targeted DLR against the other classes, most likely first);"
-    " square (the Square Attack: black-box random search, blind to hidden gradients); worst"
-    " (all of them: an image counts as robust only if it survives every one, as in"
-    " AutoAttack — the evaluation to trust for a defended network).",
+    description=f"Test accuracy against epsilon. Attacks (APGD runs {APGD_STEPS} steps): "
+    + "; ".join(f"{name}: {about}" for name, about in ATTACKS_ABOUT.items()) + ".",
     compute="engine.attacks.robustness:robustness_of",
     parameters=(
         parameter("eps", float, ROBUSTNESS_EPS, "epsilons", minimum=0, maximum=1, many=True,

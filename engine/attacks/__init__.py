@@ -2,14 +2,16 @@
 synthesis, targeted images, additive noise — and the standard L-infinity attacks FGSM and
 PGD with the robustness curve. All work on pixels in [0, 1] through ``PixelModel``."""
 
-from engine.attacks.fgsm import FGSM
+from engine.attacks.catalogue import ATTACKS, FGSM, PGD, Attack, make_attack
 from engine.attacks.noise import NoiseResult, noise_attack, noise_table
-from engine.attacks.pgd import PGD
 from engine.attacks.robustness import robustness_curve
 from engine.attacks.synthesis import SynthesisResult, synthesize_classes
 from engine.attacks.targeted import TargetedResult, targeted_image
 
 __all__ = [
+    "ATTACKS",
+    "Attack",
+    "make_attack",
     "FGSM",
     "PGD",
     "NoiseResult",

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from engine import events as ev
-from engine.attacks.fgsm import FGSM
-from engine.attacks.pgd import PGD
+from engine.attacks.catalogue import make_attack
 from engine.attacks.start import check_cancel
 from engine.pixels import PixelModel, to_pixels
 
@@ -59,14 +58,13 @@ def lp_attack_of(subject, attack: str, eps: float, limit: int, steps: int = 1,
     count = min(limit, len(subject.test))
     images = to_pixels(subject.test.images[:count])
     labels = subject.test.labels[:count]
-    if attack == "fgsm":
-        adversary = FGSM(subject.model, eps)
-    else:
-        adversary = PGD(subject.model, eps, alpha, steps, random_start)
+    adversary = make_attack(attack, subject.model, eps, steps=steps, alpha=alpha,
+                            random_start=random_start)  # fmt: skip
     parts = []
     for first in range(0, count, BATCH):
         check_cancel(cancel, attack)
-        parts.append(adversary(images[first : first + BATCH], labels[first : first + BATCH]))
+        indices = torch.arange(first, min(first + BATCH, count))
+        parts.append(adversary(images[indices], labels[indices], indices))
         emit(ev.ProgressMade(attack, min(first + BATCH, count), count))
     adversarial = torch.cat(parts)
     forward = PixelModel(subject.model)

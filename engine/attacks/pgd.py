@@ -1,51 +1,10 @@
-"""PGD — Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks"
-(2018). ``steps`` signed-gradient steps of size ``alpha``, each projected back into the
-L-infinity ball of radius ``eps`` around the image and into [0, 1]; optionally from a
-uniformly random start in the ball.
-
-``PGD(model, eps, alpha, steps)(images, labels)``: images (n, 1, 28, 28) pixels in [0, 1],
-labels (n,); returns adversarial images of the same shape, in [0, 1].
-"""
+"""The projected-gradient iteration that PGD (engine.attacks.catalogue), FGSM (one step of
+eps), robust validation and adversarial training share."""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
-
-from engine.attacks.start import frozen
-from engine.config import PGD_ALPHA, PGD_STEPS
-from engine.errors import SettingError
-from engine.pixels import PixelModel
-
-
-class PGD:
-    """Projected gradient descent, untargeted, L-infinity."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        eps: float = 0.3,
-        alpha: float = PGD_ALPHA,
-        steps: int = PGD_STEPS,
-        random_start: bool = False,
-        seed: int = 0,
-    ) -> None:
-        if eps < 0 or alpha <= 0 or steps < 1:
-            raise SettingError("PGD needs eps >= 0, alpha > 0 and steps >= 1")
-        self.model = PixelModel(model)
-        self.eps, self.alpha, self.steps = eps, alpha, steps
-        self.random_start, self.seed = random_start, seed
-
-    def __call__(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if self.eps == 0:
-            return images.clone()
-        start = None
-        if self.random_start:
-            generator = torch.Generator().manual_seed(self.seed)
-            start = torch.rand(images.shape, generator=generator).to(images.device)
-        with frozen(self.model) as model:
-            return projected_steps(model, images, labels, self.eps, self.alpha, self.steps, start)
 
 
 def projected_steps(

@@ -39,9 +39,10 @@ def square_attack(
     queries: int = SQUARE_QUERIES,
     p_init: float = 0.8,
     seed: int = 0,
-) -> torch.Tensor:
-    """Which images (n, 1, H, W pixels in [0, 1]) are still classified right after
-    ``queries`` queries each (AutoAttack's budget: 5,000)."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(still right, best images): which images (n, 1, H, W pixels in [0, 1]) are still
+    classified right after ``queries`` queries each, and the image of the lowest margin
+    found for each (for a fooled image, one that fools the model)."""
     n, channels, height, width = images.shape
     device = images.device
     generator = torch.Generator().manual_seed(seed)
@@ -75,4 +76,4 @@ def square_attack(
         better = value < best_margin[left]
         best[left[better]] = candidate[better]
         best_margin[left[better]] = value[better]
-    return best_margin > 0
+    return best_margin > 0, best

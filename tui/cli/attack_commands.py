@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.config import APGD_STEPS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
+from engine.config import APGD_STEPS, ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
 from tui.cli.analysis_commands import run_analysis
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
@@ -260,8 +260,8 @@ def attack_words(args: argparse.Namespace) -> str:
         return f"PGD ({args.steps} steps of {args.alpha:g}{start}{restarts})"
     if args.attack == "worst":
         square = f" and Square ({args.queries:,} queries)" if args.queries else " (no Square)"
-        return (f"the worst of FGSM, PGD, APGD-CE, APGD-DLR, APGD-T ({counted(args.targets, 'target')}"
-                f"{restarts}){square}")  # fmt: skip
+        others = ", ".join(n.upper() for n in ROBUSTNESS_ATTACKS if n not in ("worst", "square"))
+        return (f"the worst of {others} ({counted(args.targets, 'target')}{restarts}){square}")  # fmt: skip
     if args.attack == "square":
         return f"Square ({args.queries:,} queries{restarts})"
     targets = f", {counted(args.targets, 'target')}" if args.attack == "apgd-t" else ""
