@@ -106,6 +106,7 @@ class Setting:
     metavar: str | None = None
     many: bool = False  # a comma-separated list of values of ``kind`` (a tuple), each checked
     most: int = 50  # with ``many``: at most this many values
+    aliases: tuple[str, ...] = ()  # other options that set it on the command line ("--index")
 
     @property
     def flag(self) -> str:

@@ -6,6 +6,7 @@ All positions go through the model in batches, not one forward pass per position
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -36,14 +37,22 @@ class OcclusionResult:
     true_probability: torch.Tensor  # (P, P): probability of the true class
     predicted_class: torch.Tensor  # (P, P): the class predicted with the patch there
     predicted_probability: torch.Tensor  # (P, P): that class's probability
+    index: int | None = None  # the test image's index, where it is one
 
     @property
     def changed_positions(self) -> int:
         """Positions where the patch changes the prediction from the unoccluded one."""
         return int((self.predicted_class != self.predicted).sum())
 
+    def summary(self) -> str:
+        low = float(self.true_probability.min())
+        return (f"a {self.patch}x{self.patch} patch changes the answer at"
+                f" {self.changed_positions} of {self.true_probability.numel()} positions;"
+                f" P(true class {self.label}) falls as low as {low:.3f}")  # fmt: skip
+
     def to_dict(self) -> dict:
         return {
+            **({} if self.index is None else {"index": self.index}),
             "label": self.label,
             "predicted": self.predicted,
             "probability": self.probability,
@@ -120,3 +129,13 @@ def occlusion_map(
         predicted_class=best_class,
         predicted_probability=best_probability,
     )
+
+
+def occlusion_of(subject, image: int, patch: int, stride: int, fill: float,
+                 emit: ev.Emit = ev.ignore, cancel=None) -> OcclusionResult:  # fmt: skip
+    """``occlusion_map`` of the subject's test image ``image``."""
+    subject.check_index(image)
+    label = int(subject.test.labels[image])
+    result = occlusion_map(subject.model, subject.test.images[image], label, patch, stride,
+                           fill, emit=emit, cancel=cancel)  # fmt: skip
+    return dataclasses.replace(result, index=image)

@@ -85,8 +85,8 @@ def test_the_robustness_chart_draws_in_ascii(trained_home, capsys):
     [
         (["predict", "nosuchrun"], "no run named 'nosuchrun'"),
         (["occlude", "latest", "--index", "100"], "out of range: the test set has 100"),
-        (["occlude", "latest", "--patch", "29"], "patch must be between 1 and the image size 28"),
-        (["occlude", "latest", "--stride", "0"], "--stride: 0 must be from 1 to"),
+        (["occlude", "latest", "--patch", "29"], "--patch: 29 is not a whole number from 1 to 28"),
+        (["occlude", "latest", "--stride", "0"], "--stride: 0 is not a whole number from 1 to 14"),
         (["filters", "latest", "--conv2", "32"], "choose 0-31"),
         (
             ["attack", "targeted", "latest", "--image", "0", "--target", "12"],
@@ -113,14 +113,14 @@ def test_bad_arguments_are_named_without_traceback(trained_home, capsys, args, m
 def test_a_cancelled_analysis_exits_130_without_traceback(trained_home, capsys, monkeypatch):
     import threading
 
-    import tui.cli.inspect_commands as inspect_commands
+    import tui.cli.analysis_commands as analysis_commands
 
     def already_cancelled():
         flag = threading.Event()
         flag.set()
         return flag
 
-    monkeypatch.setattr(inspect_commands, "interruptible", already_cancelled)
+    monkeypatch.setattr(analysis_commands, "interruptible", already_cancelled)
     assert main(["--home", str(trained_home), "occlude", "latest", "--index", "0"]) == 130
     err = capsys.readouterr().err
     assert "occlusion cancelled" in err and "Traceback" not in err

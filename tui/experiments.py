@@ -128,7 +128,7 @@ EXPERIMENTS = [
     Experiment("6", "Filters and activations", "conv1's filters, a conv2 filter, feature maps",
                _filters),
     Experiment("7", "Occlusion", "slide a patch over a digit: where does the network look?",
-               _occlusion),
+               _occlusion, analysis="occlude"),
     Experiment("8", "Class synthesis", "from noise, images the network calls 0-9 for sure",
                _synthesis, analysis="synthesize"),
     Experiment("9", "Targeted attack", "an image near a real digit, called another digit",

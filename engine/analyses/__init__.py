@@ -1,7 +1,8 @@
 """Every analysis declared once (see ``declaration``): importing this package registers the
 built-in ones, in the order the front ends list them."""
 
-from engine.analyses import breaking
+from engine.analyses import inside  # isort: skip  (the order the front ends list them)
+from engine.analyses import breaking  # isort: skip
 from engine.analyses.declaration import (
     ANALYSES,
     Analysis,
@@ -18,6 +19,7 @@ __all__ = [
     "Analysis",
     "Result",
     "breaking",
+    "inside",
     "flat_items",
     "in_group",
     "parameter",

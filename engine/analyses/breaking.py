@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from engine.analyses.declaration import Analysis, parameter, register
+from engine.analyses.declaration import (
+    Analysis,
+    count,
+    digits,
+    image,
+    parameter,
+    register,
+    seed,
+    size,
+)
 from engine.config import (
     APGD_STEPS,
     APGD_TARGETS,
     ATTACKS_ABOUT,
     LARGEST,
-    MOST,
     MOST_EPS,
     NOISE_STEP_SIZE,
     NOISE_STEPS,
@@ -17,7 +25,6 @@ from engine.config import (
     ROBUSTNESS_ATTACKS,
     ROBUSTNESS_EPS,
     SQUARE_QUERIES,
-    STUDY_IMAGE,
     SYNTHESIS_DEFAULTS,
     SYNTHESIS_METHODS,
     TARGETED_BETA,
@@ -27,29 +34,6 @@ from engine.config import (
 
 # The command groups: `mnist-tui attack NAME`.
 GROUPS = {"attack": "adversarial images"}
-
-
-def count(name: str, default, help: str, low: int = 1, **rules):
-    return parameter(name, int, default, help, minimum=low, maximum=rules.pop("maximum", MOST),
-                     **rules)  # fmt: skip
-
-
-def size(name: str, default, help: str, **rules):
-    return parameter(name, float, default, help, minimum=0, above_minimum=True,
-                     maximum=LARGEST, **rules)  # fmt: skip
-
-
-def digits(name: str, help: str):
-    return parameter(name, int, tuple(range(10)), help, minimum=0, maximum=9, many=True,
-                     most=10, metavar="DIGITS")  # fmt: skip
-
-
-def seed(help: str):
-    return count("seed", 0, help, low=0)
-
-
-def image(help: str = "the test image (the study's is a '9')"):
-    return count("image", STUDY_IMAGE, help, low=0, maximum=10**7, metavar="I")
 
 
 def eps_radius(default: float):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine import events as ev
-from engine.config import Setting
+from engine.config import LARGEST, MOST, STUDY_IMAGE, Setting
 from engine.errors import SettingError
 
 
@@ -34,6 +34,32 @@ def parameter(name: str, kind: type, default: Any, help: str, **rules: Any) -> S
     """An analysis parameter: ``name`` is its keyword and, with dashes, its option."""
     return Setting(name=name, kind=kind, default=default, help=help,
                    label=rules.pop("label", name.replace("_", " ")), **rules)  # fmt: skip
+
+
+# The kinds of parameter analyses share, with their bounds (engine.config MOST, LARGEST).
+def count(name: str, default, help: str, low: int = 1, **rules):
+    return parameter(name, int, default, help, minimum=low, maximum=rules.pop("maximum", MOST),
+                     **rules)  # fmt: skip
+
+
+def size(name: str, default, help: str, **rules):
+    return parameter(name, float, default, help, minimum=0, above_minimum=True,
+                     maximum=LARGEST, **rules)  # fmt: skip
+
+
+def digits(name: str, help: str):
+    return parameter(name, int, tuple(range(10)), help, minimum=0, maximum=9, many=True,
+                     most=10, metavar="DIGITS")  # fmt: skip
+
+
+def seed(help: str):
+    return count("seed", 0, help, low=0)
+
+
+def image(help: str = "the test image (the study's is a '9')"):
+    return count(
+        "image", STUDY_IMAGE, help, low=0, maximum=10**7, metavar="I", aliases=("--index",)
+    )
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_commands.register(commands)
     inspect_commands.register(commands)
-    analysis_commands.register(commands, attack_commands.handlers(), attack_commands.EXTRA_OPTIONS)
+    handlers = {**inspect_commands.handlers(), **attack_commands.handlers()}
+    analysis_commands.register(commands, handlers, attack_commands.EXTRA_OPTIONS)
     attribute_commands.register(commands)
     study_commands.register(commands)
     report_commands.register(commands)

@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import runs
-from engine.config import MODEL_NAMES, OCCLUSION_PATCH, OCCLUSION_STRIDE, STUDY_IMAGE
-from tui.cli.console import interruptible, make_console, print_json
+from engine.config import MODEL_NAMES
+from tui.cli.analysis_commands import run_analysis
+from tui.cli.console import make_console, print_json
 from tui.cli.options import (
     UserError,
     add_home,
@@ -21,7 +22,6 @@ from tui.cli.options import (
     add_subject_options,
     non_negative_int,
     positive_int,
-    unit_float,
 )
 from tui.cli.subject import load_subject
 from tui.draw import render
@@ -67,37 +67,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     acts.add_argument("--layer", choices=["conv1", "conv2"], default="conv1",
                       help="the convolution whose maps (after its ReLU) are shown (default conv1)")  # fmt: skip
     acts.set_defaults(handler=activations_command)
-
-    occlude = commands.add_parser(
-        "occlude", help="occlusion maps: where covering the image changes the answer"
-    )
-    add_subject_options(occlude)
-    occlude.add_argument(
-        "--index",
-        type=non_negative_int,
-        default=STUDY_IMAGE,
-        metavar="I",
-        help=f"test image (default {STUDY_IMAGE}, the study's '9')",
-    )
-    occlude.add_argument(
-        "--patch",
-        type=positive_int,
-        default=OCCLUSION_PATCH,
-        help=f"patch size in pixels (default {OCCLUSION_PATCH})",
-    )
-    occlude.add_argument(
-        "--stride",
-        type=positive_int,
-        default=OCCLUSION_STRIDE,
-        help=f"step between positions (default {OCCLUSION_STRIDE})",
-    )
-    occlude.add_argument(
-        "--fill",
-        type=unit_float,
-        default=0.0,
-        help="the patch's pixel value in [0, 1] (default 0: black)",
-    )
-    occlude.set_defaults(handler=occlude_command)
 
 
 # --- summary -----------------------------------------------------------------------------
@@ -279,28 +248,22 @@ def numbers_table(values: np.ndarray, offsets: list[int], fmt: str, title: str) 
 
 
 def occlude_command(args: argparse.Namespace) -> int:
-    from engine.occlusion import occlusion_map
-
     subject = load_subject(args)
-    subject.check_index(args.index)
-    image = subject.test.images[args.index]
-    label = int(subject.test.labels[args.index])
-    result = occlusion_map(
-        subject.model, image, label, args.patch, args.stride, args.fill, cancel=interruptible()
-    )
-    if args.json:
-        print_json(
-            {"index": args.index, "patch": args.patch, "stride": args.stride, **result.to_dict()}
-        )
-        return 0
+    subject.check_index(args.image)
     console = make_console()
+    result = run_analysis(args, subject, console, "occlusion")
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    image = subject.test.images[args.image]
+    label = result.label
     colour = render.colour_enabled(args.ascii, console)
     probs = result.true_probability.numpy()
     classes = result.predicted_class.numpy()
     scale = max(1, 24 // len(result.offsets))
     name = subject.classes
     console.print(
-        f"[bold]Occlusion[/] of test image #{args.index}: true {name[label]}, predicted"
+        f"[bold]Occlusion[/] of test image #{args.image}: true {name[label]}, predicted"
         f" {name[result.predicted]} ({result.probability:.1%}); a {args.patch}x{args.patch} patch of"
         f" {args.fill:g} at {len(result.offsets)}x{len(result.offsets)} positions (stride {args.stride})"
     )
@@ -338,3 +301,8 @@ def occlude_command(args: argparse.Namespace) -> int:
         f" changes at {result.changed_positions} of {classes.size} positions"
     )
     return 0
+
+
+# What the command line draws by hand, by declared analysis (engine.analyses).
+def handlers() -> dict:
+    return {"occlude": occlude_command}

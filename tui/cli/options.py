@@ -103,14 +103,15 @@ def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool
     value = argparse.SUPPRESS if only_given else spec.default
     required = spec.default is None and not spec.optional and not only_given
     help = spec.help.replace("%", "%%")
+    flags = (spec.flag, *spec.aliases)
     if spec.kind is bool:
-        parser.add_argument(spec.flag, action=argparse.BooleanOptionalAction,
+        parser.add_argument(*flags, action=argparse.BooleanOptionalAction,
                             default=value, help=help + default)  # fmt: skip
     elif spec.choices and not spec.many:
-        parser.add_argument(spec.flag, choices=spec.choices, default=value, required=required,
+        parser.add_argument(*flags, choices=spec.choices, default=value, required=required,
                             help=help + default)  # fmt: skip
     else:
-        parser.add_argument(spec.flag, type=_setting_type(spec), default=value,
+        parser.add_argument(*flags, type=_setting_type(spec), default=value,
                             required=required, metavar=spec.metavar,
                             help=f"{help}; {spec.rule()}{default}")  # fmt: skip
 

@@ -10,12 +10,13 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
-from engine.config import OCCLUSION_PATCH as PATCH
-from engine.config import OCCLUSION_STRIDE as STRIDE
-from engine.config import STUDY_IMAGE
+from engine.analyses.inside import OCCLUSION
 from tui.graphics import PIXEL_MODES
-from tui.screens.base import LOADING, ExperimentScreen
+from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
+
+# The screen's starting values and limits are the analysis's declared ones.
+PATCH, STRIDE, FILL = (OCCLUSION.parameter(name) for name in ("patch", "stride", "fill"))
 
 
 class OcclusionScreen(ExperimentScreen):
@@ -35,16 +36,16 @@ class OcclusionScreen(ExperimentScreen):
         Binding("right", "cursor(0, 1)", "Right", show=False),
     ]
 
-    patch: reactive[int] = reactive(PATCH)
+    patch: reactive[int] = reactive(PATCH.default)
     """Patch size in pixels."""
 
     STUDY_SECTION = "4"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    stride: reactive[int] = reactive(STRIDE)
+    stride: reactive[int] = reactive(STRIDE.default)
     """Step between patch positions."""
-    image_index: reactive[int] = reactive(STUDY_IMAGE)
+    image_index: reactive[int] = reactive(OCCLUSION.default("image"))
     """The test image (the study's '9' to begin with)."""
-    fill: reactive[float] = reactive(0.0)
+    fill: reactive[float] = reactive(FILL.default)
     """The patch's pixel value: 0 black, 0.5 grey, 1 white."""
     cursor: reactive[tuple[int, int]] = reactive((0, 0))
     """(row, column) of the patch position read out."""
@@ -96,12 +97,11 @@ class OcclusionScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def compute(self) -> None:
-        from engine.occlusion import occlusion_map
-
         subject = self.app.subject()
         index = min(self.image_index, len(subject.test) - 1)
-        image, label = subject.test.images[index], int(subject.test.labels[index])
-        result = occlusion_map(subject.model, image, label, self.patch, self.stride, self.fill)
+        values = {"image": index, "patch": self.patch, "stride": self.stride, "fill": self.fill}
+        result = OCCLUSION.run(subject, values, cancel=WorkerCancel())
+        image = subject.test.images[index]
         self.app.call_from_thread(self.show, subject, index, image.numpy(), result)
 
     def show(self, subject, index, image, result) -> None:
@@ -148,10 +148,10 @@ class OcclusionScreen(ExperimentScreen):
         )
 
     def action_patch(self, step: int) -> None:
-        self.patch = max(2, min(28, self.patch + step))
+        self.patch = int(max(PATCH.minimum, min(PATCH.maximum, self.patch + step)))
 
     def action_stride(self, step: int) -> None:
-        self.stride = max(1, min(14, self.stride + step))
+        self.stride = int(max(STRIDE.minimum, min(STRIDE.maximum, self.stride + step)))
 
     def action_image(self, step: int) -> None:
         self.image_index = max(0, self.image_index + step)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE, STUDY_IMAGE
+from engine.analyses.inside import OCCLUSION
+from engine.config import STUDY_IMAGE
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Text, study_paragraph
@@ -71,18 +72,15 @@ def filters(ctx: Context) -> Section:
 
 
 def occlusion(ctx: Context) -> Section:
-    from engine.occlusion import occlusion_map
-
     subject = ctx.subject()
-    image = subject.test.images[STUDY_IMAGE]
-    label = int(subject.test.labels[STUDY_IMAGE])
-    result = occlusion_map(subject.model, image, label, OCCLUSION_PATCH, OCCLUSION_STRIDE)
+    result = OCCLUSION.run(subject, cancel=ctx.cancel)  # the declared defaults: the study's
+    image, label = subject.test.images[result.index], result.label
     section = Section("occlusion", "Occlusion", sub=True)
     section.add(study_paragraph(4, "**Occlusion**"))
     offsets = [str(o) for o in result.offsets]
     section.add(Figure("occlusion-image", figures.image_grid(
-        image[None].numpy(), [f"test image {STUDY_IMAGE}: a {label}"], 1, tile=2.0),
-        f"Test image {STUDY_IMAGE}, a {label}"))  # fmt: skip
+        image[None].numpy(), [f"test image {result.index}: a {label}"], 1, tile=2.0),
+        f"Test image {result.index}, a {label}"))  # fmt: skip
     section.add(Figure("occlusion-true", figures.heatmap(
         result.true_probability.numpy(), offsets, offsets,
         f"probability of {label} with the patch at each position", "probability",
