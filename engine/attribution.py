@@ -277,3 +277,43 @@ def _batch_attribution(attr, pixel_model, x, y, method: str, s: AttributionSetti
     else:
         raise SettingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return out.detach()[:, 0].cpu().numpy()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Every method's map of one test image, and the random-order deletion curve beside."""
+
+    index: int
+    label: int
+    target: int
+    maps: list[Attribution]
+    random_curve: tuple[list[float], list[float]]
+
+    @property
+    def random_area(self) -> float:
+        return curve_area(*self.random_curve) if self.random_curve[0] else float("nan")
+
+    def ranking(self) -> list[Attribution]:
+        """The maps, most faithful (smallest deletion area) first."""
+        return sorted(self.maps, key=lambda m: m.deletion_area)
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "label": self.label, "target": self.target,
+                "methods": [m.to_dict() for m in self.maps],
+                "random_deletion": {"fraction": self.random_curve[0],
+                                    "probability": self.random_curve[1]}}  # fmt: skip
+
+    def summary(self) -> str:
+        ranked = ", ".join(f"{m.method} {m.deletion_area:.3f}" for m in self.ranking())
+        return (f"faithfulness (area under the deletion curve, lower is better): {ranked};"
+                f" random order {self.random_area:.3f}")  # fmt: skip
+
+
+def explanation_of(subject, image: int, method: str, target: int | None,
+                   emit: ev.Emit = ev.ignore, cancel=None) -> Explanation:  # fmt: skip
+    """``explain`` of the subject's test image ``image`` by ``method`` (or ``all``)."""
+    subject.check_index(image)
+    methods = METHODS if method == "all" else (method,)
+    target, maps, random_curve = explain(subject.model, subject.test.images[image], target,
+                                         methods, emit=emit)  # fmt: skip
+    return Explanation(image, int(subject.test.labels[image]), target, maps, random_curve)

@@ -137,7 +137,7 @@ EXPERIMENTS = [
                _noise, analysis="noise"),
     Experiment("a", "Attribution",
                f"{len(ATTRIBUTION_METHODS)} methods say which pixels made the answer, and how"
-               " faithfully", _attribution),
+               " faithfully", _attribution, analysis="attribute"),
     Experiment("r", "Robustness",
                f"test accuracy against epsilon under {len(ROBUSTNESS_ATTACKS) - 1} attacks, or"
                " the worst of them", _robustness, analysis="robustness"),

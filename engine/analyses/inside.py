@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.analyses.declaration import Analysis, count, image, parameter, register
-from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE
 
 OCCLUSION = register(Analysis(
     name="occlude", title="Occlusion", study_section="4",
@@ -15,5 +15,25 @@ OCCLUSION = register(Analysis(
         count("stride", OCCLUSION_STRIDE, "step between positions, in pixels", maximum=14),
         parameter("fill", float, 0.0, "the patch's pixel value (0: black)", minimum=0,
                   maximum=1),
+    ),
+))  # fmt: skip
+
+ATTRIBUTION = register(Analysis(
+    name="attribute", title="Attribution", study_section="4",
+    about=f"attribution maps by {len(ATTRIBUTION_METHODS)} methods side by side, with their"
+    " faithfulness",
+    description="Which pixels made the network say what it said: saliency, input x"
+    " gradient, integrated gradients, SmoothGrad, Grad-CAM, DeepLIFT (all from Captum) and"
+    " occlusion, for one test image and class, each with its deletion curve (remove the"
+    " most important pixels first; the faster P(class) falls, the more faithful the map)."
+    " With --class-view, each method's mean map over the correctly classified images of"
+    " each digit.",
+    compute="engine.attribution:explanation_of",
+    parameters=(
+        image(),
+        parameter("method", str, "all", "the method, or all of them",
+                  choices=(*ATTRIBUTION_METHODS, "all")),
+        parameter("target", int, None, "the class to explain (blank: the predicted one)",
+                  minimum=0, maximum=9, optional=True, metavar="T"),
     ),
 ))  # fmt: skip

@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_commands.register(commands)
     inspect_commands.register(commands)
-    handlers = {**inspect_commands.handlers(), **attack_commands.handlers()}
-    analysis_commands.register(commands, handlers, attack_commands.EXTRA_OPTIONS)
-    attribute_commands.register(commands)
+    handlers = {**inspect_commands.handlers(), **attack_commands.handlers(),
+                **attribute_commands.handlers()}  # fmt: skip
+    extra = {**attack_commands.EXTRA_OPTIONS, **attribute_commands.EXTRA_OPTIONS}
+    analysis_commands.register(commands, handlers, extra)
     study_commands.register(commands)
     report_commands.register(commands)
     return parser

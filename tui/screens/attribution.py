@@ -10,8 +10,9 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
-from engine.config import ATTRIBUTION_METHODS, STUDY_IMAGE
-from tui.screens.base import LOADING, ExperimentScreen
+from engine.analyses.inside import ATTRIBUTION
+from engine.config import ATTRIBUTION_METHODS
+from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
@@ -31,7 +32,7 @@ class AttributionScreen(ExperimentScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.image_index = STUDY_IMAGE
+        self.image_index = ATTRIBUTION.default("image")
         self.target: int | None = None  # None: the predicted class
 
     def compose(self) -> ComposeResult:
@@ -60,20 +61,17 @@ class AttributionScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_methods(self, index: int, target: int | None) -> None:
-        from engine.attribution import explain
-
         subject = self.app.subject()
         index = min(index, len(subject.test) - 1)
-        image = subject.test.images[index]
-        target, results, random_curve = explain(subject.model, image, target)
-        label = int(subject.test.labels[index])
-        self.app.call_from_thread(self.show, subject, index, label, image.numpy(), target, results,
-                                  random_curve)  # fmt: skip
+        explanation = ATTRIBUTION.run(subject, {"image": index, "target": target},
+                                      cancel=WorkerCancel())  # fmt: skip
+        self.app.call_from_thread(self.show, subject, explanation)
 
-    def show(self, subject, index, label, image, target, results, random_curve) -> None:
-        from engine.attribution import curve_area
-
+    def show(self, subject, explanation) -> None:
         names = subject.classes
+        index, label, target = explanation.index, explanation.label, explanation.target
+        image = subject.test.images[index].numpy()
+        results, random_curve = explanation.maps, explanation.random_curve
         self.query_one("#attr-title", Static).update(
             f"#{index}: a {names[label]}, explained as {names[target]} — red toward, blue away"
             " (n/p image, t/T class)"
@@ -91,7 +89,7 @@ class AttributionScreen(ExperimentScreen):
         best = min(results, key=lambda r: r.deletion_area)
         self.set_status(
             f"most faithful here: {best.method} (deletion area {best.deletion_area:.3f}; random"
-            f" order {curve_area(*random_curve):.3f}; lower is better) — model {subject.run_id}"
+            f" order {explanation.random_area:.3f}; lower is better) — model {subject.run_id}"
         )
 
     def action_image(self, step: int) -> None:

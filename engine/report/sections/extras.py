@@ -4,9 +4,7 @@ say (a study named, a defended run among the report's runs)."""
 
 from __future__ import annotations
 
-import math
-
-from engine.config import STUDY_IMAGE
+from engine.analyses.inside import ATTRIBUTION
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
@@ -18,18 +16,17 @@ DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",
 
 
 def attribution(ctx: Context) -> Section:
-    from engine.attribution import curve_area, explain
-
     subject = ctx.subject()
-    image = subject.test.images[STUDY_IMAGE]
-    target, maps, (fractions, random_curve) = explain(subject.model, image)
+    explanation = ATTRIBUTION.run(subject, cancel=ctx.cancel)  # the declared defaults
+    target, maps, (fractions, random_curve) = (explanation.target, explanation.maps,
+                                               explanation.random_curve)  # fmt: skip
     section = Section("attribution", "Attribution: which pixels made it say that?")
     section.add(study_paragraph(4, "**Attribution**"))
     section.add(Figure("attribution-maps", figures.image_grid(
         [m.attribution for m in maps], [m.method for m in maps], 4,
-        f"test image {STUDY_IMAGE}, class {target}", symmetric=True, colorbar="attribution",
+        f"test image {explanation.index}, class {target}", symmetric=True, colorbar="attribution",
         tile=1.9),
-        f"{len(maps)} attribution maps of test image {STUDY_IMAGE} for class {target}, red toward"
+        f"{len(maps)} attribution maps of test image {explanation.index} for class {target}, red toward"
         " the class and blue away from it"))  # fmt: skip
     series = {m.method: (m.deletion_fraction, m.deletion_probability) for m in maps}
     series["random order"] = (fractions, random_curve)
@@ -38,12 +35,8 @@ def attribution(ctx: Context) -> Section:
         "probability", ylim=(0, 1.02)),
         "Deletion curves: the probability of the class as pixels are removed in each map's"
         " order, and in a random order"))  # fmt: skip
-    # the same trapezoid area as every method's row (and the CLI's and the app's)
-    random_area = curve_area(fractions, random_curve) if random_curve else math.nan
-    rows = [
-        [m.method, f"{m.deletion_area:.3f}"] for m in sorted(maps, key=lambda m: m.deletion_area)
-    ]
-    rows.append(["random order", f"{random_area:.3f}"])
+    rows = [[m.method, f"{m.deletion_area:.3f}"] for m in explanation.ranking()]
+    rows.append(["random order", f"{explanation.random_area:.3f}"])
     section.add(Table(["method", "deletion area (lower: more faithful)"], rows))
     section.add(study_paragraph(4, "*Faithfulness*"))
     return section
