@@ -1,4 +1,4 @@
-"""Attribution: one test image and what seven methods say made the network call it what it
+"""Attribution: one test image and what every method says made the network call it what it
 did, side by side, each with its faithfulness (the area under its deletion curve)."""
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class AttributionScreen(ExperimentScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # four pictures a row, as many rows as the image and the methods need
+        self.query_one("#attr-grid", Grid).styles.grid_size_rows = -(-(len(METHODS) + 1) // 4)
         self.compute()
 
     def compute(self) -> None:
