@@ -125,3 +125,21 @@ def test_the_built_in_commands_take_their_options_from_the_declarations(capsys):
             assert spec.flag in shown
             if spec.kind in (int, float):  # choices and switches: argparse shows them itself
                 assert " ".join(spec.rule().split()) in shown
+
+
+def test_each_shared_table_is_laid_out_once():
+    """The runs, epoch and robustness tables: one column list each (engine.tables), whose
+    labels the CLI and the app both show."""
+    from engine.runs import RunSummary
+    from engine.tables import EPOCH_COLUMNS, ROBUSTNESS_COLUMNS, RUN_COLUMNS
+    from tui.draw.tables import epoch_line, run_columns, runs_table
+
+    run = RunSummary("20260101-000000-convnet-abcd", "", "convnet", "finished", 3, 3, 0.99, 0.98,
+                     0.1, 12.0, 1.0, "01-01 00:00", defence="pgd", robust_val_accuracy=0.5)  # fmt: skip
+    header = runs_table([run]).plain.splitlines()[0].split("  ")
+    assert [h.strip() for h in header if h.strip()] == [c.label for c in RUN_COLUMNS]
+    app = [label for label, _, _ in run_columns(400, defended=True)]
+    assert app == [c.label for c in RUN_COLUMNS]
+    assert {c.label for c in ROBUSTNESS_COLUMNS} >= {"eps", "accuracy", "robust accuracy"}
+    assert [c.label for c in EPOCH_COLUMNS][:4] == ["epoch", "train loss", "val loss", "val acc"]
+    assert epoch_line.__doc__ and "epoch table" in epoch_line.__doc__

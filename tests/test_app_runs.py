@@ -208,9 +208,10 @@ def test_the_runs_table_keeps_status_and_test_accuracy_when_narrow():
         "epoch",
         "best val",
         "test acc",
+        "train s",
     ]
-    # the defence and robust accuracy join where a run is defended
-    assert "robust" in [label for label, _, _ in run_columns(100, defended=True)]
+    # the defence and robust accuracy join where a run is defended, labelled as in the CLI
+    assert "robust val" in [label for label, _, _ in run_columns(100, defended=True)]
 
 
 def test_runs_are_named_deleted_and_the_pick_remembered(trained_home, tiny_folder, tmp_path):

@@ -12,13 +12,14 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.config import APGD_STEPS, ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
+from engine.tables import ROBUSTNESS_COLUMNS
 from tui.cli.analysis_commands import run_analysis
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
 from tui.cli.subject import load_subject
 from tui.draw import render
 from tui.draw.charts import line_chart
-from tui.draw.tables import counted
+from tui.draw.tables import counted, rich_table
 
 
 def add_show_pair(parser: argparse.ArgumentParser) -> None:
@@ -283,18 +284,7 @@ def robustness_command(args: argparse.Namespace) -> int:
         + f" on {points[0].images:,} test images, on {device_label(device_of(subject.model))}"
         + f" — {subject.run_id}"
     )
-    table = Table(show_edge=False)
-    for column in ("eps", "accuracy", "robust accuracy", "seconds", "images/s per step"):
-        table.add_column(column, justify="right")
-    for p in points:
-        table.add_row(
-            f"{p.eps:g}",
-            f"{p.accuracy:.2%}",
-            f"{p.robust_accuracy:.2%}",
-            f"{p.seconds:.1f}",
-            f"{p.images_per_s_per_step:,.0f}",
-        )
-    console.print(table)
+    console.print(rich_table(ROBUSTNESS_COLUMNS, points, show_edge=False))
     console.print(
         "robust accuracy: right under the attack at every eps up to this one (it never rises with eps)"
     )

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
+from engine.tables import EPOCH_COLUMNS, RUN_COLUMNS, Column, as_line, cells, fitting, shown
 
 STATUS_COLOURS = {"running": "cyan", "finished": "green", "stopped": "yellow",
                   "failed": "red", "damaged": "bold red"}  # fmt: skip
@@ -39,68 +40,45 @@ def interval_text(iv, unit: str, with_sd: bool = True) -> str:
     return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]{'*' if iv.clipped else ''}"
 
 
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2%}"
-
-
-def figure(value: float | None, fmt: str) -> str:
-    return "-" if value is None else fmt.format(value)
-
-
 def runs_table(summaries: Sequence, title: str = "") -> Text:
-    """Every run (RunSummary) a row: id, model, status, epochs, best val, test acc, times —
-    as aligned columns of plain text (a Rich Table of a thousand runs took seconds to lay
-    out; this takes a few milliseconds), the status in its colour."""
-    defended = any(s.defence != "none" for s in summaries)
-    columns = ["id", "model", "status", "epoch", "best val", "test acc", "train s", "started"]
-    if defended:  # the defence and its robust accuracy, only where some run has one
-        columns[2:2] = ["defence"]
-        columns[6:6] = ["robust val"]
-    rows = []
-    for s in summaries:
-        cells = {"id": f"{s.id} ({s.name})" if s.name else s.id, "model": s.model,
-                 "defence": s.defence if s.defence != "none" else "-", "status": s.status,
-                 "epoch": f"{s.epoch}/{s.epochs}", "best val": percent(s.best_val_accuracy),
-                 "robust val": percent(s.robust_val_accuracy),
-                 "test acc": percent(s.test_accuracy),
-                 "train s": figure(s.train_seconds, "{:.0f}"), "started": s.started}  # fmt: skip
-        rows.append([cells[c] for c in columns])
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
-    left = {"id", "model", "status", "defence"}
+    """Every run (RunSummary) a row, with the columns of ``engine.tables.RUN_COLUMNS`` — as
+    aligned columns of plain text (a Rich Table of a thousand runs took seconds to lay out;
+    this takes a few milliseconds), the status in its colour."""
+    columns = shown(RUN_COLUMNS, summaries)
+    rows = cells(columns, summaries)
+    widths = [max(len(c.label), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
 
-    def line(cells: list[str]) -> list[str]:
-        return [cell.ljust(w) if name in left else cell.rjust(w)
-                for name, cell, w in zip(columns, cells, widths, strict=True)]  # fmt: skip
+    def line(texts: list[str]) -> list[str]:
+        return [text.ljust(w) if c.left else text.rjust(w)
+                for c, text, w in zip(columns, texts, widths, strict=True)]  # fmt: skip
 
     text = Text(no_wrap=True, overflow="ellipsis")
     if title:
         text.append(title + "\n", style="italic")
-    text.append("  ".join(line(columns)).rstrip() + "\n", style="bold")
-    status = columns.index("status")
+    text.append("  ".join(line([c.label for c in columns])).rstrip() + "\n", style="bold")
+    status = [c.label for c in columns].index("status")
     for s, row in zip(summaries, rows, strict=True):
-        cells = line(row)
-        text.append("  ".join(cells[:status]) + "  ")  # a name is plain text, never markup
-        text.append(cells[status], style=STATUS_COLOURS.get(s.status, "red"))
-        text.append(("  " + "  ".join(cells[status + 1 :])).rstrip() + "\n")
+        texts = line(row)
+        text.append("  ".join(texts[:status]) + "  ")  # a name is plain text, never markup
+        text.append(texts[status], style=STATUS_COLOURS.get(s.status, "red"))
+        text.append(("  " + "  ".join(texts[status + 1 :])).rstrip() + "\n")
     text.rstrip()
     return text
 
 
+def rich_table(columns: Sequence[Column], rows: Sequence, **options) -> Table:
+    """A table of ``engine.tables`` columns as a Rich table (the CLI's)."""
+    table = Table(**options)
+    for column in columns:
+        table.add_column(column.label, justify="left" if column.left else "right")
+    for row in cells(columns, rows):
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
 def epoch_line(e: ev.EpochEvaluated) -> str:
-    """One line per epoch, the same in every output."""
-    robust = ""
-    if e.robust_val_accuracy is not None:
-        robust = (
-            f"  robust val {e.robust_val_accuracy:.2%} (best {percent(e.best_robust_val_accuracy)})"
-        )
-        best = ""
-    else:
-        best = f"  best {e.best_val_accuracy:.2%}"
-    return (
-        f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.4f}  val loss {e.val_loss:.4f}"
-        f"  val acc {e.val_accuracy:.2%}{best}{robust}  lr {e.lr:.4f}"
-        f"  {e.seconds:.1f} s  {e.images_per_s:,.0f} img/s"
-    )
+    """One line per epoch, the same in every output (the app's epoch table's columns)."""
+    return as_line(EPOCH_COLUMNS, e)
 
 
 def collapse_line(e: ev.RobustnessCollapsed) -> str:
@@ -176,45 +154,23 @@ def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Ta
     return table
 
 
-# The runs table's columns, most important first: (label, cells wide, value of a summary).
-# ``id`` takes the width that is left (at least ID_MIN), and the columns that do not fit go.
-RUN_COLUMNS = (
-    ("status", 8, lambda s: s.status),
-    ("test acc", 8, lambda s: percent(s.test_accuracy)),
-    ("id", 0, None),  # cut to fit: see run_columns
-    ("best val", 8, lambda s: percent(s.best_val_accuracy)),
-    ("epoch", 7, lambda s: f"{s.epoch}/{s.epochs}"),
-    ("model", 10, lambda s: s.model),
-    ("robust", 8, lambda s: percent(s.robust_val_accuracy)),
-    ("defence", 7, lambda s: s.defence if s.defence != "none" else "-"),
-)
-DISPLAY_ORDER = ("id", "model", "defence", "status", "epoch", "best val", "robust", "test acc")
-ID_MIN = 8
 CELL_PADDING = 2  # a DataTable cell's padding, left and right
 
 
-DEFENCE_COLUMNS = ("robust", "defence")
-
-
 def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, object]]:
-    """The runs table's columns for a table ``width`` cells wide, in display order; the id
-    column's width is what the others leave (the end of a long id is cut). The defence and
-    robust accuracy only where some run is ``defended``."""
-    chosen, used = [], ID_MIN + CELL_PADDING
-    for label, cells, value in RUN_COLUMNS:
-        if label in DEFENCE_COLUMNS and not defended:
-            continue
-        if label == "id":
-            chosen.append((label, 0, value))
-        elif used + cells + CELL_PADDING <= width:
-            chosen.append((label, cells, value))
-            used += cells + CELL_PADDING
-    id_width = ID_MIN + max(0, width - used)
+    """The runs table's columns (``engine.tables.RUN_COLUMNS``) that fit a table ``width``
+    cells wide, as (label, cells, value of a summary); the id column's width is what the
+    others leave (the end of a long id is cut, a name shown instead). The defence and robust
+    accuracy only where some run is ``defended``."""
+    columns = [c for c in RUN_COLUMNS if c.when is None or defended]
+    chosen = fitting(columns, width, CELL_PADDING)
 
-    def short_id(summary) -> Text:  # a name, or the end of the id: model and suffix
-        shown = summary.name or summary.id
-        # plain text: a name such as "[/]" is shown, never read as markup
-        return Text(shown if len(shown) <= id_width else "…" + shown[-(id_width - 1) :])
+    def short_id(width: int):
+        def value(summary) -> Text:
+            shown = summary.name or summary.id
+            # plain text: a name such as "[/]" is shown, never read as markup
+            return Text(shown if len(shown) <= width else "…" + shown[-(width - 1) :])
 
-    chosen = [(label, cells or id_width, value or short_id) for label, cells, value in chosen]
-    return sorted(chosen, key=lambda c: DISPLAY_ORDER.index(c[0]))
+        return value
+
+    return [(c.label, c.width, short_id(c.width) if c.label == "id" else c.value) for c in chosen]

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from engine import events as ev
 from engine.analyses.breaking import ROBUSTNESS
 from engine.config import DEFENCES, ROBUSTNESS_ATTACKS
+from engine.tables import ROBUSTNESS_COLUMNS, cells
 from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
@@ -77,7 +78,7 @@ class RobustnessScreen(ExperimentScreen):
         if self.compare:
             table.add_columns("run", "defence", *(f"eps {e:g}" for e in EPS))
         else:
-            table.add_columns("eps", "accuracy", "robust accuracy", "images/s per step")
+            table.add_columns(*(c.label for c in ROBUSTNESS_COLUMNS))
         self.query_one("#rob-chart", ChartView).set_data({})
         self.query_one("#rob-bar", ProgressBar).update(total=None, progress=0)
         limit = self.limit or self.app.settings.robustness_limit
@@ -142,10 +143,7 @@ class RobustnessScreen(ExperimentScreen):
             column = table.ordered_columns[2 + len(curve) - 1].key
             table.update_cell(self.series, column, f"{point.accuracy:.2%}")
         else:
-            table.add_row(
-                f"{point.eps:g}", f"{point.accuracy:.2%}", f"{point.robust_accuracy:.2%}",
-                f"{point.images_per_s_per_step:,.0f}",
-            )  # fmt: skip
+            table.add_row(*cells(ROBUSTNESS_COLUMNS, [point])[0])
         self.query_one("#rob-chart", ChartView).set_data(
             {
                 name: ([p.eps for p in points], [100 * p.accuracy for p in points])

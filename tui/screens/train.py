@@ -26,6 +26,7 @@ from textual.widgets import (
 from engine import events as ev
 from engine.config import RECIPES, SETTINGS, Setting, TrainConfig
 from engine.errors import SettingError, UserFacing
+from engine.tables import EPOCH_COLUMNS, cells
 from tui.draw.tables import clock
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
@@ -169,9 +170,7 @@ class TrainScreen(ExperimentScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#epoch-table", DataTable)
-        table.add_columns(
-            "epoch", "train loss", "val loss", "val acc", "best", "robust", "lr", "seconds", "img/s"
-        )
+        table.add_columns(*(c.label for c in EPOCH_COLUMNS))
         self.query_one("#train-progress").display = False
         self.query_one("#charts").display = False
         if self.run_id:
@@ -357,11 +356,8 @@ class TrainScreen(ExperimentScreen):
         score = e.val_accuracy if e.robust_val_accuracy is None else e.robust_val_accuracy
         best = "*" if score > self.best_shown else ""
         self.best_shown = max(self.best_shown, score)
-        robust = "-" if e.robust_val_accuracy is None else f"{e.robust_val_accuracy:.2%}"
-        table.add_row(
-            f"{e.epoch}/{e.epochs}{best}", f"{e.train_loss:.4f}", f"{e.val_loss:.4f}", f"{e.val_accuracy:.2%}",
-            f"{e.best_val_accuracy:.2%}", robust, f"{e.lr:.4f}", f"{e.seconds:.1f}", f"{e.images_per_s:,.0f}",
-        )  # fmt: skip
+        epoch, *rest = cells(EPOCH_COLUMNS, [e])[0]
+        table.add_row(epoch.strip() + best, *rest)
         table.move_cursor(row=table.row_count - 1)  # the newest epoch stays in view
 
     def show_progress(self) -> None:
