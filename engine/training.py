@@ -8,6 +8,7 @@ end.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class TrainResult:
     """What a run produced; ``stopped`` is True when it was cancelled before the end."""
 
     model: nn.Module
-    history: list[dict] = field(default_factory=list)
+    history: list[ev.EpochEvaluated] = field(default_factory=list)  # an EpochEvaluated each
     best_epoch: int = 0
     best_val_accuracy: float = 0.0
     test_accuracy: float | None = None
@@ -226,7 +227,262 @@ def resume_state(path: Path, config: TrainConfig, batches: int, device: torch.de
         raise CheckpointError(f"{path}: batch {batch!r} is outside an epoch's 0-{batches}")
     if not isinstance(progress.get("history", []), list):
         raise CheckpointError(f"{path}: its history is not a list")
+    Progress.from_dict(progress, config, path)  # every field what it says, before any work
     return state
+
+
+@dataclass
+class Progress:
+    """Where a run is and what it has reached: kept in ``last.pt`` (as plain data) so that a
+    resumed run continues exactly where it stopped. ``history`` holds each epoch's
+    ``EpochEvaluated``: the epoch record, in one shape everywhere."""
+
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches of the current epoch completed
+    loss_sum: float = 0.0  # over the current epoch's images so far
+    best_val_accuracy: float = -1.0
+    best_epoch: int = 0
+    best_robust_val_accuracy: float | None = None
+    train_seconds: float = 0.0
+    history: list[ev.EpochEvaluated] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**data, "history": [ev.event_to_dict(e) for e in self.history]}
+
+    @classmethod
+    def from_dict(cls, data: dict, config: TrainConfig, path: Path) -> Progress:
+        """The progress kept in ``path``; CheckpointError if a field is not what it says."""
+        progress = cls()
+        for f in dataclasses.fields(cls):
+            if f.name == "history" or f.name not in data:
+                continue
+            value = data[f.name]
+            counts = f.name in ("epoch", "batch", "best_epoch")
+            may_lack = f.name == "best_robust_val_accuracy"  # a clean run has none
+            wrong = isinstance(value, bool) or not isinstance(value, int if counts else int | float)
+            if wrong and not (value is None and may_lack):
+                raise CheckpointError(f"{path}: its progress {f.name} is {value!r}")
+            setattr(progress, f.name, value)
+        progress.history = [_epoch_record(r, config, path) for r in data.get("history", [])]
+        return progress
+
+
+def _epoch_record(record, config: TrainConfig, path: Path) -> ev.EpochEvaluated:
+    """An epoch of a kept history; a checkpoint written before epochs were kept as events
+    holds a shorter record, completed here."""
+    if isinstance(record, dict) and "event" not in record:
+        record = {"event": "EpochEvaluated", "epochs": config.epochs, "images_per_s": 0.0,
+                  "best_val_accuracy": record.get("val_accuracy"), **record}  # fmt: skip
+    try:
+        event = ev.event_from_dict(record)
+    except ev.EventDecodeError as error:
+        raise CheckpointError(f"{path}: an epoch of its history is damaged ({error})") from None
+    if not isinstance(event, ev.EpochEvaluated):
+        raise CheckpointError(f"{path}: its history holds a {type(event).__name__}")
+    return event
+
+
+class Training:
+    """One run's training, in its steps: an epoch of batches, its evaluation, the end of the
+    run. ``train`` drives it; each step emits its events."""
+
+    def __init__(self, config: TrainConfig, splits: Splits, emit: ev.Emit, cancel: CancelFlag,
+                 checkpoint_dir: Path | None) -> None:  # fmt: skip
+        self.config, self.emit, self.cancel = config, emit, cancel
+        self.checkpoint_dir = checkpoint_dir
+        self.device = device = resolve_device(config.device)
+        self.splits = splits = splits.to(device)
+        torch.manual_seed(config.seed)
+        model = build_model(config.model).to(device)
+        if config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.fast = FastModel(model, autocast_dtype(config.precision, device), config.channels_last)
+        self.optimiser = make_optimiser(config, model)
+        self.batches = batch_count(len(splits.train), config.batch_size)
+        self.scheduler = make_scheduler(config, self.optimiser, self.batches)
+        self.per_batch = config.schedule == "onecycle"
+        self.progress = Progress()
+
+    def resume(self) -> None:
+        """Continue from ``last.pt``: weights, optimiser, schedule and progress."""
+        if self.checkpoint_dir is None:
+            raise ValueError("resume needs the run's checkpoint folder")
+        path = self.checkpoint_dir / LAST
+        state = resume_state(path, self.config, self.batches, self.device)
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimiser.load_state_dict(state["optimiser"])
+            self.scheduler.load_state_dict(state["scheduler"])
+        except (ValueError, KeyError, RuntimeError, TypeError) as error:
+            reason = str(error).splitlines()[0]
+            raise CheckpointError(f"{path}: cannot be resumed ({reason})") from None
+        self.progress = Progress.from_dict(state["progress"], self.config, path)
+
+    def started(self, run_id: str, dataset_name: str) -> None:
+        splits = self.splits
+        self.emit(ev.RunStarted(
+            run_id=run_id, model=self.config.model, device=str(self.device),
+            epochs=self.config.epochs, start_epoch=self.progress.epoch,
+            batches_per_epoch=self.batches, train_size=len(splits.train),
+            val_size=len(splits.val), test_size=len(splits.test), dataset=dataset_name,
+            config=self.config.to_dict(), threads=torch.get_num_threads(),
+        ))  # fmt: skip
+
+    def train_epoch(self) -> tuple[int, float, float]:
+        """The current epoch's batches (from where a resumed run stopped) until its end or a
+        cancel: (images seen, seconds, the learning rate it ran at)."""
+        config, progress, splits = self.config, self.progress, self.splits
+        epoch = progress.epoch
+        order, shifts = _epoch_plan(len(splits.train), config.seed, epoch, config.augment,
+                                    self.device)  # fmt: skip
+        self.model.train()
+        start = time.perf_counter()
+        seen = 0
+        lr = self.optimiser.param_groups[0]["lr"]
+        for batch in range(progress.batch, self.batches):
+            index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+            raw = splits.train.images[index]
+            if shifts is not None:
+                raw = shift_images(raw, shifts[index])
+            labels = splits.train.labels[index]
+            loss_value = self.step(raw, labels, epoch, batch)
+            seen += len(labels)
+            progress.batch = batch + 1
+            progress.loss_sum += loss_value * len(labels)
+            elapsed = time.perf_counter() - start
+            self.emit(ev.BatchTrained(
+                epoch=epoch + 1, batch=batch + 1, batches=self.batches,
+                step=epoch * self.batches + batch + 1, loss=loss_value, lr=lr,
+                images_per_s=seen / max(elapsed, 1e-9),
+            ))  # fmt: skip
+            if self.cancel.is_set():
+                break
+        seconds = time.perf_counter() - start
+        progress.train_seconds += seconds
+        return seen, seconds, lr
+
+    def step(self, raw: torch.Tensor, labels: torch.Tensor, epoch: int, batch: int) -> float:
+        """One optimiser step on a batch (attacked first in a defended run); its loss."""
+        config = self.config
+        if config.defended:
+            generator = torch.Generator(device=self.device).manual_seed(
+                config.seed * 1_000_003 + epoch * self.batches + batch
+            )
+            eps = config.eps_at(epoch + batch / self.batches)
+            loss = adversarial_loss(self.fast, to_pixels(raw), labels, config, generator, eps)
+        else:
+            loss = F.cross_entropy(self.fast(normalise(raw)), labels,
+                                   label_smoothing=config.label_smoothing)  # fmt: skip
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        if self.per_batch:
+            self.scheduler.step()
+        loss_value = loss.item()
+        if not math.isfinite(loss_value) or loss_value > DIVERGED_LOSS:
+            raise TrainingDiverged(
+                f"the training loss became {loss_value:.3g} at epoch {epoch + 1}, batch"
+                f" {batch + 1}: the learning rate {config.lr:g} is too high for this network;"
+                " try 0.1 (the study's) or lower"
+            )
+        return loss_value
+
+    def evaluate_epoch(self, seen: int, seconds: float, lr: float) -> bool:
+        """Score the finished epoch on the validation set (and under attack, for a defended
+        run, whose best checkpoint is its most robust epoch), keep its record, save best.pt
+        where it improved and last.pt; whether it improved."""
+        config, progress, splits = self.config, self.progress, self.splits
+        epoch = progress.epoch
+        scorer = scorer_for(self.model, self.fast)
+        val = evaluate(scorer, splits.val, config.eval_batch_size)
+        robust = robust_accuracy(scorer, splits.val, config.eps) if config.defended else None
+        train_loss = progress.loss_sum / len(splits.train)
+        if not self.per_batch:
+            self.scheduler.step()
+        progress.epoch, progress.batch, progress.loss_sum = epoch + 1, 0, 0.0
+        if robust is None:
+            improved = val.accuracy > progress.best_val_accuracy
+        else:
+            best = progress.best_robust_val_accuracy
+            improved = best is None or robust > best
+        if improved:
+            progress.best_val_accuracy, progress.best_epoch = val.accuracy, epoch + 1
+            if robust is not None:
+                progress.best_robust_val_accuracy = robust
+        record = ev.EpochEvaluated(
+            epoch=epoch + 1, epochs=config.epochs, train_loss=train_loss, val_loss=val.loss,
+            val_accuracy=val.accuracy, best_val_accuracy=progress.best_val_accuracy, lr=lr,
+            seconds=seconds, images_per_s=seen / max(seconds, 1e-9),
+            robust_val_accuracy=robust,
+            best_robust_val_accuracy=progress.best_robust_val_accuracy,
+        )  # fmt: skip
+        progress.history.append(record)
+        self.emit(record)
+        self.warn(record)
+        if improved and self.checkpoint_dir is not None:
+            path = self.checkpoint_dir / BEST
+            save_checkpoint(path, {"model_name": config.model, "model": self.model.state_dict(),
+                                   "epoch": epoch + 1, "val_accuracy": val.accuracy,
+                                   "robust_val_accuracy": robust})  # fmt: skip
+            self.emit(ev.CheckpointSaved("best", epoch + 1, str(path), val.accuracy))
+        self.save_last()
+        return improved
+
+    def warn(self, record: ev.EpochEvaluated) -> None:
+        """A run stuck at chance after its first epoch; a defence's robustness collapsing."""
+        if record.epoch == STUCK_EPOCH:
+            classes = int(self.splits.train.labels.max()) + 1
+            stuck = stuck_at_chance(self.config, record.epoch, record.val_accuracy, classes)
+            if stuck is not None:
+                self.emit(stuck)
+        robust, best = record.robust_val_accuracy, record.best_robust_val_accuracy
+        if robust is not None and best - robust > COLLAPSE_DROP:
+            self.emit(ev.RobustnessCollapsed(epoch=record.epoch, robust_val_accuracy=robust,
+                                             best_robust_val_accuracy=best,
+                                             best_epoch=self.progress.best_epoch))  # fmt: skip
+
+    def save_last(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        path = self.checkpoint_dir / LAST
+        save_checkpoint(path, {
+            "model_name": self.config.model, "model": self.model.state_dict(),
+            "optimiser": self.optimiser.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "progress": self.progress.to_dict(), "config": self.config.to_dict(),
+        })  # fmt: skip
+        self.emit(ev.CheckpointSaved("last", self.progress.epoch, str(path),
+                                     self.progress.best_val_accuracy))  # fmt: skip
+
+    def stop(self, epoch: int) -> None:
+        self.emit(ev.RunStopped(epoch=epoch, reason="cancelled"))
+
+    def finish(self, result: TrainResult) -> None:
+        """Score the test set with the best checkpoint, as the study does, and in float32
+        whatever the training precision: the final figures are the ones every analysis (which
+        runs in float32) agrees with, image for image."""
+        config, splits, device = self.config, self.splits, self.device
+        exact = FastModel(self.fast.model, None, self.fast.channels_last)
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / BEST).is_file():
+            scorer = scorer_for(load_model(self.checkpoint_dir / BEST, device), exact)
+        else:
+            scorer = scorer_for(self.model, exact)
+        test = evaluate(scorer, splits.test, config.eval_batch_size)
+        confusion = test.confusion(splits.test.labels)
+        result.test_accuracy, result.test_loss = test.accuracy, test.loss
+        result.confusion, result.test_seconds = confusion, test.seconds
+        self.emit(ev.TestEvaluated(
+            test_accuracy=test.accuracy, test_loss=test.loss, confusion=confusion,
+            per_class_accuracy=per_class_accuracy(confusion), seconds=test.seconds,
+            images_per_s=len(splits.test) / max(test.seconds, 1e-9),
+        ))  # fmt: skip
+        self.emit(ev.RunFinished(
+            epochs=config.epochs, best_epoch=result.best_epoch,
+            best_val_accuracy=result.best_val_accuracy, test_accuracy=test.accuracy,
+            test_loss=test.loss, train_seconds=result.train_seconds, test_seconds=test.seconds,
+            best_robust_val_accuracy=self.progress.best_robust_val_accuracy,
+        ))  # fmt: skip
 
 
 def train(
@@ -241,243 +497,30 @@ def train(
 ) -> TrainResult:
     """Train ``config.model`` on ``splits``; with ``resume``, continue from ``last.pt``."""
     config.validate()
-    cancel = cancel or NeverCancel()
-    device = resolve_device(config.device)
-    splits = splits.to(device)
-    torch.manual_seed(config.seed)
-    model = build_model(config.model).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    fast = FastModel(model, autocast_dtype(config.precision, device), config.channels_last)
-    optimiser = make_optimiser(config, model)
-    scheduler = make_scheduler(config, optimiser, batch_count(len(splits.train), config.batch_size))
-    per_batch = config.schedule == "onecycle"
-
-    progress = {"epoch": 0, "batch": 0, "loss_sum": 0.0, "best_val_accuracy": -1.0,
-                "best_epoch": 0, "train_seconds": 0.0, "history": []}  # fmt: skip
+    training = Training(config, splits, emit, cancel or NeverCancel(), checkpoint_dir)
     if checkpoint_dir is not None and not resume:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)  # made once, here: a folder that
         # disappears later is noticed by the next checkpoint, never silently made again
     if resume:
-        if checkpoint_dir is None:
-            raise ValueError("resume needs the run's checkpoint folder")
-        batches = batch_count(len(splits.train), config.batch_size)
-        state = resume_state(checkpoint_dir / LAST, config, batches, device)
-        try:
-            model.load_state_dict(state["model"])
-            optimiser.load_state_dict(state["optimiser"])
-            scheduler.load_state_dict(state["scheduler"])
-        except (ValueError, KeyError, RuntimeError, TypeError) as error:
-            reason = str(error).splitlines()[0]
-            raise CheckpointError(
-                f"{checkpoint_dir / LAST}: cannot be resumed ({reason})"
-            ) from None
-        progress.update(state["progress"])
-
-    result = TrainResult(model=model, history=progress["history"])
-    batches_per_epoch = batch_count(len(splits.train), config.batch_size)
-    emit(
-        ev.RunStarted(
-            run_id=run_id,
-            model=config.model,
-            device=str(device),
-            epochs=config.epochs,
-            start_epoch=progress["epoch"],
-            batches_per_epoch=batches_per_epoch,
-            train_size=len(splits.train),
-            val_size=len(splits.val),
-            test_size=len(splits.test),
-            dataset=dataset_name,
-            config=config.to_dict(),
-            threads=torch.get_num_threads(),
-        )
-    )
-
-    def save_last() -> None:
-        if checkpoint_dir is None:
-            return
-        save_checkpoint(
-            checkpoint_dir / LAST,
-            {
-                "model_name": config.model,
-                "model": model.state_dict(),
-                "optimiser": optimiser.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "progress": progress,
-                "config": config.to_dict(),
-            },
-        )
-        emit(ev.CheckpointSaved("last", progress["epoch"], str(checkpoint_dir / LAST),
-                                progress["best_val_accuracy"]))  # fmt: skip
-
-    while progress["epoch"] < config.epochs:
-        epoch = progress["epoch"]
-        order, shifts = _epoch_plan(len(splits.train), config.seed, epoch, config.augment, device)
-        model.train()
-        epoch_start = time.perf_counter()
-        seen = 0
-        lr = optimiser.param_groups[0]["lr"]
-        for batch in range(progress["batch"], batches_per_epoch):
-            index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
-            raw = splits.train.images[index]
-            if shifts is not None:
-                raw = shift_images(raw, shifts[index])
-            labels = splits.train.labels[index]
-            if config.defended:
-                generator = torch.Generator(device=device).manual_seed(
-                    config.seed * 1_000_003 + epoch * batches_per_epoch + batch
-                )
-                eps = config.eps_at(epoch + batch / batches_per_epoch)
-                loss = adversarial_loss(fast, to_pixels(raw), labels, config, generator, eps)
-            else:
-                loss = F.cross_entropy(fast(normalise(raw)), labels,
-                                       label_smoothing=config.label_smoothing)  # fmt: skip
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if per_batch:
-                scheduler.step()
-            loss_value = loss.item()
-            if not math.isfinite(loss_value) or loss_value > DIVERGED_LOSS:
-                raise TrainingDiverged(
-                    f"the training loss became {loss_value:.3g} at epoch {epoch + 1}, batch"
-                    f" {batch + 1}: the learning rate {config.lr:g} is too high for this network;"
-                    " try 0.1 (the study's) or lower"
-                )
-            seen += len(labels)
-            progress["batch"] = batch + 1
-            progress["loss_sum"] += loss_value * len(labels)
-            elapsed = time.perf_counter() - epoch_start
-            emit(
-                ev.BatchTrained(
-                    epoch=epoch + 1,
-                    batch=batch + 1,
-                    batches=batches_per_epoch,
-                    step=epoch * batches_per_epoch + batch + 1,
-                    loss=loss_value,
-                    lr=lr,
-                    images_per_s=seen / max(elapsed, 1e-9),
-                )
-            )
-            if cancel.is_set():
-                break
-        epoch_seconds = time.perf_counter() - epoch_start
-        progress["train_seconds"] += epoch_seconds
-        if progress["batch"] < batches_per_epoch:  # cancelled inside the epoch
-            save_last()
-            emit(ev.RunStopped(epoch=epoch, reason="cancelled"))
+        training.resume()
+    progress = training.progress
+    result = TrainResult(model=training.model, history=progress.history)
+    training.started(run_id, dataset_name)
+    while progress.epoch < config.epochs:
+        seen, seconds, lr = training.train_epoch()
+        if progress.batch < training.batches:  # cancelled inside the epoch
+            training.save_last()
+            training.stop(progress.epoch)
             result.stopped = True
             break
-
-        scorer = scorer_for(model, fast)
-        val = evaluate(scorer, splits.val, config.eval_batch_size)
-        # An adversarial run keeps the epoch most robust on validation images, not the most
-        # accurate: a defence's point is its robust accuracy.
-        robust = robust_accuracy(scorer, splits.val, config.eps) if config.defended else None
-        train_loss = progress["loss_sum"] / len(splits.train)
-        if not per_batch:
-            scheduler.step()
-        progress.update(epoch=epoch + 1, batch=0, loss_sum=0.0)
-        best_robust = progress.get("best_robust_val_accuracy")
-        if robust is None:
-            improved = val.accuracy > progress["best_val_accuracy"]
-        else:
-            improved = best_robust is None or robust > best_robust
-        if improved:
-            progress["best_val_accuracy"] = val.accuracy
-            progress["best_epoch"] = epoch + 1
-            if robust is not None:
-                progress["best_robust_val_accuracy"] = best_robust = robust
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": train_loss,
-            "val_loss": val.loss,
-            "val_accuracy": val.accuracy,
-            "robust_val_accuracy": robust,
-            "lr": lr,
-            "seconds": epoch_seconds,
-        }
-        progress["history"].append(record)
-        emit(
-            ev.EpochEvaluated(
-                epoch=epoch + 1,
-                epochs=config.epochs,
-                train_loss=train_loss,
-                val_loss=val.loss,
-                val_accuracy=val.accuracy,
-                best_val_accuracy=progress["best_val_accuracy"],
-                lr=lr,
-                seconds=epoch_seconds,
-                images_per_s=seen / max(epoch_seconds, 1e-9),
-                robust_val_accuracy=robust,
-                best_robust_val_accuracy=best_robust,
-            )
-        )
-        if epoch + 1 == STUCK_EPOCH:
-            classes = int(splits.train.labels.max()) + 1
-            stuck = stuck_at_chance(config, epoch + 1, val.accuracy, classes)
-            if stuck is not None:
-                emit(stuck)
-        if robust is not None and best_robust - robust > COLLAPSE_DROP:
-            emit(ev.RobustnessCollapsed(epoch=epoch + 1, robust_val_accuracy=robust,
-                                        best_robust_val_accuracy=best_robust,
-                                        best_epoch=progress["best_epoch"]))  # fmt: skip
-        if improved and checkpoint_dir is not None:
-            save_checkpoint(
-                checkpoint_dir / BEST,
-                {
-                    "model_name": config.model,
-                    "model": model.state_dict(),
-                    "epoch": epoch + 1,
-                    "val_accuracy": val.accuracy,
-                    "robust_val_accuracy": robust,
-                },
-            )
-            emit(ev.CheckpointSaved("best", epoch + 1, str(checkpoint_dir / BEST), val.accuracy))
-        save_last()
-        if cancel.is_set() and progress["epoch"] < config.epochs:
-            emit(ev.RunStopped(epoch=epoch + 1, reason="cancelled"))
+        training.evaluate_epoch(seen, seconds, lr)
+        if training.cancel.is_set() and progress.epoch < config.epochs:
+            training.stop(progress.epoch)
             result.stopped = True
             break
-
-    result.best_epoch = progress["best_epoch"]
-    result.best_val_accuracy = max(progress["best_val_accuracy"], 0.0)
-    result.train_seconds = progress["train_seconds"]
-    if result.stopped:
-        return result
-
-    # The test set is scored with the best checkpoint, as the study does, and in float32
-    # whatever the training precision: the final figures are the ones every analysis (which
-    # runs in float32) agrees with, image for image.
-    exact = FastModel(fast.model, None, fast.channels_last)
-    if checkpoint_dir is not None and (checkpoint_dir / BEST).is_file():
-        scorer = scorer_for(load_model(checkpoint_dir / BEST, device), exact)
-    else:
-        scorer = scorer_for(model, exact)
-    test = evaluate(scorer, splits.test, config.eval_batch_size)
-    confusion = test.confusion(splits.test.labels)
-    result.test_accuracy, result.test_loss = test.accuracy, test.loss
-    result.confusion, result.test_seconds = confusion, test.seconds
-    emit(
-        ev.TestEvaluated(
-            test_accuracy=test.accuracy,
-            test_loss=test.loss,
-            confusion=confusion,
-            per_class_accuracy=per_class_accuracy(confusion),
-            seconds=test.seconds,
-            images_per_s=len(splits.test) / max(test.seconds, 1e-9),
-        )
-    )
-    emit(
-        ev.RunFinished(
-            epochs=config.epochs,
-            best_epoch=result.best_epoch,
-            best_val_accuracy=result.best_val_accuracy,
-            test_accuracy=test.accuracy,
-            test_loss=test.loss,
-            train_seconds=result.train_seconds,
-            test_seconds=test.seconds,
-            best_robust_val_accuracy=progress.get("best_robust_val_accuracy"),
-        )
-    )
+    result.best_epoch = progress.best_epoch
+    result.best_val_accuracy = max(progress.best_val_accuracy, 0.0)
+    result.train_seconds = progress.train_seconds
+    if not result.stopped:
+        training.finish(result)
     return result

@@ -230,6 +230,26 @@ def checkpoint_cases() -> list[Case]:
             ),
         ),  # fmt: skip
         Case(
+            "last.pt loss sum not a number",
+            resume,
+            "its progress loss_sum is 'x'",
+            lambda d: (
+                stopped(d),
+                edit_checkpoint("last.pt", lambda s: s["progress"].update(loss_sum="x"))(d),
+            ),
+        ),  # fmt: skip
+        Case(
+            "last.pt history of nonsense",
+            resume,
+            "an epoch of its history is damaged",
+            lambda d: (
+                stopped(d),
+                edit_checkpoint(
+                    "last.pt", lambda s: s["progress"].update(history=[{"epoch": "x"}])
+                )(d),
+            ),
+        ),  # fmt: skip
+        Case(
             "last.pt other architecture",
             resume,
             "last.pt",

@@ -92,7 +92,7 @@ def test_stop_then_resume_ends_where_an_uninterrupted_run_would(tiny_splits, tmp
     for name, tensor in whole.model.state_dict().items():
         assert torch.equal(tensor, resumed.model.state_dict()[name]), name
     assert resumed.test_accuracy == whole.test_accuracy
-    assert [h["val_loss"] for h in resumed.history] == [h["val_loss"] for h in whole.history]
+    assert [h.val_loss for h in resumed.history] == [h.val_loss for h in whole.history]
 
 
 def test_adam_trains_and_resumes_like_sgd(tiny_splits, tmp_path):
