@@ -19,6 +19,8 @@ from torch.nn import functional as F
 from engine import events as ev
 from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE
 from engine.errors import SettingError
+from engine.layers import convolutions, last_convolution
+from engine.layers import layer as find_layer
 from engine.pixels import PixelModel, to_pixels
 
 METHODS = ATTRIBUTION_METHODS
@@ -32,7 +34,7 @@ class AttributionSettings:
     smoothgrad_samples: int = 25  # SmoothGrad: noisy copies averaged
     smoothgrad_stdev: float = 0.15  # their noise, in pixel units
     seed: int = 0  # SmoothGrad's noise and the random deletion order
-    gradcam_layer: str = "conv2"
+    gradcam_layer: str | None = None  # None: the network's last convolution
     patch: int = OCCLUSION_PATCH
     stride: int = OCCLUSION_STRIDE
     baseline: float = 0.0  # the black image, for IG, DeepLIFT and occlusion
@@ -82,7 +84,10 @@ def _method_settings(method: str, s: AttributionSettings) -> dict:
             "seed": s.seed,
             "of": "saliency",
         },  # fmt: skip
-        "gradcam": {"layer": s.gradcam_layer, "upsampled": "bilinear to 28x28"},
+        "gradcam": {
+            "layer": s.gradcam_layer or "the last convolution",
+            "upsampled": "bilinear to 28x28",
+        },
         "deeplift": {**base},
         "occlusion": {**base, "patch": s.patch, "stride": s.stride, "of": "P(target)"},
     }[method]
@@ -268,9 +273,9 @@ def _batch_attribution(attr, pixel_model, x, y, method: str, s: AttributionSetti
             target=y, abs=True, nt_samples_batch_size=noisy_batch,
         )  # fmt: skip
     elif method == "gradcam":
-        coarse = attr.LayerGradCam(
-            pixel_model, getattr(pixel_model.model, s.gradcam_layer)
-        ).attribute(x, target=y)
+        network = pixel_model.model
+        name = s.gradcam_layer or last_convolution(network)
+        coarse = attr.LayerGradCam(pixel_model, find_layer(network, name)).attribute(x, target=y)
         out = attr.LayerAttribution.interpolate(coarse, (28, 28), "bilinear")
     elif method == "deeplift":
         out = attr.DeepLift(pixel_model).attribute(x, baselines=baseline, target=y)
@@ -309,11 +314,17 @@ class Explanation:
                 f" random order {self.random_area:.3f}")  # fmt: skip
 
 
+def usable_methods(model: nn.Module) -> tuple[str, ...]:
+    """The methods that apply to ``model``: Grad-CAM needs a convolution."""
+    return tuple(m for m in METHODS if m != "gradcam" or convolutions(model))
+
+
 def explanation_of(subject, image: int, method: str, target: int | None,
                    emit: ev.Emit = ev.ignore, cancel=None) -> Explanation:  # fmt: skip
-    """``explain`` of the subject's test image ``image`` by ``method`` (or ``all``)."""
+    """``explain`` of the subject's test image ``image`` by ``method`` (or every method
+    that applies to the network)."""
     subject.check_index(image)
-    methods = METHODS if method == "all" else (method,)
+    methods = usable_methods(subject.model) if method == "all" else (method,)
     target, maps, random_curve = explain(subject.model, subject.test.images[image], target,
                                          methods, emit=emit)  # fmt: skip
     return Explanation(image, int(subject.test.labels[image]), target, maps, random_curve)

@@ -14,8 +14,17 @@ from typing import Any
 
 from engine.errors import SettingError
 
-# The networks of the study by name (engine.models builds them; a test keeps the two equal).
-MODEL_NAMES = ("convnet", "convnet-bn")
+# The networks by name, with what each is (engine.models builds them, citing their sources;
+# a test keeps the two equal).
+MODEL_ABOUT = {
+    "convnet": "the study's CNN",
+    "convnet-bn": "the study's CNN with BatchNorm",
+    "lenet5": "LeCun et al. 1998, with ReLU and max-pooling",
+    "mlp": "784-500-10, no convolution",
+    "smallcnn": "the 4-convolution network TRADES uses for MNIST",
+    "madry": "the 2-convolution + fc 1024 network of Madry et al.'s MNIST challenge",
+}
+MODEL_NAMES = tuple(MODEL_ABOUT)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -107,6 +116,7 @@ class Setting:
     many: bool = False  # a comma-separated list of values of ``kind`` (a tuple), each checked
     most: int = 50  # with ``many``: at most this many values
     aliases: tuple[str, ...] = ()  # other options that set it on the command line ("--index")
+    noun: str = "a path"  # what a text setting without choices is, in its rule
 
     @property
     def flag(self) -> str:
@@ -125,7 +135,7 @@ class Setting:
         if self.kind is bool:
             return "on or off"
         if self.kind is str:
-            return "a path" + (", or blank" if self.optional else "")
+            return self.noun + (", or blank" if self.optional else "")
         noun = "a whole number" if self.kind is int else "a number"
         low, high = self._show_bound(self.minimum), self._show_bound(self.maximum)
         if self.minimum is not None and self.maximum is not None:
@@ -256,8 +266,8 @@ def setting(default: Any, help: str, label: str = "", **rules: Any) -> Any:
 class TrainConfig:
     """Every setting of a run; defaults are study §3's."""
 
-    model: str = setting("convnet", "the network: convnet (the study's CNN) or convnet-bn"
-                         " (the same with BatchNorm)", choices=MODEL_NAMES)  # fmt: skip
+    model: str = setting("convnet", "the network: " + "; ".join(
+        f"{name} ({about})" for name, about in MODEL_ABOUT.items()), choices=MODEL_NAMES)  # fmt: skip
     epochs: int = setting(15, "passes over the training set", minimum=1, maximum=10_000)
     optimiser: str = setting("sgd", "sgd (the study's, with momentum) or adam (Wong et al.'s"
                              " for FGSM-RS; try --lr 0.005 --weight-decay 0)",

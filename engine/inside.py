@@ -1,4 +1,5 @@
-"""Looking inside a trained model (study §4): predictions, filters, activations."""
+"""Looking inside a trained model (study §4): predictions, filters, activations — of any
+network, its layers found from the model (engine.layers)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from torch.nn import functional as F
 
 from engine.data import Split, normalise
 from engine.errors import SettingError
-
-CONV_LAYERS = ("conv1", "conv2")
+from engine.layers import convolutions, execution_order, linears
+from engine.layers import layer as find_layer
 
 
 @dataclass(frozen=True)
@@ -64,31 +65,80 @@ def misclassified(model: nn.Module, split: Split, batch_size: int = 1000) -> lis
     return [p.index for p in predictions if p.predicted != p.label]
 
 
-def conv_layer(model: nn.Module, layer: str) -> nn.Conv2d:
-    if layer not in CONV_LAYERS:
-        raise SettingError(f"layer must be one of {', '.join(CONV_LAYERS)}, not {layer!r}")
-    return getattr(model, layer)
+@dataclass(frozen=True)
+class Filters:
+    """Pictures of a layer's weights: (n, h, w), each titled."""
+
+    layer: str
+    weights: torch.Tensor
+    titles: list[str]
+    title: str
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "title": self.title, "weights": self.weights.tolist()}
+
+    def summary(self) -> str:
+        w = self.weights
+        return f"{self.title}; weights from {float(w.min()):.3f} to {float(w.max()):.3f}"
 
 
-def conv1_filters(model: nn.Module) -> torch.Tensor:
-    """conv1's 32 filters, (32, 3, 3)."""
-    return conv_layer(model, "conv1").weight.detach()[:, 0].cpu().clone()
+# A network without convolutions shows at most this many of its first layer's units.
+MOST_UNITS = 32
 
 
-def conv2_filter(model: nn.Module, k: int) -> torch.Tensor:
-    """conv2's filter ``k`` at each of its 32 input depths, (32, 3, 3)."""
-    weight = conv_layer(model, "conv2").weight.detach()
-    if not 0 <= k < weight.shape[0]:
-        raise SettingError(f"conv2 filter {k} does not exist: choose 0-{weight.shape[0] - 1}")
-    return weight[k].cpu().clone()
+def filters(model: nn.Module, layer: str | None = None, index: int | None = None) -> Filters:
+    """A convolution's filters (``layer``; default the first): every filter where it reads
+    one input channel, else filter ``index`` (default 0) at each of its input depths. A
+    network with no convolution shows its first layer's weights as 28x28 pictures instead
+    (``index``: from that unit on)."""
+    convs = convolutions(model)
+    if not convs:
+        return _unit_pictures(model, layer, index)
+    name = layer or convs[0][0]
+    weight = find_layer(model, name).weight.detach().cpu()
+    count, depth, height, width = weight.shape
+    if depth == 1 and index is None:
+        return Filters(name, weight[:, 0].clone(), [f"f{i}" for i in range(count)],
+                       f"{name}: {count} filters ({height}x{width})")  # fmt: skip
+    k = 0 if index is None else index
+    if not 0 <= k < count:
+        raise SettingError(f"{name} filter {k} does not exist: choose 0-{count - 1}")
+    return Filters(name, weight[k].clone(), [f"d{i}" for i in range(depth)],
+                   f"{name} filter {k}: its {height}x{width} kernel at each of the {depth}"
+                   " input depths")  # fmt: skip
 
 
-def activations(model: nn.Module, image: torch.Tensor, layer: str = "conv1") -> torch.Tensor:
-    """Feature maps of ``layer`` after its ReLU (and BatchNorm, where the model has one)
-    for one uint8 image (28, 28): (32, 28, 28) for conv1, (32, 14, 14) for conv2."""
-    conv_layer(model, layer)
-    norm_name = {"conv1": "bn1", "conv2": "bn2"}[layer]
-    source = getattr(model, norm_name, None) or getattr(model, layer)
+def _unit_pictures(model: nn.Module, layer: str | None, index: int | None) -> Filters:
+    fcs = linears(model)
+    name = layer or fcs[0][0]
+    fc = find_layer(model, name, nn.Linear)
+    if fc.in_features != 28 * 28:
+        raise SettingError(f"{name} reads {fc.in_features} values, not a 28x28 image: only"
+                           " the first layer's weights are pictures")  # fmt: skip
+    first = index or 0
+    if not 0 <= first < fc.out_features:
+        raise SettingError(f"{name} unit {first} does not exist: choose 0-{fc.out_features - 1}")
+    last = min(first + MOST_UNITS, fc.out_features)
+    weights = fc.weight.detach().cpu()[first:last].reshape(-1, 28, 28).clone()
+    return Filters(name, weights, [f"u{i}" for i in range(first, last)],
+                   f"{name}: units {first}-{last - 1} of {fc.out_features}, their weights on"
+                   " the 28x28 image (a network without convolutions has no filters; these"
+                   " are its first layer's)")  # fmt: skip
+
+
+def activations(model: nn.Module, image: torch.Tensor, layer: str | None = None) -> torch.Tensor:
+    """Feature maps of a convolution (``layer``; default the first) after its ReLU, and
+    after its BatchNorm where one follows it, for one uint8 image (28, 28): (channels, h, w)."""
+    convs = convolutions(model)
+    if not convs:
+        raise SettingError("this network has no convolution, so no feature maps to show")
+    name = layer or convs[0][0]
+    find_layer(model, name)
+    order = execution_order(model)
+    at = [n for n, _ in order].index(name)
+    following = order[at + 1][1] if at + 1 < len(order) else None
+    norm = isinstance(following, nn.BatchNorm2d)
+    source = following if norm else dict(order)[name]
     captured: list[torch.Tensor] = []
     hook = source.register_forward_hook(lambda m, i, out: captured.append(out.detach()))
     model.eval()
@@ -129,3 +179,34 @@ def classify(model: nn.Module, image: torch.Tensor) -> list[float]:
     model.eval()
     with torch.inference_mode():
         return F.softmax(model(normalise(image.unsqueeze(0))).float(), dim=1)[0].tolist()
+
+
+@dataclass(frozen=True)
+class Activations:
+    """The feature maps of one convolution for one test image: (channels, h, w)."""
+
+    layer: str
+    index: int
+    label: int
+    maps: torch.Tensor
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "index": self.index, "label": self.label,
+                "maps": self.maps.tolist()}  # fmt: skip
+
+    def summary(self) -> str:
+        count, height, width = self.maps.shape
+        silent = int((self.maps.flatten(1).amax(1) == 0).sum())
+        return (f"{self.layer}: {count} maps of {height}x{width} for test image {self.index};"
+                f" {silent} silent (all zero), the largest value {float(self.maps.max()):.2f}")  # fmt: skip
+
+
+def filters_of(subject, layer: str | None, filter: int | None, emit=None, cancel=None) -> Filters:
+    return filters(subject.model, layer, filter)
+
+
+def activations_of(subject, image: int, layer: str | None, emit=None, cancel=None) -> Activations:
+    subject.check_index(image)
+    maps = activations(subject.model, subject.test.images[image], layer)
+    name = layer or convolutions(subject.model)[0][0]
+    return Activations(name, image, int(subject.test.labels[image]), maps)

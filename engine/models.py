@@ -1,8 +1,10 @@
-"""The two networks of the study (study §2), in a registry by name.
+"""The networks by name: the study's two (study §2) and a zoo of classic MNIST networks,
+each citing where it comes from.
 
 A model is layers in ``__init__`` and data flow in ``forward``; it takes normalised images
-(n, 1, 28, 28) and returns logits (n, 10). Layer names (``conv1``, ``conv2``, ``fc1``,
-``fc2``) are what the analysis commands refer to.
+(n, 1, 28, 28) and returns logits (n, 10). The analyses find its layers by their kind
+(``engine.layers``), never by their names; each ReLU is a module of its own (attribution
+methods such as DeepLIFT find the nonlinearities by their modules).
 """
 
 from __future__ import annotations
@@ -72,9 +74,102 @@ def forward_in_study_order(model: ConvNet | BatchNormConvNet, x: torch.Tensor) -
     return norm(model, "bn4")(model.fc2(x))
 
 
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to
+    document recognition", 1998) in its modern form: ReLU for the scaled tanh, max-pooling
+    for the trainable subsampling, a full conv2 for the partial connection table, and the
+    28x28 input padded to the paper's 32x32. conv 5x5x6 -> pool -> conv 5x5x16 -> pool ->
+    fc 120 -> fc 84 -> fc 10."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, kernel_size=5, padding=2)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, kernel_size=5)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, classes)
+        self.relu1, self.relu2, self.relu3, self.relu4 = (nn.ReLU() for _ in range(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        x = self.relu3(self.fc1(torch.flatten(x, 1)))
+        return self.fc3(self.relu4(self.fc2(x)))
+
+
+class MLP(nn.Module):
+    """A multilayer perceptron, no convolution: 784 -> 500 -> 10 with ReLU (the classic
+    two-layer network of the MNIST page's table, e.g. LeCun et al. 1998's "2-layer NN, 300
+    HU" with the study's 500 units)."""
+
+    def __init__(self, classes: int = 10, hidden: int = 500) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(28 * 28, hidden)
+        self.fc2 = nn.Linear(hidden, classes)
+        self.relu1 = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.relu1(self.fc1(torch.flatten(x, 1))))
+
+
+class SmallCNN(nn.Module):
+    """The 4-convolution network TRADES uses for MNIST (Zhang et al., "Theoretically
+    principled trade-off between robustness and accuracy", ICML 2019; their
+    ``models/small_cnn.py``): conv 3x3x32 -> conv 3x3x32 -> pool -> conv 3x3x64 -> conv
+    3x3x64 -> pool -> fc 200 -> dropout 0.5 -> fc 200 -> fc 10, no padding."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3)
+        self.conv2 = nn.Conv2d(32, 32, 3)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.conv3 = nn.Conv2d(32, 64, 3)
+        self.conv4 = nn.Conv2d(64, 64, 3)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(64 * 4 * 4, 200)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(200, 200)
+        self.fc3 = nn.Linear(200, classes)
+        self.relus = nn.ModuleList(nn.ReLU() for _ in range(6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.relus
+        x = self.pool1(r[1](self.conv2(r[0](self.conv1(x)))))
+        x = self.pool2(r[3](self.conv4(r[2](self.conv3(x)))))
+        x = self.drop(r[4](self.fc1(torch.flatten(x, 1))))
+        return self.fc3(r[5](self.fc2(x)))
+
+
+class MadryNet(nn.Module):
+    """The network of Madry et al.'s MNIST challenge ("Towards deep learning models resistant
+    to adversarial attacks", ICLR 2018; github.com/MadryLab/mnist_challenge ``model.py``):
+    conv 5x5x32 (same padding) -> pool -> conv 5x5x64 -> pool -> fc 1024 -> fc 10."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 5, padding=2)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(32, 64, 5, padding=2)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(7 * 7 * 64, 1024)
+        self.fc2 = nn.Linear(1024, classes)
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        return self.fc2(self.relu3(self.fc1(torch.flatten(x, 1))))
+
+
 MODELS: dict[str, type[nn.Module]] = {
     "convnet": ConvNet,
     "convnet-bn": BatchNormConvNet,
+    "lenet5": LeNet5,
+    "mlp": MLP,
+    "smallcnn": SmallCNN,
+    "madry": MadryNet,
 }
 
 

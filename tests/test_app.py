@@ -136,7 +136,7 @@ def test_filters_views_and_keys(trained_home, tiny_folder):
             title = app.screen.query_one("#filters-title", Static)
             assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(title))
             await pilot.press("right_square_bracket", "right_square_bracket")
-            assert await wait_for(pilot, lambda: "conv2 filter K=2" in text_of(title))
+            assert await wait_for(pilot, lambda: "conv2 filter 2:" in text_of(title))
             await pilot.press("n")
             assert await wait_for(pilot, lambda: "test image #1" in text_of(title))
 

@@ -66,7 +66,10 @@ def option_cases() -> list[Case]:
         (("occlude", "{run}", "--fill", "nan"), "--fill"),
         (("occlude", "{run}", "--index", "-1"), "--index"),
         (("occlude", "{run}", "--index", "100000"), "out of range"),
-        (("activations", "{run}", "--index", "5", "--layer", "fc9"), "--layer"),
+        (
+            ("activations", "{run}", "--index", "5", "--layer", "fc9"),
+            "no convolution named 'fc9' (it has: conv1, conv2)",
+        ),
         (("filters", "{run}", "--conv2", "32"), "conv2 filter 32"),
         (("predict", "{run}", "--random", "0"), "--random"),
         (("predict", "{run}", "--index", "100000"), "out of range"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from engine.inside import activations, conv1_filters, conv2_filter, predict
+from engine.inside import activations, filters, predict
 from engine.layer_table import summarize_model
 from engine.models import build_model
 from engine.occlusion import occlusion_map, patch_offsets
@@ -39,8 +39,8 @@ def test_summary_of_batchnorm_model():
 
 
 def test_filters_and_activations_shapes(tiny_model, tiny_splits):
-    assert conv1_filters(tiny_model).shape == (32, 3, 3)
-    assert torch.equal(conv2_filter(tiny_model, 5), tiny_model.conv2.weight[5].detach())
+    assert filters(tiny_model).weights.shape == (32, 3, 3)  # the first convolution's
+    assert torch.equal(filters(tiny_model, "conv2", 5).weights, tiny_model.conv2.weight[5].detach())
     image = tiny_splits.test.images[0]
     conv1 = activations(tiny_model, image, "conv1")
     assert conv1.shape == (32, 28, 28) and conv1.min() >= 0  # after ReLU
@@ -85,3 +85,31 @@ def test_full_patch_gives_the_blank_images_prediction(tiny_model, tiny_splits):
 def test_patch_offsets_cover_every_valid_position():
     assert patch_offsets(28, 14, 2)[-1] == 14
     assert patch_offsets(28, 5, 4) == [0, 4, 8, 12, 16, 20]
+
+
+def test_every_network_of_the_zoo_shows_its_own_layers():
+    """Filters, maps and Grad-CAM's layer come from the model: any kernel size, any depth;
+    a network without convolutions shows its first layer's weights as 28x28 pictures and
+    says why it has no maps."""
+    import pytest
+
+    from engine.errors import SettingError
+    from engine.layers import last_convolution
+
+    image = torch.zeros(28, 28, dtype=torch.uint8)
+    lenet = build_model("lenet5")
+    assert filters(lenet).weights.shape == (6, 5, 5)
+    assert filters(lenet, "conv2", 15).weights.shape == (6, 5, 5)  # 6 input depths
+    assert activations(lenet, image, "conv2").shape == (16, 10, 10)
+    small = build_model("smallcnn")
+    assert last_convolution(small) == "conv4"
+    assert activations(small, image, "conv3").shape == (64, 10, 10)
+    mlp = build_model("mlp")
+    units = filters(mlp)
+    assert units.weights.shape == (32, 28, 28) and "no filters" in units.title
+    with pytest.raises(SettingError, match="no convolution"):
+        activations(mlp, image)
+    with pytest.raises(SettingError, match="no convolution"):
+        last_convolution(mlp)
+    with pytest.raises(SettingError, match=r"it has: conv1, conv2"):
+        filters(lenet, "fc1")

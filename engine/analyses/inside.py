@@ -37,3 +37,28 @@ ATTRIBUTION = register(Analysis(
                   minimum=0, maximum=9, optional=True, metavar="T"),
     ),
 ))  # fmt: skip
+
+
+def layer_name(help: str):
+    return parameter("layer", str, None, help, optional=True, metavar="NAME",
+                     noun="a layer's name")  # fmt: skip
+
+
+FILTERS = register(Analysis(
+    name="filters", title="Filters", study_section="4",
+    about="a convolution's filters (a network without one: its first layer's weights)",
+    compute="engine.inside:filters_of",
+    parameters=(
+        layer_name("the convolution (blank: the first)"),
+        count("filter", None, "where the layer reads several channels: the filter shown at"
+              " each input depth (blank: 0); a network without convolutions: the first unit",
+              low=0, optional=True, metavar="K"),
+    ),
+))  # fmt: skip
+
+ACTIVATIONS = register(Analysis(
+    name="activations", title="Activations", study_section="4", in_app=False,
+    about="a convolution's feature maps for a test image",
+    compute="engine.inside:activations_of",
+    parameters=(image(), layer_name("the convolution (blank: the first)")),
+))  # fmt: skip

@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect_commands.register(commands)
     handlers = {**inspect_commands.handlers(), **attack_commands.handlers(),
                 **attribute_commands.handlers()}  # fmt: skip
-    extra = {**attack_commands.EXTRA_OPTIONS, **attribute_commands.EXTRA_OPTIONS}
+    extra = {**inspect_commands.EXTRA_OPTIONS, **attack_commands.EXTRA_OPTIONS,
+             **attribute_commands.EXTRA_OPTIONS}  # fmt: skip
     analysis_commands.register(commands, handlers, extra)
     study_commands.register(commands)
     report_commands.register(commands)

@@ -75,11 +75,12 @@ def show_maps(console, args, subject, explanation) -> None:
 
 
 def class_view_command(args: argparse.Namespace, subject) -> int:
-    from engine.attribution import METHODS, class_view
+    from engine.attribution import class_view, usable_methods
     from tui.cli.console import interruptible
     from tui.draw import render
 
-    every = [m for m in METHODS if m != "occlusion"]  # occlusion: 64 passes an image, too slow
+    # occlusion: 64 passes an image, too slow for thousands
+    every = [m for m in usable_methods(subject.model) if m != "occlusion"]
     methods = every if args.method == "all" else [args.method]
     console = make_console()
     views = {}

@@ -49,25 +49,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     predict_.add_argument("--seed", type=non_negative_int, default=0, help="for --random")
     predict_.set_defaults(handler=predict_command)
 
-    filters = commands.add_parser("filters", help="conv1's 32 filters, or one conv2 filter")
-    add_subject_options(filters)
-    filters.add_argument(
-        "--conv2",
-        type=non_negative_int,
-        metavar="K",
-        help="show conv2's filter K at each of its 32 input depths",
-    )
-    filters.set_defaults(handler=filters_command)
-
-    acts = commands.add_parser("activations", help="the 32 feature maps of conv1 or conv2")
-    add_subject_options(acts)
-    acts.add_argument(
-        "--index", type=non_negative_int, required=True, metavar="I", help="test image"
-    )
-    acts.add_argument("--layer", choices=["conv1", "conv2"], default="conv1",
-                      help="the convolution whose maps (after its ReLU) are shown (default conv1)")  # fmt: skip
-    acts.set_defaults(handler=activations_command)
-
 
 # --- summary -----------------------------------------------------------------------------
 
@@ -179,47 +160,41 @@ def predict_command(args: argparse.Namespace) -> int:
 # --- filters and activations ---------------------------------------------------------------
 
 
-def filters_command(args: argparse.Namespace) -> int:
-    from engine.inside import conv1_filters, conv2_filter
+def add_conv2_option(parser: argparse.ArgumentParser) -> None:
+    # the study's `filters --conv2 K` (conv2's filter K), kept working
+    parser.add_argument("--conv2", type=non_negative_int, metavar="K", help=argparse.SUPPRESS)
 
+
+def filters_command(args: argparse.Namespace) -> int:
+    if getattr(args, "conv2", None) is not None:
+        args.layer, args.filter = "conv2", args.conv2
     subject = load_subject(args)
-    if args.conv2 is None:
-        weights, title = conv1_filters(subject.model), "conv1: 32 filters (3x3)"
-        titles = [f"f{i}" for i in range(len(weights))]
-    else:
-        weights = conv2_filter(subject.model, args.conv2)
-        title = f"conv2 filter {args.conv2}: its 3x3 kernel at each of the 32 input depths"
-        titles = [f"d{i}" for i in range(len(weights))]
-    if args.json:
-        print_json({"title": title, "weights": weights.tolist()})
-        return 0
     console = make_console()
-    console.print(f"[bold]{title}[/] — {subject.run_id}")
-    grid = render.tile_grid(
-        [w.numpy() for w in weights],
-        titles,
-        columns=8,
-        cmap="signed",
-        scale=2,
-        colour=render.colour_enabled(args.ascii, console),
-    )
-    console.print(grid)
+    shown = run_analysis(args, subject, console, "filters")
+    if args.json:
+        print_json(shown.to_dict())
+        return 0
+    console.print(f"[bold]{shown.title}[/] — {subject.run_id}")
+    colour = render.colour_enabled(args.ascii, console)
+    pixels = shown.weights.shape[-1]
+    scale = 2 if pixels <= 7 else 1
+    columns = render.columns_that_fit(console.width, pixels, scale, colour=colour, most=8)
+    console.print(render.tile_grid([w.numpy() for w in shown.weights], shown.titles,
+                                   columns=columns, cmap="signed", scale=scale, colour=colour))  # fmt: skip
     return 0
 
 
 def activations_command(args: argparse.Namespace) -> int:
-    from engine.inside import activations
-
     subject = load_subject(args)
-    subject.check_index(args.index)
-    maps = activations(subject.model, subject.test.images[args.index], args.layer)
-    if args.json:
-        print_json({"layer": args.layer, "index": args.index, "maps": maps.tolist()})
-        return 0
+    subject.check_index(args.image)
     console = make_console()
-    label = int(subject.test.labels[args.index])
+    result = run_analysis(args, subject, console, "activations")
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    maps = result.maps
     console.print(
-        f"[bold]{args.layer} activations[/] (after ReLU) of test image #{args.index} (a {subject.classes[label]})"
+        f"[bold]{result.layer} activations[/] (after ReLU) of test image #{result.index} (a {subject.classes[result.label]})"
     )
     colour = render.colour_enabled(args.ascii, console)
     columns = render.columns_that_fit(console.width, maps.shape[-1], colour=colour)
@@ -305,4 +280,8 @@ def occlude_command(args: argparse.Namespace) -> int:
 
 # What the command line draws by hand, by declared analysis (engine.analyses).
 def handlers() -> dict:
-    return {"occlude": occlude_command}
+    return {"occlude": occlude_command, "filters": filters_command,
+            "activations": activations_command}  # fmt: skip
+
+
+EXTRA_OPTIONS = {"filters": add_conv2_option}

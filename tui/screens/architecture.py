@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.config import MODEL_NAMES
 from tui.screens.base import ExperimentScreen
 
-MODELS = ("convnet", "convnet-bn")
+MODELS = MODEL_NAMES  # m cycles through every network of the zoo
 
 
 class ArchitectureScreen(ExperimentScreen):

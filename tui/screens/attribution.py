@@ -80,6 +80,9 @@ class AttributionScreen(ExperimentScreen):
         )
         view = self.query_one("#attr-image", ArrayView)
         view.caption, view.array = "image", image
+        for method in set(METHODS) - {r.method for r in results}:
+            view = self.query_one(f"#attr-{method}", ArrayView)
+            view.caption, view.array = f"{method}: not for this network", None
         for r in results:
             limit = float(np.abs(r.attribution).max()) or 1.0
             view = self.query_one(f"#attr-{r.method}", ArrayView)

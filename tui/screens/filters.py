@@ -1,5 +1,7 @@
-"""Filters and activations: conv1's 32 filters, conv2's filter K at its 32 input depths,
-and the feature maps of a chosen test image."""
+"""Filters and activations: each convolution's filters (a filter K at each input depth
+where the layer reads several channels) and each one's feature maps for a chosen test
+image — the views come from the network's own layers (a network without convolutions shows
+its first layer's weights as pictures)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,19 @@ from textual.widgets import Footer, Header, Static
 from tui.draw import render
 from tui.screens.base import LOADING, ExperimentScreen
 
-VIEWS = ("conv1 filters", "conv2 filter", "conv1 activations", "conv2 activations")
+
+def views_of(model) -> list[tuple[str, str | None]]:
+    """(kind, layer) for each view: every convolution's filters, then its maps."""
+    from engine.layers import convolutions
+
+    convs = [name for name, _ in convolutions(model)]
+    if not convs:
+        return [("filters", None)]
+    return [*(("filters", n) for n in convs), *(("activations", n) for n in convs)]
 
 
 class FiltersScreen(ExperimentScreen):
-    """v cycles the view; [ ] change conv2's filter K; n/p change the image."""
+    """v cycles the view; [ ] change the filter K; n/p change the image."""
 
     BINDINGS = [
         Binding("v", "next_view", "Next view"),
@@ -30,11 +40,13 @@ class FiltersScreen(ExperimentScreen):
     ]
 
     view: reactive[int] = reactive(0)
-    """Which of VIEWS is shown."""
+    """Which of the views (views_of the model) is shown."""
+    views: list = [("filters", None)]
+    k_views: list = []  # the views that show one filter K
 
     STUDY_SECTION = "4"
     filter_k: reactive[int] = reactive(0)
-    """The conv2 filter shown."""
+    """The filter shown at each input depth (or the first unit shown, without convolutions)."""
     image_index: reactive[int] = reactive(0)
     """The test image whose activations are shown."""
     page: reactive[int] = reactive(0)
@@ -67,25 +79,22 @@ class FiltersScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
-        from engine.inside import activations, conv1_filters, conv2_filter
+        from engine.inside import activations, filters
 
         subject = self.app.subject()
         colour = self.app.settings.colour
         width = max(self.size.width - 2, 20)
-        name = VIEWS[self.view]
-        if name == "conv1 filters":
-            arrays, titles, cmap, title = (
-                conv1_filters(subject.model),
-                None,
-                "signed",
-                "conv1: 32 filters (3x3)",
-            )
-        elif name == "conv2 filter":
-            arrays = conv2_filter(subject.model, self.filter_k)
-            titles, cmap = None, "signed"
-            title = f"conv2 filter K={self.filter_k}: its 3x3 kernel at each of 32 input depths ([ ] change K)"
+        self.views = views_of(subject.model)
+        self.k_views = [i for i, (kind, name) in enumerate(self.views)
+                        if kind == "filters" and self.view_takes_k(subject.model, name)]  # fmt: skip
+        kind, layer = self.views[self.view % len(self.views)]
+        if kind == "filters":
+            depth_first = self.filter_k if self.view_takes_k(subject.model, layer) else None
+            shown = filters(subject.model, layer, depth_first)
+            arrays, cmap = shown.weights, "signed"
+            titles = shown.titles if shown.weights.shape[-1] > 7 else None
+            title = shown.title + (" ([ ] change K)" if depth_first is not None else "")
         else:
-            layer = name.split()[0]
             arrays = activations(subject.model, subject.test.images[self.image_index], layer)
             label = subject.classes[int(subject.test.labels[self.image_index])]
             titles, cmap = [f"{i}" for i in range(len(arrays))], "viridis"
@@ -114,21 +123,31 @@ class FiltersScreen(ExperimentScreen):
     def show(self, title: str, grid, run_id: str) -> None:
         self.query_one("#filters-title", Static).update(title)
         self.query_one("#tiles", Static).update(grid)
-        self.set_status(f"view {self.view + 1}/{len(VIEWS)} (v: next) — model {run_id}")
+        count = len(self.views)
+        self.set_status(f"view {self.view % count + 1}/{count} (v: next) — model {run_id}")
+
+    @staticmethod
+    def view_takes_k(model, layer: str | None) -> bool:
+        """Whether a filters view shows one filter K (the layer reads several channels, or
+        the network has no convolution and K is the first unit shown)."""
+        from engine.layers import layer as find_layer
+
+        return layer is None or find_layer(model, layer).in_channels > 1
 
     def action_next_view(self) -> None:
         self.page = 0
-        self.view = (self.view + 1) % len(VIEWS)
+        self.view = (self.view + 1) % len(self.views)
 
     def action_page(self, step: int) -> None:
         self.page += step
 
     def action_filter(self, step: int) -> None:
-        self.filter_k = (self.filter_k + step) % 32
-        if VIEWS[self.view] != "conv2 filter":
-            self.view = VIEWS.index("conv2 filter")
+        self.filter_k = max(0, self.filter_k + step)  # past the last: the engine says so
+        if self.k_views and self.view % len(self.views) not in self.k_views:
+            self.view = self.k_views[0]  # the first view where K means something
 
     def action_image(self, step: int) -> None:
         self.image_index = max(0, self.image_index + step)
-        if "activations" not in VIEWS[self.view]:
-            self.view = VIEWS.index("conv1 activations")
+        kinds = [kind for kind, _ in self.views]
+        if "activations" in kinds and kinds[self.view % len(kinds)] != "activations":
+            self.view = kinds.index("activations")

@@ -13,7 +13,18 @@ from engine.report.document import Section
 from engine.report.sections import basics, breaking, declared, extras, inside
 
 # The declared analyses the sections below draw by hand.
-DRAWN = frozenset({"occlude", "attribute", "synthesize", "targeted", "noise", "robustness"})
+DRAWN = frozenset(
+    {
+        "occlude",
+        "attribute",
+        "filters",
+        "activations",
+        "synthesize",
+        "targeted",
+        "noise",
+        "robustness",
+    }
+)
 
 SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]], ...] = (
     ("data", basics.data),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.config import MODEL_NAMES
+from engine.config import MODEL_ABOUT
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text
@@ -34,13 +34,22 @@ def data(ctx: Context) -> Section:
                               " validation and test splits"))  # fmt: skip
 
 
+STUDY_MODELS = ("convnet", "convnet-bn")  # the study's two (study §2)
+
+
 def networks(ctx: Context) -> Section:
     from engine.layer_table import summarize_model
     from engine.models import build_model
 
-    section = Section("networks", "The two networks")
+    # the study's two networks, and any other network a run of the report trained
+    names = list(dict.fromkeys([*STUDY_MODELS, *(run.config.model for run in ctx.runs)]))
+    section = Section("networks", "The networks")
     section.add(Text(study_paragraphs(2)[0]))
-    for name in MODEL_NAMES:
+    others = [n for n in names if n not in STUDY_MODELS]
+    if others:
+        section.add(Text("This report's runs also trained " + "; ".join(
+            f"`{n}` ({MODEL_ABOUT[n]})" for n in others) + "."))  # fmt: skip
+    for name in names:
         summary = summarize_model(build_model(name), name)
         rows = [[r.name, r.kind, "x".join(map(str, r.input_shape)),
                  "x".join(map(str, r.output_shape)), f"{r.parameters:,}", f"{r.neurons:,}",

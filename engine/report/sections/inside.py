@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analyses.inside import OCCLUSION
-from engine.config import STUDY_IMAGE
+from engine.analyses.inside import ACTIVATIONS, FILTERS, OCCLUSION
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Text, study_paragraph
@@ -43,31 +42,35 @@ def predictions(ctx: Context) -> Section:
 
 
 def filters(ctx: Context) -> Section:
-    from engine.inside import activations, conv1_filters, conv2_filter
+    """Each convolution's filters (a layer reading several channels: its filter 0 at each
+    input depth), and the first two convolutions' maps of the study's image; the layers are
+    the network's own (engine.layers)."""
+    from engine.layers import convolutions
 
     subject = ctx.subject()
     section = Section("filters", "Filters and activations", sub=True)
     section.add(study_paragraph(4, "**Filters**"))
-    conv1 = conv1_filters(subject.model).numpy()
-    section.add(Figure("filters-conv1", figures.image_grid(
-        conv1, [str(i) for i in range(len(conv1))], 8, "conv1: 32 filters of 3x3",
-        symmetric=True, colorbar="weight", tile=0.7),
-        "conv1's 32 filters as 3x3 tiles, red positive and blue negative weights"))  # fmt: skip
-    conv2 = conv2_filter(subject.model, 0).numpy()
-    section.add(Figure("filters-conv2", figures.image_grid(
-        conv2, [f"depth {i}" for i in range(len(conv2))], 8,
-        "conv2: filter 0 at each of its 32 input depths", symmetric=True, colorbar="weight",
-        tile=0.7), "conv2's filter 0 shown at each of its 32 input depths"))  # fmt: skip
+    convs = [name for name, _ in convolutions(subject.model)] or [None]
+    for layer in convs:
+        shown = FILTERS.run(subject, {"layer": layer})
+        weights = shown.weights.numpy()
+        section.add(Figure(f"filters-{shown.layer}", figures.image_grid(
+            weights, shown.titles, 8, shown.title, symmetric=True, colorbar="weight",
+            tile=0.7 if weights.shape[-1] <= 7 else 1.2),
+            f"{shown.title}, red positive and blue negative weights"))  # fmt: skip
+    if convs == [None]:
+        return section  # no convolution: no feature maps
     section.add(study_paragraph(4, "**Activations**"))
-    image = subject.test.images[STUDY_IMAGE]
-    for layer, size in (("conv1", 28), ("conv2", 14)):
-        maps = activations(subject.model, image, layer).numpy()
+    for layer in convs[:2]:
+        result = ACTIVATIONS.run(subject, {"layer": layer})
+        maps = result.maps.numpy()
+        count, size = maps.shape[0], maps.shape[-1]
         section.add(Figure(f"activations-{layer}", figures.image_grid(
-            maps, [str(i) for i in range(len(maps))], 8,
-            f"{layer}: 32 maps of {size}x{size} for test image {STUDY_IMAGE}",
+            maps, [str(i) for i in range(count)], 8,
+            f"{layer}: {count} maps of {size}x{size} for test image {result.index}",
             cmap="magma", colorbar="activation", tile=0.7),
-            f"The 32 activation maps of {layer} after its ReLU for test image {STUDY_IMAGE}, a"
-            f" {int(subject.test.labels[STUDY_IMAGE])}"))  # fmt: skip
+            f"The {count} activation maps of {layer} after its ReLU for test image"
+            f" {result.index}, a {result.label}"))  # fmt: skip
     return section
 
 
