@@ -11,6 +11,7 @@ from torch import nn
 
 from engine.atomic import write_with
 from engine.errors import CheckpointError
+from engine.model_files import is_model_file, run_source
 from engine.models import MODELS, build_model
 
 __all__ = ["CheckpointError", "load_checkpoint", "load_model", "save_checkpoint"]
@@ -55,7 +56,7 @@ def check_weights(path: Path, state: dict[str, Any], expected: str | None = None
     """A fresh model of the checkpoint's architecture with its weights loaded; every
     mismatch (model name, missing or extra keys, shapes) is a CheckpointError naming ``path``."""
     name = state.get("model_name")
-    if not isinstance(name, str) or name not in MODELS:
+    if not isinstance(name, str) or not (name in MODELS or is_model_file(name)):
         raise CheckpointError(
             f"{path}: names no known model ({name!r}; known: {', '.join(MODELS)})"
         )
@@ -64,7 +65,12 @@ def check_weights(path: Path, state: dict[str, Any], expected: str | None = None
     weights = state.get("model")
     if not isinstance(weights, dict):
         raise CheckpointError(f"{path}: holds no model weights")
-    model = build_model(name)
+    args = state.get("model_args") or {}
+    if not isinstance(args, dict):
+        raise CheckpointError(f"{path}: its model_args are not an object")
+    # a user's network is built from the run's own copy of its source, beside the checkpoint
+    source = run_source(path.parent) if is_model_file(name) else None
+    model = build_model(name, args, source)
     wanted = model.state_dict()
     missing = sorted(set(wanted) - set(weights))
     extra = sorted(set(weights) - set(wanted))

@@ -25,6 +25,20 @@ MODEL_ABOUT = {
     "madry": "the 2-convolution + fc 1024 network of Madry et al.'s MNIST challenge",
 }
 MODEL_NAMES = tuple(MODEL_ABOUT)
+
+
+def model_label(model: str) -> str:
+    """A network as tables and folder names show it: its name, or a file's class in lower
+    case (``nets/wide.py:WideNet`` -> ``widenet``)."""
+    if model in MODEL_ABOUT or ":" not in model:
+        return model
+    return "".join(c for c in model.rsplit(":", 1)[1].lower() if c.isalnum())[:24] or "custom"
+
+
+def model_about(model: str) -> str:
+    return MODEL_ABOUT.get(model) or f"your network, {model}"
+
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -117,6 +131,8 @@ class Setting:
     most: int = 50  # with ``many``: at most this many values
     aliases: tuple[str, ...] = ()  # other options that set it on the command line ("--index")
     noun: str = "a path"  # what a text setting without choices is, in its rule
+    open_choices: bool = False  # ``choices`` are suggestions; ``test`` judges anything else
+    test: Any = None  # value -> None if fine, else why not (a text setting's own check)
 
     @property
     def flag(self) -> str:
@@ -131,7 +147,8 @@ class Setting:
             )
             return f"up to {self.most} comma-separated {plural}"
         if self.choices:
-            return "one of " + ", ".join(self.choices)
+            other = f", or {self.noun}" if self.open_choices else ""
+            return "one of " + ", ".join(self.choices) + other
         if self.kind is bool:
             return "on or off"
         if self.kind is str:
@@ -225,8 +242,13 @@ class Setting:
         if self.kind is str:
             if not isinstance(value, str):
                 raise SettingError(f"{self.name}: {value!r} is not text")
-            if self.choices and value not in self.choices:
+            if self.choices and value in self.choices:
+                return value
+            if self.choices and not self.open_choices:
                 raise SettingError(f"{self.name}: {value!r} is not {self.rule()}")
+            problem = self.test(value) if self.test else None
+            if problem:
+                raise SettingError(f"{self.name}: {value!r} is not {self.rule()} ({problem})")
             return value
         numeric = (int,) if self.kind is int else (int, float)
         if isinstance(value, bool) or not isinstance(value, numeric):
@@ -257,6 +279,20 @@ def _show(number: float | None) -> str:
     return "" if number is None else f"{number:g}"
 
 
+def model_spec_problem(value: str) -> str | None:
+    """Why ``value`` is not a model file spec (engine.model_files, imported lazily: it is
+    checked by form, not by loading, until a run starts)."""
+    from engine.model_files import spec_problem
+
+    return spec_problem(value)
+
+
+def model_args_problem(value: str) -> str | None:
+    from engine.model_files import args_problem
+
+    return args_problem(value)
+
+
 def setting(default: Any, help: str, label: str = "", **rules: Any) -> Any:
     """A ``TrainConfig`` field declared with its rules (see ``Setting``)."""
     return dataclasses.field(default=default, metadata={"help": help, "label": label, **rules})
@@ -267,7 +303,14 @@ class TrainConfig:
     """Every setting of a run; defaults are study §3's."""
 
     model: str = setting("convnet", "the network: " + "; ".join(
-        f"{name} ({about})" for name, about in MODEL_ABOUT.items()), choices=MODEL_NAMES)  # fmt: skip
+        f"{name} ({about})" for name, about in MODEL_ABOUT.items()) + "; or a network of your"
+        " own, FILE.py:ClassName or package.module:ClassName (loading it runs its code; the"
+        " run keeps a copy of its source)", choices=MODEL_NAMES, open_choices=True,
+        noun="FILE.py:ClassName", test=model_spec_problem, metavar="NAME")  # fmt: skip
+    model_args: str = setting("", "your network's constructor arguments, a JSON object such"
+                              ' as {"width": 64} (blank: none)', "model args",
+                              test=model_args_problem, noun="a JSON object", in_form=False,
+                              metavar="JSON")  # fmt: skip
     epochs: int = setting(15, "passes over the training set", minimum=1, maximum=10_000)
     optimiser: str = setting("sgd", "sgd (the study's, with momentum) or adam (Wong et al.'s"
                              " for FGSM-RS; try --lr 0.005 --weight-decay 0)",

@@ -11,6 +11,7 @@ run as stopped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 import signal
@@ -26,6 +27,7 @@ from engine import run_process, runs
 from engine.config import TrainConfig
 from engine.errors import RunDamaged, UserFacing
 from engine.locations import data_cache, runs_folder
+from engine.model_files import is_model_file
 
 WORKER_LOG = "worker.log"
 # A detached run yields the CPU to interactive work on the same machine (the app following
@@ -73,6 +75,13 @@ def prepare(home: Path, config: TrainConfig) -> Prepared:
     config.validate()
     resolve_device(config.device)
     _check_home_writable(home)
+    if is_model_file(config.model):  # a user's network: built once here, so a file that
+        # cannot be imported or gives the wrong shape is one line before anything is made
+        from engine.model_files import ModelFile, parse_args
+
+        model_file = ModelFile.of(config.model)
+        model_file.build(parse_args(config.model_args))
+        config = dataclasses.replace(config, model=model_file.spec)  # its absolute path
     dataset = _load_data(home, config)
     from engine.data import split_dataset
 

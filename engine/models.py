@@ -173,12 +173,18 @@ MODELS: dict[str, type[nn.Module]] = {
 }
 
 
-def build_model(name: str) -> nn.Module:
-    """A freshly initialised model by registry name."""
-    try:
+def build_model(name: str, args: dict | None = None, source=None) -> nn.Module:
+    """A freshly initialised model: a network of the zoo by name, or a user's
+    ``FILE.py:Class`` / ``module:Class`` built with ``args`` (from ``source``, a run's copy
+    of the file, where given; see engine.model_files)."""
+    from engine.model_files import ModelFile, is_model_file
+
+    if name in MODELS:
         return MODELS[name]()
-    except KeyError:
-        raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+    if is_model_file(name):
+        return ModelFile.of(name).build(args or {}, source)
+    raise SettingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}, or give"
+                       " FILE.py:ClassName")  # fmt: skip
 
 
 def _fold(layer: nn.Conv2d | nn.Linear, norm: nn.BatchNorm2d | nn.BatchNorm1d) -> None:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from engine import events as ev
 from engine.atomic import write_json
-from engine.config import TrainConfig
+from engine.config import TrainConfig, model_label
 from engine.errors import RunBusy, RunDamaged, RunNotFound, SettingError, UserFacing
 from engine.locations import run_folder, runs_folder  # noqa: F401  (run_folder: for callers)
+from engine.model_files import is_model_file
 from engine.run_process import lock_folder as take_lock
 from engine.run_process import process_alive, read_text_nofollow
 from engine.run_state import RunState, fold
@@ -46,12 +47,16 @@ def create_run(home: Path, config: TrainConfig) -> Path:
     folder = runs_folder(home)
     folder.mkdir(parents=True, exist_ok=True)
     while True:
-        run_dir = folder / f"{stamp}-{config.model}-{secrets.token_hex(2)}"
+        run_dir = folder / f"{stamp}-{model_label(config.model)}-{secrets.token_hex(2)}"
         try:
             run_dir.mkdir()
             break
         except FileExistsError:
             continue
+    if is_model_file(config.model):  # the user's source, kept with the run
+        from engine.model_files import parse_args, record
+
+        record(run_dir, config.model, parse_args(config.model_args))
     write_json(run_dir / CONFIG, config.to_dict())
     return run_dir
 
@@ -415,7 +420,7 @@ def summarize_state(
     return RunSummary(
         id=run_dir.name,
         path=str(run_dir),
-        model=config.model,
+        model=model_label(config.model),
         defence=config.adversarial,
         status=status,
         epochs=config.epochs,
@@ -475,7 +480,7 @@ def _summary_file(run_dir: Path, config: TrainConfig) -> RunSummary | None:
             return None
     # The folder name is the run's identity: a copied folder is its own run.
     del data[LOG_BYTES]
-    return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": config.model,
+    return RunSummary(**{**data, "id": run_dir.name, "path": str(run_dir), "model": model_label(config.model),
                          "defence": config.adversarial, "name": read_name(run_dir)})  # fmt: skip
 
 

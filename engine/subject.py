@@ -15,6 +15,7 @@ from engine import runs
 from engine.data import Dataset, Split, load_dataset
 from engine.errors import CheckpointError, UserFacing
 from engine.locations import data_cache
+from engine.model_files import changed_since
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Subject:
     classes: list[str]
     checkpoint: str = "best"
     version: tuple[int, int] = (0, 0)  # the checkpoint file's (mtime_ns, size) when loaded
+    notice: str = ""  # what the user should know, e.g. that their model file has changed
 
     def check_index(self, index: int) -> None:
         """UserFacing error unless ``index`` names a test image."""
@@ -86,6 +88,7 @@ class Subjects:
             classes=dataset.classes,
             checkpoint=checkpoint,
             version=version,
+            notice=changed_since(run_dir) or "",
         )
 
 

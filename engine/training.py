@@ -25,6 +25,7 @@ from engine.config import COLLAPSE_DROP, TrainConfig
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
+from engine.model_files import is_model_file, parse_args, run_source
 from engine.models import build_model, fold_batchnorm
 from engine.pixels import to_pixels
 from engine.robust_training import adversarial_loss, robust_accuracy
@@ -283,6 +284,14 @@ def _epoch_record(record, config: TrainConfig, path: Path) -> ev.EpochEvaluated:
     return event
 
 
+def run_model_source(run_dir: Path | None, config: TrainConfig) -> Path | None:
+    """Where a run builds a user's network from: its own copy of the source (None: the
+    zoo's, or the spec's file where the training keeps no folder)."""
+    if run_dir is None or not is_model_file(config.model):
+        return None
+    return run_source(run_dir)
+
+
 class Training:
     """One run's training, in its steps: an epoch of batches, its evaluation, the end of the
     run. ``train`` drives it; each step emits its events."""
@@ -294,7 +303,8 @@ class Training:
         self.device = device = resolve_device(config.device)
         self.splits = splits = splits.to(device)
         torch.manual_seed(config.seed)
-        model = build_model(config.model).to(device)
+        model = build_model(config.model, parse_args(config.model_args),
+                            run_model_source(checkpoint_dir, config)).to(device)  # fmt: skip
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
@@ -424,6 +434,7 @@ class Training:
         if improved and self.checkpoint_dir is not None:
             path = self.checkpoint_dir / BEST
             save_checkpoint(path, {"model_name": config.model, "model": self.model.state_dict(),
+                                   "model_args": parse_args(config.model_args),
                                    "epoch": epoch + 1, "val_accuracy": val.accuracy,
                                    "robust_val_accuracy": robust})  # fmt: skip
             self.emit(ev.CheckpointSaved("best", epoch + 1, str(path), val.accuracy))
@@ -449,6 +460,7 @@ class Training:
         path = self.checkpoint_dir / LAST
         save_checkpoint(path, {
             "model_name": self.config.model, "model": self.model.state_dict(),
+            "model_args": parse_args(self.config.model_args),
             "optimiser": self.optimiser.state_dict(), "scheduler": self.scheduler.state_dict(),
             "progress": self.progress.to_dict(), "config": self.config.to_dict(),
         })  # fmt: skip

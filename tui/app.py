@@ -65,6 +65,7 @@ class MnistApp(App):
         self.selected_run: str | None = remembered_run(settings.home)
         self.checkpoint = "best"  # which checkpoint of it: best or last (b on the home screen)
         self._subjects = None  # engine.subject.Subjects, made on first use (it imports torch)
+        self._told: set[str] = set()  # the subjects' notices already shown
 
     def on_mount(self) -> None:
         # Full garbage collections over Textual's many objects were the long tail of key
@@ -118,7 +119,11 @@ class MnistApp(App):
         if self._subjects is None:
             self._subjects = Subjects(self.settings.home)
         run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
-        return self._subjects.get(run_dir, checkpoint or self.checkpoint)
+        subject = self._subjects.get(run_dir, checkpoint or self.checkpoint)
+        if subject.notice and subject.notice not in self._told:
+            self._told.add(subject.notice)  # once a session, not at every picture
+            self.call_from_thread(self.notify, subject.notice, severity="warning", timeout=10)
+        return subject
 
 
 APP_STATE = "app.json"  # what the app remembers between sessions, in the home

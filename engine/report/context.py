@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine import events as ev
 from engine import runs
-from engine.config import TrainConfig
+from engine.config import TrainConfig, model_label
 from engine.errors import RunNotFound, UserFacing
 from engine.run_state import RunState
 
@@ -30,7 +30,7 @@ class ReportRun:
     @property
     def label(self) -> str:
         """How figures name it: its name, else model and id suffix (unique in a report)."""
-        return self.summary.name or f"{self.config.model} {self.id[-4:]}"
+        return self.summary.name or f"{model_label(self.config.model)} {self.id[-4:]}"
 
 
 def report_run(run_dir: Path) -> ReportRun:

@@ -12,16 +12,18 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import runs
-from engine.config import MODEL_NAMES
+from engine.config import SETTING
 from tui.cli.analysis_commands import run_analysis
 from tui.cli.console import make_console, print_json
 from tui.cli.options import (
     UserError,
     add_home,
     add_json,
+    add_setting,
     add_subject_options,
     non_negative_int,
     positive_int,
+    setting_type,
 )
 from tui.cli.subject import load_subject
 from tui.draw import render
@@ -32,7 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "summary", help="the architecture table: shapes, parameters, neurons, multiply-adds"
     )
     summary.add_argument("run", metavar="RUN", nargs="?", help="a run, to describe its model")
-    summary.add_argument("--model", choices=list(MODEL_NAMES), help="describe a model by name")
+    model = SETTING["model"]
+    summary.add_argument("--model", type=setting_type(model), metavar="NAME",
+                         help=f"describe a model: {model.rule()}")  # fmt: skip
+    add_setting(summary, SETTING["model_args"])
     add_home(summary)
     add_json(summary)
     summary.set_defaults(handler=summary_command)
@@ -55,6 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def summary_command(args: argparse.Namespace) -> int:
     from engine.layer_table import summarize_model
+    from engine.model_files import parse_args
     from engine.models import build_model
 
     if args.run and args.model:
@@ -65,7 +71,7 @@ def summary_command(args: argparse.Namespace) -> int:
         model = runs.load_run_model(run_dir)
     else:
         name = args.model or "convnet"
-        model = build_model(name)
+        model = build_model(name, parse_args(args.model_args))
     summary = summarize_model(model, name)
     if args.json:
         print_json(summary.to_dict())

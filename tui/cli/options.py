@@ -85,7 +85,7 @@ def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
-def _setting_type(spec: Setting):
+def setting_type(spec: Setting):
     def parse(text: str):
         try:
             return spec.parse(text)
@@ -107,11 +107,11 @@ def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool
     if spec.kind is bool:
         parser.add_argument(*flags, action=argparse.BooleanOptionalAction,
                             default=value, help=help + default)  # fmt: skip
-    elif spec.choices and not spec.many:
+    elif spec.choices and not spec.many and not spec.open_choices:
         parser.add_argument(*flags, choices=spec.choices, default=value, required=required,
                             help=help + default)  # fmt: skip
     else:
-        parser.add_argument(*flags, type=_setting_type(spec), default=value,
+        parser.add_argument(*flags, type=setting_type(spec), default=value,
                             required=required, metavar=spec.metavar,
                             help=f"{help}; {spec.rule()}{default}")  # fmt: skip
 

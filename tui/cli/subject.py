@@ -18,4 +18,7 @@ def load_subject(args: argparse.Namespace):
     if args.run != run_dir.name:
         print(f"using run {run_dir.name} ({args.checkpoint}.pt)", file=sys.stderr)
     device = resolve_device(getattr(args, "device", "cpu"))
-    return load(args.home_path, run_dir, args.checkpoint, str(device))
+    subject = load(args.home_path, run_dir, args.checkpoint, str(device))
+    if subject.notice:
+        print(f"note: {subject.notice}", file=sys.stderr)
+    return subject

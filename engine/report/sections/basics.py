@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.config import MODEL_ABOUT
+from engine.config import MODEL_ABOUT, model_about, model_label
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text
@@ -41,16 +41,20 @@ def networks(ctx: Context) -> Section:
     from engine.layer_table import summarize_model
     from engine.models import build_model
 
-    # the study's two networks, and any other network a run of the report trained
-    names = list(dict.fromkeys([*STUDY_MODELS, *(run.config.model for run in ctx.runs)]))
+    # the study's two networks, and any other network a run of the report trained (a
+    # user's file is built from that run's own copy of it)
+    made = {name: None for name in STUDY_MODELS}
+    for run in ctx.runs:
+        made.setdefault(run.config.model, run)
     section = Section("networks", "The networks")
     section.add(Text(study_paragraphs(2)[0]))
-    others = [n for n in names if n not in STUDY_MODELS]
+    others = [n for n in made if n not in STUDY_MODELS]
     if others:
         section.add(Text("This report's runs also trained " + "; ".join(
-            f"`{n}` ({MODEL_ABOUT[n]})" for n in others) + "."))  # fmt: skip
-    for name in names:
-        summary = summarize_model(build_model(name), name)
+            f"`{model_label(n)}` ({model_about(n)})" for n in others) + "."))  # fmt: skip
+    for name, run in made.items():
+        model = build_model(name) if run is None or name in MODEL_ABOUT else ctx.subject(run).model
+        summary = summarize_model(model, name)
         rows = [[r.name, r.kind, "x".join(map(str, r.input_shape)),
                  "x".join(map(str, r.output_shape)), f"{r.parameters:,}", f"{r.neurons:,}",
                  f"{r.mult_adds:,}"] for r in summary.rows]  # fmt: skip
@@ -59,8 +63,8 @@ def networks(ctx: Context) -> Section:
                      f"{summary.mult_adds:,}"])  # fmt: skip
         section.add(Table(["layer", "kind", "input", "output", "parameters", "neurons",
                            "multiply-adds"], rows,
-                          f"{name}: measured by running the model layer by layer (neurons"
-                          " total includes the input's)."))  # fmt: skip
+                          f"{model_label(name)}: measured by running the model layer by layer"
+                          " (neurons total includes the input's)."))  # fmt: skip
     return section
 
 
