@@ -52,7 +52,8 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
     return state
 
 
-def check_weights(path: Path, state: dict[str, Any], expected: str | None = None) -> nn.Module:
+def check_weights(path: Path, state: dict[str, Any], expected: str | None = None,
+                  source: Path | None = None) -> nn.Module:  # fmt: skip
     """A fresh model of the checkpoint's architecture with its weights loaded; every
     mismatch (model name, missing or extra keys, shapes) is a CheckpointError naming ``path``."""
     name = state.get("model_name")
@@ -69,7 +70,8 @@ def check_weights(path: Path, state: dict[str, Any], expected: str | None = None
     if not isinstance(args, dict):
         raise CheckpointError(f"{path}: its model_args are not an object")
     # a user's network is built from the run's own copy of its source, beside the checkpoint
-    source = run_source(path.parent) if is_model_file(name) else None
+    if source is None and is_model_file(name):
+        source = run_source(path.parent)
     model = build_model(name, args, source)
     wanted = model.state_dict()
     missing = sorted(set(wanted) - set(weights))

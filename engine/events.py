@@ -151,6 +151,14 @@ class RunFinished(Event):
 
 
 @dataclass(frozen=True)
+class WeightsImported(Event):
+    """The run's weights were trained elsewhere and imported (``mnist-tui import``)."""
+
+    source: str  # the weights file, as given
+    sha256: str
+
+
+@dataclass(frozen=True)
 class RunStopped(Event):
     """The run was asked to stop and did so cleanly after ``epoch`` full epochs."""
 

@@ -99,6 +99,8 @@ def prepare_resume(home: Path, run_dir: Path) -> Prepared:
         raise RunDamaged(f"run {run_dir.name} is damaged: {summary.error}")
     if summary.status == "finished":
         raise UserFacing(f"run {run_dir.name} has finished; nothing to resume")
+    if summary.status == "imported":
+        raise UserFacing(f"run {run_dir.name} was imported, not trained here; nothing to resume")
     lock = run_process.take_lock(run_dir)  # RunBusy when another process trains it
     try:
         if not runs.has_checkpoint(run_dir, "last"):

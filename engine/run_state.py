@@ -38,6 +38,7 @@ class RunState:
     collapses: list[ev.RobustnessCollapsed] = field(default_factory=list)  # robust acc fell
     _average: float = 0.0
     _weight: float = 0.0
+    imported: ev.WeightsImported | None = None  # weights trained elsewhere (mnist-tui import)
     _rate_start: tuple[float, int] | None = None  # (time, step) since (re)start, for the ETA
 
     def add(self, event: ev.Event) -> None:
@@ -61,6 +62,8 @@ class RunState:
             self.test = event
         elif isinstance(event, ev.RobustnessCollapsed):
             self.collapses.append(event)
+        elif isinstance(event, ev.WeightsImported):
+            self.imported = event
         elif isinstance(event, FINAL_EVENTS):
             self.end = event
 
@@ -87,8 +90,10 @@ class RunState:
 
     @property
     def outcome(self) -> str | None:
-        """finished | stopped | failed once the run has ended, else None."""
+        """finished | imported | stopped | failed once the run has ended, else None."""
         kinds = {ev.RunFinished: "finished", ev.RunStopped: "stopped", ev.RunFailed: "failed"}
+        if isinstance(self.end, ev.RunFinished) and self.imported is not None:
+            return "imported"  # as usable as a finished run; its weights came from elsewhere
         return kinds.get(type(self.end)) if self.end is not None else None
 
     @property

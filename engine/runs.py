@@ -423,7 +423,7 @@ def summarize_state(
         model=model_label(config.model),
         defence=config.adversarial,
         status=status,
-        epochs=config.epochs,
+        epochs=0 if state.imported else config.epochs,  # imported: trained elsewhere
         started=_started(run_dir, state),
         error=error,
         name=read_name(run_dir),

@@ -141,3 +141,38 @@ def test_a_file_that_cannot_be_used_is_one_line(tmp_path, tiny_folder, capsys, s
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (home / "runs").exists() or not any((home / "runs").iterdir())
+
+
+def test_weights_trained_elsewhere_become_a_run_with_the_same_logits(
+    trained_home, tmp_path, capsys
+):
+    import shutil
+
+    import torch
+
+    from engine.pixels import PixelModel, to_pixels
+    from engine.subject import load_subject
+
+    home = tmp_path / "home"  # a copy: the shared home's "latest" must stay what it is
+    shutil.copytree(trained_home, home)
+    original = runs.find_run(home, "latest")
+    model = runs.load_run_model(original)
+    saved = tmp_path / "weights.pt"
+    torch.save({"state_dict": model.state_dict()}, saved)  # as a notebook might
+    assert run_cli(home, "import", str(saved), "--model", "convnet", "--data",
+                   str(Path(runs.read_config(original).data))) == 0  # fmt: skip
+    assert "imported" in capsys.readouterr().out
+    run_dir = runs.find_run(home, "latest")
+    summary = runs.summarize(run_dir)
+    assert summary.status == "imported" and run_dir != original
+    assert summary.test_accuracy == runs.summarize(original).test_accuracy
+    subject = load_subject(home, run_dir)
+    images = to_pixels(subject.test.images[:16])
+    with torch.no_grad():
+        assert torch.equal(PixelModel(subject.model)(images), PixelModel(model)(images))
+    assert run_cli(home, "train", "--resume", run_dir.name) == 2
+    assert "was imported" in capsys.readouterr().err
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"fc9.weight": torch.zeros(3)}, wrong)
+    assert run_cli(home, "import", str(wrong), "--model", "convnet") == 2
+    assert "not convnet's weights (missing" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def report_run(run_dir: Path) -> ReportRun:
     config = runs.read_config(run_dir)  # RunDamaged if it cannot be read
     state = runs.read_state(run_dir)  # the log folded once, for the summary and the figures
     summary = runs.summarize_state(run_dir, state, config)
-    if summary.status != "finished":
+    if summary.status not in ("finished", "imported"):
         raise UserFacing(
             f"run {run_dir.name} is {summary.status}: a report needs finished runs (its test"
             " figures come from the end of training)"

@@ -90,6 +90,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_home(name)
     name.set_defaults(handler=name_command)
 
+    imported = commands.add_parser(
+        "import", help="weights trained elsewhere as a run: every analysis works on it",
+        description="Make a run of a state dict saved elsewhere (torch.save(model.state_dict()),"
+        " or a dict holding one under 'state_dict' or 'model'), for a network of the zoo or"
+        " your own FILE.py:Class: its keys and shapes are checked, its validation and test"
+        " accuracy measured; the run is listed as 'imported'. The file is read with"
+        " torch.load(weights_only=True): tensors only, no code.",
+    )  # fmt: skip
+    imported.add_argument("weights", metavar="WEIGHTS", help="the .pt file of weights")
+    add_settings(imported, ("model", "model_args", "data", "seed", "subset", "eval_batch_size"))
+    add_home(imported)
+    add_json(imported, "the run's summary")
+    imported.set_defaults(handler=import_command)
+
     stop = commands.add_parser("stop", help="stop a running run gracefully (it can be resumed)")
     stop.add_argument("run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)")
     stop.add_argument(
@@ -276,4 +290,25 @@ def name_command(args: argparse.Namespace) -> int:
         if shown
         else f"run {run_dir.name} has no name"
     )
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from engine import runs
+    from engine.config import TrainConfig
+    from engine.importing import import_weights
+
+    values = {name: getattr(args, name) for name in ("model", "model_args", "seed", "subset",
+                                                      "eval_batch_size")}  # fmt: skip
+    if args.data:
+        values["data"] = str(Path(args.data).expanduser().resolve())
+    run_dir = import_weights(args.home_path, Path(args.weights), TrainConfig(**values))
+    summary = runs.summarize(run_dir)
+    if args.json:
+        print_json(summary.__dict__)
+        return 0
+    print(f"imported {args.weights} as run {run_dir.name} ({summary.model}): validation"
+          f" {summary.best_val_accuracy:.2%}, test {summary.test_accuracy:.2%}")  # fmt: skip
     return 0

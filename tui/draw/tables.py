@@ -12,7 +12,7 @@ from rich.text import Text
 from engine import events as ev
 from engine.tables import EPOCH_COLUMNS, RUN_COLUMNS, Column, as_line, cells, fitting, shown
 
-STATUS_COLOURS = {"running": "cyan", "finished": "green", "stopped": "yellow",
+STATUS_COLOURS = {"running": "cyan", "finished": "green", "imported": "green", "stopped": "yellow",
                   "failed": "red", "damaged": "bold red"}  # fmt: skip
 
 

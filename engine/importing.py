@@ -1,0 +1,88 @@
+"""Weights trained elsewhere as an ordinary run: ``mnist-tui import WEIGHTS.pt --model ...``
+checks a state dict against the network, makes a run folder (status ``imported``) with its
+``best.pt``, and measures its validation and test accuracy, so that every analysis, the
+report and the app work on a network trained in someone's notebook."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from engine import events as ev
+from engine import runs
+from engine.checkpoints import check_weights, save_checkpoint
+from engine.config import TrainConfig
+from engine.data import load_dataset, split_dataset
+from engine.errors import CheckpointError
+from engine.evaluation import evaluate, per_class_accuracy
+from engine.locations import data_cache
+from engine.model_files import ModelFile, is_model_file, parse_args, sha256
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path``: saved as it is, or under "state_dict" or "model"."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several kinds for a file it cannot read
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path}: cannot be loaded as weights ({reason})") from None
+    if isinstance(data, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(data.get(key), dict):
+                data = data[key]
+                break
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise CheckpointError(f"{path}: holds no state dict (names to tensors)")
+    return dict(data)
+
+
+def import_weights(home: Path, path: Path, config: TrainConfig, emit: ev.Emit = ev.ignore) -> Path:
+    """A new run holding ``path``'s weights for ``config.model``; its folder."""
+    path = Path(path).expanduser().resolve()
+    config.validate()
+    args = parse_args(config.model_args)
+    weights = read_state_dict(path)
+    source = None
+    if is_model_file(config.model):
+        model_file = ModelFile.of(config.model)
+        source = model_file.source_path()
+        config = TrainConfig(**{**config.to_dict(), "model": model_file.spec})
+    state = {"model_name": config.model, "model": weights, "model_args": args}
+    model = check_weights(path, state, source=source).eval()  # mismatches: one line
+    dataset = load_dataset(data_cache(home), folder=Path(config.data) if config.data else None)
+    splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
+    run_dir = runs.create_run(home, config)
+    log = runs.EventLog(run_dir)
+
+    def say(event: ev.Event) -> None:
+        log(event)
+        emit(event)
+
+    try:
+        say(ev.RunStarted(run_id=run_dir.name, model=config.model, device="cpu", epochs=0,
+                          start_epoch=0, batches_per_epoch=0, train_size=len(splits.train),
+                          val_size=len(splits.val), test_size=len(splits.test),
+                          dataset=dataset.source, config=config.to_dict(),
+                          threads=torch.get_num_threads()))  # fmt: skip
+        say(ev.WeightsImported(source=str(path), sha256=sha256(path)))
+        start = time.perf_counter()
+        val = evaluate(model, splits.val, config.eval_batch_size)
+        best = run_dir / runs.BEST
+        save_checkpoint(best, {**state, "epoch": 0, "val_accuracy": val.accuracy})
+        say(ev.CheckpointSaved("best", 0, str(best), val.accuracy))
+        test = evaluate(model, splits.test, config.eval_batch_size)
+        confusion = test.confusion(splits.test.labels)
+        say(ev.TestEvaluated(test_accuracy=test.accuracy, test_loss=test.loss,
+                             confusion=confusion, per_class_accuracy=per_class_accuracy(confusion),
+                             seconds=test.seconds,
+                             images_per_s=len(splits.test) / max(test.seconds, 1e-9)))  # fmt: skip
+        say(ev.RunFinished(epochs=0, best_epoch=0, best_val_accuracy=val.accuracy,
+                           test_accuracy=test.accuracy, test_loss=test.loss, train_seconds=0.0,
+                           test_seconds=time.perf_counter() - start))  # fmt: skip
+    finally:
+        log.close()
+    return run_dir
