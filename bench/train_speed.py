@@ -57,6 +57,13 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def notebook_forward(model, model_name: str, images):
+    """The study's two networks in the notebook's order of operations; any other as it is."""
+    if model_name in ("convnet", "convnet-bn"):
+        return forward_in_study_order(model, images)
+    return model(images)
+
+
 def reference_train(root: Path, indices: list[int], model_name: str, device: torch.device) -> float:
     """One epoch over ``indices`` the notebook's way; training images per second."""
     from torch.utils.data import DataLoader, SubsetRandomSampler
@@ -72,7 +79,7 @@ def reference_train(root: Path, indices: list[int], model_name: str, device: tor
     start = time.perf_counter()
     for images, labels in loader:
         images, labels = images.to(device), labels.to(device)
-        loss = F.cross_entropy(forward_in_study_order(model, images), labels)
+        loss = F.cross_entropy(notebook_forward(model, model_name, images), labels)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -94,7 +101,9 @@ def reference_test(root: Path, model_name: str, device: torch.device) -> float:
     with torch.no_grad():
         for images, labels in loader:
             images, labels = images.to(device), labels.to(device)
-            correct += (forward_in_study_order(model, images).argmax(1) == labels).sum().item()
+            correct += (
+                (notebook_forward(model, model_name, images).argmax(1) == labels).sum().item()
+            )
     return len(dataset) / (time.perf_counter() - start)
 
 
@@ -121,7 +130,11 @@ def engine_test(splits, model_name: str, device: torch.device) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="convnet", choices=["convnet", "convnet-bn"])
+    parser.add_argument(
+        "--model",
+        default="convnet",
+        help="a network of the zoo (convnet, lenet5, ...) or FILE.py:Class",
+    )
     parser.add_argument("--images", type=int, default=20_000, help="training images per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
