@@ -97,9 +97,11 @@ def test_an_edited_model_file_is_reported_and_the_runs_copy_used(user_run, capsy
 
 
 def test_the_app_shows_the_users_network(user_run, tiny_folder):
-    from textual.widgets import Static
+    from textual.widgets import Select, Static
 
-    home, _, run_dir = user_run
+    from engine.config import MODEL_NAMES
+
+    home, model_file, run_dir = user_run
 
     async def scenario():
         app = tiny_app(home, tiny_folder)
@@ -109,6 +111,10 @@ def test_the_app_shows_the_users_network(user_run, tiny_folder):
             assert await wait_for(pilot, lambda: "features.0: 3 filters (5x5)" in text_of(title))
             await pilot.press("v", "v", "v")  # the filters of each layer, then the maps
             assert await wait_for(pilot, lambda: "features.0 maps" in text_of(title))
+            await pilot.press("escape", "1")  # the form offers the file used before
+            await pilot.pause(0.3)
+            options = [value for _, value in app.screen.query_one("#model", Select)._options]
+            assert options[:6] == list(MODEL_NAMES) and f"{model_file}:Net" in options
 
     asyncio.run(scenario())
 

@@ -24,7 +24,7 @@ from textual.widgets import (
 )
 
 from engine import events as ev
-from engine.config import RECIPES, SETTINGS, Setting, TrainConfig
+from engine.config import RECIPES, SETTINGS, Setting, TrainConfig, model_label
 from engine.errors import SettingError, UserFacing
 from engine.tables import EPOCH_COLUMNS, cells
 from tui.draw.tables import clock
@@ -50,12 +50,33 @@ class SettingValidator(Validator):
         return self.success()
 
 
-def setting_field(spec: Setting, value) -> Input | Select:
-    """The form's widget for one setting: a list for choices, a checked text field else."""
+def recent_model_files(home, most: int = 5) -> tuple[str, ...]:
+    """The model files of the newest runs (``FILE.py:Class``), newest first, at most ``most``."""
+    from engine import runs
+    from engine.model_files import is_model_file
+
+    found: list[str] = []
+    for run_dir in reversed(runs.list_runs(home)[-50:]):
+        try:
+            model = runs.read_config(run_dir).model
+        except UserFacing:
+            continue
+        if is_model_file(model) and model not in found:
+            found.append(model)
+        if len(found) == most:
+            break
+    return tuple(found)
+
+
+def setting_field(spec: Setting, value, more: tuple[str, ...] = ()) -> Input | Select:
+    """The form's widget for one setting: a list for choices (with ``more`` of them where
+    the choices are open, such as the model files used before), a checked text field else."""
     if spec.kind is bool:
         return Select([("on", True), ("off", False)], value=value, allow_blank=False, id=spec.name)
     if spec.choices:
-        return Select([(c, c) for c in spec.choices], value=value, allow_blank=False, id=spec.name)
+        extra = [c for c in dict.fromkeys((*more, value)) if c not in spec.choices]
+        options = [(c, c) for c in spec.choices] + [(f"{model_label(c)} ({c})", c) for c in extra]
+        return Select(options, value=value, allow_blank=False, id=spec.name)
     return Input(spec.show(value), validators=[SettingValidator(spec)], id=spec.name,
                  tooltip=f"{spec.help}; {spec.rule()}")  # fmt: skip
 
@@ -140,7 +161,12 @@ class TrainScreen(ExperimentScreen):
                                                    for r in RECIPES.values()))  # fmt: skip
                     for spec in FORM_SETTINGS:
                         yield Label(spec.label)
-                        yield setting_field(spec, getattr(defaults, spec.name))
+                        more = (
+                            recent_model_files(self.app.settings.home)
+                            if spec.name == "model"
+                            else ()
+                        )
+                        yield setting_field(spec, getattr(defaults, spec.name), more)
                 yield Button("Start (Enter or ctrl+s)", id="start", variant="primary")
                 yield Static("", id="form-error", classes="error")
             with Vertical(id="train-progress"):
