@@ -85,7 +85,7 @@ SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
 # Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")
-SCHEDULES = ("cosine", "onecycle")
+SCHEDULES = ("auto", "cosine", "onecycle")
 # The attacks of the robustness curve, by name, with what each is (their classes are
 # registered under these names in engine.attacks.catalogue; a test keeps the two equal).
 ATTACKS_ABOUT = {
@@ -319,9 +319,11 @@ class TrainConfig:
                         minimum=0, above_minimum=True, maximum=10)  # fmt: skip
     momentum: float = setting(0.9, "SGD momentum (adam ignores it)", minimum=0, maximum=1,
                               below_maximum=True)  # fmt: skip
-    schedule: str = setting("cosine", "the learning rate's schedule: cosine (the study's, to 0"
-                            " over the run, per epoch) or onecycle (warm-up then cosine, per"
-                            " batch)", choices=SCHEDULES)  # fmt: skip
+    schedule: str = setting("auto", "the learning rate's schedule: cosine (the study's, to 0"
+                            " over the run, per epoch), onecycle (warm-up then cosine, per"
+                            " batch), or auto: onecycle for fgsm-rs (Wong et al.'s cyclic rate,"
+                            " without which a short fgsm-rs run can stay at chance), else cosine",
+                            choices=SCHEDULES)  # fmt: skip
     weight_decay: float = setting(5e-4, "L2 weight decay", "weight decay", minimum=0, maximum=1)
     # Soft targets: 1 - s on the true class, s spread over all (Szegedy et al. 2016).
     label_smoothing: float = setting(0.0, "cross-entropy against targets smoothed by this much"
@@ -380,6 +382,13 @@ class TrainConfig:
     def defended(self) -> bool:
         return self.adversarial != "none"
 
+    @property
+    def lr_schedule(self) -> str:
+        """The schedule the run uses: ``schedule``, with auto resolved."""
+        if self.schedule != "auto":
+            return self.schedule
+        return "onecycle" if self.adversarial == "fgsm-rs" else "cosine"
+
     def attack_step_size(self, eps: float | None = None) -> float:
         """The step of the training attack at radius ``eps`` (the setting's by default): the
         step size setting, or the papers' rule."""
@@ -408,6 +417,8 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise SettingError(f"expected an object of settings, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
+        # a run from before the schedule was a setting trained with the study's cosine
+        data = {"schedule": "cosine", **data}
         config = cls(**{k: v for k, v in data.items() if k in names})
         config.validate()
         return config

@@ -84,7 +84,7 @@ def stuck_at_chance(
     # measured: `--epochs 1 --subset 20000` stays at 11.23% with the cosine schedule and
     # reaches 96.60% with one-cycle; `--epochs 3 --subset 20000 --adversarial fgsm-rs --eps
     # 0.3` reaches 98.27% clean, 83.7% robust with it (docs/results.md)
-    warm_up = "" if config.schedule == "onecycle" else "--schedule onecycle (a warm-up), "
+    warm_up = "" if config.lr_schedule == "onecycle" else "--schedule onecycle (a warm-up), "
     if config.defended:
         advice = (f"try {warm_up}a longer --eps-warmup (now {config.eps_warmup}), a lower --lr"
                   f" (now {config.lr:g}) or --eps")  # fmt: skip
@@ -174,7 +174,7 @@ def make_scheduler(config: TrainConfig, optimiser: torch.optim.Optimizer, batche
     or one-cycle (Smith & Topin 2019), stepped each batch: a quarter of the run warming up
     from lr/25 to ``lr``, then a cosine to nearly 0 — what fast MNIST recipes use. The
     momentum stays the setting's."""
-    if config.schedule == "onecycle":
+    if config.lr_schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             optimiser, max_lr=config.lr, total_steps=config.epochs * batches, pct_start=0.25,
             cycle_momentum=False,
@@ -312,7 +312,7 @@ class Training:
         self.optimiser = make_optimiser(config, model)
         self.batches = batch_count(len(splits.train), config.batch_size)
         self.scheduler = make_scheduler(config, self.optimiser, self.batches)
-        self.per_batch = config.schedule == "onecycle"
+        self.per_batch = config.lr_schedule == "onecycle"
         self.progress = Progress()
 
     def resume(self) -> None:

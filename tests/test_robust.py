@@ -17,7 +17,13 @@ from engine.training import train
 from tests.optional import needs
 
 # no eps warm-up: on 18 batches an epoch the tiny set learns best at full eps from the start
-TINY = dict(epochs=4, batch_size=20, lr=0.05, device="cpu", eps=0.3, eps_warmup=0)
+# The tiny set's recipe, schedule included: FGSM-RS on these synthetic blocks at eps 0.3 is
+# erratic under either schedule (measured: cosine 0.9/0.1 and one-cycle 0.1/0.3 test accuracy
+# without/with the eps warm-up), so the tests of the mechanics fix one; what the default
+# (one-cycle for fgsm-rs) does on real MNIST is measured in docs/results.md.
+TINY = dict(
+    epochs=4, batch_size=20, lr=0.05, device="cpu", eps=0.3, eps_warmup=0, schedule="cosine"
+)
 
 
 def robust_test_accuracy(model, split) -> float:

@@ -195,3 +195,15 @@ def test_a_run_stuck_at_chance_says_so_and_what_to_try(tiny_splits):
     learning = []
     train(TrainConfig(**TINY), tiny_splits, learning.append)
     assert not any(isinstance(e, ev.RunStuckAtChance) for e in learning)
+
+
+def test_the_schedule_by_default_is_the_studys_except_for_fgsm_rs():
+    """auto: the study's cosine, and for FGSM-RS Wong et al.'s cyclic rate (a one-cycle), with
+    which the short defended run that stayed at 11% learns; a run recorded before the
+    schedule was a setting keeps the cosine it trained with."""
+    assert TrainConfig().lr_schedule == "cosine"
+    assert TrainConfig(adversarial="pgd").lr_schedule == "cosine"
+    assert TrainConfig(adversarial="fgsm-rs").lr_schedule == "onecycle"
+    assert TrainConfig(adversarial="fgsm-rs", schedule="cosine").lr_schedule == "cosine"
+    old = {k: v for k, v in TrainConfig(adversarial="fgsm-rs").to_dict().items() if k != "schedule"}
+    assert TrainConfig.from_dict(old).lr_schedule == "cosine"
