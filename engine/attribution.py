@@ -320,11 +320,17 @@ def usable_methods(model: nn.Module) -> tuple[str, ...]:
 
 
 def explanation_of(subject, image: int, method: str, target: int | None,
-                   emit: ev.Emit = ev.ignore, cancel=None) -> Explanation:  # fmt: skip
+                   layer: str | None = None, emit: ev.Emit = ev.ignore,
+                   cancel=None) -> Explanation:  # fmt: skip
     """``explain`` of the subject's test image ``image`` by ``method`` (or every method
     that applies to the network)."""
     subject.check_index(image)
     methods = usable_methods(subject.model) if method == "all" else (method,)
+    if layer is not None:
+        find_layer(subject.model, layer)  # a convolution of this network, or one line
+    elif convolutions(subject.model):
+        layer = last_convolution(subject.model)  # named in the result's settings
+    settings = AttributionSettings(gradcam_layer=layer)
     target, maps, random_curve = explain(subject.model, subject.test.images[image], target,
-                                         methods, emit=emit)  # fmt: skip
+                                         methods, settings, emit=emit)  # fmt: skip
     return Explanation(image, int(subject.test.labels[image]), target, maps, random_curve)

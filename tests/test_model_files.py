@@ -80,6 +80,10 @@ def test_every_analysis_works_on_the_users_network(user_run, capsys):
     assert run_cli(home, "robustness", run, "--attack", "pgd", "--eps", "0,0.1", "--steps", "3",
                    "--limit", "20", "--json") == 0  # fmt: skip
     capsys.readouterr()
+    assert run_cli(home, "attribute", run, "--method", "gradcam", "--layer", "features.2",
+                   "--json") == 0  # fmt: skip
+    gradcam = json.loads(capsys.readouterr().out)["methods"][0]
+    assert gradcam["settings"]["layer"] == "features.2"
     assert run_cli(home, "filters", run, "--layer", "head.2") == 2
     assert "no convolution named 'head.2' (it has: features.0, features.2, features.4)" in (
         capsys.readouterr().err)  # fmt: skip
@@ -111,6 +115,10 @@ def test_the_app_shows_the_users_network(user_run, tiny_folder):
             assert await wait_for(pilot, lambda: "features.0: 3 filters (5x5)" in text_of(title))
             await pilot.press("v", "v", "v")  # the filters of each layer, then the maps
             assert await wait_for(pilot, lambda: "features.0 maps" in text_of(title))
+            await pilot.press("escape", "4")  # the architecture screen: the run's own too
+            await pilot.press(*["m"] * 6)
+            arch = app.screen.query_one("#arch-title", Static)
+            assert await wait_for(pilot, lambda: text_of(arch).startswith("net:"))
             await pilot.press("escape", "1")  # the form offers the file used before
             await pilot.pause(0.3)
             options = [value for _, value in app.screen.query_one("#model", Select)._options]

@@ -5,6 +5,12 @@ from __future__ import annotations
 from engine.analyses.declaration import Analysis, count, image, parameter, register
 from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE
 
+
+def layer_name(help: str):
+    return parameter("layer", str, None, help, optional=True, metavar="NAME",
+                     noun="a layer's name")  # fmt: skip
+
+
 OCCLUSION = register(Analysis(
     name="occlude", title="Occlusion", study_section="4",
     about="occlusion maps: where covering the image changes the answer",
@@ -35,13 +41,9 @@ ATTRIBUTION = register(Analysis(
                   choices=(*ATTRIBUTION_METHODS, "all")),
         parameter("target", int, None, "the class to explain (blank: the predicted one)",
                   minimum=0, maximum=9, optional=True, metavar="T"),
+        layer_name("Grad-CAM's convolution (blank: the last one)"),
     ),
 ))  # fmt: skip
-
-
-def layer_name(help: str):
-    return parameter("layer", str, None, help, optional=True, metavar="NAME",
-                     noun="a layer's name")  # fmt: skip
 
 
 FILTERS = register(Analysis(
@@ -60,5 +62,6 @@ ACTIVATIONS = register(Analysis(
     name="activations", title="Activations", study_section="4", in_app=False,
     about="a convolution's feature maps for a test image",
     compute="engine.inside:activations_of",
-    parameters=(image(), layer_name("the convolution (blank: the first)")),
+    parameters=(image(), layer_name("the convolution (blank: the first; the command without"
+                                     " --json shows each in turn)")),
 ))  # fmt: skip

@@ -191,13 +191,26 @@ def filters_command(args: argparse.Namespace) -> int:
 
 
 def activations_command(args: argparse.Namespace) -> int:
+    from engine.layers import convolutions
+
     subject = load_subject(args)
     subject.check_index(args.image)
     console = make_console()
-    result = run_analysis(args, subject, console, "activations")
-    if args.json:
-        print_json(result.to_dict())
-        return 0
+    if args.json or args.layer is not None or not convolutions(subject.model):
+        layers = [args.layer]
+    else:  # each convolution in turn
+        layers = [name for name, _ in convolutions(subject.model)]
+    for layer in layers:
+        args.layer = layer
+        result = run_analysis(args, subject, console, "activations")
+        if args.json:
+            print_json(result.to_dict())
+            return 0
+        show_activations(console, args, subject, result)
+    return 0
+
+
+def show_activations(console, args: argparse.Namespace, subject, result) -> None:
     maps = result.maps
     console.print(
         f"[bold]{result.layer} activations[/] (after ReLU) of test image #{result.index} (a {subject.classes[result.label]})"
@@ -212,7 +225,6 @@ def activations_command(args: argparse.Namespace) -> int:
         colour=colour,
     )
     console.print(grid)
-    return 0
 
 
 # --- occlusion -----------------------------------------------------------------------------

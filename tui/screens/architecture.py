@@ -23,6 +23,7 @@ class ArchitectureScreen(ExperimentScreen):
     def __init__(self, model: str = "convnet") -> None:
         super().__init__()
         self.model = model
+        self.models = list(MODELS)  # and the selected run's own network, if a file
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -40,10 +41,23 @@ class ArchitectureScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
+        from engine.config import model_label
+        from engine.errors import UserFacing
         from engine.layer_table import summarize_model
+        from engine.model_files import is_model_file
         from engine.models import build_model
 
-        summary = summarize_model(build_model(self.model), self.model)
+        subject = None
+        try:  # the run the analyses use: a network of its own joins the list
+            subject = self.app.subject()
+            if is_model_file(subject.model_name) and subject.model_name not in self.models:
+                self.models.append(subject.model_name)
+        except UserFacing:
+            pass  # no run yet: the zoo alone
+        if is_model_file(self.model) and subject is not None:
+            summary = summarize_model(subject.model, model_label(self.model))
+        else:
+            summary = summarize_model(build_model(self.model), self.model)
         self.app.call_from_thread(self.show, summary)
 
     def show(self, summary) -> None:
@@ -73,8 +87,8 @@ class ArchitectureScreen(ExperimentScreen):
             f"fc layers: {summary.parameters_in('fc'):,} parameters, {summary.neurons_in('fc'):,} neurons\n"
             "Neurons: each layer's outputs, the input counted, BatchNorm not."
         )
-        self.set_status("m: the other model")
+        self.set_status(f"m: the next of {len(self.models)} networks")
 
     def action_switch_model(self) -> None:
-        self.model = MODELS[(MODELS.index(self.model) + 1) % len(MODELS)]
+        self.model = self.models[(self.models.index(self.model) + 1) % len(self.models)]
         self.load()
