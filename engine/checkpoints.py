@@ -96,8 +96,15 @@ def check_weights(path: Path, state: dict[str, Any], expected: str | None = None
 
 
 def load_model(
-    path: Path, device: torch.device | str = "cpu", expected: str | None = None
+    path: Path,
+    device: torch.device | str = "cpu",
+    expected: str | None = None,
+    run_dir: Path | None = None,
 ) -> nn.Module:
-    """The model a checkpoint holds, in eval mode, on ``device``."""
+    """The model a checkpoint holds, in eval mode, on ``device`` (a user's network built
+    from ``run_dir``'s copy of its source: by default the checkpoint's own folder)."""
     path = Path(path)
-    return check_weights(path, load_checkpoint(path, device), expected).to(device).eval()
+    state = load_checkpoint(path, device)
+    name = state.get("model_name")
+    source = run_source(run_dir) if run_dir is not None and is_model_file(name) else None
+    return check_weights(path, state, expected, source).to(device).eval()

@@ -86,6 +86,7 @@ SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")
 SCHEDULES = ("auto", "cosine", "onecycle")
+SNAPSHOTS = ("all", "epochs", "none")
 # The attacks of the robustness curve, by name, with what each is (their classes are
 # registered under these names in engine.attacks.catalogue; a test keeps the two equal).
 ATTACKS_ABOUT = {
@@ -350,6 +351,11 @@ class TrainConfig:
     augment: int = setting(0, "shift each training image randomly by up to this many pixels"
                            " (0: none, as in the study)", "augment (px)", minimum=0, maximum=8,
                            metavar="PIXELS")  # fmt: skip
+    # Weights through training (engine.snapshots): the cost is measured in docs/results.md.
+    snapshots: str = setting("all", "keep the weights at each epoch's end (epochs), and also"
+                             " before training and after 10, 50 and 200 batches (all), for"
+                             " analyses at any moment (--epoch N, --at batch:50); none keeps"
+                             " none", choices=SNAPSHOTS)  # fmt: skip
     # Speed settings, measured in bench/train_speed.py; they do not change the accuracy.
     precision: str = setting("auto", "auto: bfloat16 autocast where the hardware has it",
                              choices=PRECISIONS)  # fmt: skip

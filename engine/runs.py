@@ -551,9 +551,10 @@ def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:
 
 
 def load_run_model(run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
-    """The model of a run's ``best`` or ``last`` checkpoint, in eval mode."""
+    """The model of a run at a moment: its ``best`` or ``last`` checkpoint, or a snapshot
+    (``epoch:3``, ``batch:50``, ``start``; see engine.snapshots), in eval mode."""
     from engine.checkpoints import load_model
+    from engine.snapshots import path_of
 
-    if checkpoint not in ("best", "last"):
-        raise UserFacing("checkpoint must be 'best' or 'last'")
-    return load_model(run_dir / f"{checkpoint}.pt", device, expected=read_config(run_dir).model)
+    path = path_of(run_dir, checkpoint)
+    return load_model(path, device, expected=read_config(run_dir).model, run_dir=run_dir)

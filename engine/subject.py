@@ -16,6 +16,7 @@ from engine.data import Dataset, Split, load_dataset
 from engine.errors import CheckpointError, UserFacing
 from engine.locations import data_cache
 from engine.model_files import changed_since
+from engine.snapshots import path_of
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ class Subject:
 
 def checkpoint_version(run_dir: Path, checkpoint: str) -> tuple[int, int]:
     """What identifies one written state of a checkpoint file: (mtime_ns, size)."""
-    path = run_dir / f"{checkpoint}.pt"
+    if checkpoint in ("best", "last"):
+        path = run_dir / f"{checkpoint}.pt"
+    else:
+        path = path_of(run_dir, checkpoint)  # a snapshot, or one line naming those kept
     try:
         stat = path.lstat()
     except FileNotFoundError:

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
+from engine import snapshots
 from engine.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
 from engine.config import COLLAPSE_DROP, TrainConfig
 from engine.data import Splits, batch_count, normalise
@@ -352,6 +353,9 @@ class Training:
         seen = 0
         lr = self.optimiser.param_groups[0]["lr"]
         for batch in range(progress.batch, self.batches):
+            moment = snapshots.wanted(config.snapshots, epoch, batch)
+            if moment is not None:
+                self.save_snapshot(moment)
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
             raw = splits.train.images[index]
             if shifts is not None:
@@ -438,6 +442,8 @@ class Training:
                                    "epoch": epoch + 1, "val_accuracy": val.accuracy,
                                    "robust_val_accuracy": robust})  # fmt: skip
             self.emit(ev.CheckpointSaved("best", epoch + 1, str(path), val.accuracy))
+        if config.snapshots != "none":
+            self.save_snapshot(f"epoch:{epoch + 1}")
         self.save_last()
         return improved
 
@@ -453,6 +459,20 @@ class Training:
             self.emit(ev.RobustnessCollapsed(epoch=record.epoch, robust_val_accuracy=robust,
                                              best_robust_val_accuracy=best,
                                              best_epoch=self.progress.best_epoch))  # fmt: skip
+
+    def save_snapshot(self, moment: str) -> None:
+        """The weights as they are now, kept as the run's ``moment`` (engine.snapshots)."""
+        if self.checkpoint_dir is None:
+            return
+        folder = self.checkpoint_dir / snapshots.FOLDER
+        if folder.is_symlink():
+            raise CheckpointError(f"{folder} is a symlink; run files are not written through one")
+        if self.checkpoint_dir.is_dir() and not folder.is_dir():
+            folder.mkdir()  # else save_checkpoint says the run folder is gone
+        save_checkpoint(folder / snapshots.file_name(moment), {
+            "model_name": self.config.model, "model": self.model.state_dict(),
+            "model_args": parse_args(self.config.model_args), "moment": moment,
+        })  # fmt: skip
 
     def save_last(self) -> None:
         if self.checkpoint_dir is None:

@@ -64,6 +64,7 @@ class MnistApp(App):
         # the run the analysis screens look at, remembered from the last session
         self.selected_run: str | None = remembered_run(settings.home)
         self.checkpoint = "best"  # which checkpoint of it: best or last (b on the home screen)
+        self.moment: str | None = None  # or a snapshot (epoch:3 ...): , and . on a picture screen
         self._subjects = None  # engine.subject.Subjects, made on first use (it imports torch)
         self._told: set[str] = set()  # the subjects' notices already shown
 
@@ -109,6 +110,20 @@ class MnistApp(App):
         except OSError as error:  # a read-only home: it holds for this session only
             self.notify(f"cannot remember the run picked: {error.strerror}", severity="warning")
 
+    def step_moment(self, step: int) -> str:
+        """Move the analyses' weights one moment back or forward through the selected run's
+        snapshots (then its best checkpoint); the moment now shown."""
+        from engine import runs, snapshots
+
+        run_dir = runs.find_run(self.settings.home, self.selected_run or "latest")
+        series = [*snapshots.moments(run_dir), self.checkpoint]
+        current = self.moment or self.checkpoint
+        at = series.index(current) if current in series else len(series) - 1
+        chosen = series[max(0, min(len(series) - 1, at + step))]
+        self.moment = None if chosen == self.checkpoint else chosen
+        self.sub_title = "" if self.moment is None else f"weights at {self.moment}"
+        return chosen
+
     def subject(self, run_id: str | None = None, checkpoint: str | None = None):
         """The model of a run (the selected one, else the latest with a best checkpoint)
         with its test images; loaded again when the checkpoint file changed. Called from
@@ -119,7 +134,7 @@ class MnistApp(App):
         if self._subjects is None:
             self._subjects = Subjects(self.settings.home)
         run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
-        subject = self._subjects.get(run_dir, checkpoint or self.checkpoint)
+        subject = self._subjects.get(run_dir, checkpoint or self.moment or self.checkpoint)
         if subject.notice and subject.notice not in self._told:
             self._told.add(subject.notice)  # once a session, not at every picture
             self.call_from_thread(self.notify, subject.notice, severity="warning", timeout=10)

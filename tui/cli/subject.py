@@ -7,6 +7,15 @@ import argparse
 import sys
 
 
+def moment_of(args: argparse.Namespace) -> str:
+    """The weights asked for: --at, --epoch N, else --checkpoint (best or last)."""
+    if getattr(args, "at", None):
+        return args.at
+    if getattr(args, "epoch", None):
+        return f"epoch:{args.epoch}"
+    return args.checkpoint
+
+
 def load_subject(args: argparse.Namespace):
     """The engine's Subject for ``args.run`` and ``args.checkpoint``, on ``args.device``
     where the command has that option (the CPU otherwise)."""
@@ -15,10 +24,12 @@ def load_subject(args: argparse.Namespace):
     from engine.training import resolve_device
 
     run_dir = runs.find_run(args.home_path, args.run)
+    moment = moment_of(args)
     if args.run != run_dir.name:
-        print(f"using run {run_dir.name} ({args.checkpoint}.pt)", file=sys.stderr)
+        shown = f"{moment}.pt" if moment in ("best", "last") else f"its weights at {moment}"
+        print(f"using run {run_dir.name} ({shown})", file=sys.stderr)
     device = resolve_device(getattr(args, "device", "cpu"))
-    subject = load(args.home_path, run_dir, args.checkpoint, str(device))
+    subject = load(args.home_path, run_dir, moment, str(device))
     if subject.notice:
         print(f"note: {subject.notice}", file=sys.stderr)
     return subject

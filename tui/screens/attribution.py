@@ -23,6 +23,7 @@ class AttributionScreen(ExperimentScreen):
     """n/p change the image, t/T the class explained (from the predicted one)."""
 
     STUDY_SECTION = "4"
+    MOMENT_REDRAW = "compute"  # , and . step through the run's snapshots
     BINDINGS = [
         Binding("n", "image(1)", "Next image"),
         Binding("p", "image(-1)", "Previous image"),

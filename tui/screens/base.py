@@ -63,6 +63,8 @@ class ExperimentScreen(Screen):
         Binding("c", "cancel", "Cancel work", show=False),
         Binding("i", "about", "About this"),
         Binding("v", "toggle_view", "Switch view"),
+        Binding("comma", "moment(-1)", "Earlier", key_display=","),
+        Binding("full_stop", "moment(1)", "Later", key_display="."),
     ]
     STUDY_SECTION = ""  # the section of the study document this screen belongs to
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
@@ -78,7 +80,24 @@ class ExperimentScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "toggle_view":
             return self.has_class("-split") and self.short
+        if action == "moment":
+            return bool(self.MOMENT_REDRAW)  # screens of a trained network's pictures
         return True
+
+    # A screen whose pictures come from the analyses' run names its redraw method here: ,
+    # and . then step the weights through the run's snapshots (engine.snapshots).
+    MOMENT_REDRAW = ""
+
+    def action_moment(self, step: int) -> None:
+        from engine.errors import UserFacing
+
+        try:
+            moment = self.app.step_moment(step)
+        except UserFacing as error:
+            self.set_status(str(error), error=True)
+            return
+        self.notify(f"weights at {moment}", timeout=2)
+        getattr(self, self.MOMENT_REDRAW)()
 
     @property
     def short(self) -> bool:

@@ -45,6 +45,7 @@ class FiltersScreen(ExperimentScreen):
     k_views: list = []  # the views that show one filter K
 
     STUDY_SECTION = "4"
+    MOMENT_REDRAW = "draw"  # , and . step through the run's snapshots
     filter_k: reactive[int] = reactive(0)
     """The filter shown at each input depth (or the first unit shown, without convolutions)."""
     image_index: reactive[int] = reactive(0)

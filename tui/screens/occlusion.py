@@ -40,6 +40,7 @@ class OcclusionScreen(ExperimentScreen):
     """Patch size in pixels."""
 
     STUDY_SECTION = "4"
+    MOMENT_REDRAW = "compute"  # , and . step through the run's snapshots
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     stride: reactive[int] = reactive(STRIDE.default)
     """Step between patch positions."""
