@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.config import RANDOM_IMAGES
 from engine.data import Split, normalise
 from engine.errors import SettingError
 from engine.layers import convolutions, execution_order, linears
@@ -210,3 +211,35 @@ def activations_of(subject, image: int, layer: str | None, emit=None, cancel=Non
     maps = activations(subject.model, subject.test.images[image], layer)
     name = layer or convolutions(subject.model)[0][0]
     return Activations(name, image, int(subject.test.labels[image]), maps)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    predictions: list[Prediction]
+
+    def to_dict(self) -> dict:
+        return {"predictions": [p.__dict__ for p in self.predictions]}
+
+    def summary(self) -> str:
+        right = sum(p.predicted == p.label for p in self.predictions)
+        return f"{right} of {len(self.predictions)} right"
+
+
+def predictions_of(subject, image: tuple[int, ...] | None, random: int | None, wrong: bool,
+                   seed: int, emit=None, cancel=None) -> Predictions:  # fmt: skip
+    """The named test images, or ``random`` (default 12) picked with ``seed`` — among the
+    misclassified ones with ``wrong``."""
+    import random as chance
+
+    if image:
+        if wrong:
+            raise SettingError("--wrong picks images itself; leave out --image")
+        indices = list(image)
+    else:
+        pool = misclassified(subject.model, subject.test) if wrong else range(len(subject.test))
+        pool = list(pool)
+        count = min(random or RANDOM_IMAGES, len(pool))
+        indices = sorted(chance.Random(seed).sample(pool, count))
+    for index in indices:
+        subject.check_index(index)
+    return Predictions(predict(subject.model, subject.test, indices))

@@ -65,12 +65,11 @@ def path_of(run_dir: Path, moment: str) -> Path:
     path = run_dir / FOLDER / file_name(moment)
     if not path.is_file() or path.is_symlink():
         kept = moments(run_dir)
-        have = (
-            ", ".join(kept)
-            if kept
-            else "none (it was trained with --snapshots none, or before snapshots were kept)"
-        )
-        raise CheckpointError(f"run {run_dir.name} kept no snapshot at {moment} (it has: {have})")
+        if not kept:
+            raise CheckpointError(f"run {run_dir.name} kept no snapshots (trained with"
+                                  " --snapshots none, or before runs kept them)")  # fmt: skip
+        raise CheckpointError(f"run {run_dir.name} kept no snapshot at {moment} (it has:"
+                              f" {', '.join(kept)})")  # fmt: skip
     return path
 
 

@@ -124,7 +124,7 @@ EXPERIMENTS = [
     Experiment("4", "Architecture", "shapes, parameters, neurons, multiply-adds per layer",
                _architecture),
     Experiment("5", "Predictions", "test digits with true and predicted labels",
-               _predictions),
+               _predictions, analysis="predict"),
     Experiment("6", "Filters and activations", "each convolution's filters and feature maps",
                _filters, analysis="filters"),
     Experiment("7", "Occlusion", "slide a patch over a digit: where does the network look?",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.analyses.declaration import Analysis, count, image, parameter, register
-from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.analyses.declaration import Analysis, count, image, parameter, register, seed
+from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE, RANDOM_IMAGES
 
 
 def layer_name(help: str):
@@ -64,4 +64,19 @@ ACTIVATIONS = register(Analysis(
     compute="engine.inside:activations_of",
     parameters=(image(), layer_name("the convolution (blank: the first; the command without"
                                      " --json shows each in turn)")),
+))  # fmt: skip
+
+
+PREDICTIONS = register(Analysis(
+    name="predict", title="Predictions", study_section="4",
+    about="test images with true and predicted labels",
+    compute="engine.inside:predictions_of",
+    parameters=(
+        parameter("image", int, None, "these test images", minimum=0, maximum=10**7,
+                  many=True, most=100, optional=True, metavar="I", aliases=("--index",)),
+        count("random", None, f"this many random images (blank: {RANDOM_IMAGES})", optional=True,
+              maximum=1000, metavar="N"),
+        parameter("wrong", bool, False, "pick among the misclassified images"),
+        seed("for --random"),
+    ),
 ))  # fmt: skip

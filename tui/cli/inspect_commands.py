@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import random
 
 import numpy as np
 from rich.console import Group
@@ -20,9 +19,7 @@ from tui.cli.options import (
     add_home,
     add_json,
     add_setting,
-    add_subject_options,
     non_negative_int,
-    positive_int,
     setting_type,
 )
 from tui.cli.subject import load_subject
@@ -41,18 +38,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_home(summary)
     add_json(summary)
     summary.set_defaults(handler=summary_command)
-
-    predict_ = commands.add_parser("predict", help="test images with true and predicted labels")
-    add_subject_options(predict_)
-    predict_.add_argument(
-        "--random", type=positive_int, metavar="N", help="N random images (default 12)"
-    )
-    predict_.add_argument(
-        "--index", type=non_negative_int, nargs="+", metavar="I", help="these test images"
-    )
-    predict_.add_argument("--wrong", action="store_true", help="pick among misclassified images")
-    predict_.add_argument("--seed", type=non_negative_int, default=0, help="for --random")
-    predict_.set_defaults(handler=predict_command)
 
 
 # --- summary -----------------------------------------------------------------------------
@@ -120,30 +105,13 @@ def summary_command(args: argparse.Namespace) -> int:
 # --- predict -----------------------------------------------------------------------------
 
 
-def pick_indices(args: argparse.Namespace, subject) -> list[int]:
-    from engine.inside import misclassified
-
-    if args.index:
-        for index in args.index:
-            subject.check_index(index)
-        if args.wrong:
-            raise UserError("--wrong picks images itself; leave out --index")
-        return args.index
-    pool = misclassified(subject.model, subject.test) if args.wrong else range(len(subject.test))
-    pool = list(pool)
-    count = min(args.random or 12, len(pool))
-    return sorted(random.Random(args.seed).sample(pool, count))
-
-
 def predict_command(args: argparse.Namespace) -> int:
-    from engine.inside import predict
-
     subject = load_subject(args)
-    predictions = predict(subject.model, subject.test, pick_indices(args, subject))
-    if args.json:
+    console = make_console()
+    predictions = run_analysis(args, subject, console, "predicting").predictions
+    if args.json:  # a list, as it always was
         print_json([p.__dict__ for p in predictions])
         return 0
-    console = make_console()
     colour = render.colour_enabled(args.ascii, console)
     arrays = [subject.test.images[p.index].numpy() for p in predictions]
     titles = []
@@ -157,9 +125,7 @@ def predict_command(args: argparse.Namespace) -> int:
         render.tile_grid(arrays, titles, columns=columns, colour=colour, show_legend=False)
     )
     right = sum(p.predicted == p.label for p in predictions)
-    console.print(
-        f"{right} of {len(predictions)} right ({subject.run_id}, {args.checkpoint} checkpoint)"
-    )
+    console.print(f"{right} of {len(predictions)} right ({subject.run_id}, {subject.checkpoint})")
     return 0
 
 
@@ -298,7 +264,7 @@ def occlude_command(args: argparse.Namespace) -> int:
 
 # What the command line draws by hand, by declared analysis (engine.analyses).
 def handlers() -> dict:
-    return {"occlude": occlude_command, "filters": filters_command,
+    return {"predict": predict_command, "occlude": occlude_command, "filters": filters_command,
             "activations": activations_command}  # fmt: skip
 
 

@@ -96,6 +96,21 @@ def setting_type(spec: Setting):
     return parse
 
 
+class ListAction(argparse.Action):
+    """A list parameter given with commas, spaces or both; parsed and checked as one."""
+
+    def __init__(self, option_strings, dest, spec: Setting, **kwargs) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.spec = spec
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        try:
+            setattr(namespace, self.dest, self.spec.parse(",".join(values)))
+        except SettingError as error:
+            message = str(error).removeprefix(f"{self.spec.name}: ")
+            raise argparse.ArgumentError(self, message) from None
+
+
 def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool = False) -> None:
     """The option of one declared setting or analysis parameter: its type, rule, default and
     help from the declaration. A parameter with no default and not optional is required."""
@@ -110,6 +125,10 @@ def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool
     elif spec.choices and not spec.many and not spec.open_choices:
         parser.add_argument(*flags, choices=spec.choices, default=value, required=required,
                             help=help + default)  # fmt: skip
+    elif spec.many:  # "0,0.1,0.3" or "0 0.1 0.3": one list, checked whole
+        parser.add_argument(*flags, nargs="+", action=ListAction, spec=spec, default=value,
+                            required=required, metavar=spec.metavar,
+                            help=f"{help}; {spec.rule()}{default}")  # fmt: skip
     else:
         parser.add_argument(*flags, type=setting_type(spec), default=value,
                             required=required, metavar=spec.metavar,

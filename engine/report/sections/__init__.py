@@ -15,6 +15,7 @@ from engine.report.sections import basics, breaking, declared, extras, inside
 # The declared analyses the sections below draw by hand.
 DRAWN = frozenset(
     {
+        "predict",
         "occlude",
         "attribute",
         "filters",
