@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from engine.config import RANDOM_IMAGES
 from engine.data import Split, normalise
 from engine.errors import SettingError
-from engine.layers import convolutions, execution_order, linears
+from engine.layers import HOOKED, convolutions, execution_order, linears
 from engine.layers import layer as find_layer
 
 
@@ -141,13 +141,14 @@ def activations(model: nn.Module, image: torch.Tensor, layer: str | None = None)
     norm = isinstance(following, nn.BatchNorm2d)
     source = following if norm else dict(order)[name]
     captured: list[torch.Tensor] = []
-    hook = source.register_forward_hook(lambda m, i, out: captured.append(out.detach()))
-    model.eval()
-    try:
-        with torch.inference_mode():
-            model(normalise(image.unsqueeze(0)))
-    finally:
-        hook.remove()
+    with HOOKED:
+        hook = source.register_forward_hook(lambda m, i, out: captured.append(out.detach()))
+        model.eval()
+        try:
+            with torch.inference_mode():
+                model(normalise(image.unsqueeze(0)))
+        finally:
+            hook.remove()
     return F.relu(captured[0][0]).cpu()
 
 

@@ -1,5 +1,5 @@
-"""A model's layers found from the model itself — by kind and by the order data meets
-them — never by hard-wired names: any module tree works.
+"""A model's layers found from the model itself — by kind and in the order they are
+defined — never by hard-wired names: any module tree works.
 
 ``convolutions(model)``: the Conv2d layers, in the order the forward pass runs them;
 ``linears``: the Linear ones; ``layer(model, name)``: a layer by its module name, with a
@@ -8,39 +8,24 @@ one-line error listing the choices.
 
 from __future__ import annotations
 
-import torch
+import threading
+
 from torch import nn
 
 from engine.errors import SettingError
 
-INPUT = (1, 1, 28, 28)  # the shape every network here takes (normalised images)
-
 
 def execution_order(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The model's leaf modules in the order one forward pass runs them (each once)."""
-    order: list[tuple[str, nn.Module]] = []
-    seen: set[int] = set()
-    hooks = []
-    for name, module in model.named_modules():
-        if not list(module.children()):
+    """The model's leaf modules in the order they are defined — for the networks here and
+    any written the usual way, the order data meets them. Read from the module tree, not by
+    running the model: a forward pass with hooks on a model that another thread is running
+    (the app's workers share one) would see the other pass's calls."""
+    return [(name, m) for name, m in model.named_modules() if not list(m.children())]
 
-            def record(m, _inputs, _output, name=name):
-                if id(m) not in seen:
-                    seen.add(id(m))
-                    order.append((name, m))
 
-            hooks.append(module.register_forward_hook(record))
-    device = next(model.parameters()).device
-    training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            model(torch.zeros(INPUT, device=device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(training)
-    return order
+# One hooked forward pass at a time: a hook on a model shared between threads catches
+# whichever pass runs through it.
+HOOKED = threading.Lock()
 
 
 def of_kind(model: nn.Module, kind: type[nn.Module]) -> list[tuple[str, nn.Module]]:
