@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from engine.layers import HOOKED
+
 # Layers whose outputs count as neurons (study §2 counts conv, pool and fc outputs, not
 # BatchNorm's, which only rescales the layer before it).
 NEURON_LAYERS = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)
@@ -116,21 +118,22 @@ def summarize_model(model: nn.Module, name: str = "", input_shape=(1, 28, 28)) -
 
         return hook
 
-    for layer_name, module in model.named_modules():
-        # ReLU modules change no shape and hold nothing: the table, like the study's, has
-        # no rows for them
-        if not list(module.children()) and not isinstance(module, nn.ReLU):
-            hooks.append(module.register_forward_hook(record(layer_name)))
-    was_training = model.training
-    model.eval()  # BatchNorm needs eval mode for a batch of one
-    try:
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape, device=device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
+    with HOOKED:  # the app's workers may share this model: one hooked pass at a time
+        for layer_name, module in model.named_modules():
+            # ReLU modules change no shape and hold nothing: the table, like the study's, has
+            # no rows for them
+            if not list(module.children()) and not isinstance(module, nn.ReLU):
+                hooks.append(module.register_forward_hook(record(layer_name)))
+        was_training = model.training
+        model.eval()  # BatchNorm needs eval mode for a batch of one
+        try:
+            device = next(model.parameters()).device
+            with torch.no_grad():
+                model(torch.zeros(1, *input_shape, device=device))
+        finally:
+            for hook in hooks:
+                hook.remove()
+            model.train(was_training)
     return ModelSummary(
         model=name or type(model).__name__, input_shape=list(input_shape), rows=rows
     )

@@ -142,4 +142,13 @@ def test_each_shared_table_is_laid_out_once():
     assert app == [c.label for c in RUN_COLUMNS]
     assert {c.label for c in ROBUSTNESS_COLUMNS} >= {"eps", "accuracy", "robust accuracy"}
     assert [c.label for c in EPOCH_COLUMNS][:4] == ["epoch", "train loss", "val loss", "val acc"]
-    assert epoch_line.__doc__ and "epoch table" in epoch_line.__doc__
+    from engine import events as ev
+
+    epoch = ev.EpochEvaluated(epoch=2, epochs=3, train_loss=0.5, val_loss=0.4, val_accuracy=0.9,
+                              best_val_accuracy=0.9, lr=0.1, seconds=3.0, images_per_s=1000.0)  # fmt: skip
+    line = epoch_line(epoch)  # the CLI's line: the app table's labels and values, one layout
+    for column in EPOCH_COLUMNS:
+        value = column.value(epoch)
+        if value != "-":
+            assert (f"{value} {column.unit}" if column.unit else f"{column.label} {value}") in line
+    assert "robust val" not in line  # a clean run's unknown values are left out
