@@ -2,23 +2,25 @@
 # The checks that need a CUDA GPU, in one go, most important first, each step under its own
 # time limit and all of them under one deadline, so that a slow step cannot take the rest
 # with it:
-#   1. the CUDA tests (tests/test_gpu.py);
-#   2. bench/train_speed.py on CUDA (the engine's loop against the notebook's);
-#   3. the full evaluation of a defended RUN on all 10,000 test images, Square Attack
-#      included, on the GPU;
-#   4. bench/robust_eval.py on CUDA (training images/s per defence against standard; our
-#      `worst` against torchattacks' AutoAttack);
-#   5. a study of long FGSM-RS runs trained at once on the GPU, each then evaluated.
-# Everything is appended to OUT/gpu.log; the home's studies and runs (without last.pt)
+#   1. a one-epoch run on real MNIST (the CUDA-graph training path, end to end);
+#   2. the CUDA tests (tests/test_gpu.py);
+#   3. bench/train_speed.py on CUDA: the notebook's loop against the engine's, with and
+#      without CUDA graphs;
+#   4. bench/time_to_accuracy.py on CUDA: the fast recipe over 5 seeds beside the
+#      notebook-style loop, then the study's recipe over 3 seeds;
+#   5. smallcnn trained with TRADES (Zhang et al.'s MNIST settings: SGD 0.01, momentum 0.9,
+#      no weight decay, batches of 128, eps 0.3, 40 steps of 0.01, beta 1; fewer epochs
+#      than their 100, to fit), then the worst-case evaluation at eps 0.3 on all 10,000
+#      test images.
+# Everything is appended to OUT/gpu.log; the home's runs (without last.pt and snapshots)
 # are packed into OUT/runs.tar.
 #
-#   MNIST_TUI_HOME=HOME bash bench/on_gpu.sh OUT RUN [SECONDS]
+#   MNIST_TUI_HOME=HOME bash bench/on_gpu.sh OUT [SECONDS]
 #
 # QUICK=1 DEVICE=cpu shrinks every step to seconds: a rehearsal on a machine without a GPU.
 set -u
-out=${1:?usage: bash bench/on_gpu.sh OUT_DIR RUN [SECONDS]}
-run=${2:?usage: bash bench/on_gpu.sh OUT_DIR RUN [SECONDS]}
-deadline=$((SECONDS + ${3:-560}))
+out=${1:?usage: bash bench/on_gpu.sh OUT_DIR [SECONDS]}
+deadline=$((SECONDS + ${2:-540}))
 device=${DEVICE:-cuda}
 py=${PYTHON:-python3}
 log="$out/gpu.log"
@@ -26,17 +28,18 @@ mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 
 if [ "${QUICK:-0}" = 1 ]; then
-    images=2000 rounds=1 limit=50 batches=3 epochs=2 few=(--limit 20) square=(--queries 50)
-    study=(--subset 2000)
+    subset=(--subset 2000) images=2000 rounds=1 seeds=0 study_seeds=0 epochs=(--epochs 1)
+    ref_epochs=1 trades_epochs=1 limit=(--limit 50) queries=50
 else
-    images=20000 rounds=3 limit=500 batches=60 epochs=60 few=() square=() study=()
+    subset=() images=20000 rounds=3 seeds=0-4 study_seeds=0-2 epochs=() ref_epochs=10
+    trades_epochs=12 limit=() queries=1000
 fi
 
 step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the deadline
     local name=$1 limit=$2
     shift 2
     local left=$((deadline - SECONDS - 10))
-    if [ "$left" -lt 20 ]; then
+    if [ "$left" -lt 15 ]; then
         echo "== $name: skipped, the deadline is near" | tee -a "$log"
         return
     fi
@@ -53,21 +56,22 @@ step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the de
     echo "cores: $(nproc)"
 } 2>&1 | tee -a "$log"
 
+step smoke 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device"
 step tests 120 env MNIST_TUI_TEST_DEVICE="$device" $py -m pytest tests/test_gpu.py -q \
     -p no:cacheprovider
-step train_speed 90 $py bench/train_speed.py --images $images --rounds $rounds --device "$device"
-step worst_10k 200 $py -m tui.cli robustness "$run" --attack worst --eps 0.3 --targets 3 \
-    --steps 40 --random-start --batch-size 10000 --device "$device" "${few[@]}" "${square[@]}"
-step robust_eval 120 $py bench/robust_eval.py "$run" --limit $limit --train-batches $batches \
-    --device "$device"
-step study 240 $py -m tui.cli study fgsm-long --adversarial fgsm-rs --epochs $epochs \
-    --seeds 0-1 --device "$device" "${study[@]}"
-ids=$($py -c "from engine.studies import load_study; from engine.locations import app_home
-print(*load_study(app_home(), 'fgsm-long').runs.values())" 2>>"$log")
-for id in $ids; do
-    step "worst_$id" 90 $py -m tui.cli robustness "$id" --attack worst --eps 0.3 --targets 3 \
-        --steps 40 --random-start --queries 0 --batch-size 10000 --device "$device" "${few[@]}"
-done
+step train_speed 80 $py bench/train_speed.py --images $images --rounds $rounds --device "$device"
+step tta_fast 100 $py bench/time_to_accuracy.py --recipe fast --seeds $seeds --reference \
+    --reference-epochs $ref_epochs --device "$device" "${epochs[@]}"
+step tta_study 60 $py bench/time_to_accuracy.py --recipe study --seeds $study_seeds \
+    --device "$device" "${epochs[@]}"
+step trades 170 $py -m tui.cli train --model smallcnn --adversarial trades --eps 0.3 \
+    --adv-steps 40 --adv-step-size 0.01 --trades-beta 1 --lr 0.01 --momentum 0.9 \
+    --weight-decay 0 --batch-size 128 --epochs $trades_epochs --snapshots epochs \
+    --device "$device" "${subset[@]}"
+step worst_10k 90 $py -m tui.cli robustness latest --attack worst --eps 0.3 \
+    --targets 3 --steps 40 --random-start --queries $queries --batch-size 10000 \
+    --device "$device" "${limit[@]}"
 home=$($py -c "from engine.locations import app_home; print(app_home())")
-tar -C "$home" -cf "$out/runs.tar" --exclude=last.pt --exclude=lock studies runs 2>>"$log"
+tar -C "$home" -cf "$out/runs.tar" --exclude=last.pt --exclude=snapshots --exclude=lock runs \
+    2>>"$log"
 echo "== done ($(date +%T))" | tee -a "$log"

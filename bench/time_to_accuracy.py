@@ -7,6 +7,7 @@ The test set is scored after every epoch (it stands in for the validation set he
 is what makes this a time-to-*test*-accuracy figure; nothing is chosen on it).
 
     python bench/time_to_accuracy.py [--recipe fast] [--seeds 0-4] [--epochs E] [--reference]
+                                     [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models import build_model, forward_in_study_order  # noqa: E402
 from engine.studies import parse_seeds  # noqa: E402
 from engine.study_stats import interval  # noqa: E402
-from engine.training import train  # noqa: E402
+from engine.training import device_label, resolve_device, train  # noqa: E402
 
 GOALS = (0.990, 0.993)
 
 
-def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None) -> list:
+def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None, device: str) -> list:
     """(cumulative training seconds, test accuracy) after each epoch of the engine's run."""
-    given = {"seed": seed, "device": "cpu"} | ({"epochs": epochs} if epochs else {})
+    given = {"seed": seed, "device": device} | ({"epochs": epochs} if epochs else {})
     config = recipe_config(recipe, given)
     curve, total = [], 0.0
 
@@ -51,8 +52,9 @@ def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None) -> 
     return curve
 
 
-def reference_curve(root: Path, dataset, seed: int, epochs: int) -> list:
-    """The same, for the notebook-style loop (its DataLoader's time counted as training)."""
+def reference_curve(root: Path, dataset, seed: int, epochs: int, device: str) -> list:
+    """The same, for the notebook-style loop (its DataLoader's time counted as training;
+    on a GPU each batch is moved there, as the notebook did)."""
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
@@ -60,26 +62,30 @@ def reference_curve(root: Path, dataset, seed: int, epochs: int) -> list:
     train_set = datasets.MNIST(str(root), train=True, download=False, transform=transform)
     torch.manual_seed(seed)
     loader = DataLoader(train_set, batch_size=100, shuffle=True)
-    model = build_model("convnet")
+    model = build_model("convnet").to(device)
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs)
-    test_x = ((dataset.test_images.float() / 255 - MEAN) / STD).unsqueeze(1)
+    test_x = ((dataset.test_images.float() / 255 - MEAN) / STD).unsqueeze(1).to(device)
     curve, total = [], 0.0
     for _ in range(epochs):
         model.train()
         start = time.perf_counter()
         for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
             loss = F.cross_entropy(forward_in_study_order(model, images), labels)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
         scheduler.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
         total += time.perf_counter() - start
         model.eval()
         with torch.no_grad():
             predicted = torch.cat([forward_in_study_order(model, x).argmax(1)
                                    for x in test_x.split(1000)])  # fmt: skip
-        curve.append((total, (predicted == dataset.test_labels).float().mean().item()))
+        right = predicted.cpu() == dataset.test_labels
+        curve.append((total, right.float().mean().item()))
     return curve
 
 
@@ -115,29 +121,32 @@ def main() -> None:
         default=1,
         help="how many of the seeds the (slow) reference runs (default 1)",
     )
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     seeds = parse_seeds(args.seeds)
+    device = args.device
     cache = data_cache(app_home())
     dataset = load_dataset(cache)
-    print(f"{torch.get_num_threads()} threads, torch {torch.__version__}; seeds {args.seeds};"
+    print(f"{device_label(resolve_device(device))}, {torch.get_num_threads()} threads, torch"
+          f" {torch.__version__}; seeds {args.seeds};"
           f" training seconds (evaluation excluded), mean [95% interval] over the seeds that"
           f" reached the goal", flush=True)  # fmt: skip
     # a throwaway run first: the first training in a process pays oneDNN's kernel set-up
     # (seen here: 34 s for an epoch that takes 18 s after it)
     warm = split_dataset(dataset, seed=0, subset=2000)
-    train(recipe_config(args.recipe, {"device": "cpu", "epochs": 1}), warm)
+    train(recipe_config(args.recipe, {"device": device, "epochs": 1}), warm)
     engine, reference = [], []
     for seed in seeds:
         full = split_dataset(dataset, seed=seed)
         splits = Splits(train=full.train, val=full.test, test=full.test)
-        engine.append(engine_curve(splits, args.recipe, seed, args.epochs))
+        engine.append(engine_curve(splits, args.recipe, seed, args.epochs, device))
         print(f"seed {seed} {args.recipe}: " + ", ".join(f"{s:.1f} s {100 * a:.2f}%"
                                                           for s, a in engine[-1]), flush=True)  # fmt: skip
         if args.reference and len(reference) < args.reference_seeds:
             from bench.train_speed import torchvision_folder
 
             reference.append(reference_curve(torchvision_folder(cache), dataset, seed,
-                                             args.reference_epochs))  # fmt: skip
+                                             args.reference_epochs, device))  # fmt: skip
             print(f"seed {seed} notebook: " + ", ".join(f"{s:.1f} s {100 * a:.2f}%"
                                                         for s, a in reference[-1]), flush=True)  # fmt: skip
     print()

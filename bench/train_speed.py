@@ -8,12 +8,14 @@ Both run on the same data in one process, alternating, and the ratio is printed:
     python bench/train_speed.py [--model convnet] [--images 20000] [--rounds 3] [--device cpu]
 
 On a GPU (``--device cuda``) the reference moves each batch to the GPU as the notebook did;
-the engine keeps the whole split there.
+the engine keeps the whole split there, and is measured twice: replaying each step as a
+CUDA graph (its default there) and without (``--no-cuda-graphs``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import statistics
 import sys
 import tempfile
@@ -48,7 +50,10 @@ def torchvision_folder(cache: Path) -> Path:
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for name in FILE_NAMES.values():
-        (raw / name).symlink_to(cache / name)
+        if (cache / name).is_file():
+            (raw / name).symlink_to(cache / name)
+        else:  # a cache of .gz files: torchvision reads only the unpacked ones
+            (raw / name).write_bytes(gzip.decompress((cache / f"{name}.gz").read_bytes()))
     return root
 
 
@@ -107,15 +112,15 @@ def reference_test(root: Path, model_name: str, device: torch.device) -> float:
     return len(dataset) / (time.perf_counter() - start)
 
 
-def engine_train(splits, model_name: str, images: int, device: torch.device) -> float:
-    """One epoch of the engine's own loop over an ``images``-image subset; images/s."""
+def engine_train(splits, model_name: str, device: torch.device, graphs: bool = True) -> float:
+    """One epoch of the engine's own loop over the subset in ``splits``; images/s."""
     seen: list[ev.EpochEvaluated] = []
 
     def emit(event: ev.Event) -> None:
         if isinstance(event, ev.EpochEvaluated):
             seen.append(event)
 
-    config = TrainConfig(model=model_name, epochs=1, device=device.type)
+    config = TrainConfig(model=model_name, epochs=1, device=device.type, cuda_graphs=graphs)
     train(config, splits, emit)
     return seen[0].images_per_s
 
@@ -152,12 +157,16 @@ def main() -> None:
     print(f"{args.model}, {args.images:,} training images per round, {args.rounds} rounds,"
           f" {torch.get_num_threads()} threads, torch {torch.__version__}, {device_label(device)}")  # fmt: skip
 
-    rates: dict[str, list[float]] = {
-        k: [] for k in ("ref_train", "eng_train", "ref_test", "eng_test")
-    }
+    keys = ["ref_train", "eng_train", "ref_test", "eng_test"]
+    on_gpu = device.type == "cuda"
+    if on_gpu:
+        keys.append("eager_train")
+    rates: dict[str, list[float]] = {k: [] for k in keys}
     for round_ in range(args.rounds):
         rates["ref_train"].append(reference_train(root, indices, args.model, device))
-        rates["eng_train"].append(engine_train(sub, args.model, args.images, device))
+        rates["eng_train"].append(engine_train(sub, args.model, device))
+        if on_gpu:
+            rates["eager_train"].append(engine_train(sub, args.model, device, graphs=False))
         rates["ref_test"].append(reference_test(root, args.model, device))
         rates["eng_test"].append(engine_test(full, args.model, device))
         print(f"round {round_ + 1}: " + "  ".join(f"{k} {v[-1]:,.0f}" for k, v in rates.items()))
@@ -165,8 +174,10 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in rates.items()}
     print()
     print(f"{'':<22}{'reference':>12}{'engine':>12}{'ratio':>8}")
-    for label, ref, eng in (("train images/s", "ref_train", "eng_train"),
-                            ("test images/s", "ref_test", "eng_test")):  # fmt: skip
+    rows = [("train images/s", "ref_train", "eng_train"), ("test images/s", "ref_test", "eng_test")]
+    if on_gpu:
+        rows.insert(1, ("train, no CUDA graphs", "ref_train", "eager_train"))
+    for label, ref, eng in rows:
         print(f"{label:<22}{med[ref]:>12,.0f}{med[eng]:>12,.0f}{med[eng] / med[ref]:>7.2f}x")
 
 

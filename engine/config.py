@@ -363,6 +363,10 @@ class TrainConfig:
                              choices=PRECISIONS)  # fmt: skip
     channels_last: bool = setting(True, "NHWC memory layout for the convolutions (about 2x"
                                   " faster with oneDNN on a CPU)", "channels last")  # fmt: skip
+    cuda_graphs: bool = setting(True, "on a CUDA GPU, record a clean SGD training step once"
+                                " as a CUDA graph and replay it for each batch (the study's"
+                                " small batches are launch-bound there); no effect elsewhere",
+                                "CUDA graphs")  # fmt: skip
 
     # Adversarial training (study's extension; Madry et al. 2018, Wong et al. 2020, Zhang et
     # al. 2019). Off by default: the study trains on clean images.

