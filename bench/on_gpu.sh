@@ -47,7 +47,9 @@ step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the de
     echo "== $name ($(date +%T), at most $limit s): $*" | tee -a "$log"
     local start=$SECONDS
     timeout "$limit" "$@" 2>&1 | tee -a "$log"
-    echo "== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start)) s" | tee -a "$log"
+    local code=${PIPESTATUS[0]}
+    echo "== $name: exit $code after $((SECONDS - start)) s" | tee -a "$log"
+    return "$code"
 }
 
 {
@@ -56,14 +58,19 @@ step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the de
     echo "cores: $(nproc)"
 } 2>&1 | tee -a "$log"
 
-step smoke 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device"
+graphs=()
+if ! step smoke 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device"; then
+    graphs=(--no-cuda-graphs)  # measure the rest without, and say so
+    step smoke_eager 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device" \
+        "${graphs[@]}"
+fi
 step tests 120 env MNIST_TUI_TEST_DEVICE="$device" $py -m pytest tests/test_gpu.py -q \
     -p no:cacheprovider
 step train_speed 80 $py bench/train_speed.py --images $images --rounds $rounds --device "$device"
 step tta_fast 100 $py bench/time_to_accuracy.py --recipe fast --seeds $seeds --reference \
-    --reference-epochs $ref_epochs --device "$device" "${epochs[@]}"
+    --reference-epochs $ref_epochs --device "$device" "${epochs[@]}" "${graphs[@]}"
 step tta_study 60 $py bench/time_to_accuracy.py --recipe study --seeds $study_seeds \
-    --device "$device" "${epochs[@]}"
+    --device "$device" "${epochs[@]}" "${graphs[@]}"
 step trades 170 $py -m tui.cli train --model smallcnn --adversarial trades --eps 0.3 \
     --adv-steps 40 --adv-step-size 0.01 --trades-beta 1 --lr 0.01 --momentum 0.9 \
     --weight-decay 0 --batch-size 128 --epochs $trades_epochs --snapshots epochs \

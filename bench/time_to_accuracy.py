@@ -36,9 +36,11 @@ from engine.training import device_label, resolve_device, train  # noqa: E402
 GOALS = (0.990, 0.993)
 
 
-def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None, device: str) -> list:
+def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None, device: str,
+                 graphs: bool = True) -> list:  # fmt: skip
     """(cumulative training seconds, test accuracy) after each epoch of the engine's run."""
-    given = {"seed": seed, "device": device} | ({"epochs": epochs} if epochs else {})
+    given = {"seed": seed, "device": device, "cuda_graphs": graphs}
+    given |= {"epochs": epochs} if epochs else {}
     config = recipe_config(recipe, given)
     curve, total = [], 0.0
 
@@ -122,6 +124,8 @@ def main() -> None:
         help="how many of the seeds the (slow) reference runs (default 1)",
     )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
+                        help="train without replaying the steps as CUDA graphs")  # fmt: skip
     args = parser.parse_args()
     seeds = parse_seeds(args.seeds)
     device = args.device
@@ -134,12 +138,15 @@ def main() -> None:
     # a throwaway run first: the first training in a process pays oneDNN's kernel set-up
     # (seen here: 34 s for an epoch that takes 18 s after it)
     warm = split_dataset(dataset, seed=0, subset=2000)
-    train(recipe_config(args.recipe, {"device": device, "epochs": 1}), warm)
+    train(recipe_config(args.recipe, {"device": device, "epochs": 1,
+                                      "cuda_graphs": args.cuda_graphs}), warm)  # fmt: skip
     engine, reference = [], []
     for seed in seeds:
         full = split_dataset(dataset, seed=seed)
         splits = Splits(train=full.train, val=full.test, test=full.test)
-        engine.append(engine_curve(splits, args.recipe, seed, args.epochs, device))
+        engine.append(
+            engine_curve(splits, args.recipe, seed, args.epochs, device, args.cuda_graphs)
+        )
         print(f"seed {seed} {args.recipe}: " + ", ".join(f"{s:.1f} s {100 * a:.2f}%"
                                                           for s, a in engine[-1]), flush=True)  # fmt: skip
         if args.reference and len(reference) < args.reference_seeds:
