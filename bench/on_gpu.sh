@@ -17,6 +17,7 @@
 #
 #   MNIST_TUI_HOME=HOME bash bench/on_gpu.sh OUT [SECONDS]
 #
+# PART=speed runs 1-4 only, PART=robust 5 only (two calls, where a lease is short).
 # QUICK=1 DEVICE=cpu shrinks every step to seconds: a rehearsal on a machine without a GPU.
 set -u
 out=${1:?usage: bash bench/on_gpu.sh OUT_DIR [SECONDS]}
@@ -58,7 +59,9 @@ step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the de
     echo "cores: $(nproc)"
 } 2>&1 | tee -a "$log"
 
+part=${PART:-all}
 graphs=()
+if [ "$part" != robust ]; then
 if ! step smoke 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device"; then
     graphs=(--no-cuda-graphs)  # measure the rest without, and say so
     step smoke_eager 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device" \
@@ -71,6 +74,8 @@ step tta_fast 100 $py bench/time_to_accuracy.py --recipe fast --seeds $seeds --r
     --reference-epochs $ref_epochs --device "$device" "${epochs[@]}" "${graphs[@]}"
 step tta_study 60 $py bench/time_to_accuracy.py --recipe study --seeds $study_seeds \
     --device "$device" "${epochs[@]}" "${graphs[@]}"
+fi
+if [ "$part" != speed ]; then
 step trades 170 $py -m tui.cli train --model smallcnn --adversarial trades --eps 0.3 \
     --adv-steps 40 --adv-step-size 0.01 --trades-beta 1 --lr 0.01 --momentum 0.9 \
     --weight-decay 0 --batch-size 128 --epochs $trades_epochs --snapshots epochs \
@@ -78,6 +83,7 @@ step trades 170 $py -m tui.cli train --model smallcnn --adversarial trades --eps
 step worst_10k 90 $py -m tui.cli robustness latest --attack worst --eps 0.3 \
     --targets 3 --steps 40 --random-start --queries $queries --batch-size 10000 \
     --device "$device" "${limit[@]}"
+fi
 home=$($py -c "from engine.locations import app_home; print(app_home())")
 tar -C "$home" -cf "$out/runs.tar" --exclude=last.pt --exclude=snapshots --exclude=lock runs \
     2>>"$log"
