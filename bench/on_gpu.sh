@@ -17,7 +17,8 @@
 #
 #   MNIST_TUI_HOME=HOME bash bench/on_gpu.sh OUT [SECONDS]
 #
-# PART=speed runs 1-4 only, PART=robust 5 only (two calls, where a lease is short).
+# PART="tests tta_fast ..." runs the steps named (smoke tests train_speed tta_fast tta_study
+# study_cli trades worst); PART=speed the first six, PART=robust the last two.
 # QUICK=1 DEVICE=cpu shrinks every step to seconds: a rehearsal on a machine without a GPU.
 set -u
 out=${1:?usage: bash bench/on_gpu.sh OUT_DIR [SECONDS]}
@@ -30,15 +31,23 @@ export PYTHONUNBUFFERED=1
 
 if [ "${QUICK:-0}" = 1 ]; then
     subset=(--subset 2000) images=2000 rounds=1 seeds=0 study_seeds=0 epochs=(--epochs 1)
-    ref_epochs=1 trades_epochs=1 limit=(--limit 50) queries=50
+    ref_epochs=1 trades_epochs=1 limit=(--limit 50) queries=50 study_epochs=(--epochs 1)
 else
-    subset=() images=20000 rounds=3 seeds=0-4 study_seeds=0-2 epochs=() ref_epochs=10
-    trades_epochs=12 limit=() queries=1000
+    subset=() images=20000 rounds=3 seeds=0-4 study_seeds=0-2 epochs=() ref_epochs=4
+    trades_epochs=12 limit=() queries=1000 study_epochs=()
 fi
+
+parts=${PART:-all}
+case $parts in
+    all) parts="smoke tests train_speed tta_fast tta_study study_cli trades worst" ;;
+    speed) parts="smoke tests train_speed tta_fast tta_study study_cli" ;;
+    robust) parts="trades worst" ;;
+esac
 
 step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the deadline
     local name=$1 limit=$2
     shift 2
+    [[ " $parts " == *" ${name%_eager} "* ]] || return 0
     local left=$((deadline - SECONDS - 10))
     if [ "$left" -lt 15 ]; then
         echo "== $name: skipped, the deadline is near" | tee -a "$log"
@@ -59,9 +68,7 @@ step() {  # step NAME SECONDS COMMAND...: at most SECONDS, and never past the de
     echo "cores: $(nproc)"
 } 2>&1 | tee -a "$log"
 
-part=${PART:-all}
 graphs=()
-if [ "$part" != robust ]; then
 if ! step smoke 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device"; then
     graphs=(--no-cuda-graphs)  # measure the rest without, and say so
     step smoke_eager 60 $py -m tui.cli train --epochs 1 "${subset[@]}" --device "$device" \
@@ -74,16 +81,14 @@ step tta_fast 100 $py bench/time_to_accuracy.py --recipe fast --seeds $seeds --r
     --reference-epochs $ref_epochs --device "$device" "${epochs[@]}" "${graphs[@]}"
 step tta_study 60 $py bench/time_to_accuracy.py --recipe study --seeds $study_seeds \
     --device "$device" "${epochs[@]}" "${graphs[@]}"
-fi
-if [ "$part" != speed ]; then
+step study_cli 60 $py -m tui.cli train --device "$device" "${study_epochs[@]}" "${graphs[@]}"
 step trades 170 $py -m tui.cli train --model smallcnn --adversarial trades --eps 0.3 \
     --adv-steps 40 --adv-step-size 0.01 --trades-beta 1 --lr 0.01 --momentum 0.9 \
     --weight-decay 0 --batch-size 128 --epochs $trades_epochs --snapshots epochs \
     --device "$device" "${subset[@]}"
-step worst_10k 90 $py -m tui.cli robustness latest --attack worst --eps 0.3 \
+step worst 90 $py -m tui.cli robustness latest --attack worst --eps 0.3 \
     --targets 3 --steps 40 --random-start --queries $queries --batch-size 10000 \
     --device "$device" "${limit[@]}"
-fi
 home=$($py -c "from engine.locations import app_home; print(app_home())")
 tar -C "$home" -cf "$out/runs.tar" --exclude=last.pt --exclude=snapshots --exclude=lock runs \
     2>>"$log"

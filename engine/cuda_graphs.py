@@ -86,7 +86,9 @@ class GraphedStep:
             optimiser.zero_grad(set_to_none=True)
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
-                self.loss = step()
+                # detached: the recorded step's autograd graph is let go, else an eager step
+                # later would meet its gradient accumulators, tied to the recording's stream
+                self.loss = step().detach()
             # the graph owns these; kept so that an eager step's zero_grad cannot free them
             self.grads = [p.grad for p in params]
         finally:
