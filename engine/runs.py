@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -331,6 +331,9 @@ class RunSummary:
     defence: str = "none"  # the adversarial training, if any (config's ``adversarial``)
     # adversarial runs: the best checkpoint's accuracy under PGD on validation images
     robust_val_accuracy: float | None = None
+    # bytes the run's folder takes (checkpoints, snapshots, log); measured when listed,
+    # never kept in summary.json
+    disk_bytes: int | None = None
 
     @property
     def test_ms_per_image(self) -> float | None:
@@ -347,6 +350,18 @@ class RunSummary:
         return 1000 * self.train_seconds / self.train_images
 
 
+def disk_use(run_dir: Path) -> int:
+    """The bytes of a run's files and of its snapshots folder (links not followed)."""
+    total = 0
+    for folder in (run_dir, run_dir / "snapshots"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+    return total
+
+
 def status_of(run_dir: Path, state: RunState) -> tuple[str, str]:
     """(status, error) of a run from its folded events and its process."""
     if state.outcome:
@@ -361,9 +376,10 @@ def summarize(run_dir: Path) -> RunSummary:
     the log. Never raises: a damaged run is summarised as ``damaged`` with the reason."""
     try:
         config = read_config(run_dir)  # a sound summary of a folder whose config is not, is not
-        return _summary_file(run_dir, config) or summarize_state(
+        summary = _summary_file(run_dir, config) or summarize_state(
             run_dir, read_state(run_dir), config
         )
+        return replace(summary, disk_bytes=disk_use(run_dir))
     except RunDamaged as error:
         return damaged_summary(run_dir, str(error))
     except (OSError, ValueError) as error:  # anything else a folder can do to us
@@ -450,7 +466,7 @@ def _started(run_dir: Path, state: RunState | None) -> str:
     return datetime.fromtimestamp(when).strftime("%m-%d %H:%M")
 
 
-_SUMMARY_TYPES = {f.name: f.type for f in fields(RunSummary)}
+_SUMMARY_TYPES = {f.name: f.type for f in fields(RunSummary) if f.name != "disk_bytes"}
 LOG_BYTES = "log_bytes"  # in summary.json: the size of events.jsonl it was folded from
 
 
@@ -488,7 +504,8 @@ def write_summary(run_dir: Path) -> RunSummary:
     """Fold the log into ``summary.json`` (called when the run's process ends)."""
     size = (run_dir / EVENTS).lstat().st_size  # before reading: what is folded is this much
     summary = summarize_state(run_dir, read_state(run_dir))
-    write_json(run_dir / SUMMARY, {**asdict(summary), LOG_BYTES: size})
+    kept = {name: value for name, value in asdict(summary).items() if name in _SUMMARY_TYPES}
+    write_json(run_dir / SUMMARY, {**kept, LOG_BYTES: size})
     return summary
 
 

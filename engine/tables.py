@@ -17,6 +17,10 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2%}"
 
 
+def megabytes(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:,.1f} MB"
+
+
 def figure(value: float | None, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
@@ -97,6 +101,7 @@ RUN_COLUMNS = (
     Column("test acc", lambda s: percent(s.test_accuracy), 8),
     Column("train s", lambda s: figure(s.train_seconds, "{:.0f}"), 7, keep=8),
     Column("started", lambda s: s.started, 11, left=True, keep=9),
+    Column("disk", lambda s: megabytes(s.disk_bytes), 7, keep=10),
 )
 
 # One point of a robustness curve (engine.events.RobustnessMeasured): `mnist-tui

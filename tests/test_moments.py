@@ -49,10 +49,13 @@ def test_a_run_keeps_its_moments_and_every_analysis_reads_them(kept, capsys):
     assert (
         "kept no snapshot at batch:50 (it has: start, batch:10, epoch:1, epoch:2, epoch:3)" in err
     )
-    (run_dir / "snapshots" / "epoch-2.pt").write_bytes(b"not a checkpoint")
+    damaged = run_dir / "snapshots" / "epoch-2.pt"
+    sound = damaged.read_bytes()
+    damaged.write_bytes(b"not a checkpoint")
     assert main(["--home", str(home), "filters", run_dir.name, "--epoch", "2"]) == 2
     err = capsys.readouterr().err
     assert "epoch-2.pt: cannot be loaded" in err and len(err.strip().splitlines()) == 1
+    damaged.write_bytes(sound)  # the other tests share this run
 
 
 def test_a_resumed_run_continues_the_series_and_none_keeps_none(tmp_path, tiny_splits):
@@ -117,5 +120,89 @@ def test_the_app_steps_the_pictures_through_the_moments(kept, tiny_folder):
             assert app.moment == "batch:10"
             await pilot.press(*["full_stop"] * 6)  # back to the best checkpoint
             assert app.moment is None and app.sub_title == ""
+
+    asyncio.run(scenario())
+
+
+def test_histograms_at_a_moment_and_through_every_moment(kept, capsys):
+    home, run_dir = kept
+    argv = ["--home", str(home), "histograms", run_dir.name]
+    assert main([*argv, "--at", "start", "--json"]) == 0
+    start = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--epoch", "3", "--json"]) == 0
+    third = json.loads(capsys.readouterr().out)
+    assert [layer["layer"] for layer in start["layers"]] == ["conv1", "conv2", "fc1", "fc2"]
+    assert start["loss"] > third["loss"]  # the probe's loss fell as the run learned
+    conv1 = third["layers"][0]
+    assert sum(conv1["weights"]["counts"]) == 32 * 9  # every weight of conv1 in a bin
+    assert conv1["weights"] != start["layers"][0]["weights"]
+    assert main([*argv, "--through", "--json"]) == 0
+    through = json.loads(capsys.readouterr().out)
+    assert [m["moment"] for m in through] == [*snapshots.moments(run_dir), "best"]
+    assert main([*argv, "--through"]) == 0
+    table = capsys.readouterr().out
+    assert "batch:10" in table and "fc2" in table
+    assert main([*argv, "--layer", "pool1"]) == 2
+    assert "not a weighted layer of this network (it has conv1, conv2, fc1, fc2)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_vanishing_or_exploding_gradient_is_said_with_the_layer():
+    from engine.histograms import Histogram, Histograms, LayerSpread
+
+    flat = Histogram([1], 0.0, 1.0)
+
+    def spread(name, weight_norm, gradient_norm):
+        return LayerSpread(name, "conv", flat, flat, weight_norm, gradient_norm)
+
+    fine = Histograms([spread("conv1", 1.0, 0.01), spread("fc", 1.0, 0.02)], 8, 0.5)
+    assert fine.warnings() == []
+    vanishing = Histograms([spread("conv1", 1.0, 1e-7), spread("fc", 1.0, 0.02)], 8, 0.5)
+    (said,) = vanishing.warnings()
+    assert said.startswith("conv1: vanishing") and "200,000 times smaller" in said
+    exploding = Histograms([spread("conv1", 1.0, 0.01), spread("fc", 2.0, 5.0)], 8, 0.5)
+    assert exploding.warnings() == [
+        "fc: exploding — its gradient (5) is larger than its weights (2)"
+    ]
+    broken = Histograms([spread("conv1", 1.0, float("nan"))], 8, float("nan"))
+    assert "not a number" in broken.warnings()[0]
+
+
+def test_runs_say_how_much_disk_each_takes(kept, capsys):
+    home, run_dir = kept
+    assert main(["--home", str(home), "runs", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    on_disk = sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
+    assert listed["disk_bytes"] == on_disk and on_disk > 5 * 3_000  # the 5 snapshots counted
+
+
+def test_the_app_plays_the_moments_and_can_hold_one_colour_scale(kept, tiny_folder):
+    from textual.widgets import Static
+
+    home, run_dir = kept
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("6")
+            title = app.screen.query_one("#filters-title", Static)
+            assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(title))
+            await pilot.press("f")
+            assert await wait_for(pilot, lambda: "the whole series" in text_of(title))
+            app.screen.PLAY_SECONDS = 1.0
+            await pilot.press("space")  # from the best checkpoint: back to the first moment
+            assert app.moment in ("start", "batch:10")  # (a step may have played already)
+            seen = set()
+            assert await wait_for(pilot, lambda: seen.add(app.moment) or app.moment is None)
+            assert {"batch:10", "epoch:2"} <= seen  # it went through them to the end
+            assert await wait_for(pilot, lambda: app.screen._playing is None)  # stops there
+            await pilot.press("escape", "h")  # the histograms screen steps the same way
+            table = app.screen.query_one("#histograms", Static)
+            assert await wait_for(pilot, lambda: "conv1" in text_of(table))
+            await pilot.press("comma")
+            assert await wait_for(
+                pilot, lambda: "at epoch:3" in text_of(app.screen.query_one("#histograms-title"))
+            )
 
     asyncio.run(scenario())

@@ -100,6 +100,12 @@ def _robustness() -> type[Screen]:
     return RobustnessScreen
 
 
+def _histograms() -> type[Screen]:
+    from tui.screens.histograms import HistogramsScreen
+
+    return HistogramsScreen
+
+
 def _analysis() -> type[Screen]:
     from tui.screens.analysis import AnalysisScreen
 
@@ -141,13 +147,15 @@ EXPERIMENTS = [
     Experiment("r", "Robustness",
                f"test accuracy against epsilon under {len(ROBUSTNESS_ATTACKS) - 1} attacks, or"
                " the worst of them", _robustness, analysis="robustness"),
+    Experiment("h", "Histograms", "each layer's weights and gradients, at any moment of"
+               " training", _histograms, analysis="histograms"),
     Experiment("d", "Draw", "draw a digit and watch the prediction change",
                _draw),
 ]  # fmt: skip
 
 
 # Keys for the analyses no screen draws by hand: none taken by the home screen or the app.
-FREE_KEYS = "efghlmnoptwxyz"
+FREE_KEYS = "efglmnoptwxyz"
 
 
 def experiments() -> list[Experiment]:

@@ -67,6 +67,21 @@ ACTIVATIONS = register(Analysis(
 ))  # fmt: skip
 
 
+HISTOGRAMS = register(Analysis(
+    name="histograms", title="Weight and gradient histograms", study_section="3",
+    about="each layer's weights and gradients: their spread, and where they vanish or explode",
+    description="Each convolution's and linear layer's weights and their gradient (of the loss"
+                " on the first test images) as histograms, with the gradient's size against"
+                " the weights'. With --epoch or --at, at that moment of training; with"
+                " --through, that size for every moment kept.",
+    compute="engine.histograms:histograms_of", in_report=False,
+    parameters=(
+        layer_name("only this layer (blank: every convolution and linear layer)"),
+        count("bins", 24, "bars in each histogram", low=2, maximum=200),
+    ),
+))  # fmt: skip
+
+
 PREDICTIONS = register(Analysis(
     name="predict", title="Predictions", study_section="4",
     about="test images with true and predicted labels",

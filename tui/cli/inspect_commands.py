@@ -263,9 +263,59 @@ def occlude_command(args: argparse.Namespace) -> int:
 
 
 # What the command line draws by hand, by declared analysis (engine.analyses).
+# --- histograms --------------------------------------------------------------------------
+
+
+def add_through_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--through", action="store_true",
+                        help="the gradient's size against the weights' for every layer at"
+                             " every moment kept (the run's snapshots, then its best)")  # fmt: skip
+
+
+def histograms_command(args: argparse.Namespace) -> int:
+    from tui.draw.histograms import spread_table, through_table
+
+    console = make_console()
+    ascii_only = not render.colour_enabled(args.ascii, console)
+    if not args.through:
+        subject = load_subject(args)
+        result = run_analysis(args, subject, console, "histograms")
+        if args.json:
+            print_json(result.to_dict())
+            return 0
+        console.print(f"[bold]Weights and gradients[/] — {subject.run_id}, {moment_label(args)}")
+        console.print(spread_table(result, ascii_only))
+        return 0
+    from engine.snapshots import moments
+
+    run_dir = runs.find_run(args.home_path, args.run)
+    args.run, args.epoch = run_dir.name, None
+    series = [*moments(run_dir), args.checkpoint]
+    results = []
+    for moment in series:
+        args.at = moment if moment not in ("best", "last") else None
+        results.append(run_analysis(args, load_subject(args), console, f"histograms at {moment}"))
+    if args.json:
+        print_json([{"moment": m, **r.to_dict()} for m, r in zip(series, results, strict=True)])
+        return 0
+    console.print(f"[bold]The gradient's size against the weights', per layer[/] — {run_dir.name}")
+    console.print(through_table(series, results))
+    for moment, result in zip(series, results, strict=True):
+        for line in result.warnings():
+            console.print(Text(f"at {moment}, {line}", "red"))
+    return 0
+
+
+def moment_label(args: argparse.Namespace) -> str:
+    from tui.cli.subject import moment_of
+
+    moment = moment_of(args)
+    return f"{moment}.pt" if moment in ("best", "last") else f"weights at {moment}"
+
+
 def handlers() -> dict:
     return {"predict": predict_command, "occlude": occlude_command, "filters": filters_command,
-            "activations": activations_command}  # fmt: skip
+            "activations": activations_command, "histograms": histograms_command}  # fmt: skip
 
 
-EXTRA_OPTIONS = {"filters": add_conv2_option}
+EXTRA_OPTIONS = {"filters": add_conv2_option, "histograms": add_through_option}

@@ -65,6 +65,7 @@ class ExperimentScreen(Screen):
         Binding("v", "toggle_view", "Switch view"),
         Binding("comma", "moment(-1)", "Earlier", key_display=","),
         Binding("full_stop", "moment(1)", "Later", key_display="."),
+        Binding("space", "play", "Play moments", key_display="space"),
     ]
     STUDY_SECTION = ""  # the section of the study document this screen belongs to
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
@@ -80,7 +81,7 @@ class ExperimentScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "toggle_view":
             return self.has_class("-split") and self.short
-        if action == "moment":
+        if action in ("moment", "play"):
             return bool(self.MOMENT_REDRAW)  # screens of a trained network's pictures
         return True
 
@@ -88,16 +89,46 @@ class ExperimentScreen(Screen):
     # and . then step the weights through the run's snapshots (engine.snapshots).
     MOMENT_REDRAW = ""
 
-    def action_moment(self, step: int) -> None:
-        from engine.errors import UserFacing
+    # space plays the moments from the first (or from where it is) to the last, one every
+    # PLAY_SECONDS: long enough to see a picture change and read its title
+    PLAY_SECONDS = 1.5
+    _playing = None
 
+    def action_moment(self, step: int) -> None:
+        self.stop_playing()
+        self.show_moment(step)
+
+    def show_moment(self, step: int) -> str | None:
+        """Step the weights ``step`` moments and redraw; the moment now shown (None: none)."""
         try:
             moment = self.app.step_moment(step)
         except UserFacing as error:
             self.set_status(str(error), error=True)
-            return
+            return None
         self.notify(f"weights at {moment}", timeout=2)
         getattr(self, self.MOMENT_REDRAW)()
+        return moment
+
+    def action_play(self) -> None:
+        """Play the moments in turn (from the first, if at the end); space again pauses."""
+        if self._playing is not None:
+            self.stop_playing()
+            self.notify("paused (space plays on)", timeout=2)
+            return
+        if self.app.moment is None and self.show_moment(-10_000) is None:  # from the first
+            return
+        self._playing = self.set_interval(self.PLAY_SECONDS, self._play_step)
+        self.notify("playing the moments (space pauses)", timeout=2)
+
+    def _play_step(self) -> None:
+        if self.app.moment is None or self.show_moment(1) is None:  # the last one is shown
+            self.stop_playing()
+            self.notify("played to the end (space plays again)", timeout=3)
+
+    def stop_playing(self) -> None:
+        if self._playing is not None:
+            self._playing.stop()
+            self._playing = None
 
     @property
     def short(self) -> bool:
@@ -119,6 +150,7 @@ class ExperimentScreen(Screen):
         self.app.push_screen(StudyScreen(self.STUDY_SECTION))
 
     def action_back(self) -> None:
+        self.stop_playing()
         self.workers.cancel_all()
         self.app.pop_screen()
 

@@ -37,6 +37,7 @@ class FiltersScreen(ExperimentScreen):
         Binding("left_square_bracket", "filter(-1)", "K-1", key_display="["),
         Binding("n", "image(1)", "Next image"),
         Binding("p", "image(-1)", "Previous image"),
+        Binding("f", "fixed_scale", "Scale: series/own"),
     ]
 
     view: reactive[int] = reactive(0)
@@ -45,13 +46,17 @@ class FiltersScreen(ExperimentScreen):
     k_views: list = []  # the views that show one filter K
 
     STUDY_SECTION = "4"
-    MOMENT_REDRAW = "draw"  # , and . step through the run's snapshots
+    MOMENT_REDRAW = "draw"
+    # , and . step through the run's snapshots
     filter_k: reactive[int] = reactive(0)
     """The filter shown at each input depth (or the first unit shown, without convolutions)."""
     image_index: reactive[int] = reactive(0)
     """The test image whose activations are shown."""
     page: reactive[int] = reactive(0)
     """Which page of tiles is shown, when they do not all fit."""
+    fixed_scale: reactive[bool] = reactive(False)
+    """One colour scale for every moment of the run (f), so that stepping through them
+    shows the weights grow; else each picture's own."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,6 +66,7 @@ class FiltersScreen(ExperimentScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ranges: dict = {}  # series_range's, by run and view
         self.draw()
 
     def watch_view(self) -> None:
@@ -74,6 +80,12 @@ class FiltersScreen(ExperimentScreen):
 
     def watch_page(self) -> None:
         self.draw()
+
+    def watch_fixed_scale(self) -> None:
+        self.draw()
+
+    def action_fixed_scale(self) -> None:
+        self.fixed_scale = not self.fixed_scale
 
     def on_resize(self) -> None:
         self.draw()
@@ -89,14 +101,20 @@ class FiltersScreen(ExperimentScreen):
         self.k_views = [i for i, (kind, name) in enumerate(self.views)
                         if kind == "filters" and self.view_takes_k(subject.model, name)]  # fmt: skip
         kind, layer = self.views[self.view % len(self.views)]
+        depth_first = self.filter_k if self.view_takes_k(subject.model, layer) else None
+
+        def pictures(model):
+            if kind == "filters":
+                return filters(model, layer, depth_first).weights
+            return activations(model, subject.test.images[self.image_index], layer)
+
+        arrays = pictures(subject.model)
         if kind == "filters":
-            depth_first = self.filter_k if self.view_takes_k(subject.model, layer) else None
             shown = filters(subject.model, layer, depth_first)
-            arrays, cmap = shown.weights, "signed"
+            cmap = "signed"
             titles = shown.titles if shown.weights.shape[-1] > 7 else None
             title = shown.title + (" ([ ] change K)" if depth_first is not None else "")
         else:
-            arrays = activations(subject.model, subject.test.images[self.image_index], layer)
             label = subject.classes[int(subject.test.labels[self.image_index])]
             titles, cmap = [f"{i}" for i in range(len(arrays))], "viridis"
             title = f"{layer} maps after ReLU, test image #{self.image_index} (a {label}; n/p)"
@@ -114,12 +132,34 @@ class FiltersScreen(ExperimentScreen):
         shown = range(page * per_page, min(len(arrays), (page + 1) * per_page))
         every = [a.numpy() for a in arrays]
         vmin, vmax = render.value_range(np.stack(every), cmap)  # one scale for all pages
+        if self.fixed_scale:
+            vmin, vmax = self.series_range(pictures, cmap, (kind, layer, depth_first,
+                                                             self.image_index))  # fmt: skip
+            title += " — colour scale: the whole series (f)"
         grid = render.tile_grid([every[i] for i in shown], [titles[i] for i in shown] if titles else None,
                                 columns=columns, cmap=cmap, scale=scale, colour=colour,
                                 limits=(vmin, vmax))  # fmt: skip
         if pages > 1:
             title += f" — {shown[0]}-{shown[-1]} of {len(arrays)} (PgDn)"
         self.app.call_from_thread(self.show, title, grid, subject.run_id)
+
+    def series_range(self, pictures, cmap: str, view: tuple) -> tuple[float, float]:
+        """The colour range that holds this view's pictures at every moment of the run (its
+        snapshots and its checkpoint), worked out once per view."""
+        from engine import runs, snapshots
+
+        run_dir = runs.find_run(self.app.settings.home, self.app.selected_run or "latest")
+        series = [*snapshots.moments(run_dir), self.app.checkpoint]
+        key = (run_dir.name, len(series), *view)  # a run still training adds moments
+        if key not in self._ranges:
+            lows, highs = [], []
+            for moment in series:
+                model = self.app.subject(checkpoint=moment).model
+                low, high = render.value_range(pictures(model).numpy(), cmap)
+                lows.append(low)
+                highs.append(high)
+            self._ranges[key] = (min(lows), max(highs))
+        return self._ranges[key]
 
     def show(self, title: str, grid, run_id: str) -> None:
         self.query_one("#filters-title", Static).update(title)

@@ -10,7 +10,7 @@ from functools import partial
 
 from engine.report.context import Context
 from engine.report.document import Section
-from engine.report.sections import basics, breaking, declared, extras, inside
+from engine.report.sections import basics, breaking, declared, extras, inside, through
 
 # The declared analyses the sections below draw by hand.
 DRAWN = frozenset(
@@ -24,6 +24,7 @@ DRAWN = frozenset(
         "targeted",
         "noise",
         "robustness",
+        "histograms",
     }
 )
 
@@ -36,6 +37,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]],
     ("predictions", inside.predictions),
     ("filters and activations", inside.filters),
     ("occlusion", inside.occlusion),
+    ("through training", through.through_training),
     ("class synthesis", breaking.synthesis),
     ("targeted image", breaking.targeted),
     ("adding noise", breaking.noise),

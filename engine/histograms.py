@@ -1,0 +1,154 @@
+"""How each layer's weights and gradients are spread, at one moment of training.
+
+The gradients are those of the cross-entropy on a fixed probe of test images (the first
+``PROBE_IMAGES``), computed from the weights as they were at that moment: any kept snapshot
+(engine.snapshots) can be looked at after the run, and a run pays nothing while it trains.
+A layer's gradient is judged against its own weights (the size of the step SGD would take,
+relative to the layer) and against the other layers': where it is a thousand times smaller
+than the largest layer's the layer has almost stopped learning (vanishing); where it is
+larger than the weights themselves, one step at the study's rate would remake the layer
+(exploding).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.data import normalise
+from engine.errors import UserFacing
+
+BINS = 24
+PROBE_IMAGES = 512
+VANISHING = 1e-3  # a layer's gradient/weight ratio this far below the largest layer's
+EXPLODING = 1.0  # a gradient larger than the layer's weights
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of values in ``bins`` equal bins from ``low`` to ``high``."""
+
+    counts: list[int]
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: torch.Tensor, bins: int) -> Histogram:
+        values = values.detach().float().flatten().cpu()
+        finite = values[torch.isfinite(values)]
+        if len(finite) == 0:
+            return cls([0] * bins, 0.0, 0.0)
+        low, high = float(finite.min()), float(finite.max())
+        if high == low:
+            high = low + 1e-12
+        counts = torch.histc(finite, bins=bins, min=low, max=high)
+        return cls([int(c) for c in counts], low, high)
+
+    def to_dict(self) -> dict:
+        return {"counts": self.counts, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class LayerSpread:
+    """One layer's weights and their gradient on the probe."""
+
+    layer: str
+    kind: str  # "conv" or "linear"
+    weights: Histogram
+    gradients: Histogram
+    weight_norm: float
+    gradient_norm: float
+
+    @property
+    def ratio(self) -> float:
+        """The gradient's size relative to the weights' (L2 norms)."""
+        return self.gradient_norm / self.weight_norm if self.weight_norm else math.inf
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "kind": self.kind, "weights": self.weights.to_dict(),
+                "gradients": self.gradients.to_dict(), "weight_norm": self.weight_norm,
+                "gradient_norm": self.gradient_norm, "ratio": self.ratio}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Histograms:
+    """Every weighted layer's spread at one moment, in the order the layers are defined."""
+
+    layers: list[LayerSpread]
+    images: int  # in the probe
+    loss: float  # on the probe
+
+    def warnings(self) -> list[str]:
+        """One sentence for each layer whose gradient vanishes or explodes."""
+        said = []
+        largest = max((s.ratio for s in self.layers if math.isfinite(s.ratio)), default=0.0)
+        for spread in self.layers:
+            if not math.isfinite(spread.gradient_norm):
+                said.append(f"{spread.layer}: its gradient is not a number (the run diverged)")
+            elif spread.ratio > EXPLODING:
+                said.append(f"{spread.layer}: exploding — its gradient ({spread.gradient_norm:.3g})"
+                            f" is larger than its weights ({spread.weight_norm:.3g})")  # fmt: skip
+            elif largest and spread.ratio < VANISHING * largest:
+                said.append(f"{spread.layer}: vanishing — its gradient is {largest / spread.ratio:,.0f}"
+                            " times smaller, for its weights, than the most changing layer's")  # fmt: skip
+        return said
+
+    def to_dict(self) -> dict:
+        return {"images": self.images, "loss": self.loss, "warnings": self.warnings(),
+                "layers": [s.to_dict() for s in self.layers]}  # fmt: skip
+
+    def summary(self) -> str:
+        warned = self.warnings()
+        sizes = ", ".join(f"{s.layer} {s.ratio:.1e}" for s in self.layers)
+        return (f"gradient/weight size per layer on {self.images} test images: {sizes}"
+                + (f"; {len(warned)} warning(s): " + "; ".join(warned) if warned else
+                   "; no layer vanishes or explodes"))  # fmt: skip
+
+
+def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The convolutions and linear layers, in the order they are defined."""
+    return [(name, module) for name, module in model.named_modules()
+            if isinstance(module, nn.Conv2d | nn.Linear)]  # fmt: skip
+
+
+def histograms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+               layer: str | None = None, bins: int = BINS) -> Histograms:  # fmt: skip
+    """The spread of each weighted layer of ``model`` (or only ``layer``) at its present
+    weights, gradients from the cross-entropy on ``images`` (uint8, n x 28 x 28)."""
+    layers = weighted_layers(model)
+    if layer is not None:
+        names = [name for name, _ in layers]
+        if layer not in names:
+            raise UserFacing(f"layer {layer!r} is not a weighted layer of this network"
+                             f" (it has {', '.join(names)})")  # fmt: skip
+        layers = [(name, module) for name, module in layers if name == layer]
+    was_training = model.training
+    model.eval()  # dropout off: the same probe gives the same gradient
+    try:
+        weights = [module.weight for _, module in layers]
+        with torch.enable_grad():
+            loss = F.cross_entropy(model(normalise(images)), labels)
+            # autograd.grad leaves the parameters' .grad alone: the app's workers share a model
+            gradients = torch.autograd.grad(loss, weights, allow_unused=True)
+    finally:
+        model.train(was_training)
+    spreads = []
+    for (name, module), weight, gradient in zip(layers, weights, gradients, strict=True):
+        gradient = torch.zeros_like(weight) if gradient is None else gradient
+        spreads.append(LayerSpread(
+            layer=name, kind="conv" if isinstance(module, nn.Conv2d) else "linear",
+            weights=Histogram.of(weight, bins), gradients=Histogram.of(gradient, bins),
+            weight_norm=float(weight.detach().norm()), gradient_norm=float(gradient.norm()),
+        ))  # fmt: skip
+    return Histograms(spreads, len(labels), float(loss.detach()))
+
+
+def histograms_of(subject, layer: str | None, bins: int, emit=None, cancel=None) -> Histograms:
+    """The analysis (engine.analyses): the subject's model on its first test images."""
+    probe = min(PROBE_IMAGES, len(subject.test))
+    return histograms(subject.model, subject.test.images[:probe], subject.test.labels[:probe],
+                      layer, bins)  # fmt: skip
