@@ -22,7 +22,13 @@ FIGURES = (
     ("test ms/image", lambda s: s.test_ms_per_image, "ms"),
     ("robust val accuracy", lambda s: s.robust_val_accuracy, "%"),  # adversarial runs only
 )
-UNITS = {name: unit for name, _, unit in FIGURES}
+# At one epoch (`study show NAME --epoch N`): what each run's record of that epoch gives.
+EPOCH_FIGURES = (
+    ("val accuracy", lambda e: e.val_accuracy, "%"),
+    ("val loss", lambda e: e.val_loss, ""),
+    ("robust val accuracy", lambda e: e.robust_val_accuracy, "%"),
+)
+UNITS = {name: unit for name, _, unit in (*FIGURES, *EPOCH_FIGURES)}
 # The values each unit can take: an interval never reaches past them (it is clipped, and
 # says so). A difference of two values of a bounded figure has bounds of its own.
 BOUNDS = {"%": (0.0, 1.0), "": (0.0, math.inf), "ms": (0.0, math.inf)}
@@ -160,8 +166,11 @@ class StudyReport:
         }  # fmt: skip
 
 
-def report(home: Path, study: Study) -> StudyReport:
-    """The statistics of a study from its finished runs (others are left out and listed)."""
+def report(home: Path, study: Study, epoch: int | None = None) -> StudyReport:
+    """The statistics of a study from its finished runs (others are left out and listed);
+    with ``epoch``, of every run that reached that epoch, at that epoch (validation)."""
+    if epoch is not None:
+        return _report_at(home, study, epoch)
     groups: list[str] = []
     values: dict[str, dict[str, dict[int, float]]] = {}
     statuses = {}
@@ -203,6 +212,44 @@ def report(home: Path, study: Study) -> StudyReport:
         else (0.0 if not left else None)
     )
     return StudyReport(study.name, groups, values, intervals, comparisons, statuses, eta, figures)
+
+
+def _report_at(home: Path, study: Study, epoch: int) -> StudyReport:
+    from engine import events as ev
+
+    groups: list[str] = []
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    statuses = {}
+    for group, seed in study.entries():
+        label = group_label(group)
+        if label not in values:
+            groups.append(label)
+            values[label] = {name: {} for name, _, _ in EPOCH_FIGURES}
+        key = entry_key(group, seed)
+        run_id = study.runs.get(key)
+        run_dir = runs.run_folder(home, run_id) if run_id else None
+        if run_dir is None or not run_dir.is_dir():
+            statuses[key] = "not started"
+            continue
+        records = [e for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)
+                   if isinstance(e, ev.EpochEvaluated) and e.epoch == epoch]  # fmt: skip
+        statuses[key] = f"reached epoch {epoch}" if records else f"not at epoch {epoch}"
+        for name, get, _ in EPOCH_FIGURES:
+            value = get(records[-1]) if records else None
+            if value is not None:
+                values[label][name][seed] = float(value)
+    figures = [name for name, _, _ in EPOCH_FIGURES
+               if name not in OPTIONAL or any(values[g][name] for g in groups)]  # fmt: skip
+    intervals = {
+        g: {f: interval(list(values[g][f].values()), bounds(f)) for f in figures} for g in groups
+    }
+    comparisons = [
+        paired(groups[0], other, name, values[groups[0]][name], values[other][name])
+        for other in groups[1:]
+        for name in figures
+    ]
+    return StudyReport(f"{study.name} at epoch {epoch}", groups, values, intervals, comparisons,
+                       statuses, None, figures)  # fmt: skip
 
 
 def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[float], list[float]]]:

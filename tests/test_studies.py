@@ -54,6 +54,16 @@ def test_a_study_trains_each_run_once_and_reports_statistics(home, tiny_folder, 
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["name"] == "bn" and listed["done"] == 4 and listed["left"] == 0
 
+    # the groups compared at one epoch: each run's record of that epoch
+    assert main(["study", "show", "bn", "--epoch", "1", "--json"]) == 0
+    at_one = json.loads(capsys.readouterr().out)
+    assert at_one["name"] == "bn at epoch 1"
+    accuracy = at_one["groups"]["model=convnet-bn"]["val accuracy"]
+    run_id = study.runs[next(k for k in study.runs if "convnet-bn" in k and k.endswith("0"))]
+    (first,) = [e for e in runs.read_events(runs.runs_folder(home) / run_id)
+                if isinstance(e, ev.EpochEvaluated) and e.epoch == 1]  # fmt: skip
+    assert accuracy["n"] == 2 and accuracy["values"]["0"] == first.val_accuracy
+
 
 def test_a_failed_run_of_a_study_is_redone(home, tiny_folder, capsys):
     argv = ["study", "one", "--seeds", "0", "--data", str(tiny_folder), *TINY]

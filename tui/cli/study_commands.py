@@ -70,6 +70,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                                 " figure, and each group against the first by a paired t-test"
                                 " over the seeds both finished.")  # fmt: skip
     shown.add_argument("study_name", metavar="NAME", help="the study's name")
+    shown.add_argument("--epoch", type=positive_int, metavar="N",
+                       help="compare the groups at epoch N (validation accuracy and loss of"
+                            " every run that reached it) instead of at the end; each run's"
+                            " pictures at that epoch: `mnist-tui filters RUN --epoch N`")  # fmt: skip
     add_home(shown)
     add_json(shown, "the statistics")
     shown.set_defaults(handler=show_command)
@@ -187,12 +191,13 @@ def show(args: argparse.Namespace, study) -> int:
 
     from engine.study_stats import UNITS, report
 
-    result = report(args.home_path, study)
+    result = report(args.home_path, study, getattr(args, "epoch", None))
     if args.json:
         print_json(result.to_dict())
         return 0
     console = make_console()
-    table = Table(title=f"study {study.name}: mean ± sd [95% interval] over the finished seeds")
+    over = "the finished seeds" if getattr(args, "epoch", None) is None else "the seeds there"
+    table = Table(title=f"study {result.name}: mean ± sd [95% interval] over {over}")
     table.add_column("group")
     table.add_column("n", justify="right")
     for name in result.figures:
