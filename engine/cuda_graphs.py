@@ -90,7 +90,7 @@ class GraphedStep:
                 # later would meet its gradient accumulators, tied to the recording's stream
                 self.loss = step().detach()
             # the graph owns these; kept so that an eager step's zero_grad cannot free them
-            self.grads = [p.grad for p in params]
+            self.grads = {id(p): p.grad for p in params}
         finally:
             for group, values in zip(optimiser.param_groups, kept, strict=True):
                 group.update(values)
@@ -103,7 +103,14 @@ class GraphedStep:
                         buffer.copy_(saved) if saved is not None else buffer.zero_()
         torch.cuda.synchronize(device)
 
+    recorded_last = False  # whether the last step taken was a replay
+
+    def grad_of(self, param: torch.Tensor) -> torch.Tensor | None:
+        """``param``'s gradient from the last replay."""
+        return self.grads.get(id(param))
+
     def __call__(self, index: torch.Tensor) -> torch.Tensor:
+        self.recorded_last = True
         self.index.copy_(index)
         self.lr.fill_(float(self.optimiser.param_groups[0]["lr"]))
         self.graph.replay()

@@ -73,6 +73,21 @@ class BatchTrained(Event):
 
 
 @dataclass(frozen=True)
+class GradientsMeasured(Event):
+    """After a step (every ``engine.training.GRADIENTS_EVERY`` batches): each weighted
+    layer's gradient and weights (L2 norms), and a sentence for each layer whose gradient
+    vanishes or explodes (engine.histograms.judge)."""
+
+    epoch: int
+    batch: int
+    step: int
+    layers: list
+    gradient_norms: list
+    weight_norms: list
+    warnings: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class EpochEvaluated(Event):
     """An epoch ended and the validation set was scored."""
 

@@ -5,9 +5,9 @@ The gradients are those of the cross-entropy on a fixed probe of test images (th
 (engine.snapshots) can be looked at after the run, and a run pays nothing while it trains.
 A layer's gradient is judged against its own weights (the size of the step SGD would take,
 relative to the layer) and against the other layers': where it is a thousand times smaller
-than the largest layer's the layer has almost stopped learning (vanishing); where it is
-larger than the weights themselves, one step at the study's rate would remake the layer
-(exploding).
+than the largest layer's the layer has almost stopped learning (vanishing); where one step
+at the study's rate (0.1; a training run judges at its own) would move the layer by more
+than its own size, it explodes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from engine.errors import UserFacing
 BINS = 24
 PROBE_IMAGES = 512
 VANISHING = 1e-3  # a layer's gradient/weight ratio this far below the largest layer's
-EXPLODING = 1.0  # a gradient larger than the layer's weights
+STUDY_LR = 0.1  # the rate a step is judged at when the run's is not known
 
 
 @dataclass(frozen=True)
@@ -84,18 +84,8 @@ class Histograms:
 
     def warnings(self) -> list[str]:
         """One sentence for each layer whose gradient vanishes or explodes."""
-        said = []
-        largest = max((s.ratio for s in self.layers if math.isfinite(s.ratio)), default=0.0)
-        for spread in self.layers:
-            if not math.isfinite(spread.gradient_norm):
-                said.append(f"{spread.layer}: its gradient is not a number (the run diverged)")
-            elif spread.ratio > EXPLODING:
-                said.append(f"{spread.layer}: exploding — its gradient ({spread.gradient_norm:.3g})"
-                            f" is larger than its weights ({spread.weight_norm:.3g})")  # fmt: skip
-            elif largest and spread.ratio < VANISHING * largest:
-                said.append(f"{spread.layer}: vanishing — its gradient is {largest / spread.ratio:,.0f}"
-                            " times smaller, for its weights, than the most changing layer's")  # fmt: skip
-        return said
+        return judge([s.layer for s in self.layers], [s.weight_norm for s in self.layers],
+                     [s.gradient_norm for s in self.layers])  # fmt: skip
 
     def to_dict(self) -> dict:
         return {"images": self.images, "loss": self.loss, "warnings": self.warnings(),
@@ -107,6 +97,29 @@ class Histograms:
         return (f"gradient/weight size per layer on {self.images} test images: {sizes}"
                 + (f"; {len(warned)} warning(s): " + "; ".join(warned) if warned else
                    "; no layer vanishes or explodes"))  # fmt: skip
+
+
+def judge(layers: list[str], weight_norms: list[float], gradient_norms: list[float],
+          lr: float = STUDY_LR) -> list[str]:  # fmt: skip
+    """A sentence for each layer whose gradient vanishes (its size against its weights a
+    thousand times below the most changing layer's) or explodes (a plain SGD step at ``lr``
+    would move the layer by more than its own size)."""
+    ratios = [g / w if w else math.inf for w, g in zip(weight_norms, gradient_norms, strict=True)]
+    # against the most changing layer that does not explode itself
+    largest = max((r for r in ratios if math.isfinite(r) and lr * r <= 1), default=0.0)
+    said = []
+    for layer, weight, gradient, ratio in zip(layers, weight_norms, gradient_norms, ratios,
+                                              strict=True):  # fmt: skip
+        if not math.isfinite(gradient):
+            said.append(f"{layer}: its gradient is not a number (the run diverged)")
+        elif lr * ratio > 1:
+            said.append(f"{layer}: exploding — its gradient ({gradient:.3g}) is over {1 / lr:g}"
+                        f" times its weights ({weight:.3g}): a step at lr {lr:g} would move the"
+                        " layer by more than its own size")  # fmt: skip
+        elif largest and ratio < VANISHING * largest:
+            said.append(f"{layer}: vanishing — its gradient is {largest / ratio:,.0f} times"
+                        " smaller, for its weights, than the most changing layer's")  # fmt: skip
+    return said
 
 
 def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -39,6 +39,9 @@ class RunState:
     _average: float = 0.0
     _weight: float = 0.0
     imported: ev.WeightsImported | None = None  # weights trained elsewhere (mnist-tui import)
+    gradients: ev.GradientsMeasured | None = None  # the latest measurement
+    # each layer's first vanishing/exploding warning ("layer: kind" -> the sentence)
+    gradient_warnings: dict[str, str] = field(default_factory=dict)
     _rate_start: tuple[float, int] | None = None  # (time, step) since (re)start, for the ETA
 
     def add(self, event: ev.Event) -> None:
@@ -64,6 +67,10 @@ class RunState:
             self.collapses.append(event)
         elif isinstance(event, ev.WeightsImported):
             self.imported = event
+        elif isinstance(event, ev.GradientsMeasured):
+            self.gradients = event
+            for line in event.warnings:
+                self.gradient_warnings.setdefault(warning_key(line), line)
         elif isinstance(event, FINAL_EVENTS):
             self.end = event
 
@@ -154,6 +161,12 @@ class RunState:
             "train_seconds": finished.train_seconds if finished else (self.train_seconds or None),
             "test_seconds": finished.test_seconds if finished else None,
         }
+
+
+def warning_key(line: str) -> str:
+    """'conv1: vanishing' of 'conv1: vanishing — its gradient ...': a layer's kind of
+    warning, said once however often it is measured."""
+    return line.split(" — ")[0]
 
 
 def fold(events: list[ev.Event]) -> RunState:

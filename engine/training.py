@@ -27,6 +27,7 @@ from engine.cuda_graphs import GraphedStep, graphs_apply
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
+from engine.histograms import judge, weighted_layers
 from engine.model_files import is_model_file, parse_args, run_source
 from engine.models import build_model, fold_batchnorm
 from engine.pixels import to_pixels
@@ -36,6 +37,10 @@ from engine.runs import BEST, LAST
 # Reading a batch's loss waits for the GPU; on one, the losses are read this many batches
 # at a time (their events then come in a burst), so the GPU is never left idle waiting.
 GPU_SYNC_EVERY = 25
+
+# Each weighted layer's gradient is measured after every this many batches (and the
+# first): the live view shows it beside the loss, and says where it vanishes or explodes.
+GRADIENTS_EVERY = 50
 
 # A cross-entropy over 10 classes starts near 2.3; past this the weights have blown up and
 # every later number would be noise (`--lr 50` reached a test loss of 6.5e12).
@@ -328,6 +333,7 @@ class Training:
         self.graphed = graphs_apply(config, device)
         self.graph: GraphedStep | None = None  # recorded at the first full batch
         self.sync_every = 1 if device.type == "cpu" else GPU_SYNC_EVERY
+        self.weighted = weighted_layers(model)
 
     def resume(self) -> None:
         """Continue from ``last.pt``: weights, optimiser, schedule and progress."""
@@ -365,13 +371,14 @@ class Training:
         start = time.perf_counter()
         seen = 0
         lr = self.optimiser.param_groups[0]["lr"]
-        pending: list[tuple[int, int, torch.Tensor]] = []  # (batch, images, its loss)
+        # (batch, images, its loss, the gradient and weight norms measured after it or None)
+        pending: list[tuple[int, int, torch.Tensor, torch.Tensor | None]] = []
 
         def settle() -> None:
             """Read the pending batches' losses (one wait) and emit their events."""
             nonlocal seen
-            losses = torch.stack([loss for _, _, loss in pending]).tolist() if pending else []
-            for (batch, count, _), loss in zip(pending, losses, strict=True):
+            losses = torch.stack([entry[2] for entry in pending]).tolist() if pending else []
+            for (batch, count, _, norms), loss in zip(pending, losses, strict=True):
                 self.check_loss(loss, epoch, batch)
                 seen += count
                 progress.batch = batch + 1
@@ -382,6 +389,8 @@ class Training:
                     step=epoch * self.batches + batch + 1, loss=loss, lr=lr,
                     images_per_s=seen / max(elapsed, 1e-9),
                 ))  # fmt: skip
+                if norms is not None:
+                    self.emit_gradients(norms.tolist(), epoch, batch, lr)
             pending.clear()
 
         for batch in range(progress.batch, self.batches):
@@ -389,7 +398,10 @@ class Training:
             if moment is not None:
                 self.save_snapshot(moment)
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
-            pending.append((batch, len(index), self.step(index, shifts, epoch, batch)))
+            loss = self.step(index, shifts, epoch, batch)
+            step = epoch * self.batches + batch
+            norms = self.norms() if step % GRADIENTS_EVERY == 0 else None
+            pending.append((batch, len(index), loss, norms))
             if len(pending) >= self.sync_every or batch + 1 == self.batches:
                 settle()
             if self.cancel.is_set():
@@ -426,6 +438,8 @@ class Training:
             loss.backward()
             self.optimiser.step()
             loss = loss.detach()
+            if self.graph is not None:
+                self.graph.recorded_last = False  # the gradients are the parameters' own
         if self.per_batch:
             self.scheduler.step()
         return loss
@@ -442,6 +456,26 @@ class Training:
             reason = str(error).splitlines()[0]
             raise CudaGraphFailed(f"the training step could not be recorded as a CUDA graph"
                                   f" ({reason}); train with --no-cuda-graphs") from None  # fmt: skip
+
+    def norms(self) -> torch.Tensor:
+        """Each weighted layer's gradient after the last step, then its weights (L2 norms),
+        still on the device."""
+        grads = [self.graph.grad_of(module.weight) if self.graph is not None
+                 and self.graph.recorded_last else module.weight.grad
+                 for _, module in self.weighted]  # fmt: skip
+        grads = [torch.zeros((), device=self.device) if g is None else g.norm() for g in grads]
+        weights = [module.weight.detach().norm() for _, module in self.weighted]
+        return torch.stack([*grads, *weights])
+
+    def emit_gradients(self, norms: list[float], epoch: int, batch: int, lr: float) -> None:
+        count = len(self.weighted)
+        layers = [name for name, _ in self.weighted]
+        gradients, weights = norms[:count], norms[count:]
+        self.emit(ev.GradientsMeasured(
+            epoch=epoch + 1, batch=batch + 1, step=epoch * self.batches + batch + 1,
+            layers=layers, gradient_norms=gradients, weight_norms=weights,
+            warnings=judge(layers, weights, gradients, lr or self.config.lr),
+        ))  # fmt: skip
 
     def check_loss(self, loss: float, epoch: int, batch: int) -> None:
         """TrainingDiverged where a batch's loss is not finite or has blown up."""

@@ -149,7 +149,7 @@ def test_histograms_at_a_moment_and_through_every_moment(kept, capsys):
 
 
 def test_a_vanishing_or_exploding_gradient_is_said_with_the_layer():
-    from engine.histograms import Histogram, Histograms, LayerSpread
+    from engine.histograms import Histogram, Histograms, LayerSpread, judge
 
     flat = Histogram([1], 0.0, 1.0)
 
@@ -161,10 +161,12 @@ def test_a_vanishing_or_exploding_gradient_is_said_with_the_layer():
     vanishing = Histograms([spread("conv1", 1.0, 1e-7), spread("fc", 1.0, 0.02)], 8, 0.5)
     (said,) = vanishing.warnings()
     assert said.startswith("conv1: vanishing") and "200,000 times smaller" in said
-    exploding = Histograms([spread("conv1", 1.0, 0.01), spread("fc", 2.0, 5.0)], 8, 0.5)
+    exploding = Histograms([spread("conv1", 1.0, 0.01), spread("fc", 0.2, 5.0)], 8, 0.5)
     assert exploding.warnings() == [
-        "fc: exploding — its gradient (5) is larger than its weights (2)"
+        "fc: exploding — its gradient (5) is over 10 times its weights (0.2): a step at lr 0.1"
+        " would move the layer by more than its own size"
     ]
+    assert judge(["fc"], [0.2], [5.0], lr=0.001) == []  # at a small rate the step is small
     broken = Histograms([spread("conv1", 1.0, float("nan"))], 8, float("nan"))
     assert "not a number" in broken.warnings()[0]
 
@@ -206,3 +208,26 @@ def test_the_app_plays_the_moments_and_can_hold_one_colour_scale(kept, tiny_fold
             )
 
     asyncio.run(scenario())
+
+
+def test_a_training_run_measures_each_layers_gradient_as_it_goes(tiny_splits):
+    from engine import events as ev
+    from engine.run_state import fold
+    from engine.training import GRADIENTS_EVERY
+
+    seen: list[ev.Event] = []
+    train(TrainConfig(epochs=1, batch_size=5, lr=0.05, device="cpu"), tiny_splits, seen.append)
+    measured = [e for e in seen if isinstance(e, ev.GradientsMeasured)]
+    assert [e.step for e in measured] == [1, 1 + GRADIENTS_EVERY]  # 72 batches of 5
+    first = measured[0]
+    assert first.layers == ["conv1", "conv2", "fc1", "fc2"]
+    assert all(g > 0 for g in first.gradient_norms) and all(w > 0 for w in first.weight_norms)
+    # right after the event of its batch: the views show it beside that batch's loss
+    batch_event = seen[seen.index(first) - 1]
+    assert isinstance(batch_event, ev.BatchTrained) and batch_event.step == first.step
+    state = fold(seen)
+    assert state.gradients == measured[-1] and state.gradient_warnings == {}
+    warned = ev.GradientsMeasured(1, 2, 2, ["fc"], [9.0], [0.1], ["fc: exploding — ..."])
+    state.add(warned)
+    state.add(warned)
+    assert state.gradient_warnings == {"fc: exploding": "fc: exploding — ..."}  # once

@@ -51,6 +51,7 @@ class PlainLines:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.run_id = "RUN"
+        self.said: set[str] = set()  # the gradient warnings written (once each)
 
     def write(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -66,6 +67,9 @@ class PlainLines:
             self.write(collapse_line(event))
         elif isinstance(event, ev.RunStuckAtChance):
             self.write(stuck_line(event))
+        elif isinstance(event, ev.GradientsMeasured):
+            for line in new_gradient_warnings(event, self.said):
+                self.write(line)
         elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
             self.write(f"  best checkpoint: epoch {event.epoch} -> {event.path}")
         elif isinstance(event, ev.TestEvaluated):
@@ -103,6 +107,7 @@ class RichProgress:
         self.epoch_task = None
         self.batch_task = None
         self.state = RunState()
+        self.said: set[str] = set()  # the gradient warnings printed (once each)
 
     def __call__(self, event: ev.Event) -> None:
         self.state.add(event)
@@ -135,6 +140,9 @@ class RichProgress:
             self.progress.console.print(f"[bold yellow]{collapse_line(event)}[/]")
         elif isinstance(event, ev.RunStuckAtChance):
             self.progress.console.print(Text(stuck_line(event), style="bold yellow"))
+        elif isinstance(event, ev.GradientsMeasured):
+            for line in new_gradient_warnings(event, self.said):
+                self.progress.console.print(Text(line, style="bold yellow"))
         elif isinstance(event, ev.TestEvaluated):
             self.close()
             self.console.print(per_class_table(event, self.classes))
@@ -165,3 +173,15 @@ def make_output(json_lines: bool, classes: list[str] | None = None):
     if sys.stdout.isatty():
         return RichProgress(classes=classes)
     return PlainLines()
+
+
+def new_gradient_warnings(event: ev.GradientsMeasured, said: set[str]) -> list[str]:
+    """The warnings of ``event`` not written before (each layer's kind once a run)."""
+    from engine.run_state import warning_key
+
+    lines = []
+    for warning in event.warnings:
+        if warning_key(warning) not in said:
+            said.add(warning_key(warning))
+            lines.append(f"  warning: epoch {event.epoch}, batch {event.batch}: {warning}")
+    return lines

@@ -420,7 +420,16 @@ class TrainScreen(ExperimentScreen):
             parts.append(f"run ETA {clock(eta)}")
         if state.best is not None:
             parts.append(f"best: epoch {state.best.epoch}, val acc {state.best.val_accuracy:.2%}")
-        self.query_one("#train-stats", Static).update("   ".join(parts))
+        stats = Text("   ".join(parts))
+        if state.gradients is not None:
+            g = state.gradients
+            sizes = "  ".join(f"{name} {grad / weight if weight else 0:.1e}"
+                              for name, grad, weight in zip(g.layers, g.gradient_norms,
+                                                            g.weight_norms, strict=True))  # fmt: skip
+            stats.append(f"\ngradient/weights (batch {g.step:,}): {sizes}", "dim")
+        for warning in state.gradient_warnings.values():
+            stats.append(f"\n{warning}", "bold yellow")
+        self.query_one("#train-stats", Static).update(stats)
 
     def show_charts(self) -> None:
         state = self.follower.state
