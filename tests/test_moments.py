@@ -204,7 +204,7 @@ def test_the_app_plays_the_moments_and_can_hold_one_colour_scale(kept, tiny_fold
             assert await wait_for(pilot, lambda: "conv1" in text_of(table))
             await pilot.press("comma")
             assert await wait_for(
-                pilot, lambda: "at epoch:3" in text_of(app.screen.query_one("#histograms-title"))
+                pilot, lambda: "epoch:3 — " in text_of(app.screen.query_one("#histograms-title"))
             )
 
     asyncio.run(scenario())

@@ -273,10 +273,13 @@ def add_through_option(parser: argparse.ArgumentParser) -> None:
 
 
 def histograms_command(args: argparse.Namespace) -> int:
-    from tui.draw.histograms import spread_table, through_table
+    from engine.analyses import ANALYSES
+    from tui.draw.histograms import bins_for, spread_table, through_table
 
     console = make_console()
     ascii_only = not render.colour_enabled(args.ascii, console)
+    if args.bins == ANALYSES["histograms"].default("bins") and not args.json:
+        args.bins = bins_for(console.width)  # not given: as many bars as the terminal fits
     if not args.through:
         subject = load_subject(args)
         result = run_analysis(args, subject, console, "histograms")

@@ -13,6 +13,12 @@ BARS = " ▁▂▃▄▅▆▇█"
 ASCII_BARS = " .:-=+*#@"
 
 
+def bins_for(width: int, most: int = 24) -> int:
+    """Bars per histogram so that a row fits ``width`` cells: the layer's name and the ratio
+    take about 20, each histogram its bars and two numbers of 7."""
+    return max(6, min(most, (width - 20) // 2 - 16))
+
+
 def bars(counts: list[int], ascii_only: bool = False) -> str:
     """A row of bar characters, each a bin's count on a square-root scale (the tails of a
     weight histogram stay visible beside its peak)."""
@@ -26,10 +32,10 @@ def spread_table(result, ascii_only: bool = False) -> Group:
     gradient's size against the weights', and a mark where it vanishes or explodes."""
     warned = {line.split(":")[0] for line in result.warnings()}
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    table.add_column("layer", no_wrap=True)
+    table.add_column("layer", no_wrap=True, min_width=5)
     table.add_column("weights", no_wrap=True)
     table.add_column("gradients", no_wrap=True)
-    table.add_column("grad/weight", justify="right", no_wrap=True)
+    table.add_column("grad/w", justify="right", no_wrap=True)
     for spread in result.layers:
         weights, gradients = spread.weights, spread.gradients
         table.add_row(
@@ -45,8 +51,9 @@ def spread_table(result, ascii_only: bool = False) -> Group:
         Text("no layer's gradient vanishes or explodes", "dim")
     ]
     caption = Text(
-        f"bars: counts on a square-root scale, each from the lowest value to the highest;"
-        f" gradients of the loss ({result.loss:.4f}) on the first {result.images} test images",
+        f"bars: counts on a square-root scale, from the lowest value to the highest; grad/w:"
+        f" the gradient's size against the weights'; gradients of the loss ({result.loss:.4f})"
+        f" on the first {result.images} test images",
         "dim",
     )
     return Group(table, caption, *notes)

@@ -76,7 +76,7 @@ class AttributionScreen(ExperimentScreen):
         image = subject.test.images[index].numpy()
         results, random_curve = explanation.maps, explanation.random_curve
         self.query_one("#attr-title", Static).update(
-            f"#{index}: a {names[label]}, explained as {names[target]} — red toward, blue away"
+            f"{self.moment_prefix()}#{index}: a {names[label]}, explained as {names[target]} — red toward, blue away"
             " (n/p image, t/T class)"
         )
         view = self.query_one("#attr-image", ArrayView)

@@ -105,9 +105,12 @@ class ExperimentScreen(Screen):
         except UserFacing as error:
             self.set_status(str(error), error=True)
             return None
-        self.notify(f"weights at {moment}", timeout=2)
-        getattr(self, self.MOMENT_REDRAW)()
+        getattr(self, self.MOMENT_REDRAW)()  # its title says the moment (moment_prefix)
         return moment
+
+    def moment_prefix(self) -> str:
+        """'epoch:3 — ' while the pictures are of a snapshot; '' at the checkpoint."""
+        return f"{self.app.moment} — " if self.app.moment else ""
 
     def action_play(self) -> None:
         """Play the moments in turn (from the first, if at the end); space again pauses."""

@@ -141,7 +141,7 @@ class FiltersScreen(ExperimentScreen):
                                 limits=(vmin, vmax))  # fmt: skip
         if pages > 1:
             title += f" — {shown[0]}-{shown[-1]} of {len(arrays)} (PgDn)"
-        self.app.call_from_thread(self.show, title, grid, subject.run_id)
+        self.app.call_from_thread(self.show, self.moment_prefix() + title, grid, subject.run_id)
 
     def series_range(self, pictures, cmap: str, view: tuple) -> tuple[float, float]:
         """The colour range that holds this view's pictures at every moment of the run (its

@@ -26,15 +26,19 @@ class HistogramsScreen(ExperimentScreen):
     def on_mount(self) -> None:
         self.draw()
 
+    def on_resize(self) -> None:
+        self.draw()  # the bars fit the width
+
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
         from engine.analyses import ANALYSES
-        from tui.draw.histograms import spread_table
+        from tui.draw.histograms import bins_for, spread_table
 
         subject = self.app.subject()
-        result = ANALYSES["histograms"].run(subject)
+        bins = bins_for(self.size.width)
+        result = ANALYSES["histograms"].run(subject, {"bins": bins})
         moment = self.app.moment or f"{self.app.checkpoint}.pt"
-        title = f"Weights and gradients of each layer at {moment} (, . earlier/later, space plays)"
+        title = f"{moment} — each layer's weights and gradients (, . earlier/later, space plays)"
         table = spread_table(result, ascii_only=not self.app.settings.colour)
         self.app.call_from_thread(self.show, title, table, subject.run_id)
 

@@ -109,7 +109,7 @@ class OcclusionScreen(ExperimentScreen):
         self.result, self.class_names = result, subject.classes
         names = subject.classes
         self.query_one("#occ-title", Static).update(
-            f"#{index}: a {names[result.label]}, called {names[result.predicted]}"
+            f"{self.moment_prefix()}#{index}: a {names[result.label]}, called {names[result.predicted]}"
             f" ({result.probability:.0%}); patch {result.patch}, stride {result.stride}, fill"
             f" {result.fill:g}: {result.changed_positions} of {len(result.offsets) ** 2} change it"
         )
