@@ -32,8 +32,10 @@ def png(figure: Figure) -> bytes:
 
 def line_chart(series: dict[str, tuple[list, list]], title: str, xlabel: str, ylabel: str,
                ylim: tuple[float, float] | None = None, size=(6.4, 3.4), log_y: bool = False,
-               bands: dict[str, tuple[list, list]] | None = None) -> bytes:  # fmt: skip
-    """Lines with a legend; ``bands`` (optional): a shaded (low, high) per series."""
+               bands: dict[str, tuple[list, list]] | None = None,
+               xticks: list[str] | None = None) -> bytes:  # fmt: skip
+    """Lines with a legend; ``bands`` (optional): a shaded (low, high) per series;
+    ``xticks``: a name for each x of 0, 1, 2 ... (slanted)."""
     with rc_context(STYLE):
         figure = Figure(figsize=size)
         axes = figure.add_subplot()
@@ -50,6 +52,9 @@ def line_chart(series: dict[str, tuple[list, list]], title: str, xlabel: str, yl
             axes.set_ylim(*ylim)
         if log_y:
             axes.set_yscale("log")
+        if xticks:
+            axes.set_xticks(range(len(xticks)), [plain(t) for t in xticks], rotation=50,
+                            ha="right", fontsize=7)  # fmt: skip
         if len(series) > 1 or bands:
             axes.legend(fontsize=8)
         figure.tight_layout()
@@ -135,5 +140,31 @@ def heatmap(matrix, rows: list[str], columns: list[str], title: str, colorbar: s
                 axes.text(c, r, annotate.format(value), ha="center", va="center", fontsize=8,
                           color="black" if light else "white")  # fmt: skip
         figure.colorbar(shown, ax=axes, shrink=0.85, label=plain(colorbar))
+        figure.tight_layout()
+        return png(figure)
+
+
+def histogram_panels(panels: dict[str, dict[str, tuple[list[int], float, float]]],
+                     title: str, xlabel: str) -> bytes:  # fmt: skip
+    """One panel per name (a layer), in each a line per key (a moment): the counts of a
+    histogram drawn over its own range (counts, low, high), each panel on its own x."""
+    names = list(panels)
+    columns = min(len(names), 4)
+    rows = -(-len(names) // columns)
+    with rc_context(STYLE):
+        figure = Figure(figsize=(2.6 * columns + 0.4, 2.3 * rows + 0.6))
+        grid = figure.subplots(rows, columns, squeeze=False)
+        for axes in grid.flat[len(names) :]:
+            axes.axis("off")
+        for axes, name in zip(grid.flat, names, strict=False):
+            for key, (counts, low, high) in panels[name].items():
+                edges = np.linspace(low, high, len(counts) + 1)
+                axes.stairs(counts, edges, label=plain(key), linewidth=1.2)
+            axes.set_title(plain(name), fontsize=9)
+            axes.set_yscale("log")
+            axes.set_xlabel(plain(xlabel), fontsize=8)
+            axes.tick_params(labelsize=7)
+        grid.flat[0].legend(fontsize=7)
+        figure.suptitle(plain(title))
         figure.tight_layout()
         return png(figure)

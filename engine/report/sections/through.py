@@ -18,13 +18,25 @@ FILTERS_SHOWN = 8
 
 
 def chosen_moments(kept: list[str], most: int = MOMENTS) -> list[str]:
-    """Up to ``most`` of the kept moments: the first, the last, and between them as evenly
-    spread along the list as they fall (the early ones come close together, as training's
-    fastest change does)."""
+    """Up to ``most`` of the kept moments, where a network changes most first: the start,
+    the first and last early batch kept, the first epoch, the middle one and the last."""
     if len(kept) <= most:
         return kept
-    picks = np.linspace(0, len(kept) - 1, most).round().astype(int)
-    return [kept[i] for i in sorted(set(picks.tolist()))]
+    early = [m for m in kept if m.startswith("batch:")]
+    epochs = [m for m in kept if m.startswith("epoch:")]
+    wanted = [
+        kept[0],
+        *early[:1],
+        *early[-1:],
+        *epochs[:1],
+        *epochs[len(epochs) // 2 : len(epochs) // 2 + 1],
+        *epochs[-1:],
+    ]
+    spare = [m for m in epochs if m not in wanted]  # the rest spread over the epochs
+    room = most - len(set(wanted))
+    if room > 0 and spare:
+        wanted += [spare[i] for i in np.linspace(0, len(spare) - 1, room).round().astype(int)]
+    return [m for m in kept if m in wanted][:most]
 
 
 def through_training(ctx: Context) -> Section | None:
@@ -100,16 +112,16 @@ def _confusions(section: Section, ctx: Context, source, run, kept: list[str]) ->
         model = source.get(run.dir, moment).model
         matrices.append(np.array(evaluate(model, split).confusion(split.labels)))
         ctx.check_cancel()
-    # the pair most confused at the end, in either direction
-    last = matrices[-1].copy()
-    np.fill_diagonal(last, 0)
-    both = last + last.T
+    # the pair most confused over the whole run, in either direction
+    total = np.sum(matrices, axis=0)
+    np.fill_diagonal(total, 0)
+    both = total + total.T
     a, b = np.unravel_index(np.argmax(np.triu(both, 1)), both.shape)
     xs = [int(m.split(":")[1]) for m in epochs]
     series = {f"{a} taken for {b}": (xs, [int(m[a, b]) for m in matrices]),
               f"{b} taken for {a}": (xs, [int(m[b, a]) for m in matrices])}  # fmt: skip
     section.add(Figure("through-confusion", figures.line_chart(
-        series, f"the two classes most confused at the end, {a} and {b}, epoch by epoch",
+        series, f"the two classes most confused over the run, {a} and {b}, epoch by epoch",
         "epoch", f"validation images (of {len(split):,})"),
         f"How many validation images of {a} were called {b}, and of {b} called {a}, at the"
         " end of each epoch"))  # fmt: skip
@@ -123,10 +135,19 @@ def _gradients(section: Section, ctx: Context, source, run, kept: list[str]) -> 
     layers = [s.layer for s in results[0].layers]
     xs = list(range(len(kept)))
     series = {name: (xs, [r.layers[i].ratio for r in results]) for i, name in enumerate(layers)}
+    chosen = chosen_moments(kept)
+    panels = {name: {m: (r.layers[i].weights.counts, r.layers[i].weights.low,
+                         r.layers[i].weights.high)
+                     for m, r in zip(kept, results, strict=True) if m in chosen}
+              for i, name in enumerate(layers)}  # fmt: skip
+    section.add(Figure("through-weights", figures.histogram_panels(
+        panels, "each layer's weights at each moment", "weight"),
+        "How each layer's weights are spread at the moments above (counts on a log scale, each"
+        " histogram over its own range): they start as the initialisation drew them and"
+        " spread out as the layer learns"))  # fmt: skip
     section.add(Figure("through-gradients", figures.line_chart(
-        series, "each layer's gradient against its weights, moment by moment",
-        "moment (" + ", ".join(f"{i}: {m}" for i, m in enumerate(kept)) + ")",
-        "|gradient| / |weights|", log_y=True, size=(6.4, 3.8)),
+        series, "each layer's gradient against its weights, moment by moment", "moment",
+        "|gradient| / |weights|", log_y=True, size=(6.4, 3.8), xticks=kept),
         "The size of each layer's gradient (of the loss on the first"
         f" {results[0].images} test images) against its weights' at each kept moment, log"
         " scale: how much a step would change the layer"))  # fmt: skip
