@@ -46,6 +46,14 @@ def test_sections_and_numbers_come_from_the_run(report, trained_home):
     for key in ("data", "networks", "training", "test", "predictions", "filters", "occlusion",
                 "synthesis", "targeted", "noise", "robustness", "attribution"):  # fmt: skip
         assert key in keys
+    through = next(s for s in report.sections if s.key == "through-training")
+    assert [b.name for b in through.blocks if hasattr(b, "png")] == [
+        "through-filters", "through-occlusion", "through-confusion", "through-weights",
+        "through-gradients",
+    ]  # fmt: skip
+    assert "at 5 of the 5 moments it kept (start, batch:10, epoch:1, epoch:2, epoch:3" in (
+        through.blocks[0].text
+    )
     assert "batchnorm" not in keys  # one model only: no comparison to make
     assert "defences" not in keys and "study" not in keys
     training = next(s for s in report.sections if s.key == "training")
