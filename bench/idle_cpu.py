@@ -5,7 +5,7 @@ as a share of one core — opened in tmux on a home, left to settle, then measur
     python bench/idle_cpu.py [--seconds 30] [--settle 8] [--live]
 
 ``--live`` also measures the training view following a run that trains meanwhile (started
-detached on a 3,000-image subset, as long as the measurement needs).
+detached on a 3,000-image subset, or ``--live-subset N``, as long as the measurement needs).
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--settle", type=float, default=8)
     parser.add_argument("--live", action="store_true")
+    parser.add_argument("--live-subset", type=int, default=3000,
+                        help="the live run's training images (0: all 54,000, an epoch every"
+                             " ~20 s here; 3,000 ends an epoch every second or two)")  # fmt: skip
     args = parser.parse_args()
     home = app_home()
     if not runs.list_runs(home):
@@ -77,7 +80,8 @@ def main() -> None:
         tmux("send-keys", "-t", SESSION, "Escape")
         time.sleep(1)
     if args.live:
-        config = TrainConfig(epochs=100, subset=3000, device="cpu")
+        config = TrainConfig(epochs=100, subset=args.live_subset or None, device="cpu",
+                             snapshots="none")  # fmt: skip
         run_dir, _, _ = launch.start(home, launch.prepare(home, config), detach=True)
         try:
             # a fresh app, whose home lists the new run first: Tab, Enter follows it

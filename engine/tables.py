@@ -101,8 +101,10 @@ RUN_COLUMNS = (
     Column("test acc", lambda s: percent(s.test_accuracy), 8),
     Column("train s", lambda s: figure(s.train_seconds, "{:.0f}"), 7, keep=8),
     Column("started", lambda s: s.started, 11, left=True, keep=9),
-    Column("disk", lambda s: megabytes(s.disk_bytes), 7, keep=10),
 )
+# `mnist-tui runs` adds what each run takes on disk (its snapshots most of it); the app's
+# tables leave the room to the id.
+DISK_COLUMN = Column("disk", lambda s: megabytes(s.disk_bytes), 9)
 
 # One point of a robustness curve (engine.events.RobustnessMeasured): `mnist-tui
 # robustness` and the app's Robustness screen.

@@ -18,6 +18,7 @@ def tiny_settings(home: Path, data: Path) -> AppSettings:
         robustness_limit=30,
         poll_seconds=0.05,
         chart_seconds=0.05,
+        live_chart_seconds=0.05,
     )
 
 

@@ -40,8 +40,11 @@ class AppSettings:
     targeted_steps: int = TARGETED_STEPS
     noise_max_steps: int = NOISE_STEPS
     robustness_limit: int = 1000
-    poll_seconds: float = 0.5  # how often a followed run's log is read
+    # Following a live run: its log read every second, the loss chart (which grows every
+    # batch) redrawn every 4 s; measured in bench/idle_cpu.py (docs/results.md)
+    poll_seconds: float = 1.0
     chart_seconds: float = 0.5  # how often charts redraw while data streams in
+    live_chart_seconds: float = 4.0
 
     @property
     def colour(self) -> bool:

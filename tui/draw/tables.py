@@ -10,7 +10,16 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.tables import EPOCH_COLUMNS, RUN_COLUMNS, Column, as_line, cells, fitting, shown
+from engine.tables import (
+    DISK_COLUMN,
+    EPOCH_COLUMNS,
+    RUN_COLUMNS,
+    Column,
+    as_line,
+    cells,
+    fitting,
+    shown,
+)
 
 STATUS_COLOURS = {"running": "cyan", "finished": "green", "imported": "green", "stopped": "yellow",
                   "failed": "red", "damaged": "bold red"}  # fmt: skip
@@ -41,10 +50,11 @@ def interval_text(iv, unit: str, with_sd: bool = True) -> str:
 
 
 def runs_table(summaries: Sequence, title: str = "") -> Text:
-    """Every run (RunSummary) a row, with the columns of ``engine.tables.RUN_COLUMNS`` — as
+    """Every run (RunSummary) a row, with the columns of ``engine.tables.RUN_COLUMNS`` and
+    its disk use — as
     aligned columns of plain text (a Rich Table of a thousand runs took seconds to lay out;
     this takes a few milliseconds), the status in its colour."""
-    columns = shown(RUN_COLUMNS, summaries)
+    columns = shown((*RUN_COLUMNS, DISK_COLUMN), summaries)
     rows = cells(columns, summaries)
     widths = [max(len(c.label), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
 

@@ -180,6 +180,7 @@ class TrainScreen(ExperimentScreen):
                     classes="chart",
                     ylim=(0, None),
                     integer_x=True,
+                    seconds=self.app.settings.live_chart_seconds,
                 )
                 yield ChartView(
                     "validation accuracy (%)",
@@ -402,7 +403,7 @@ class TrainScreen(ExperimentScreen):
                 ProgressBar(batch.batches, batch.batch, width=50),
                 f"{batch.batch}/{batch.batches}",
             )
-        self.query_one("#bars", Static).update(bars)
+        self.update_static("#bars", bars, 1 if batch is None else 2)
 
     def show_stats(self) -> None:
         state = self.follower.state
@@ -429,7 +430,18 @@ class TrainScreen(ExperimentScreen):
             stats.append(f"\ngradient/weights (batch {g.step:,}): {sizes}", "dim")
         for warning in state.gradient_warnings.values():
             stats.append(f"\n{warning}", "bold yellow")
-        self.query_one("#train-stats", Static).update(stats)
+        widget = self.query_one("#train-stats", Static)
+        width = max(widget.size.width or self.size.width, 10)
+        self.update_static("#train-stats", stats, len(stats.wrap(self.app.console, width)))
+
+    def update_static(self, selector: str, content, lines: int) -> None:
+        """Update a Static that a followed run redraws twice a second; the screen's layout
+        is worked out again only when its height changes (re-laying out the whole screen at
+        every update was most of what following a run cost)."""
+        known = self.__dict__.setdefault("_heights", {})
+        changed = known.get(selector) != lines
+        known[selector] = lines
+        self.query_one(selector, Static).update(content, layout=changed)
 
     def show_charts(self) -> None:
         state = self.follower.state

@@ -17,8 +17,10 @@ class ChartView(Widget):
     def __init__(self, title: str = "", xlabel: str = "", *, id: str | None = None,
                  classes: str | None = None, ylim: tuple | None = None,
                  integer_x: bool = False,
-                 empty: str = "no points yet: they appear as they are computed") -> None:  # fmt: skip
+                 empty: str = "no points yet: they appear as they are computed",
+                 seconds: float | None = None) -> None:  # fmt: skip
         super().__init__(id=id, classes=classes)
+        self.seconds = seconds  # at most one redraw this often (None: the app's chart_seconds)
         self.title, self.xlabel = title, xlabel
         self.ylim, self.integer_x = ylim, integer_x  # see tui.draw.charts.chart_xy
         self.empty = empty  # what it says before it has data
@@ -31,7 +33,8 @@ class ChartView(Widget):
 
     def on_mount(self) -> None:
         settings = getattr(self.app, "settings", None)
-        self.set_interval(settings.chart_seconds if settings else 0.3, self._redraw_if_dirty)
+        every = self.seconds or (settings.chart_seconds if settings else 0.3)
+        self.set_interval(every, self._redraw_if_dirty)
 
     def set_data(self, series: dict[str, tuple[Sequence[float], Sequence[float]]]) -> None:
         """Replace the data: each name maps to (x values, y values). The same data again
