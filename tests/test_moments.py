@@ -44,6 +44,8 @@ def test_a_run_keeps_its_moments_and_every_analysis_reads_them(kept, capsys):
     assert filters_at(home, run_dir, capsys, "--at", "start") != first
     assert main(["--home", str(home), "occlude", run_dir.name, "--at", "batch:10", "--json"]) == 0
     capsys.readouterr()
+    assert main(["--home", str(home), "summary", run_dir.name, "--epoch", "2"]) == 0
+    assert "weights at epoch:2" in capsys.readouterr().out
     assert main(["--home", str(home), "filters", run_dir.name, "--at", "batch:50"]) == 2
     err = capsys.readouterr().err
     assert (

@@ -19,7 +19,9 @@ from tui.cli.options import (
     add_home,
     add_json,
     add_setting,
+    moment_type,
     non_negative_int,
+    positive_int,
     setting_type,
 )
 from tui.cli.subject import load_subject
@@ -35,6 +37,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     summary.add_argument("--model", type=setting_type(model), metavar="NAME",
                          help=f"describe a model: {model.rule()}")  # fmt: skip
     add_setting(summary, SETTING["model_args"])
+    moment = summary.add_mutually_exclusive_group()
+    moment.add_argument("--epoch", type=positive_int, metavar="N",
+                        help="the run's network as it was at the end of epoch N (the shapes and"
+                             " counts are the same at every moment; the moment is checked)")  # fmt: skip
+    moment.add_argument(
+        "--at",
+        type=moment_type,
+        metavar="MOMENT",
+        help="the same at a moment: start, batch:10, batch:50, batch:200, epoch:N",
+    )
     add_home(summary)
     add_json(summary)
     summary.set_defaults(handler=summary_command)
@@ -50,10 +62,13 @@ def summary_command(args: argparse.Namespace) -> int:
 
     if args.run and args.model:
         raise UserError("give a run or --model, not both")
+    moment = args.at or (f"epoch:{args.epoch}" if args.epoch else None)
+    if moment and not args.run:
+        raise UserError("--epoch and --at need a RUN (a network by name has no training)")
     if args.run:
         run_dir = runs.find_run(args.home_path, args.run)
         name = runs.read_config(run_dir).model
-        model = runs.load_run_model(run_dir)
+        model = runs.load_run_model(run_dir, moment or "best")
     else:
         name = args.model or "convnet"
         model = build_model(name, parse_args(args.model_args))
@@ -61,7 +76,8 @@ def summary_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary.to_dict())
         return 0
-    table = Table(title=f"{name}: layers (shapes are channels x height x width)")
+    at = f", weights at {moment}" if moment else ""
+    table = Table(title=f"{name}: layers (shapes are channels x height x width){at}")
     for column in ("layer", "type", "input", "output", "parameters", "neurons", "mult-adds"):
         table.add_column(
             column, justify="right" if column in ("parameters", "neurons", "mult-adds") else "left"
