@@ -43,6 +43,9 @@ def test_a_run_trains_on_the_gpu_and_its_checkpoint_opens_on_a_cpu(tiny_splits, 
 def _first_losses_and_accuracy(splits, **settings) -> tuple[list[float], float]:
     seen: list[ev.Event] = []
     result = train(TrainConfig(**settings), splits, seen.append)
+    # the gradients measured as it trains are the replayed step's own
+    measured = [e for e in seen if isinstance(e, ev.GradientsMeasured)]
+    assert measured and all(g > 0 for e in measured for g in e.gradient_norms)
     return [e.loss for e in seen if isinstance(e, ev.BatchTrained)][:10], result.test_accuracy
 
 
