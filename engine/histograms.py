@@ -116,6 +116,9 @@ def judge(layers: list[str], weight_norms: list[float], gradient_norms: list[flo
             said.append(f"{layer}: exploding — its gradient ({gradient:.3g}) is over {1 / lr:g}"
                         f" times its weights ({weight:.3g}): a step at lr {lr:g} would move the"
                         " layer by more than its own size")  # fmt: skip
+        elif largest and ratio == 0:
+            said.append(f"{layer}: vanishing — its gradient is zero: nothing reaches it (every"
+                        " unit after it silent, as dead ReLUs are)")  # fmt: skip
         elif largest and ratio < VANISHING * largest:
             said.append(f"{layer}: vanishing — its gradient is {largest / ratio:,.0f} times"
                         " smaller, for its weights, than the most changing layer's")  # fmt: skip

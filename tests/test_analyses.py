@@ -137,7 +137,7 @@ def test_each_shared_table_is_laid_out_once():
     run = RunSummary("20260101-000000-convnet-abcd", "", "convnet", "finished", 3, 3, 0.99, 0.98,
                      0.1, 12.0, 1.0, "01-01 00:00", defence="pgd", robust_val_accuracy=0.5)  # fmt: skip
     header = runs_table([run]).plain.splitlines()[0].split("  ")
-    assert [h.strip() for h in header if h.strip()] == [c.label for c in RUN_COLUMNS]
+    assert [h.strip() for h in header if h.strip()] == [c.label for c in RUN_COLUMNS] + ["disk"]
     app = [label for label, _, _ in run_columns(400, defended=True)]
     assert app == [c.label for c in RUN_COLUMNS]
     assert {c.label for c in ROBUSTNESS_COLUMNS} >= {"eps", "accuracy", "robust accuracy"}

@@ -169,6 +169,9 @@ def test_a_vanishing_or_exploding_gradient_is_said_with_the_layer():
         " would move the layer by more than its own size"
     ]
     assert judge(["fc"], [0.2], [5.0], lr=0.001) == []  # at a small rate the step is small
+    dead = Histograms([spread("conv1", 1.0, 0.0), spread("fc", 1.0, 0.02)], 8, 2.3)
+    assert dead.warnings()[0].startswith("conv1: vanishing — its gradient is zero")
+    # (a run whose layer had died once failed on this: a warning must never stop training)
     broken = Histograms([spread("conv1", 1.0, float("nan"))], 8, float("nan"))
     assert "not a number" in broken.warnings()[0]
 
@@ -208,6 +211,8 @@ def test_the_app_plays_the_moments_and_can_hold_one_colour_scale(kept, tiny_fold
             assert await wait_for(
                 pilot, lambda: "epoch:3 — " in text_of(app.screen.query_one("#histograms-title"))
             )
+            await pilot.press("t")  # every moment's gradient sizes under the histograms
+            assert await wait_for(pilot, lambda: "batch:10" in text_of(table))
 
     asyncio.run(scenario())
 

@@ -3,8 +3,11 @@ step through the run's snapshots, space plays them."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
 from tui.screens.base import LOADING, ExperimentScreen
@@ -13,8 +16,11 @@ from tui.screens.base import LOADING, ExperimentScreen
 class HistogramsScreen(ExperimentScreen):
     """One row per weighted layer: its weights' and gradients' histograms."""
 
+    BINDINGS = [Binding("t", "through", "Every moment's gradients")]
     STUDY_SECTION = "3"
     MOMENT_REDRAW = "draw"  # , and . step through the run's snapshots
+    through: reactive[bool] = reactive(False)
+    """Also the gradient's size per layer at every moment kept (t)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -40,7 +46,26 @@ class HistogramsScreen(ExperimentScreen):
         moment = self.app.moment or f"{self.app.checkpoint}.pt"
         title = f"{moment} — each layer's weights and gradients (, . earlier/later, space plays)"
         table = spread_table(result, ascii_only=not self.app.settings.colour)
+        if self.through:
+            table = Group(table, "", self.every_moment())
         self.app.call_from_thread(self.show, title, table, subject.run_id)
+
+    def every_moment(self):
+        """The gradient/weight ratio of each layer at every moment the run kept."""
+        from engine import runs, snapshots
+        from engine.analyses import ANALYSES
+        from tui.draw.histograms import through_table
+
+        run_dir = runs.find_run(self.app.settings.home, self.app.selected_run or "latest")
+        series = [*snapshots.moments(run_dir), self.app.checkpoint]
+        results = [ANALYSES["histograms"].run(self.app.subject(checkpoint=m)) for m in series]
+        return through_table(series, results)
+
+    def watch_through(self) -> None:
+        self.draw()
+
+    def action_through(self) -> None:
+        self.through = not self.through
 
     def show(self, title: str, table, run_id: str) -> None:
         self.query_one("#histograms-title", Static).update(title)
