@@ -77,6 +77,8 @@ MOST, LARGEST, MOST_EPS = 1_000_000, 1_000.0, 50
 RANDOM_IMAGES = 12
 # The test image the study looks at (§4): a "9" that covering its top turns into a 2 or a 7.
 STUDY_IMAGE = 7
+# Bars in each weight or gradient histogram (`histograms`; a narrow terminal shows fewer).
+HISTOGRAM_BINS = 24
 # Class synthesis (engine/attacks/synthesis.py): each method, and its default steps and step
 # size (l2 saturates the image into noise long before the study's 10,000 steps).
 SYNTHESIS_METHODS = {

@@ -19,13 +19,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.config import HISTOGRAM_BINS, SETTING
 from engine.data import normalise
 from engine.errors import UserFacing
+from engine.layers import weighted
 
-BINS = 24
 PROBE_IMAGES = 512
 VANISHING = 1e-3  # a layer's gradient/weight ratio this far below the largest layer's
-STUDY_LR = 0.1  # the rate a step is judged at when the run's is not known
+STUDY_LR = SETTING["lr"].default  # a step is judged at it when the run's is not known
 
 
 @dataclass(frozen=True)
@@ -125,17 +126,11 @@ def judge(layers: list[str], weight_norms: list[float], gradient_norms: list[flo
     return said
 
 
-def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The convolutions and linear layers, in the order they are defined."""
-    return [(name, module) for name, module in model.named_modules()
-            if isinstance(module, nn.Conv2d | nn.Linear)]  # fmt: skip
-
-
 def histograms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-               layer: str | None = None, bins: int = BINS) -> Histograms:  # fmt: skip
+               layer: str | None = None, bins: int = HISTOGRAM_BINS) -> Histograms:  # fmt: skip
     """The spread of each weighted layer of ``model`` (or only ``layer``) at its present
     weights, gradients from the cross-entropy on ``images`` (uint8, n x 28 x 28)."""
-    layers = weighted_layers(model)
+    layers = weighted(model)
     if layer is not None:
         names = [name for name, _ in layers]
         if layer not in names:

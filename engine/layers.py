@@ -28,7 +28,7 @@ def execution_order(model: nn.Module) -> list[tuple[str, nn.Module]]:
 HOOKED = threading.Lock()
 
 
-def of_kind(model: nn.Module, kind: type[nn.Module]) -> list[tuple[str, nn.Module]]:
+def of_kind(model: nn.Module, kind: type | tuple[type, ...]) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in execution_order(model) if isinstance(m, kind)]
 
 
@@ -38,6 +38,11 @@ def convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
 
 def linears(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     return of_kind(model, nn.Linear)
+
+
+def weighted(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The convolutions and linear layers, in the order they are defined."""
+    return of_kind(model, (nn.Conv2d, nn.Linear))
 
 
 def layer(model: nn.Module, name: str, kind: type[nn.Module] = nn.Conv2d) -> nn.Module:

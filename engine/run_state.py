@@ -74,6 +74,10 @@ class RunState:
         elif isinstance(event, FINAL_EVENTS):
             self.end = event
 
+    def unsaid(self, event: ev.GradientsMeasured) -> list[str]:
+        """The warnings of ``event`` that folding it would add (each layer's kind once)."""
+        return [w for w in event.warnings if warning_key(w) not in self.gradient_warnings]
+
     def add_all(self, events: list[ev.Event]) -> RunState:
         for event in events:
             self.add(event)

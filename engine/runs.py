@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine import events as ev
+from engine import snapshots
 from engine.atomic import write_json
 from engine.config import TrainConfig, model_label
 from engine.errors import RunBusy, RunDamaged, RunNotFound, SettingError, UserFacing
@@ -351,15 +352,10 @@ class RunSummary:
 
 
 def disk_use(run_dir: Path) -> int:
-    """The bytes of a run's files and of its snapshots folder (links not followed)."""
-    total = 0
-    for folder in (run_dir, run_dir / "snapshots"):
-        if folder.is_symlink() or not folder.is_dir():
-            continue
-        for entry in os.scandir(folder):
-            if entry.is_file(follow_symlinks=False):
-                total += entry.stat(follow_symlinks=False).st_size
-    return total
+    """The bytes of a run's files and of its snapshots (links not followed)."""
+    files = sum(entry.stat(follow_symlinks=False).st_size for entry in os.scandir(run_dir)
+                if entry.is_file(follow_symlinks=False))  # fmt: skip
+    return files + snapshots.disk_use(run_dir)
 
 
 def status_of(run_dir: Path, state: RunState) -> tuple[str, str]:

@@ -84,7 +84,8 @@ def wanted(setting: str, epoch: int, batch: int) -> str | None:
 
 
 def disk_use(run_dir: Path) -> int:
+    """The bytes of the run's snapshots (a link is not followed)."""
     folder = run_dir / FOLDER
     if folder.is_symlink() or not folder.is_dir():
         return 0
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return sum(p.lstat().st_size for p in folder.iterdir() if p.is_file() and not p.is_symlink())

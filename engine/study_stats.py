@@ -171,85 +171,81 @@ def report(home: Path, study: Study, epoch: int | None = None) -> StudyReport:
     with ``epoch``, of every run that reached that epoch, at that epoch (validation)."""
     if epoch is not None:
         return _report_at(home, study, epoch)
-    groups: list[str] = []
-    values: dict[str, dict[str, dict[int, float]]] = {}
-    statuses = {}
-    durations: list[float] = []
-    for group, seed in study.entries():
-        label = group_label(group)
-        if label not in values:
-            groups.append(label)
-            values[label] = {name: {} for name, _, _ in FIGURES}
-        key = entry_key(group, seed)
-        run_id = study.runs.get(key)
-        run_dir = runs.run_folder(home, run_id) if run_id else None
-        summary = runs.summarize(run_dir) if run_dir is not None and run_dir.is_dir() else None
-        statuses[key] = summary.status if summary else "not started"
-        if summary is None or summary.status != "finished":
-            continue
-        durations.append((summary.train_seconds or 0.0) + (summary.test_seconds or 0.0))
-        for name, get, _ in FIGURES:
-            value = get(summary)
-            if value is not None:
-                values[label][name][seed] = float(value)
-    figures = [
-        name
-        for name, _, _ in FIGURES
-        if name not in OPTIONAL or any(values[g][name] for g in groups)
-    ]
-    intervals = {
-        g: {f: interval(list(values[g][f].values()), bounds(f)) for f in figures} for g in groups
-    }
-    comparisons = [
-        paired(groups[0], other, name, values[groups[0]][name], values[other][name])
-        for other in groups[1:]
-        for name in figures
-    ]
+
+    def finished(run_dir: Path):
+        summary = runs.summarize(run_dir)
+        return summary.status, summary if summary.status == "finished" else None
+
+    groups, values, statuses, summaries = _gather(home, study, FIGURES, finished)
+    durations = [(s.train_seconds or 0.0) + (s.test_seconds or 0.0) for s in summaries]
     left = sum(status != "finished" for status in statuses.values())
     eta = (
         left * sum(durations) / len(durations)
         if durations and left
         else (0.0 if not left else None)
     )
-    return StudyReport(study.name, groups, values, intervals, comparisons, statuses, eta, figures)
+    return _statistics(study.name, FIGURES, groups, values, statuses, eta)
 
 
 def _report_at(home: Path, study: Study, epoch: int) -> StudyReport:
     from engine import events as ev
 
+    def at_epoch(run_dir: Path):
+        records = [e for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)
+                   if isinstance(e, ev.EpochEvaluated) and e.epoch == epoch]  # fmt: skip
+        if not records:
+            return f"not at epoch {epoch}", None
+        return f"reached epoch {epoch}", records[-1]
+
+    groups, values, statuses, _ = _gather(home, study, EPOCH_FIGURES, at_epoch)
+    return _statistics(f"{study.name} at epoch {epoch}", EPOCH_FIGURES, groups, values,
+                       statuses, None)  # fmt: skip
+
+
+def _gather(home: Path, study: Study, figures, read):
+    """Each entry's run read by ``read(run_dir) -> (status, record or None)``: the groups in
+    order, per group and figure the values by seed, each entry's status, and the records
+    read."""
     groups: list[str] = []
     values: dict[str, dict[str, dict[int, float]]] = {}
-    statuses = {}
+    statuses: dict[str, str] = {}
+    records = []
     for group, seed in study.entries():
         label = group_label(group)
         if label not in values:
             groups.append(label)
-            values[label] = {name: {} for name, _, _ in EPOCH_FIGURES}
+            values[label] = {name: {} for name, _, _ in figures}
         key = entry_key(group, seed)
         run_id = study.runs.get(key)
         run_dir = runs.run_folder(home, run_id) if run_id else None
         if run_dir is None or not run_dir.is_dir():
             statuses[key] = "not started"
             continue
-        records = [e for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)
-                   if isinstance(e, ev.EpochEvaluated) and e.epoch == epoch]  # fmt: skip
-        statuses[key] = f"reached epoch {epoch}" if records else f"not at epoch {epoch}"
-        for name, get, _ in EPOCH_FIGURES:
-            value = get(records[-1]) if records else None
+        statuses[key], record = read(run_dir)
+        if record is None:
+            continue
+        records.append(record)
+        for name, get, _ in figures:
+            value = get(record)
             if value is not None:
                 values[label][name][seed] = float(value)
-    figures = [name for name, _, _ in EPOCH_FIGURES
-               if name not in OPTIONAL or any(values[g][name] for g in groups)]  # fmt: skip
+    return groups, values, statuses, records
+
+
+def _statistics(name: str, table, groups: list[str], values, statuses, eta) -> StudyReport:
+    """The intervals of each group's figures (those of ``table`` the runs have) and each
+    group against the first."""
+    figures = [figure for figure, _, _ in table
+               if figure not in OPTIONAL or any(values[g][figure] for g in groups)]  # fmt: skip
     intervals = {
         g: {f: interval(list(values[g][f].values()), bounds(f)) for f in figures} for g in groups
     }
     comparisons = [
-        paired(groups[0], other, name, values[groups[0]][name], values[other][name])
+        paired(groups[0], other, figure, values[groups[0]][figure], values[other][figure])
         for other in groups[1:]
-        for name in figures
+        for figure in figures
     ]
-    return StudyReport(f"{study.name} at epoch {epoch}", groups, values, intervals, comparisons,
-                       statuses, None, figures)  # fmt: skip
+    return StudyReport(name, groups, values, intervals, comparisons, statuses, eta, figures)
 
 
 def group_curves(home: Path, study: Study) -> dict[str, tuple[list[int], list[float], list[float]]]:

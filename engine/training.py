@@ -27,7 +27,8 @@ from engine.cuda_graphs import GraphedStep, graphs_apply
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.evaluation import evaluate, per_class_accuracy
-from engine.histograms import judge, weighted_layers
+from engine.histograms import judge
+from engine.layers import weighted
 from engine.model_files import is_model_file, parse_args, run_source
 from engine.models import build_model, fold_batchnorm
 from engine.pixels import to_pixels
@@ -333,7 +334,7 @@ class Training:
         self.graphed = graphs_apply(config, device)
         self.graph: GraphedStep | None = None  # recorded at the first full batch
         self.sync_every = 1 if device.type == "cpu" else GPU_SYNC_EVERY
-        self.weighted = weighted_layers(model)
+        self.weighted = weighted(model)
 
     def resume(self) -> None:
         """Continue from ``last.pt``: weights, optimiser, schedule and progress."""

@@ -99,17 +99,23 @@ def test_deleting_a_run_removes_its_snapshots(tmp_path, tiny_folder):
     assert not run_dir.exists()
 
 
-def test_the_app_steps_the_pictures_through_the_moments(kept, tiny_folder):
+async def open_filters(app, pilot):
+    """The filters screen, once its first picture is drawn; its title."""
     from textual.widgets import Static
 
+    await pilot.press("6")
+    title = app.screen.query_one("#filters-title", Static)
+    assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(title))
+    return title
+
+
+def test_the_app_steps_the_pictures_through_the_moments(kept, tiny_folder):
     home, run_dir = kept
 
     async def scenario():
         app = tiny_app(home, tiny_folder)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("6")
-            title = app.screen.query_one("#filters-title", Static)
-            assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(title))
+            await open_filters(app, pilot)
             await pilot.press("comma")
             assert app.sub_title == "weights at epoch:3"
             await pilot.press(*["comma"] * 5)  # no earlier than the start
@@ -192,9 +198,7 @@ def test_the_app_plays_the_moments_and_can_hold_one_colour_scale(kept, tiny_fold
     async def scenario():
         app = tiny_app(home, tiny_folder)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("6")
-            title = app.screen.query_one("#filters-title", Static)
-            assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(title))
+            title = await open_filters(app, pilot)
             await pilot.press("f")
             assert await wait_for(pilot, lambda: "the whole series" in text_of(title))
             app.screen.PLAY_SECONDS = 1.0

@@ -113,13 +113,18 @@ class MnistApp(App):
         except OSError as error:  # a read-only home: it holds for this session only
             self.notify(f"cannot remember the run picked: {error.strerror}", severity="warning")
 
-    def step_moment(self, step: int) -> str:
-        """Move the analyses' weights one moment back or forward through the selected run's
-        snapshots (then its best checkpoint); the moment now shown."""
+    def moment_series(self) -> tuple[Path, list[str]]:
+        """The selected run's folder and its moments in order: its snapshots, then the
+        checkpoint the analyses use (UserFacing where it kept no snapshots)."""
         from engine import runs, snapshots
 
         run_dir = runs.find_run(self.settings.home, self.selected_run or "latest")
-        series = [*snapshots.moments(run_dir), self.checkpoint]
+        return run_dir, [*snapshots.moments(run_dir), self.checkpoint]
+
+    def step_moment(self, step: int) -> str:
+        """Move the analyses' weights one moment back or forward through the selected run's
+        snapshots (then its best checkpoint); the moment now shown."""
+        _, series = self.moment_series()
         current = self.moment or self.checkpoint
         at = series.index(current) if current in series else len(series) - 1
         chosen = series[max(0, min(len(series) - 1, at + step))]

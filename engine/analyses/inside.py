@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from engine.analyses.declaration import Analysis, count, image, parameter, register, seed
-from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE, RANDOM_IMAGES
+from engine.config import (
+    ATTRIBUTION_METHODS,
+    HISTOGRAM_BINS,
+    OCCLUSION_PATCH,
+    OCCLUSION_STRIDE,
+    RANDOM_IMAGES,
+)
 
 
 def layer_name(help: str):
@@ -77,7 +83,7 @@ HISTOGRAMS = register(Analysis(
     compute="engine.histograms:histograms_of", in_report=False,
     parameters=(
         layer_name("only this layer (blank: every convolution and linear layer)"),
-        count("bins", 24, "bars in each histogram", low=2, maximum=200),
+        count("bins", HISTOGRAM_BINS, "bars in each histogram", low=2, maximum=200),
     ),
 ))  # fmt: skip
 

@@ -18,10 +18,9 @@ from tui.cli.options import (
     UserError,
     add_home,
     add_json,
+    add_moment_options,
     add_setting,
-    moment_type,
     non_negative_int,
-    positive_int,
     setting_type,
 )
 from tui.cli.subject import load_subject
@@ -37,16 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     summary.add_argument("--model", type=setting_type(model), metavar="NAME",
                          help=f"describe a model: {model.rule()}")  # fmt: skip
     add_setting(summary, SETTING["model_args"])
-    moment = summary.add_mutually_exclusive_group()
-    moment.add_argument("--epoch", type=positive_int, metavar="N",
-                        help="the run's network as it was at the end of epoch N (the shapes and"
-                             " counts are the same at every moment; the moment is checked)")  # fmt: skip
-    moment.add_argument(
-        "--at",
-        type=moment_type,
-        metavar="MOMENT",
-        help="the same at a moment: start, batch:10, batch:50, batch:200, epoch:N",
-    )
+    add_moment_options(summary, " (the table is the same at every moment; the moment is"
+                       " checked and named)")  # fmt: skip
     add_home(summary)
     add_json(summary)
     summary.set_defaults(handler=summary_command)
@@ -306,14 +297,14 @@ def histograms_command(args: argparse.Namespace) -> int:
         console.print(spread_table(result, ascii_only))
         return 0
     from engine.snapshots import moments
+    from engine.subject import Subjects
 
     run_dir = runs.find_run(args.home_path, args.run)
     args.run, args.epoch = run_dir.name, None
     series = [*moments(run_dir), args.checkpoint]
-    results = []
-    for moment in series:
-        args.at = moment if moment not in ("best", "last") else None
-        results.append(run_analysis(args, load_subject(args), console, f"histograms at {moment}"))
+    source = Subjects(args.home_path)  # the test images read once, not once a moment
+    results = [run_analysis(args, source.get(run_dir, moment), console, f"histograms at {moment}")
+               for moment in series]  # fmt: skip
     if args.json:
         print_json([{"moment": m, **r.to_dict()} for m, r in zip(series, results, strict=True)])
         return 0

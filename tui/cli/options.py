@@ -175,6 +175,17 @@ def moment_type(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def add_moment_options(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--epoch N or --at MOMENT: a run's weights as they were then (engine.snapshots)."""
+    moment = parser.add_mutually_exclusive_group()
+    moment.add_argument("--epoch", type=positive_int, metavar="N",
+                        help="the weights at the end of epoch N (a run keeps them unless"
+                        " trained with --snapshots none)" + note)  # fmt: skip
+    moment.add_argument("--at", type=moment_type, metavar="MOMENT",
+                        help="the weights at a moment: start, batch:10, batch:50, batch:200"
+                        " (of the first epoch), epoch:N" + note)  # fmt: skip
+
+
 def add_subject_options(parser: argparse.ArgumentParser) -> None:
     """RUN, --checkpoint, --ascii, --json and --home, as every analysis command takes them."""
     parser.add_argument("run", metavar="RUN", nargs="?", default="latest",
@@ -182,13 +193,7 @@ def add_subject_options(parser: argparse.ArgumentParser) -> None:
                         " best checkpoint)")  # fmt: skip
     parser.add_argument("--checkpoint", choices=["best", "last"], default="best",
                         help="which checkpoint of the run (default: best)")  # fmt: skip
-    moment = parser.add_mutually_exclusive_group()
-    moment.add_argument("--epoch", type=positive_int, metavar="N",
-                        help="the weights at the end of epoch N (a run keeps them unless"
-                        " trained with --snapshots none)")  # fmt: skip
-    moment.add_argument("--at", type=moment_type, metavar="MOMENT",
-                        help="the weights at a moment: start, batch:10, batch:50, batch:200"
-                        " (of the first epoch), epoch:N")  # fmt: skip
+    add_moment_options(parser)
     parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
     add_home(parser)
     add_json(parser)

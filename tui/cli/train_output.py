@@ -51,7 +51,7 @@ class PlainLines:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.run_id = "RUN"
-        self.said: set[str] = set()  # the gradient warnings written (once each)
+        self.gradients = RunState()  # the gradient measurements folded: each warning once
 
     def write(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -68,8 +68,9 @@ class PlainLines:
         elif isinstance(event, ev.RunStuckAtChance):
             self.write(stuck_line(event))
         elif isinstance(event, ev.GradientsMeasured):
-            for line in new_gradient_warnings(event, self.said):
-                self.write(line)
+            for warning in self.gradients.unsaid(event):
+                self.write(gradient_line(event, warning))
+            self.gradients.add(event)
         elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
             self.write(f"  best checkpoint: epoch {event.epoch} -> {event.path}")
         elif isinstance(event, ev.TestEvaluated):
@@ -107,9 +108,10 @@ class RichProgress:
         self.epoch_task = None
         self.batch_task = None
         self.state = RunState()
-        self.said: set[str] = set()  # the gradient warnings printed (once each)
 
     def __call__(self, event: ev.Event) -> None:
+        measured = isinstance(event, ev.GradientsMeasured)
+        unsaid = self.state.unsaid(event) if measured else []  # before it is folded in
         self.state.add(event)
         if isinstance(event, ev.RunStarted):
             self.console.print(f"[bold]{start_line(event)}[/]")
@@ -141,8 +143,10 @@ class RichProgress:
         elif isinstance(event, ev.RunStuckAtChance):
             self.progress.console.print(Text(stuck_line(event), style="bold yellow"))
         elif isinstance(event, ev.GradientsMeasured):
-            for line in new_gradient_warnings(event, self.said):
-                self.progress.console.print(Text(line, style="bold yellow"))
+            for warning in unsaid:
+                self.progress.console.print(
+                    Text(gradient_line(event, warning), style="bold yellow")
+                )
         elif isinstance(event, ev.TestEvaluated):
             self.close()
             self.console.print(per_class_table(event, self.classes))
@@ -175,13 +179,5 @@ def make_output(json_lines: bool, classes: list[str] | None = None):
     return PlainLines()
 
 
-def new_gradient_warnings(event: ev.GradientsMeasured, said: set[str]) -> list[str]:
-    """The warnings of ``event`` not written before (each layer's kind once a run)."""
-    from engine.run_state import warning_key
-
-    lines = []
-    for warning in event.warnings:
-        if warning_key(warning) not in said:
-            said.add(warning_key(warning))
-            lines.append(f"  warning: epoch {event.epoch}, batch {event.batch}: {warning}")
-    return lines
+def gradient_line(event: ev.GradientsMeasured, warning: str) -> str:
+    return f"  warning: epoch {event.epoch}, batch {event.batch}: {warning}"

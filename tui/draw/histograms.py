@@ -9,11 +9,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from engine.config import HISTOGRAM_BINS
+
 BARS = " ▁▂▃▄▅▆▇█"
 ASCII_BARS = " .:-=+*#@"
 
 
-def bins_for(width: int, most: int = 24) -> int:
+def bins_for(width: int, most: int = HISTOGRAM_BINS) -> int:
     """Bars per histogram so that a row fits ``width`` cells: the layer's name and the ratio
     take about 20, each histogram its bars and two numbers of 7."""
     return max(6, min(most, (width - 20) // 2 - 16))

@@ -108,13 +108,13 @@ class FiltersScreen(ExperimentScreen):
                 return filters(model, layer, depth_first).weights
             return activations(model, subject.test.images[self.image_index], layer)
 
-        arrays = pictures(subject.model)
         if kind == "filters":
             shown = filters(subject.model, layer, depth_first)
-            cmap = "signed"
+            arrays, cmap = shown.weights, "signed"
             titles = shown.titles if shown.weights.shape[-1] > 7 else None
             title = shown.title + (" ([ ] change K)" if depth_first is not None else "")
         else:
+            arrays = pictures(subject.model)
             label = subject.classes[int(subject.test.labels[self.image_index])]
             titles, cmap = [f"{i}" for i in range(len(arrays))], "viridis"
             title = f"{layer} maps after ReLU, test image #{self.image_index} (a {label}; n/p)"
@@ -146,10 +146,7 @@ class FiltersScreen(ExperimentScreen):
     def series_range(self, pictures, cmap: str, view: tuple) -> tuple[float, float]:
         """The colour range that holds this view's pictures at every moment of the run (its
         snapshots and its checkpoint), worked out once per view."""
-        from engine import runs, snapshots
-
-        run_dir = runs.find_run(self.app.settings.home, self.app.selected_run or "latest")
-        series = [*snapshots.moments(run_dir), self.app.checkpoint]
+        run_dir, series = self.app.moment_series()
         key = (run_dir.name, len(series), *view)  # a run still training adds moments
         if key not in self._ranges:
             lows, highs = [], []

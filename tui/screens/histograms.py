@@ -52,12 +52,10 @@ class HistogramsScreen(ExperimentScreen):
 
     def every_moment(self):
         """The gradient/weight ratio of each layer at every moment the run kept."""
-        from engine import runs, snapshots
         from engine.analyses import ANALYSES
         from tui.draw.histograms import through_table
 
-        run_dir = runs.find_run(self.app.settings.home, self.app.selected_run or "latest")
-        series = [*snapshots.moments(run_dir), self.app.checkpoint]
+        _, series = self.app.moment_series()
         results = [ANALYSES["histograms"].run(self.app.subject(checkpoint=m)) for m in series]
         return through_table(series, results)
 

@@ -107,6 +107,7 @@ class TrainScreen(ExperimentScreen):
         self.settings = settings  # a run's settings to start from, else the defaults
         self.follower = None  # engine.runs.RunFollower of the run shown
         self.best_shown = -1.0  # the best validation accuracy in the epoch table so far
+        self._heights: dict[str, int] = {}  # update_static's: each Static's lines last shown
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Only the keys that apply show and work: the form's start, a running run's stop,
@@ -438,9 +439,8 @@ class TrainScreen(ExperimentScreen):
         """Update a Static that a followed run redraws twice a second; the screen's layout
         is worked out again only when its height changes (re-laying out the whole screen at
         every update was most of what following a run cost)."""
-        known = self.__dict__.setdefault("_heights", {})
-        changed = known.get(selector) != lines
-        known[selector] = lines
+        changed = self._heights.get(selector) != lines
+        self._heights[selector] = lines
         self.query_one(selector, Static).update(content, layout=changed)
 
     def show_charts(self) -> None:

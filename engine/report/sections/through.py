@@ -65,7 +65,7 @@ def through_training(ctx: Context) -> Section | None:
     ctx.check_cancel()
     _confusions(section, ctx, source, run, kept)
     ctx.check_cancel()
-    _gradients(section, ctx, source, run, kept)
+    _gradients(section, ctx, source, run, kept, moments)
     return section
 
 
@@ -127,7 +127,8 @@ def _confusions(section: Section, ctx: Context, source, run, kept: list[str]) ->
         " end of each epoch"))  # fmt: skip
 
 
-def _gradients(section: Section, ctx: Context, source, run, kept: list[str]) -> None:
+def _gradients(section: Section, ctx: Context, source, run, kept: list[str],
+               chosen: list[str]) -> None:  # fmt: skip
     results = []
     for moment in kept:
         results.append(HISTOGRAMS.run(source.get(run.dir, moment)))
@@ -135,7 +136,6 @@ def _gradients(section: Section, ctx: Context, source, run, kept: list[str]) -> 
     layers = [s.layer for s in results[0].layers]
     xs = list(range(len(kept)))
     series = {name: (xs, [r.layers[i].ratio for r in results]) for i, name in enumerate(layers)}
-    chosen = chosen_moments(kept)
     panels = {name: {m: (r.layers[i].weights.counts, r.layers[i].weights.low,
                          r.layers[i].weights.high)
                      for m, r in zip(kept, results, strict=True) if m in chosen}
