@@ -40,7 +40,7 @@ def test_home_screen(snap_compare, snapshot_home, tiny_folder):
 
     async def loaded(pilot):
         table = app.screen.query_one("#runs")
-        await wait_for(pilot, lambda: table.row_count == 1)
+        assert await wait_for(pilot, lambda: table.row_count == 1)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
 
@@ -50,9 +50,9 @@ def test_train_screen_replaying_a_recorded_run(snap_compare, snapshot_home, tiny
 
     async def replayed(pilot):
         await app.push_screen(TrainScreen(run_id=RUN_ID))
-        await wait_for(pilot, lambda: app.screen.query_one("#epoch-table").row_count == 3)
+        assert await wait_for(pilot, lambda: app.screen.query_one("#epoch-table").row_count == 3)
         for chart in app.screen.query("ChartView"):
-            await wait_for(pilot, lambda chart=chart: chart.redraws > 0)
+            assert await wait_for(pilot, lambda chart=chart: chart.redraws > 0)
 
     assert snap_compare(app, terminal_size=(110, 60), run_before=replayed)
 
@@ -62,7 +62,13 @@ def test_architecture_screen(snap_compare, snapshot_home, tiny_folder):
 
     async def loaded(pilot):
         await pilot.press("4")
-        await wait_for(pilot, lambda: app.screen.query_one("#layers").row_count == 8)
+        status = lambda: text_of(app.screen.query_one(".status")).strip()  # noqa: E731
+        # the table, its title and the status are filled in one call once the worker is done;
+        # a failure says what the screen showed instead of only "the picture differs"
+        shown = await wait_for(pilot, lambda: status().startswith("m: the next of"))
+        assert shown, f"the architecture screen still says {status()!r}"
+        assert app.screen.query_one("#layers").row_count == 8
+        await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
 
@@ -73,7 +79,7 @@ def test_occlusion_screen(snap_compare, snapshot_home, tiny_folder):
     async def loaded(pilot):
         await pilot.press("7")
         readout = app.screen.query_one("#occ-readout")
-        await wait_for(pilot, lambda: "cell (" in text_of(readout))
+        assert await wait_for(pilot, lambda: "cell (" in text_of(readout))
         await pilot.press("right", "down")
         await pilot.pause(0.2)
 
