@@ -23,6 +23,7 @@ MODEL_ABOUT = {
     "mlp": "784-500-10, no convolution",
     "smallcnn": "the 4-convolution network TRADES uses for MNIST",
     "madry": "the 2-convolution + fc 1024 network of Madry et al.'s MNIST challenge",
+    "fastnet": "train_mnist_fast's small CNN: 99% in one epoch (the fast recipe's)",
 }
 MODEL_NAMES = tuple(MODEL_ABOUT)
 
@@ -322,8 +323,11 @@ class TrainConfig:
                              choices=OPTIMISERS)  # fmt: skip
     lr: float = setting(0.1, "learning rate (the peak of the schedule)", "learning rate",
                         minimum=0, above_minimum=True, maximum=10)  # fmt: skip
-    momentum: float = setting(0.9, "SGD momentum (adam ignores it)", minimum=0, maximum=1,
+    momentum: float = setting(0.9, "SGD momentum, or Adam's first beta", minimum=0, maximum=1,
                               below_maximum=True)  # fmt: skip
+    beta2: float = setting(0.999, "Adam's second beta: how slowly its average of squared"
+                           " gradients forgets (sgd ignores it)", "adam beta2", minimum=0,
+                           maximum=1, below_maximum=True)  # fmt: skip
     schedule: str = setting("auto", "the learning rate's schedule: cosine (the study's, to 0"
                             " over the run, per epoch), onecycle (warm-up then cosine, per"
                             " batch), or auto: onecycle for fgsm-rs (Wong et al.'s cyclic rate,"
@@ -473,13 +477,32 @@ RECIPES = {
             {},
         ),  # fmt: skip
         Recipe(
-            "fast",
-            "99% in two epochs: batches of 128, a one-cycle schedule peaking at lr 0.1, label"
-            " smoothing 0.05",
+            "short",
+            "the study's network in two epochs: batches of 128, a one-cycle schedule peaking"
+            " at lr 0.1, label smoothing 0.05 (99.2%; the fast recipe before fastnet)",
             {
                 "epochs": 2,
                 "batch_size": 128,
                 "lr": 0.1,
+                "schedule": "onecycle",
+                "label_smoothing": 0.05,
+                "eval_batch_size": 2000,
+            },
+        ),  # fmt: skip
+        Recipe(
+            "fast",
+            "99% in one epoch: fastnet (train_mnist_fast's network), batches of 256, Adam"
+            " (betas 0.7, 0.9) on a one-cycle schedule peaking at lr 0.01, no weight decay,"
+            " label smoothing 0.05",
+            {
+                "model": "fastnet",
+                "epochs": 1,
+                "batch_size": 256,
+                "optimiser": "adam",
+                "lr": 0.01,
+                "momentum": 0.7,
+                "beta2": 0.9,
+                "weight_decay": 0.0,
                 "schedule": "onecycle",
                 "label_smoothing": 0.05,
                 "eval_batch_size": 2000,

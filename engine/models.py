@@ -171,6 +171,29 @@ class MadryNet(nn.Module):
         return self.fc2(self.relu3(self.fc1(torch.flatten(x, 1))))
 
 
+class FastNet(nn.Module):
+    """The network of train_mnist_fast's final notebook (github.com/tuomaso/train_mnist_fast,
+    "Training a NN to 99% accuracy on MNIST in 0.76 seconds", 2021): conv 5x5x24 -> pool ->
+    conv 3x3x32 -> pool -> fc 256 -> fc 10, no padding, ReLU after each pool as there. Its
+    point is speed: 1.2 million multiply-adds an image against the study's 2.8, enough to
+    reach 99% in one epoch with Adam (the ``fast`` recipe)."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 24, 5)
+        self.pool1 = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(24, 32, 3)
+        self.pool2 = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(32 * 5 * 5, 256)
+        self.fc2 = nn.Linear(256, classes)
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu1(self.pool1(self.conv1(x)))
+        x = self.relu2(self.pool2(self.conv2(x)))
+        return self.fc2(self.relu3(self.fc1(torch.flatten(x, 1))))
+
+
 MODELS: dict[str, type[nn.Module]] = {
     "convnet": ConvNet,
     "convnet-bn": BatchNormConvNet,
@@ -178,6 +201,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "mlp": MLP,
     "smallcnn": SmallCNN,
     "madry": MadryNet,
+    "fastnet": FastNet,
 }
 
 

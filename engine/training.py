@@ -178,10 +178,11 @@ def scorer_for(model: nn.Module, fast: FastModel) -> nn.Module:
 
 
 def make_optimiser(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """The study's SGD with momentum, or Adam (Wong et al.'s FGSM-RS recipe); both with
-    L2 weight decay."""
+    """The study's SGD with momentum, or Adam (Wong et al.'s FGSM-RS recipe, the fast
+    recipe's) with the momentum as its first beta; both with L2 weight decay."""
     if config.optimiser == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.momentum, config.beta2),
+                                weight_decay=config.weight_decay)  # fmt: skip
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                            weight_decay=config.weight_decay)  # fmt: skip
 
@@ -192,8 +193,14 @@ def make_scheduler(config: TrainConfig, optimiser: torch.optim.Optimizer, batche
     from lr/25 to ``lr``, then a cosine to nearly 0 — what fast MNIST recipes use. The
     momentum stays the setting's."""
     if config.lr_schedule == "onecycle":
+        total = config.epochs * batches
+        if total < 2:  # one step: nothing to warm up or anneal; the rate is lr
+            return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1.0)
+        # a warm-up of at least one and a half steps: torch divides by its length, so a run
+        # of 4 batches or fewer (a small subset in large batches) failed at its first step
+        warm_up = max(0.25, 1.5 / total)
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimiser, max_lr=config.lr, total_steps=config.epochs * batches, pct_start=0.25,
+            optimiser, max_lr=config.lr, total_steps=total, pct_start=warm_up,
             cycle_momentum=False,
         )  # fmt: skip
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
