@@ -6,8 +6,9 @@
 #   2. the CUDA tests (tests/test_gpu.py);
 #   3. bench/train_speed.py on CUDA: the notebook's loop against the engine's, with and
 #      without CUDA graphs;
-#   4. bench/time_to_accuracy.py on CUDA: the fast recipe over 5 seeds beside the
-#      notebook-style loop, then the study's recipe over 3 seeds;
+#   4. bench/time_to_accuracy.py on CUDA: the fast recipe (fastnet with Adam, not graphed)
+#      over 5 seeds beside the notebook-style loop, the short recipe (the study's network in
+#      two epochs of graphed SGD steps) over 5 seeds, then the study's recipe over 3 seeds;
 #   5. smallcnn trained with TRADES (Zhang et al.'s MNIST settings: momentum 0.9, no weight
 #      decay, eps 0.3, 40 steps of 0.01, beta 1; to fit a short lease, 9 epochs instead of
 #      their 100, and batches of 512 at lr 0.04 instead of 128 at 0.01, the same rate per
@@ -18,8 +19,8 @@
 #
 #   MNIST_TUI_HOME=HOME bash bench/on_gpu.sh OUT [SECONDS]
 #
-# PART="tests tta_fast ..." runs the steps named (smoke tests train_speed tta_fast tta_study
-# study_cli trades worst); PART=speed the first six, PART=robust the last two.
+# PART="tests tta_fast ..." runs the steps named (smoke tests train_speed tta_fast tta_short
+# tta_study study_cli trades worst); PART=speed the first seven, PART=robust the last two.
 # QUICK=1 DEVICE=cpu shrinks every step to seconds: a rehearsal on a machine without a GPU.
 set -u
 out=${1:?usage: bash bench/on_gpu.sh OUT_DIR [SECONDS]}
@@ -40,8 +41,8 @@ fi
 
 parts=${PART:-all}
 case $parts in
-    all) parts="smoke tests train_speed tta_fast tta_study study_cli trades worst" ;;
-    speed) parts="smoke tests train_speed tta_fast tta_study study_cli" ;;
+    all) parts="smoke tests train_speed tta_fast tta_short tta_study study_cli trades worst" ;;
+    speed) parts="smoke tests train_speed tta_fast tta_short tta_study study_cli" ;;
     robust) parts="trades worst" ;;
 esac
 
@@ -80,6 +81,8 @@ step tests 120 env MNIST_TUI_TEST_DEVICE="$device" $py -m pytest tests/test_gpu.
 step train_speed 80 $py bench/train_speed.py --images $images --rounds $rounds --device "$device"
 step tta_fast 100 $py bench/time_to_accuracy.py --recipe fast --seeds $seeds --reference \
     --reference-epochs $ref_epochs --device "$device" "${epochs[@]}" "${graphs[@]}"
+step tta_short 40 $py bench/time_to_accuracy.py --recipe short --seeds $seeds \
+    --device "$device" "${epochs[@]}" "${graphs[@]}"
 step tta_study 60 $py bench/time_to_accuracy.py --recipe study --seeds $study_seeds \
     --device "$device" "${epochs[@]}" "${graphs[@]}"
 step study_cli 60 $py -m tui.cli train --device "$device" "${study_epochs[@]}" "${graphs[@]}"

@@ -352,6 +352,27 @@ def test_the_train_form_fits_the_terminal(trained_home, tiny_folder, width, colu
     run(scenario())
 
 
+def test_choosing_the_fast_recipe_fills_the_form_with_its_network_and_optimiser(
+    trained_home, tiny_folder
+):
+    from textual.widgets import Input, Select
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("1")
+            await pilot.pause(0.2)
+            app.screen.query_one("#recipe", Select).value = "fast"
+            await pilot.pause(0.2)
+            form = {f.id: f.value for f in app.screen.query(Input)}
+            form |= {f.id: f.value for f in app.screen.query(Select)}
+            assert (form["model"], form["optimiser"], form["epochs"]) == ("fastnet", "adam", "1")
+            assert (form["momentum"], form["beta2"]) == ("0.7", "0.9")  # Adam's betas
+            assert "Train fastnet" in text_of(app.screen.query_one("#train-title"))
+
+    run(scenario())
+
+
 def test_charts_redraw_only_for_new_data_and_draw_two_points_a_column():
     from tui.draw.charts import thin
     from tui.widgets.chart_view import ChartView

@@ -225,6 +225,12 @@ class TrainScreen(ExperimentScreen):
             else:
                 widget.value = spec.show(value)
 
+    @on(Select.Changed, "#model")
+    def model_chosen(self, event: Select.Changed) -> None:
+        """The title names the network the form will train (a recipe may choose another)."""
+        if self.follower is None and isinstance(event.value, str):
+            self.query_one("#train-title", Static).update(f"Train {model_label(event.value)}")
+
     def read_form(self) -> TrainConfig | None:
         """The settings entered, or None (with the bad fields named) if any is invalid."""
         values: dict = dict(self.app.settings.train_defaults)
