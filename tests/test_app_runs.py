@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 
+import pytest
 import torch
 from textual.widgets import DataTable, Static
 
@@ -274,3 +275,30 @@ def test_a_name_that_looks_like_markup_is_shown_as_typed(trained_home, tiny_fold
             assert app.is_running
 
     run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("done", "total"), [(0, 540), (1, 540), (270, 540), (271, 540), (539, 540), (540, 540), (3, 15)]
+)
+def test_the_live_progress_bars_look_like_richs(done, total):
+    """The training view draws its bars as Text (cheaper to redraw every second); they show
+    the same characters and colours as Rich's ProgressBar, and without colour leave the
+    undone part blank as Rich does."""
+    from rich.console import Console
+    from rich.progress_bar import ProgressBar
+
+    from tui.draw.tables import bar_line
+
+    for colour in (True, False):
+        console = Console(width=80, color_system="truecolor" if colour else None,
+                          no_color=not colour, file=open(os.devnull, "w"))  # noqa: SIM115  # fmt: skip
+        ours = bar_line("epoch", done, total, colour=colour)
+        assert ours.plain.startswith("epoch ") and ours.plain.endswith(f" {done}/{total}")
+        bar = _cells(console, ProgressBar(total, done, width=50))
+        assert _cells(console, ours)[6 : 6 + len(bar)] == bar
+
+
+def _cells(console, renderable) -> list:
+    """Each character a console draws, with its colour."""
+    return [(ch, seg.style.color if seg.style else None)
+            for seg in console.render(renderable) for ch in seg.text if ch != "\n"]  # fmt: skip

@@ -34,6 +34,25 @@ def clock(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def bar_line(label: str, done: int, total: int, width: int = 50, colour: bool = True) -> Text:
+    """'epoch ━━━━━━━━╸━━━━━━━ 3/15': Rich's ProgressBar drawn as one line of Text, the same
+    characters and colours, without a Table to lay out (the live view redraws two of these
+    every second). Without colour the undone part is left blank, as Rich does."""
+    halves = int(width * 2 * min(max(done, 0), total) / total) if total else 2 * width
+    full, half = divmod(halves, 2)
+    style = "bar.finished" if done >= total else "bar.complete"
+    line = Text(f"{label:<5} ")
+    line.append("━" * full + "╸" * half, style)
+    if colour and full + half < width:
+        rest = width - full - half
+        lead = "╺" if full and not half else ""
+        line.append(lead + "━" * (rest - len(lead)), "bar.back")
+    elif full + half < width:
+        line.append(" " * (width - full - half))
+    line.append(f" {done}/{total}")
+    return line
+
+
 def interval_text(iv, unit: str, with_sd: bool = True) -> str:
     """A figure over seeds (engine.study_stats.Interval): 'mean ± sd [low, high]', in
     percent where ``unit`` is '%'; a '*' marks an interval cut at the possible values."""
