@@ -379,14 +379,15 @@ class Training:
         start = time.perf_counter()
         seen = 0
         lr = self.optimiser.param_groups[0]["lr"]
-        # (batch, images, its loss, the gradient and weight norms measured after it or None)
-        pending: list[tuple[int, int, torch.Tensor, torch.Tensor | None]] = []
+        # (batch, images, its loss, the gradient and weight norms measured after it or None,
+        # the rate it stepped at: a per-batch schedule moves it within the epoch)
+        pending: list[tuple[int, int, torch.Tensor, torch.Tensor | None, float]] = []
 
         def settle() -> None:
             """Read the pending batches' losses (one wait) and emit their events."""
             nonlocal seen
             losses = torch.stack([entry[2] for entry in pending]).tolist() if pending else []
-            for (batch, count, _, norms), loss in zip(pending, losses, strict=True):
+            for (batch, count, _, norms, rate), loss in zip(pending, losses, strict=True):
                 self.check_loss(loss, epoch, batch)
                 seen += count
                 progress.batch = batch + 1
@@ -394,11 +395,11 @@ class Training:
                 elapsed = time.perf_counter() - start
                 self.emit(ev.BatchTrained(
                     epoch=epoch + 1, batch=batch + 1, batches=self.batches,
-                    step=epoch * self.batches + batch + 1, loss=loss, lr=lr,
+                    step=epoch * self.batches + batch + 1, loss=loss, lr=rate,
                     images_per_s=seen / max(elapsed, 1e-9),
                 ))  # fmt: skip
                 if norms is not None:
-                    self.emit_gradients(norms.tolist(), epoch, batch, lr)
+                    self.emit_gradients(norms.tolist(), epoch, batch, rate)
             pending.clear()
 
         for batch in range(progress.batch, self.batches):
@@ -406,10 +407,11 @@ class Training:
             if moment is not None:
                 self.save_snapshot(moment)
             index = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+            rate = self.optimiser.param_groups[0]["lr"]
             loss = self.step(index, shifts, epoch, batch)
             step = epoch * self.batches + batch
             norms = self.norms() if step % GRADIENTS_EVERY == 0 else None
-            pending.append((batch, len(index), loss, norms))
+            pending.append((batch, len(index), loss, norms, rate))
             if len(pending) >= self.sync_every or batch + 1 == self.batches:
                 settle()
             if self.cancel.is_set():

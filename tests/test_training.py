@@ -189,6 +189,19 @@ def test_the_fast_recipe_is_a_bundle_of_overridable_settings(home, tiny_folder, 
     assert (saved.epochs, saved.batch_size) == (1, 40)  # what was given wins
 
 
+def test_each_batch_reports_the_rate_it_stepped_at(tiny_splits):
+    """A per-batch schedule moves the rate within an epoch: the progress line said the
+    epoch's first rate all epoch long (0.0004 throughout the fast recipe's one epoch)."""
+    seen = []
+    config = TrainConfig(epochs=1, batch_size=20, lr=0.05, device="cpu", schedule="onecycle")
+    train(config, tiny_splits, seen.append)
+    rates = [e.lr for e in seen if isinstance(e, ev.BatchTrained)]
+    assert rates[0] == pytest.approx(0.05 / 25)  # one-cycle starts at lr / 25
+    assert max(rates) == pytest.approx(0.05, rel=0.05) and rates[-1] < rates[len(rates) // 2]
+    gradients = [e for e in seen if isinstance(e, ev.GradientsMeasured)]
+    assert gradients and gradients[0].step == 1  # judged at the first batch's own rate
+
+
 def test_a_one_cycle_run_resumes_where_it_would_have_been(tiny_splits, tmp_path):
     config = TrainConfig(**TINY, schedule="onecycle", label_smoothing=0.05)
     whole = train(config, tiny_splits, checkpoint_dir=tmp_path / "whole")
