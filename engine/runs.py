@@ -84,28 +84,34 @@ def list_runs(home: Path) -> list[Path]:
     """Every run folder, oldest first."""
     folder = runs_folder(home)
     try:
-        entries = list(folder.iterdir())
+        with os.scandir(folder) as entries:  # a folder's kind comes with its name: no stat
+            folders = [folder / e.name for e in entries
+                       if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]  # fmt: skip
     except FileNotFoundError:
         return []
     except OSError as error:
         raise RunNotFound(f"{folder} cannot be read ({error.strerror})") from None
-    folders = [p for p in entries if not p.name.startswith(".") and _is_folder(p)]
     return sorted(folders, key=_created)
+
+
+# _created's answers from config.json, which is written once: views that list every run
+# every few seconds stat it once a run, not once a listing
+_CREATED: dict[Path, tuple[int, str]] = {}
 
 
 def _created(run_dir: Path) -> tuple[int, str]:
     """When a run was made: its config.json is written once, when the folder is (two runs
     started in the same second share their name's time stamp, not this)."""
-    for path in (run_dir / CONFIG, run_dir):
+    if run_dir in _CREATED:
+        return _CREATED[run_dir]
+    try:
+        _CREATED[run_dir] = made = (run_dir.joinpath(CONFIG).lstat().st_mtime_ns, run_dir.name)
+        return made
+    except OSError:  # not written yet, or gone: the folder's time, asked again next time
         try:
-            return path.lstat().st_mtime_ns, run_dir.name
+            return run_dir.lstat().st_mtime_ns, run_dir.name
         except OSError:
-            continue
-    return 0, run_dir.name
-
-
-def _is_folder(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
+            return 0, run_dir.name
 
 
 def has_checkpoint(run_dir: Path, kind: str = "best") -> bool:
@@ -384,15 +390,19 @@ def summarize(run_dir: Path) -> RunSummary:
 
 # summarize_cached: a run's summary kept while none of the files it is made from changed.
 _SUMMARIES: dict[Path, tuple[tuple, RunSummary]] = {}
-_SOURCES = (CONFIG, EVENTS, SUMMARY, NAME, "process.json")
 
 
 def _fingerprint(run_dir: Path) -> tuple:
-    """What the summary depends on: each source file's size and modification time."""
+    """What the summary depends on, in two stat calls: the log's size and time (it is
+    appended to in place), and the folder's own time, which every other source changes —
+    config.json, summary.json, the name and process.json are written by replacing them
+    (engine.atomic), and replacing a file changes its folder. (A file edited in place by
+    hand is seen when the app starts again.)"""
+    folder = os.fspath(run_dir)  # strings, not Paths: a thousand runs are listed each time
     marks = []
-    for name in _SOURCES:
+    for path in (folder, os.path.join(folder, EVENTS)):
         try:
-            info = (run_dir / name).lstat()
+            info = os.lstat(path)
             marks.append((info.st_size, info.st_mtime_ns, info.st_ino))
         except OSError:
             marks.append(None)

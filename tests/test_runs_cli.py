@@ -155,3 +155,22 @@ def test_reader_skips_batch_events_without_decoding_them(tmp_path):
     log.close()
     assert [type(e) for e in runs.read_events(run_dir)] == [ev.BatchTrained, ev.RunStopped]
     assert [type(e) for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)] == [ev.RunStopped]
+
+
+def test_a_listed_runs_summary_follows_its_files_from_two_stat_calls(trained_home, tmp_path):
+    """Views list every run every two seconds from memory (two stat calls a run): still, a
+    name given (a file replaced) and a log grown in place are seen at the next listing."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    run_dir = runs.list_runs(home)[-1]
+    first = runs.summarize_cached(run_dir)
+    assert runs.summarize_cached(run_dir) is first  # unchanged: from memory
+    runs.name_run(run_dir, "kept")
+    named = runs.summarize_cached(run_dir)
+    assert named.name == "kept"
+    time.sleep(0.01)
+    with open(run_dir / runs.EVENTS, "a") as log:  # appended in place, as a run does
+        log.write(ev.event_to_json(ev.RunStopped(epoch=3, reason="test")) + "\n")
+    assert runs.summarize_cached(run_dir) is not named  # the log was read again
