@@ -359,9 +359,7 @@ class RunSummary:
 
 def disk_use(run_dir: Path) -> int:
     """The bytes of a run's files and of its snapshots (links not followed)."""
-    files = sum(entry.stat(follow_symlinks=False).st_size for entry in os.scandir(run_dir)
-                if entry.is_file(follow_symlinks=False))  # fmt: skip
-    return files + snapshots.disk_use(run_dir)
+    return snapshots.files_bytes(run_dir) + snapshots.disk_use(run_dir)
 
 
 def status_of(run_dir: Path, state: RunState) -> tuple[str, str]:

@@ -10,6 +10,7 @@ written again, never twice), and deleting the run removes them with it.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -88,4 +89,11 @@ def disk_use(run_dir: Path) -> int:
     folder = run_dir / FOLDER
     if folder.is_symlink() or not folder.is_dir():
         return 0
-    return sum(p.lstat().st_size for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+    return files_bytes(folder)
+
+
+def files_bytes(folder: Path) -> int:
+    """The bytes of the files directly in ``folder`` (links not followed)."""
+    with os.scandir(folder) as entries:
+        return sum(e.stat(follow_symlinks=False).st_size for e in entries
+                   if e.is_file(follow_symlinks=False))  # fmt: skip

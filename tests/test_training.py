@@ -108,7 +108,7 @@ def test_adam_trains_and_resumes_like_sgd(tiny_splits, tmp_path):
         assert torch.equal(tensor, resumed.model.state_dict()[name]), name
 
 
-def test_adams_betas_are_the_momentum_and_beta2_settings(tiny_splits, tmp_path):
+def test_adams_betas_are_the_momentum_and_beta2_settings():
     from engine.models import build_model
     from engine.training import make_optimiser
 

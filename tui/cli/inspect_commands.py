@@ -53,7 +53,9 @@ def summary_command(args: argparse.Namespace) -> int:
 
     if args.run and args.model:
         raise UserError("give a run or --model, not both")
-    moment = args.at or (f"epoch:{args.epoch}" if args.epoch else None)
+    from tui.cli.subject import moment_of
+
+    moment = moment_of(args) if args.at or args.epoch else None
     if moment and not args.run:
         raise UserError("--epoch and --at need a RUN (a network by name has no training)")
     if args.run:

@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="train a model (study §3 defaults); --detach to run it in the background",
         description="Train a model on MNIST with SGD (momentum, weight decay; or Adam) and a"
         " learning-rate schedule: by default the study's recipe; --recipe fast for 99% in one"
-        " epoch (about ten seconds on two CPU cores). Ctrl-C (or `mnist-tui stop`) finishes"
+        " epoch of a smaller network. Ctrl-C (or `mnist-tui stop`) finishes"
         " the batch, saves last.pt and stops cleanly.",
     )
     add_recipe(train)

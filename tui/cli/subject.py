@@ -8,12 +8,13 @@ import sys
 
 
 def moment_of(args: argparse.Namespace) -> str:
-    """The weights asked for: --at, --epoch N, else --checkpoint (best or last)."""
+    """The weights asked for: --at, --epoch N, else --checkpoint (best or last; best where
+    the command has no --checkpoint)."""
     if getattr(args, "at", None):
         return args.at
     if getattr(args, "epoch", None):
         return f"epoch:{args.epoch}"
-    return args.checkpoint
+    return getattr(args, "checkpoint", "best")
 
 
 def load_subject(args: argparse.Namespace):

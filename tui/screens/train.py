@@ -397,8 +397,8 @@ class TrainScreen(ExperimentScreen):
         if state.started is None:
             return
         batch = state.last_batch
-        # One Static with two lines of Text drawn as Rich's bars: far cheaper to redraw every
-        # second than ProgressBar widgets, or Rich bars in a Table (measured: bench/idle_cpu.py)
+        # One Static with two lines of Text drawn as Rich's bars: cheaper to redraw every
+        # second than ProgressBar widgets with their timers, and no Table to lay out
         colour = self.app.settings.colour
         bars = bar_line("epoch", state.epoch, state.started.epochs, colour=colour)
         if batch is not None:
@@ -437,7 +437,7 @@ class TrainScreen(ExperimentScreen):
         self.update_static("#train-stats", stats, len(stats.wrap(self.app.console, width)))
 
     def update_static(self, selector: str, content, lines: int) -> None:
-        """Update a Static that a followed run redraws twice a second; the screen's layout
+        """Update a Static that a followed run redraws every second; the screen's layout
         is worked out again only when its height changes (re-laying out the whole screen at
         every update was most of what following a run cost)."""
         changed = self._heights.get(selector) != lines
