@@ -40,11 +40,13 @@ class AppSettings:
     targeted_steps: int = TARGETED_STEPS
     noise_max_steps: int = NOISE_STEPS
     robustness_limit: int = 1000
-    # Following a live run: its log read every second, the loss chart (which grows every
-    # batch) redrawn every 4 s; measured in bench/idle_cpu.py (docs/results.md)
-    poll_seconds: float = 1.0
-    chart_seconds: float = 0.5  # how often charts redraw while data streams in
-    live_chart_seconds: float = 4.0
+    # Following a live run: its log read every 2 s (as btop refreshes), the loss chart
+    # (which grows every batch) redrawn at most every 10 s; each Textual repaint costs a few
+    # ms of Python, so this is what keeps the view under 1% of a core while nobody touches
+    # it (bench/idle_cpu.py --live; docs/results.md "The app when idle")
+    poll_seconds: float = 2.0
+    chart_seconds: float = 0.5  # at most one redraw this often while data streams in
+    live_chart_seconds: float = 10.0
 
     @property
     def colour(self) -> bool:

@@ -105,7 +105,7 @@ class TrainScreen(ExperimentScreen):
         self.settings = settings  # a run's settings to start from, else the defaults
         self.follower = None  # engine.runs.RunFollower of the run shown
         self.best_shown = -1.0  # the best validation accuracy in the epoch table so far
-        self._heights: dict[str, int] = {}  # update_static's: each Static's lines last shown
+        self._live_lines = 0  # show_live's: the lines it showed last
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Only the keys that apply show and work: the form's start, a running run's stop,
@@ -169,8 +169,7 @@ class TrainScreen(ExperimentScreen):
                 yield Button("Start (Enter or ctrl+s)", id="start", variant="primary")
                 yield Static("", id="form-error", classes="error")
             with Vertical(id="train-progress"):
-                yield Static("", id="bars")
-                yield Static("", id="train-stats")
+                yield Static("", id="live")
             with Horizontal(id="charts"):
                 yield ChartView(
                     "training loss (smoothed) and validation loss",
@@ -350,10 +349,12 @@ class TrainScreen(ExperimentScreen):
             self.set_status("resumed: x stops it")
         if not new and not (follower.over and not was_over):
             if not follower.over and follower.state.started is not None:
-                self.show_stats()
+                self.show_live()
             return
         for event in new:
-            if isinstance(event, ev.EpochEvaluated):
+            if isinstance(event, ev.RunStarted):
+                self.reserve_epoch_rows(event.epochs)
+            elif isinstance(event, ev.EpochEvaluated):
                 self.add_epoch_row(event)
             elif isinstance(event, ev.RobustnessCollapsed):
                 from tui.draw.tables import collapse_line
@@ -363,9 +364,8 @@ class TrainScreen(ExperimentScreen):
                 from tui.draw.tables import stuck_line
 
                 self.notify(stuck_line(event).strip(), severity="warning", timeout=15)
-        self.show_progress()
+        self.show_live()
         self.show_charts()
-        self.show_stats()
         if follower.over:
             self.show_end()
             self.show_title()
@@ -381,6 +381,14 @@ class TrainScreen(ExperimentScreen):
         self.query_one("#train-title", Static).update(f"Run {self.run_id} — {what}")
         self.refresh_bindings()
 
+    def reserve_epoch_rows(self, epochs: int) -> None:
+        """Give the epoch table the room of the epochs the run will have (as many as its
+        most rows): a table that grew a row an epoch laid the screen out again and redrew
+        both charts at their new height each time."""
+        table = self.query_one("#epoch-table", DataTable)
+        most = int(table.styles.max_height.value) if table.styles.max_height else 12
+        table.styles.min_height = min(epochs + 1, most)  # the rows and the header
+
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
         table = self.query_one("#epoch-table", DataTable)
         # the epoch whose weights became best.pt (a tie does not replace it); an adversarial
@@ -392,28 +400,30 @@ class TrainScreen(ExperimentScreen):
         table.add_row(epoch.strip() + best, *rest)
         table.move_cursor(row=table.row_count - 1)  # the newest epoch stays in view
 
-    def show_progress(self) -> None:
+    def show_live(self) -> None:
+        """The bars and figures of a followed run, as one Static: one widget to repaint at
+        each poll (Textual's repaint is most of what a followed run costs the app)."""
         state = self.follower.state
         if state.started is None:
             return
-        batch = state.last_batch
-        # One Static with two lines of Text drawn as Rich's bars: cheaper to redraw every
-        # second than ProgressBar widgets with their timers, and no Table to lay out
+        # Two lines of Text drawn as Rich's bars: cheaper to redraw than ProgressBar widgets
+        # with their timers, and no Table to lay out
         colour = self.app.settings.colour
-        bars = bar_line("epoch", state.epoch, state.started.epochs, colour=colour)
-        if batch is not None:
-            bars.append("\n").append_text(
-                bar_line("batch", batch.batch, batch.batches, colour=colour)
-            )
-        self.update_static("#bars", bars, 1 if batch is None else 2)
+        live = bar_line("epoch", state.epoch, state.started.epochs, colour=colour)
+        if state.last_batch is not None:
+            b = state.last_batch
+            live.append("\n").append_text(bar_line("batch", b.batch, b.batches, colour=colour))
+        live.append("\n").append_text(self.stats_text())
+        width = max(self.query_one("#live", Static).size.width or self.size.width, 10)
+        lines = len(live.wrap(self.app.console, width))
+        # the screen is laid out again only when the height changes (laying it out at every
+        # update was most of what following a run cost)
+        self.query_one("#live", Static).update(live, layout=lines != self._live_lines)
+        self._live_lines = lines
 
-    def show_stats(self) -> None:
+    def stats_text(self) -> Text:
         state = self.follower.state
-        parts = []
-        if state.started is not None:
-            parts.append(
-                f"{state.started.model} on {state.started.dataset}, {state.started.device}"
-            )
+        parts = [f"{state.started.model} on {state.started.dataset}, {state.started.device}"]
         if state.last_batch is not None:
             b = state.last_batch
             parts.append(f"epoch {b.epoch} batch {b.batch}/{b.batches}  loss {state.smoothed_loss:.4f}"
@@ -432,17 +442,7 @@ class TrainScreen(ExperimentScreen):
             stats.append(f"\ngradient/weights (batch {g.step:,}): {sizes}", "dim")
         for warning in state.gradient_warnings.values():
             stats.append(f"\n{warning}", "bold yellow")
-        widget = self.query_one("#train-stats", Static)
-        width = max(widget.size.width or self.size.width, 10)
-        self.update_static("#train-stats", stats, len(stats.wrap(self.app.console, width)))
-
-    def update_static(self, selector: str, content, lines: int) -> None:
-        """Update a Static that a followed run redraws every second; the screen's layout
-        is worked out again only when its height changes (re-laying out the whole screen at
-        every update was most of what following a run cost)."""
-        changed = self._heights.get(selector) != lines
-        self._heights[selector] = lines
-        self.query_one(selector, Static).update(content, layout=changed)
+        return stats
 
     def show_charts(self) -> None:
         state = self.follower.state

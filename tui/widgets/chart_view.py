@@ -1,8 +1,9 @@
-"""ChartView: line charts drawn with plotext at the widget's size, redrawn at most a few
-times a second however often the data changes."""
+"""ChartView: line charts drawn with plotext at the widget's size, redrawn at most once
+every few seconds however often the data changes, and not woken at all while it does not."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -12,7 +13,9 @@ from tui.draw.charts import chart_xy, thin
 
 
 class ChartView(Widget):
-    """Holds named series over a shared x; ``set_data`` marks it dirty, a timer redraws."""
+    """Holds named series over a shared x; ``set_data`` marks it dirty and asks for a redraw:
+    at once if the last was ``seconds`` ago or more, else when that much time has passed. A
+    chart whose data stands still costs nothing (no timer ticks between redraws)."""
 
     def __init__(self, title: str = "", xlabel: str = "", *, id: str | None = None,
                  classes: str | None = None, ylim: tuple | None = None,
@@ -30,11 +33,27 @@ class ChartView(Widget):
         self.redraws = 0  # how many times it drew (benchmarks and tests read it)
         self._dirty = False
         self._drawn: Text = Text("")
+        self._last_draw = float("-inf")  # time.monotonic() of the last redraw
+        self._due = False  # a redraw is asked for and pending
+
+    @property
+    def every(self) -> float:
+        settings = getattr(self.app, "settings", None)
+        return self.seconds or (settings.chart_seconds if settings else 0.3)
 
     def on_mount(self) -> None:
-        settings = getattr(self.app, "settings", None)
-        every = self.seconds or (settings.chart_seconds if settings else 0.3)
-        self.set_interval(every, self._redraw_if_dirty)
+        if self._dirty:  # data set before the widget was in the screen
+            self._ask_redraw()
+
+    def _ask_redraw(self) -> None:
+        if self._due or not self.is_mounted:
+            return
+        self._due = True
+        wait = self._last_draw + self.every - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._redraw_due)
+        else:  # (Textual's timers divide by their delay: none of zero)
+            self.call_later(self._redraw_due)
 
     def set_data(self, series: dict[str, tuple[Sequence[float], Sequence[float]]]) -> None:
         """Replace the data: each name maps to (x values, y values). The same data again
@@ -45,6 +64,7 @@ class ChartView(Widget):
             return
         self.xs, self.series = xs, ys
         self._dirty = True
+        self._ask_redraw()
 
     def toggle_log(self) -> None:
         """Switch the y axis between linear and log, at once (a key press should show)."""
@@ -53,12 +73,18 @@ class ChartView(Widget):
         self._redraw_if_dirty()
 
     def on_resize(self) -> None:
-        self._dirty = True
+        self._dirty = True  # drawn again at the new size at once
+        self.call_after_refresh(self._redraw_if_dirty)
+
+    def _redraw_due(self) -> None:
+        self._due = False
+        self._redraw_if_dirty()
 
     def _redraw_if_dirty(self) -> None:
         if self._dirty:
             self._dirty = False
             self._drawn = self._draw()
+            self._last_draw = time.monotonic()
             self.redraws += 1
             self.refresh()
 
@@ -68,9 +94,7 @@ class ChartView(Widget):
         colour = settings.colour if settings else True
         names = [n for n, ys in self.series.items() if len(ys)]
         if not names:
-            return Text(
-                f"{self.title}\n(no points yet: they appear as they are computed)", style="dim"
-            )
+            return Text(f"{self.title}\n({self.empty})", style="dim")
         return chart_xy(
             {n: thin(self.xs[n], self.series[n], most=2 * width) for n in names},
             title=self.title + ("  [log y]" if self.ylog else ""),
