@@ -389,6 +389,35 @@ def test_charts_redraw_only_for_new_data_and_draw_two_points_a_column():
     assert len(xs) == len(ys) == 100 and xs[0] == 4.5 and set(ys) == {0.5}
 
 
+def test_a_chart_draws_new_data_at_once_then_at_most_once_an_interval_and_says_how_to_fill_it():
+    from textual.app import App
+
+    from tui.widgets.chart_view import ChartView
+
+    class OneChart(App):
+        def compose(self):
+            yield ChartView("loss", "step", seconds=1.0, empty="Space picks runs")
+
+    async def scenario():
+        app = OneChart()
+        async with app.run_test(size=(60, 20)) as pilot:
+            chart = app.query_one(ChartView)
+            await pilot.pause(0.1)
+            assert "Space picks runs" in chart.render().plain  # its own hint, not a default
+            drawn = chart.redraws
+            chart.set_data({"train": ([1, 2], [0.9, 0.5])})
+            await pilot.pause(0.1)
+            assert chart.redraws == drawn + 1  # the first data shows without waiting
+            for step in range(3, 8):  # data every 0.1 s: drawn again only after 1 s
+                chart.set_data({"train": (list(range(1, step)), [1 / i for i in range(1, step)])})
+                await pilot.pause(0.1)
+            assert chart.redraws == drawn + 1
+            await pilot.pause(1.0)
+            assert chart.redraws == drawn + 2 and chart.xs["train"][-1] == 6  # the newest
+
+    run(scenario())
+
+
 def test_help_lists_each_key_once_a_section_and_every_screen_has_keys():
     from tui.app import MnistApp
     from tui.screens.help import key_lines

@@ -57,8 +57,8 @@ def chart_xy(
                 plt.plot(list(xs), list(ys), marker=marker, color=PALETTE[i % len(PALETTE)])
             else:
                 plt.plot(list(xs), list(ys), marker=MARKERS[i % len(MARKERS)])
-        if title:
-            plt.title(title)
+        if title:  # (plotext leaves out a title wider than the chart: shorten it instead)
+            plt.title(title if len(title) <= width else title[: width - 1] + "…")
         if xlabel:
             plt.xlabel(xlabel)
         if ylog:

@@ -172,7 +172,7 @@ class TrainScreen(ExperimentScreen):
                 yield Static("", id="live")
             with Horizontal(id="charts"):
                 yield ChartView(
-                    "training loss (smoothed) and validation loss",
+                    "loss (training smoothed, validation)",
                     "step",
                     id="loss-chart",
                     classes="chart",
@@ -422,24 +422,28 @@ class TrainScreen(ExperimentScreen):
         self._live_lines = lines
 
     def stats_text(self) -> Text:
+        """The run's figures in short lines that fit 80 columns: what it is and its best,
+        where it is now, its layers' gradients, any warning."""
         state = self.follower.state
-        parts = [f"{state.started.model} on {state.started.dataset}, {state.started.device}"]
+        started = state.started
+        about = f"{started.model} on {started.dataset}, {started.device}"
+        if state.best is not None:
+            about += f"   best: epoch {state.best.epoch}, val acc {state.best.val_accuracy:.2%}"
+        stats = Text(about)
         if state.last_batch is not None:
             b = state.last_batch
-            parts.append(f"epoch {b.epoch} batch {b.batch}/{b.batches}  loss {state.smoothed_loss:.4f}"
-                         f"  {b.images_per_s:,.0f} img/s  lr {b.lr:.4f}")  # fmt: skip
-        eta = state.eta_seconds()
-        if eta is not None and not self.follower.over:
-            parts.append(f"run ETA {clock(eta)}")
-        if state.best is not None:
-            parts.append(f"best: epoch {state.best.epoch}, val acc {state.best.val_accuracy:.2%}")
-        stats = Text("   ".join(parts))
+            now = (f"epoch {b.epoch} batch {b.batch}/{b.batches}  loss {state.smoothed_loss:.4f}"
+                   f"  {b.images_per_s:,.0f} img/s  lr {b.lr:.4f}")  # fmt: skip
+            eta = state.eta_seconds()
+            if eta is not None and not self.follower.over:
+                now += f"  ETA {clock(eta)}"
+            stats.append("\n" + now)
         if state.gradients is not None:
             g = state.gradients
             sizes = "  ".join(f"{name} {grad / weight if weight else 0:.1e}"
                               for name, grad, weight in zip(g.layers, g.gradient_norms,
                                                             g.weight_norms, strict=True))  # fmt: skip
-            stats.append(f"\ngradient/weights (batch {g.step:,}): {sizes}", "dim")
+            stats.append(f"\ngradient/weight: {sizes}", "dim")
         for warning in state.gradient_warnings.values():
             stats.append(f"\n{warning}", "bold yellow")
         return stats

@@ -84,7 +84,8 @@ class ChartView(Widget):
         if self._dirty:
             self._dirty = False
             self._drawn = self._draw()
-            self._last_draw = time.monotonic()
+            if any(len(ys) for ys in self.series.values()):  # (the empty hint: data next
+                self._last_draw = time.monotonic()  # is drawn without waiting)
             self.redraws += 1
             self.refresh()
 
