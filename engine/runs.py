@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -405,6 +405,20 @@ def _fingerprint(run_dir: Path) -> tuple:
         except OSError:
             marks.append(None)
     return tuple(marks)
+
+
+def listing_mark(home: Path, running: Iterable[str]) -> tuple:
+    """A mark that changes when a listing of the runs would, but for a finished run changed
+    from elsewhere (renamed, resumed): the runs folder's time (a run made or removed), and
+    for the ``running`` ones (run ids) their fingerprint and whether their process lives
+    (one killed writes nothing). A few system calls, however many runs the home holds."""
+    folder = runs_folder(home)
+    try:
+        own = os.lstat(folder).st_mtime_ns
+    except OSError:
+        own = None
+    live = tuple((_fingerprint(folder / r), process_alive(folder / r)) for r in running)
+    return own, live
 
 
 def summarize_cached(run_dir: Path) -> RunSummary:

@@ -389,6 +389,28 @@ def test_charts_redraw_only_for_new_data_and_draw_two_points_a_column():
     assert len(xs) == len(ys) == 100 and xs[0] == 4.5 and set(ys) == {0.5}
 
 
+def test_the_open_home_shows_a_run_named_from_another_terminal(trained_home, tiny_folder, tmp_path):
+    import shutil
+
+    from engine import runs
+    from tui.screens import home as home_screen
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    run_dir = runs.list_runs(home)[-1]
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one("#runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 1)
+            runs.name_run(run_dir, "n9")  # as `mnist-tui name` would
+            shown = lambda: "n9" in " ".join(map(str, table.get_row_at(0)))  # noqa: E731
+            assert await wait_for(pilot, shown, home_screen.RELIST_SECONDS + 4), table.get_row_at(0)
+
+    run(scenario())
+
+
 def test_a_chart_draws_new_data_at_once_then_at_most_once_an_interval_and_says_how_to_fill_it():
     from textual.app import App
 

@@ -173,3 +173,28 @@ def test_a_listed_runs_summary_follows_its_files_from_two_stat_calls(trained_hom
     with open(run_dir / runs.EVENTS, "a") as log:  # appended in place, as a run does
         log.write(ev.event_to_json(ev.RunStopped(epoch=3, reason="test")) + "\n")
     assert runs.summarize_cached(run_dir) is not named  # the log was read again
+
+
+def test_the_listing_mark_moves_with_a_run_made_removed_or_running_not_with_a_finished_one(
+    trained_home, tmp_path
+):
+    """The home looks at this mark every 2 s and lists every run only when it moves (or
+    every 10 s): it must move for what changes a listing by itself."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    run_dir = runs.list_runs(home)[-1]
+    mark = runs.listing_mark(home, [])
+    runs.name_run(run_dir, "renamed")  # a finished run changed from elsewhere: the 10 s relist
+    assert runs.listing_mark(home, []) == mark
+    copy = runs.runs_folder(home) / "copy"
+    shutil.copytree(run_dir, copy)
+    assert runs.listing_mark(home, []) != mark  # a run made
+    mark = runs.listing_mark(home, [])
+    shutil.rmtree(copy)
+    assert runs.listing_mark(home, []) != mark  # a run removed
+    mark = runs.listing_mark(home, [run_dir.name])
+    with open(run_dir / runs.EVENTS, "a") as log:  # a running run logs
+        log.write(ev.event_to_json(ev.RunStopped(epoch=3, reason="test")) + "\n")
+    assert runs.listing_mark(home, [run_dir.name]) != mark

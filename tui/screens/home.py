@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,12 +18,19 @@ from tui.experiments import experiments
 
 # The home lists this many of the newest runs; the Runs screen (3) lists every one.
 HOME_RUNS = 100
+# Every 2 s the home looks whether a run was made or removed, or a running one moved
+# (engine.runs.listing_mark: a few system calls); it lists every run only then, or after
+# RELIST_SECONDS, for a finished run renamed or resumed from elsewhere. Listing a thousand
+# runs every 2 s took 2.3% of a core while nobody touched the app.
+RELIST_SECONDS = 10.0
 
 
 class HomeScreen(Screen):
     """Pick an experiment (Enter, or its key) or a run (Tab, then Enter to follow it)."""
 
     _shown: list | None = None  # the summaries the runs table shows
+    _runs_mark: tuple | None = None  # engine.runs.listing_mark when the runs were last listed
+    _runs_listed_at: float | None = None  # when that listing ended (None: under way)
 
     BINDINGS = [
         Binding("j", "move(1)", "Down", show=False),
@@ -64,22 +73,47 @@ class HomeScreen(Screen):
     def refresh_if_shown(self) -> None:
         # under another screen (a followed run, say) the list waits: its reading and
         # redrawing would take time from a training run sharing the machine
-        if self.is_active:
+        if not self.is_active or self._runs_listed_at is None:
+            return  # (a listing is under way)
+        if (
+            self._listing_mark() != self._runs_mark
+            or time.monotonic() - self._runs_listed_at >= RELIST_SECONDS
+        ):
             self.refresh_runs()
+
+    def _running_runs(self) -> list[str]:
+        return [s.id for s in self._shown or () if s.status == "running"]
+
+    def _listing_mark(self) -> tuple:
+        from engine import runs  # (imported by the first listing's thread by now)
+
+        return runs.listing_mark(self.app.settings.home, self._running_runs())
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
 
-    @work(thread=True, exclusive=True, group="runs")
     def refresh_runs(self) -> None:
+        """List every run again (in a thread), noting what to watch until the next time."""
+        self._runs_listed_at = None
+        self.list_runs(self._running_runs())
+
+    @work(thread=True, exclusive=True, group="runs")
+    def list_runs(self, running: list[str]) -> None:
         from engine import runs
 
+        home = self.app.settings.home
+        mark = runs.listing_mark(home, running)  # before listing: a change meanwhile shows
         try:
-            summaries = [runs.summarize_cached(d) for d in runs.list_runs(self.app.settings.home)]
+            summaries = [runs.summarize_cached(d) for d in runs.list_runs(home)]
         except UserFacing as error:  # the runs folder itself cannot be read
             self.app.call_from_thread(self.show_problem, str(error))
             return
+        finally:
+            self.app.call_from_thread(self._runs_listed, mark, time.monotonic())
         self.app.call_from_thread(self.show_runs, summaries)
+
+    def _runs_listed(self, mark: tuple, when: float) -> None:
+        self._runs_mark, self._runs_listed_at = mark, when
 
     def show_problem(self, text: str) -> None:
         self.query_one("#run-note", Static).update(text)
