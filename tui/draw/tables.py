@@ -37,7 +37,8 @@ def clock(seconds: float | None) -> str:
 def bar_line(label: str, done: int, total: int, width: int = 50, colour: bool = True) -> Text:
     """'epoch ━━━━━━━━╸━━━━━━━ 3/15': Rich's ProgressBar drawn as one line of Text, the same
     characters and colours, without a Table to lay out (the live view redraws two of these
-    at every look at the run's log). Without colour the undone part is left blank, as Rich does."""
+    at each look at the run's log). Without colour the undone part is left blank, as Rich
+    does."""
     halves = int(width * 2 * min(max(done, 0), total) / total) if total else 2 * width
     full, half = divmod(halves, 2)
     style = "bar.finished" if done >= total else "bar.complete"
