@@ -341,9 +341,8 @@ class TrainConfig:
     batch_size: int = setting(100, "images per training step", "batch size",
                               minimum=1, maximum=60_000)  # fmt: skip
     # Scoring in eval mode gives the same numbers at any batch size. Bigger is not faster on a
-    # CPU: convnet scored 11,000-13,000 images/s in batches of 256 and 5,800-9,000 in batches
-    # of 1,000 on two AVX2 cores (its activations outgrow the caches; docs/results.md). On a
-    # GPU the difference is a few ms a scoring.
+    # CPU: batches of 1,000 outgrow its caches (measured in docs/results.md, "Fast: time to
+    # 99%"); on a GPU the difference is a few ms a scoring.
     eval_batch_size: int = setting(256, "batch size for validation and test (results do not"
                                    " depend on it)", "eval batch", minimum=1, maximum=100_000)  # fmt: skip
     seed: int = setting(0, "seed of the split, the initial weights and the shuffling",

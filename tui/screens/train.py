@@ -386,8 +386,9 @@ class TrainScreen(ExperimentScreen):
         most rows): a table that grew a row an epoch laid the screen out again and redrew
         both charts at their new height each time."""
         table = self.query_one("#epoch-table", DataTable)
-        most = int(table.styles.max_height.value) if table.styles.max_height else 12
-        table.styles.min_height = min(epochs + 1, most)  # the rows and the header
+        rows = epochs + 1  # and the header; no taller than the stylesheet's max-height
+        most = table.styles.max_height
+        table.styles.min_height = rows if most is None else min(rows, int(most.value))
 
     def add_epoch_row(self, e: ev.EpochEvaluated) -> None:
         table = self.query_one("#epoch-table", DataTable)
@@ -414,11 +415,11 @@ class TrainScreen(ExperimentScreen):
             b = state.last_batch
             live.append("\n").append_text(bar_line("batch", b.batch, b.batches, colour=colour))
         live.append("\n").append_text(self.stats_text())
-        width = max(self.query_one("#live", Static).size.width or self.size.width, 10)
-        lines = len(live.wrap(self.app.console, width))
+        widget = self.query_one("#live", Static)
+        lines = len(live.wrap(self.app.console, max(widget.size.width or self.size.width, 10)))
         # the screen is laid out again only when the height changes (laying it out at every
         # update was most of what following a run cost)
-        self.query_one("#live", Static).update(live, layout=lines != self._live_lines)
+        widget.update(live, layout=lines != self._live_lines)
         self._live_lines = lines
 
     def stats_text(self) -> Text:
