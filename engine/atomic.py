@@ -1,5 +1,6 @@
 """Atomic writes: a temporary file in the same folder, flushed, then renamed over the target,
-so a reader never sees half a file and a crash never leaves one."""
+so a reader never sees half a file and a crash never leaves one; and reads that never follow
+a link planted at a file's name."""
 
 from __future__ import annotations
 
@@ -36,3 +37,10 @@ def write_bytes(path: Path, raw: bytes) -> None:
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically."""
     write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
+
+
+def read_text_nofollow(path: Path) -> str:
+    """A file's text, refusing to follow a symlink at its name."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
+        return handle.read()

@@ -43,13 +43,34 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        state = load_weights_only(path, device)
     except Exception as error:  # torch raises several kinds for a bad file
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"{path}: cannot be loaded ({reason})") from None
+        raise CheckpointError(f"{path}: cannot be loaded ({load_problem(error)})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a checkpoint (holds a {type(state).__name__})")
     return state
+
+
+def load_weights_only(path: Path, device: torch.device | str = "cpu"):
+    """``torch.load(weights_only=True)``, without torch's warnings about the pickle protocol
+    (a file it refuses is said once, by the caller, through load_problem)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location=device, weights_only=True)
+
+
+def load_problem(error: BaseException) -> str:
+    """Why torch.load(weights_only=True) refused a file, in a few words (torch's own message
+    is several sentences about its defaults)."""
+    text = str(error)
+    if "Weights only load failed" in text:
+        return ("it holds Python objects, not only tensors; weights-only loading refuses them,"
+                " so none of it ran")  # fmt: skip
+    if isinstance(error, IsADirectoryError):
+        return "a folder, not a file"
+    return "not a file saved with torch.save (expected a dict of tensors, a state dict)"
 
 
 def check_weights(path: Path, state: dict[str, Any], expected: str | None = None,

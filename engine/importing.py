@@ -12,7 +12,7 @@ import torch
 
 from engine import events as ev
 from engine import runs
-from engine.checkpoints import check_weights, save_checkpoint
+from engine.checkpoints import check_weights, load_problem, load_weights_only, save_checkpoint
 from engine.config import TrainConfig
 from engine.data import load_dataset, split_dataset
 from engine.errors import CheckpointError
@@ -23,20 +23,23 @@ from engine.model_files import ModelFile, is_model_file, parse_args, sha256
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from ``path``: saved as it is, or under "state_dict" or "model"."""
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder; give the weights file in it (a .pt file)")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = load_weights_only(path)
     except Exception as error:  # torch raises several kinds for a file it cannot read
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"{path}: cannot be loaded as weights ({reason})") from None
+        raise CheckpointError(f"{path}: not usable as weights: {load_problem(error)}") from None
     if isinstance(data, dict):
         for key in ("state_dict", "model"):
             if isinstance(data.get(key), dict):
                 data = data[key]
                 break
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise CheckpointError(f"{path}: holds no state dict (names to tensors)")
+        raise CheckpointError(
+            f"{path}: holds no state dict (expected a dict of names to tensors, as torch.save(model.state_dict()) writes)"
+        )
     return dict(data)
 
 

@@ -7,6 +7,13 @@ source (``model.py`` in the run folder) and its SHA-256 in ``model.json``; reope
 resumed or analysed later, the run builds its network from that copy, so the original may
 change or move — a changed original is reported, never silently used. Checkpoints stay
 weights only.
+
+Code is trusted the way Jupyter trusts notebooks: a file the user named on this machine
+(``train --model``, ``import --model``) has the SHA-256 of the run's copy written to the
+home's ``trusted-code.json``; a run's copy whose hash is not there (a folder copied from a
+colleague, unpacked from an archive, or edited) is never run until the user says so —
+``mnist-tui trust RUN``, the app's dialog, or ``--trust-code`` for one command (which sets
+``MNIST_TUI_TRUST_CODE=1`` for it and the processes it starts).
 """
 
 from __future__ import annotations
@@ -15,13 +22,22 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import os
 import re
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from engine.errors import SettingError, UserFacing
+
+# After this long importing a model file, each listener is told its path once (the CLI says
+# "importing FILE...", the app shows it): an import that never returns is not silent.
+SLOW_IMPORT_SECONDS = 1.0
+SLOW_IMPORT_LISTENERS: list[Callable[[Path], None]] = []
 
 SPEC = re.compile(r"^(?P<where>[^:]+):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
 SOURCE_COPY = "model.py"
@@ -110,12 +126,21 @@ class ModelFile:
             raise ModelFileError(f"{path}: cannot be loaded as Python")
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[module_name] = module
+        # a file whose import does not return (a loop, a wait at import) is said, not silent
+        timer = threading.Timer(SLOW_IMPORT_SECONDS, lambda: [tell(path) for tell in SLOW_IMPORT_LISTENERS])  # fmt: skip
+        timer.daemon = True
+        timer.start()
         try:
             loader_spec.loader.exec_module(module)
-        except Exception as error:  # the user's code: any error is theirs, said in a line
+        except KeyboardInterrupt:  # Ctrl-C while it imports: nothing of it is kept
+            sys.modules.pop(module_name, None)
+            raise
+        except (Exception, SystemExit) as error:  # the user's code: said in a line
             sys.modules.pop(module_name, None)
             raise ModelFileError(f"{path}: importing it raised {type(error).__name__}:"
                                  f" {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")) from None  # fmt: skip
+        finally:
+            timer.cancel()
         found = getattr(module, self.name, None)
         if found is None:
             raise ModelFileError(f"{path}: defines no {self.name}")
@@ -169,15 +194,102 @@ def record(run_dir: Path, spec: str, args: dict[str, Any]) -> None:
     write_json(run_dir / RECORD, {"spec": model_file.spec, "source": str(source),
                                   "class": model_file.name, "sha256": sha256(source),
                                   "args": args})  # fmt: skip
+    trust(home_of(run_dir), run_dir / SOURCE_COPY)  # the user named it here: it is theirs
 
 
-def run_source(run_dir: Path) -> Path:
+def run_source_unchecked(run_dir: Path) -> Path:
+    """The run's copy of its network's source, to read (not to run: see run_source)."""
     copy = run_dir / SOURCE_COPY
     if copy.is_symlink() or not copy.is_file():
         raise ModelFileError(
             f"{run_dir.name}: its copy of the model's source ({SOURCE_COPY}) is missing"
         )
     return copy
+
+
+def run_source(run_dir: Path) -> Path:
+    """The run's copy of its network's source, once it is trusted (UntrustedCode if not:
+    nothing of it has run)."""
+    copy = run_source_unchecked(run_dir)
+    digest = sha256(copy)
+    if os.environ.get(TRUST_ENV) != "1" and not is_trusted(home_of(run_dir), digest):
+        raise UntrustedCode(run_dir, copy, digest)
+    return copy
+
+
+# --- trust -------------------------------------------------------------------------------
+
+TRUST_FILE = (
+    "trusted-code.json"  # in the home: {sha256: {"file": where it was trusted, "at": when}}
+)
+TRUST_ENV = "MNIST_TUI_TRUST_CODE"  # "1": trust every run's code, for one command (--trust-code)
+
+
+class UntrustedCode(ModelFileError):
+    """A run's network is code that was not named on this machine; it is not run until the
+    user trusts it. Carries the file and its first lines for a front end to show."""
+
+    def __init__(self, run_dir: Path, path: Path, digest: str) -> None:
+        self.run_id, self.path, self.digest = run_dir.name, path, digest
+        super().__init__(
+            f"run {run_dir.name} builds its network from code not written on this machine"
+            f" ({path}); read it, then `mnist-tui trust {run_dir.name}` (or --trust-code for"
+            " one command)"
+        )
+
+    def first_lines(self, count: int = 12) -> list[str]:
+        try:
+            with self.path.open(encoding="utf-8", errors="replace") as handle:
+                return [line.rstrip("\n") for _, line in zip(range(count), handle, strict=False)]
+        except OSError:
+            return []
+
+
+def untrusted(run_dir: Path, model: str) -> bool:
+    """Whether the run's network (``model``, from its config) is code not yet trusted here
+    (checked without running any of it)."""
+    if not is_model_file(model):
+        return False
+    try:
+        run_source(run_dir)
+    except UntrustedCode:
+        return True
+    except ModelFileError:
+        return False  # missing: said where it is loaded
+    return False
+
+
+def home_of(run_dir: Path) -> Path:
+    """The home a run folder lives in (runs live in HOME/runs/ID)."""
+    return run_dir.parent.parent
+
+
+def _trusted_hashes(home: Path) -> dict:
+    from engine.atomic import read_text_nofollow
+
+    try:
+        data = json.loads(read_text_nofollow(home / TRUST_FILE))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_trusted(home: Path, digest: str) -> bool:
+    return digest in _trusted_hashes(home)
+
+
+def trust(home: Path, path: Path) -> str:
+    """Trust the code in ``path`` (its exact bytes) from now on in ``home``; its SHA-256."""
+    from engine.atomic import write_json
+
+    digest = sha256(path)
+    hashes = _trusted_hashes(home)
+    hashes[digest] = {
+        "file": str(path.resolve()),
+        "at": datetime.now().isoformat(timespec="seconds"),
+    }
+    write_json(home / TRUST_FILE, hashes)
+    return digest
 
 
 def changed_since(run_dir: Path) -> str | None:

@@ -17,7 +17,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic import write_json
+from engine.atomic import read_text_nofollow, write_json
 from engine.errors import RunBusy
 
 PROCESS = "process.json"
@@ -183,10 +183,3 @@ def lock_folder(folder: Path, busy: Exception) -> int:
         os.close(fd)
         raise busy from None
     return fd
-
-
-def read_text_nofollow(path: Path) -> str:
-    """A file's text, refusing to follow a symlink at its name."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
-        return handle.read()

@@ -21,13 +21,13 @@ from pathlib import Path
 
 from engine import events as ev
 from engine import snapshots
-from engine.atomic import write_json
+from engine.atomic import read_text_nofollow, write_json
 from engine.config import TrainConfig, model_label
 from engine.errors import RunBusy, RunDamaged, RunNotFound, SettingError, UserFacing
 from engine.locations import run_folder, runs_folder  # noqa: F401  (run_folder: for callers)
 from engine.model_files import is_model_file
 from engine.run_process import lock_folder as take_lock
-from engine.run_process import process_alive, read_text_nofollow
+from engine.run_process import process_alive
 from engine.run_state import RunState, fold
 
 CONFIG = "config.json"
@@ -193,6 +193,9 @@ def name_run(run_dir: Path, name: str) -> None:
         raise UserFacing(f"a run name is at most {NAME_LIMIT} characters, not {len(name)}")
     if name == "latest":
         raise UserFacing("'latest' already means something: choose another name")
+    if name.startswith("-"):
+        raise UserFacing(f"a run name may not start with '-': {name!r} would be read as an"
+                         " option on the command line")  # fmt: skip
     if not name:
         (run_dir / NAME).unlink(missing_ok=True)
         return

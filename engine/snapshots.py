@@ -64,7 +64,10 @@ def path_of(run_dir: Path, moment: str) -> Path:
     if moment in ("best", "last"):
         return run_dir / f"{moment}.pt"
     path = run_dir / FOLDER / file_name(moment)
-    if not path.is_file() or path.is_symlink():
+    if path.is_symlink():
+        raise CheckpointError(f"run {run_dir.name}: its snapshot {FOLDER}/{path.name} is a link;"
+                              " run files are not followed outside the run")  # fmt: skip
+    if not path.is_file():
         kept = moments(run_dir)
         if not kept:
             raise CheckpointError(f"run {run_dir.name} kept no snapshots (trained with"

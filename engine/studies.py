@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engine import events as ev
 from engine import launch, run_process, runs
-from engine.atomic import write_json
+from engine.atomic import read_text_nofollow, write_json
 from engine.config import SETTING, TrainConfig
 from engine.errors import SettingError, UserFacing
 from engine.locations import is_run_id
@@ -131,7 +131,7 @@ def study_dir(home: Path, name: str) -> Path:
 def load_study(home: Path, name: str) -> Study:
     path = study_dir(home, name) / STUDY
     try:
-        data = json.loads(run_process.read_text_nofollow(path))
+        data = json.loads(read_text_nofollow(path))
     except FileNotFoundError:
         raise UserFacing(f"no study named {name!r}; `mnist-tui studies` lists them") from None
     except (OSError, ValueError, RecursionError) as error:

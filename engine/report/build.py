@@ -41,7 +41,7 @@ class Report:
 def build_report(home: Path, names: list[str] | None = None, study: str | None = None,
                  emit: ev.Emit = ev.ignore, cancel=None) -> Report:  # fmt: skip
     """The report of the runs ``names`` (ids, prefixes, names or 'latest'; default: the
-    latest finished convnet and convnet-bn) and of the study ``study``, if named."""
+    latest finished run of each network, see default_runs) and of the study ``study``, if named."""
     start = time.perf_counter()
     study_object = None
     if study is not None:

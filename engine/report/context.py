@@ -13,6 +13,8 @@ from engine.config import TrainConfig, model_label
 from engine.errors import RunNotFound, UserFacing
 from engine.run_state import RunState
 
+STUDY_MODELS = ("convnet", "convnet-bn")  # the study's two (study §2)
+
 
 @dataclass
 class ReportRun:
@@ -35,7 +37,11 @@ class ReportRun:
 
 def report_run(run_dir: Path) -> ReportRun:
     """A finished run, checked; a UserFacing error naming the run otherwise."""
+    from engine.model_files import is_model_file, run_source
+
     config = runs.read_config(run_dir)  # RunDamaged if it cannot be read
+    if is_model_file(config.model):
+        run_source(run_dir)  # UntrustedCode before any section runs a copied run's code
     state = runs.read_state(run_dir)  # the log folded once, for the summary and the figures
     summary = runs.summarize_state(run_dir, state, config)
     if summary.status not in ("finished", "imported"):
@@ -47,18 +53,43 @@ def report_run(run_dir: Path) -> ReportRun:
 
 
 def default_runs(home: Path) -> list[Path]:
-    """The latest finished standard run of convnet and of convnet-bn, those that exist."""
+    """The latest finished (or imported) run of each network present, the study's two
+    (convnet, convnet-bn) first; a defended run only where its network has no other. A run
+    whose network is code not trusted here is left out (nothing of it runs). The refusal
+    says what is missing: runs, finished ones, or trust."""
+    from engine.model_files import untrusted
+
+    all_runs = runs.list_runs(home)
     latest: dict[str, Path] = {}
-    for run_dir in runs.list_runs(home):
+    defended: dict[str, Path] = {}
+    left_out: list[str] = []
+    statuses: dict[str, int] = {}
+    for run_dir in all_runs:
         summary = runs.summarize(run_dir)
-        if summary.status == "finished" and summary.defence == "none":
-            latest[summary.model] = run_dir
-    chosen = [latest[m] for m in ("convnet", "convnet-bn") if m in latest]
-    if not chosen:
-        raise RunNotFound(
-            f"no finished run in {home} to report on: train one first (`mnist-tui train`)"
-        )
-    return chosen
+        statuses[summary.status] = statuses.get(summary.status, 0) + 1
+        if summary.status not in ("finished", "imported"):
+            continue
+        if untrusted(run_dir, runs.read_config(run_dir).model):
+            left_out.append(run_dir.name)
+            continue
+        (latest if summary.defence == "none" else defended)[summary.model] = run_dir
+    for model, run_dir in defended.items():
+        latest.setdefault(model, run_dir)
+    study_first = [m for m in STUDY_MODELS if m in latest]
+    others = sorted((m for m in latest if m not in study_first), key=lambda m: latest[m].name)
+    chosen = [latest[m] for m in [*study_first, *others]]
+    if chosen:
+        return chosen
+    if not all_runs:
+        raise RunNotFound(f"no runs in {home} to report on: train one first (`mnist-tui train"
+                          " --recipe fast` takes seconds)")  # fmt: skip
+    if left_out:
+        raise RunNotFound(f"the finished runs in {home} build their networks from code not"
+                          f" trusted here ({', '.join(left_out[:3])}): read their model.py, then"
+                          f" `mnist-tui trust {left_out[-1]}`")  # fmt: skip
+    counted = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    raise RunNotFound(f"no finished run in {home} to report on ({counted}): a report needs one"
+                      " that trained to its end; wait for it, resume it or train one")  # fmt: skip
 
 
 @dataclass

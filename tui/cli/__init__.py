@@ -8,6 +8,7 @@ a fraction of a second; the commands that need a model import it when they run.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -23,10 +24,27 @@ from tui.cli import (
     run_commands,
     study_commands,
 )
-from tui.cli.options import Parser, add_home
+from tui.cli.options import Parser, add_shared_options
 
 EXIT_USER_ERROR = 2
 GRAPHICS = ["auto", "halfblock", "ascii", "sixel", "kitty"]
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("mnist-tui")
+        except PackageNotFoundError:
+            found = "unknown (run from a checkout that is not installed)"
+        print(f"mnist-tui {found}")
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a small CNN on MNIST, watch it learn, look inside it, break it. "
         "With no command, opens the terminal app.",
     )
-    add_home(parser, top_level=True)
+    add_shared_options(parser, top_level=True)
+    parser.add_argument("--version", action=VersionAction, help="the installed version, and exit")
     parser.add_argument(
         "--graphics",
         choices=GRAPHICS,
@@ -124,6 +143,32 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_USER_ERROR
     args.home_path = home
+    if not args.trust_code:
+        return run_handler(handler, args)
+    # --trust-code: for this command and every process it starts (engine.model_files)
+    from engine.model_files import TRUST_ENV
+
+    before = os.environ.get(TRUST_ENV)
+    os.environ[TRUST_ENV] = "1"
+    try:
+        return run_handler(handler, args)
+    finally:  # main() is called again in the same process by tests and the app's workers
+        if before is None:
+            os.environ.pop(TRUST_ENV, None)
+        else:
+            os.environ[TRUST_ENV] = before
+
+
+def say_slow_import(path) -> None:
+    print(f"importing {path}... (its code has not returned yet; Ctrl-C stops)", file=sys.stderr)
+
+
+def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """A command's handler, its failures said in one line with the exit code they mean."""
+    from engine.model_files import SLOW_IMPORT_LISTENERS
+
+    if say_slow_import not in SLOW_IMPORT_LISTENERS:
+        SLOW_IMPORT_LISTENERS.append(say_slow_import)
     try:
         return handler(args) or 0
     except UserFacing as error:

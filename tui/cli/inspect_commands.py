@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 from rich.console import Group
@@ -16,10 +17,10 @@ from tui.cli.analysis_commands import run_analysis
 from tui.cli.console import make_console, print_json
 from tui.cli.options import (
     UserError,
-    add_home,
     add_json,
     add_moment_options,
     add_setting,
+    add_shared_options,
     non_negative_int,
     setting_type,
 )
@@ -38,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_setting(summary, SETTING["model_args"])
     add_moment_options(summary, " (the table is the same at every moment; the moment is"
                        " checked and named)")  # fmt: skip
-    add_home(summary)
+    add_shared_options(summary)
     add_json(summary)
     summary.set_defaults(handler=summary_command)
 
@@ -304,6 +305,9 @@ def histograms_command(args: argparse.Namespace) -> int:
     run_dir = runs.find_run(args.home_path, args.run)
     args.run, args.epoch = run_dir.name, None
     series = [*moments(run_dir), args.checkpoint]
+    if len(series) == 1:
+        print(f"note: run {run_dir.name} kept no snapshots (imported, or trained with --snapshots"
+              f" none): only its {args.checkpoint}.pt is shown", file=sys.stderr)  # fmt: skip
     source = Subjects(args.home_path)  # the test images read once, not once a moment
     results = [run_analysis(args, source.get(run_dir, moment), console, f"histograms at {moment}")
                for moment in series]  # fmt: skip

@@ -63,14 +63,23 @@ non_negative_float = number_type(float, "a number", lambda v: 0 <= v <= LARGEST,
 unit_float = number_type(float, "a number", lambda v: 0 <= v <= 1, "must be in [0, 1]")
 
 
-def add_home(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
+def add_shared_options(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
+    """The options every command takes, before or after its name: --home, --trust-code."""
+    # a subcommand's option must not reset one given before the subcommand
+    unset = None if top_level else argparse.SUPPRESS
     parser.add_argument(
         "--home",
         metavar="DIR",
-        # a subcommand's --home must not reset one given before the subcommand
-        default=None if top_level else argparse.SUPPRESS,
+        default=unset,
         help="where runs and the data cache live (default: $MNIST_TUI_HOME, else the user"
         " data folder)",
+    )
+    parser.add_argument(
+        "--trust-code",
+        action="store_true",
+        default=False if top_level else argparse.SUPPRESS,
+        help="run the network code of runs not trained on this machine, for this command only"
+        " (read it first; `mnist-tui trust RUN` trusts one run for good)",
     )
 
 
@@ -195,5 +204,5 @@ def add_subject_options(parser: argparse.ArgumentParser) -> None:
                         help="which checkpoint of the run (default: best)")  # fmt: skip
     add_moment_options(parser)
     parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
-    add_home(parser)
+    add_shared_options(parser)
     add_json(parser)

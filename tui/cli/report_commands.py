@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tui.cli.console import interruptible, progress_bar
-from tui.cli.options import add_home
+from tui.cli.options import add_shared_options
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     report.add_argument("runs", nargs="*", metavar="RUN",
                         help="finished runs (id, prefix, name or latest); default: the latest"
-                        " finished convnet and convnet-bn")  # fmt: skip
+                        " finished run of each network, convnet and convnet-bn first")  # fmt: skip
     report.add_argument("--study", metavar="NAME",
                         help="add a study's intervals and comparisons (and, without RUNs, report"
                         " on one run of each of its groups)")  # fmt: skip
@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--format", choices=["html", "md"], default=None,
                         help="html (default, or as FILE's suffix says) or md (Markdown with a"
                         " FILE_files folder of PNGs)")  # fmt: skip
-    add_home(report)
+    add_shared_options(report)
     report.set_defaults(handler=report_command)
 
 

@@ -16,10 +16,10 @@ from engine.locations import data_cache
 from tui.cli.console import interruptible, make_console, print_json, wait_until
 from tui.cli.options import (
     UserError,
-    add_home,
     add_json,
     add_recipe,
     add_settings,
+    add_shared_options,
     config_from_args,
     given_settings,
     non_negative_float,
@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         " per split and per class, and whether the files match the official MD5s.",
     )
     add_settings(data, ("data", "subset", "seed"))
-    add_home(data)
+    add_shared_options(data)
     add_json(data)
     data.set_defaults(handler=data_command)
 
@@ -59,12 +59,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="continue a stopped run from its last.pt (id, id prefix or 'latest': the newest"
         " run with a last.pt); the run's own settings are used",
     )
-    add_home(train)
+    add_shared_options(train)
     add_json(train, "every event, one JSON line each,")
     train.set_defaults(handler=train_command)
 
     listing = commands.add_parser("runs", help="list the runs on this machine")
-    add_home(listing)
+    add_shared_options(listing)
     add_json(listing)
     listing.set_defaults(handler=runs_command)
 
@@ -74,21 +74,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     follow.add_argument(
         "run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)"
     )
-    add_home(follow)
+    add_shared_options(follow)
     add_json(follow, "every event, one JSON line each,")
     follow.set_defaults(handler=follow_command)
 
     delete = commands.add_parser("delete", help="delete a run and its files (asks first)")
     delete.add_argument("run", metavar="RUN", help="run id, id prefix or name")
     delete.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
-    add_home(delete)
+    add_shared_options(delete)
     delete.set_defaults(handler=delete_command)
 
     name = commands.add_parser("name", help="give a run a name to list it and call it by")
     name.add_argument("run", metavar="RUN", help="run id, id prefix or current name")
     name.add_argument("name", metavar="NAME", help="the new name ('' removes it)")
-    add_home(name)
+    add_shared_options(name)
     name.set_defaults(handler=name_command)
+
+    trusted = commands.add_parser(
+        "trust", help="let a run's network code run here (a run copied from elsewhere)",
+        description="A run trained with --model FILE.py:Class keeps a copy of that file and"
+        " builds its network from it, which runs its code. Code named on this machine is"
+        " trusted; a run folder copied or unpacked from elsewhere is not run until you read"
+        " its model.py and trust it here (by its SHA-256: an edit makes it untrusted again).",
+    )  # fmt: skip
+    trusted.add_argument("run", metavar="RUN", help="run id, id prefix or name")
+    add_shared_options(trusted)
+    trusted.set_defaults(handler=trust_command)
 
     imported = commands.add_parser(
         "import", help="weights trained elsewhere as a run: every analysis works on it",
@@ -100,7 +111,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     imported.add_argument("weights", metavar="WEIGHTS", help="the .pt file of weights")
     add_settings(imported, ("model", "model_args", "data", "seed", "subset", "eval_batch_size"))
-    add_home(imported)
+    add_shared_options(imported)
     add_json(imported, "the run's summary")
     imported.set_defaults(handler=import_command)
 
@@ -109,7 +120,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     stop.add_argument(
         "--wait", type=non_negative_float, default=60.0, help="seconds to wait for it to stop"
     )
-    add_home(stop)
+    add_shared_options(stop)
     stop.set_defaults(handler=stop_command)
 
 
@@ -290,6 +301,21 @@ def name_command(args: argparse.Namespace) -> int:
         if shown
         else f"run {run_dir.name} has no name"
     )
+    return 0
+
+
+def trust_command(args: argparse.Namespace) -> int:
+    from engine import model_files
+
+    run_dir = runs.find_run(args.home_path, args.run, needs="any")
+    if not model_files.is_model_file(runs.read_config(run_dir).model):
+        print(f"run {run_dir.name} trains a network of the zoo: it runs no code of its own")
+        return 0
+    copy = model_files.run_source_unchecked(run_dir)
+    digest = model_files.trust(args.home_path, copy)
+    lines = copy.read_text(encoding="utf-8", errors="replace").splitlines()
+    print(f"trusted {copy} ({len(lines)} lines, sha256 {digest[:12]}): it runs when run"
+          f" {run_dir.name} is analysed, resumed or reported; an edit makes it untrusted again")  # fmt: skip
     return 0
 
 

@@ -10,10 +10,10 @@ import sys
 from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import (
     UserError,
-    add_home,
     add_json,
     add_recipe,
     add_settings,
+    add_shared_options,
     given_settings,
     positive_int,
 )
@@ -58,7 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                        " `mnist-tui studies` and the app's Studies screen follow it")  # fmt: skip
     add_recipe(study)
     add_settings(study, only_given=True)
-    add_home(study)
+    add_shared_options(study)
     add_json(study, "the statistics")
     study.set_defaults(handler=study_command)
 
@@ -74,12 +74,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="compare the groups at epoch N (validation accuracy and loss of"
                             " every run that reached it) instead of at the end; each run's"
                             " pictures at that epoch: `mnist-tui filters RUN --epoch N`")  # fmt: skip
-    add_home(shown)
+    add_shared_options(shown)
     add_json(shown, "the statistics")
     shown.set_defaults(handler=show_command)
 
     listing = commands.add_parser("studies", help="the studies in the home, with their progress")
-    add_home(listing)
+    add_shared_options(listing)
     add_json(listing)
     listing.set_defaults(handler=studies_command)
 

@@ -20,6 +20,7 @@ class AnalysisScreen(ExperimentScreen):
     """Enter in a field (or ctrl+r) runs the analysis with the values in the form."""
 
     BINDINGS = [Binding("ctrl+r", "run", "Run")]
+    RETRY = "action_run"
 
     def __init__(self, name: str) -> None:
         super().__init__()

@@ -31,6 +31,35 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(yes)
 
 
+class TrustCode(ModalScreen[bool]):
+    """Asked when a run's network is code not written on this machine: its file and first
+    lines; y trusts it (engine.model_files), n or Escape leaves it unrun."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Trust and run it"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, run_id: str, path: str, first_lines: list[str]) -> None:
+        super().__init__()
+        self.run_id, self.path, self.first_lines = run_id, path, first_lines
+
+    def compose(self) -> ComposeResult:
+        from rich.text import Text
+
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Run {self.run_id} builds its network from code that was not"
+                              " written on this machine. Running it runs that code:"))  # fmt: skip
+            yield Static(Text(self.path), classes="muted")
+            yield Static(Text("\n".join(self.first_lines) or "(empty)"), classes="code")
+            yield Static("y: trust this file and run it    n or Escape: leave it unrun",
+                         classes="muted")  # fmt: skip
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class AskText(ModalScreen[str | None]):
     """Enter answers with the text typed; Escape answers nothing."""
 

@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
 from engine.errors import UserFacing
+from engine.model_files import UntrustedCode
 
 # What a picture screen says while its model and test images load: the first time on a
 # machine MNIST is also unpacked into the cache, which takes several seconds.
@@ -88,6 +89,9 @@ class ExperimentScreen(Screen):
     # A screen whose pictures come from the analyses' run names its redraw method here: ,
     # and . then step the weights through the run's snapshots (engine.snapshots).
     MOMENT_REDRAW = ""
+    # The method that starts the screen's work again (after its run's code was trusted in
+    # the dialog); by default the moment redraw.
+    RETRY = ""
 
     # space plays the moments from the first (or from where it is) to the last, one every
     # PLAY_SECONDS: long enough to see a picture change and read its title
@@ -172,8 +176,27 @@ class ExperimentScreen(Screen):
         """Failures are handled once, here: shown in the status line, never a crash."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
+            if isinstance(error, UntrustedCode):
+                self.ask_trust(error)
             # a user's mistake reads as a sentence; anything else names its kind for a report
             text = str(error).strip().splitlines()[0] if str(error).strip() else ""
             if not isinstance(error, UserFacing) or not text:
                 text = f"{type(error).__name__}: {text}".rstrip(": ")
             self.set_status(text, error=True)
+
+    def ask_trust(self, error: UntrustedCode) -> None:
+        """A run's copied code: shown, and run only if the user says so (then redrawn)."""
+        from engine.model_files import trust
+        from tui.screens.ask import TrustCode
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.set_status(f"run {error.run_id}'s code was not run", error=True)
+                return
+            trust(self.app.settings.home, error.path)
+            self.set_status(f"trusted {error.path}")
+            if self.RETRY or self.MOMENT_REDRAW:
+                getattr(self, self.RETRY or self.MOMENT_REDRAW)()
+
+        self.app.push_screen(TrustCode(error.run_id, str(error.path), error.first_lines()),
+                             answered)  # fmt: skip

@@ -32,6 +32,7 @@ class DrawScreen(ExperimentScreen):
     """Draw with the mouse (right button erases) or the keyboard."""
 
     STUDY_SECTION = "4"
+    RETRY = "on_mount"  # classifies the drawing again
 
     BINDINGS: list = []
     # the canvas has the keys here (it has the focus); help lists them with the screen's

@@ -17,6 +17,7 @@ class NoiseScreen(StepSettings, ExperimentScreen):
     """s/S change the source digit, t/T the target; the attack reruns at once."""
 
     STUDY_SECTION = "5"
+    RETRY = "run_attack"
 
     BINDINGS = [
         Binding("s", "source(1)", "Source +"),

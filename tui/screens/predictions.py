@@ -19,6 +19,8 @@ PAGE = 8
 class PredictionsScreen(ExperimentScreen):
     """n/p page through the test set, r shows random digits, w toggles misclassified only."""
 
+    RETRY = "show_page"
+
     STUDY_SECTION = "4"
 
     BINDINGS = [

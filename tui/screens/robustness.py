@@ -34,6 +34,7 @@ class RobustnessScreen(ExperimentScreen):
     """a cycles the attack, m overlays the runs of each defence; each starts again."""
 
     STUDY_SECTION = "5"
+    RETRY = "start"
 
     BINDINGS = [
         Binding("a", "switch_attack", "Attack"),

@@ -25,6 +25,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
     """g starts (again, from a new start); m switches the method; c cancels."""
 
     STUDY_SECTION = "5"
+    RETRY = "action_go"
 
     BINDINGS = [
         Binding("g", "go", "Start again"),

@@ -21,6 +21,7 @@ class TargetedScreen(StepSettings, ExperimentScreen):
     """t/T change the target, n/p the real image, g starts."""
 
     STUDY_SECTION = "5"
+    RETRY = "action_go"
 
     BINDINGS = [
         Binding("t", "target(1)", "Target +"),

@@ -6,7 +6,7 @@ import numpy as np
 
 from engine.config import MODEL_ABOUT, model_about, model_label
 from engine.report import figures
-from engine.report.context import Context
+from engine.report.context import STUDY_MODELS, Context
 from engine.report.document import Figure, Section, Table, Text
 from engine.study_text import study_paragraphs
 
@@ -32,9 +32,6 @@ def data(ctx: Context) -> Section:
     return section.add(Figure("data-classes", chart,
                               "Bar chart of the number of images of each digit in the training,"
                               " validation and test splits"))  # fmt: skip
-
-
-STUDY_MODELS = ("convnet", "convnet-bn")  # the study's two (study §2)
 
 
 def networks(ctx: Context) -> Section:
