@@ -185,3 +185,31 @@ def test_a_weak_run_still_gets_its_report_with_each_missing_section_explained(
     assert "not made" in text and "could not be made from these runs" in text
     assert "Adding noise: not made" in text
     assert "Training" in text  # the sections it could make are there
+
+
+def test_the_default_report_takes_the_latest_finished_run_of_each_network(
+    trained_home, tiny_folder, tmp_path, capsys
+):
+    """After the README's first command (a fastnet run alone) the report has a run to make;
+    with several networks the study's two come first; refusals say what is missing."""
+    from engine.report.context import default_runs
+
+    home = tmp_path / "home"
+    train = ["--home", str(home), "train", "--data", str(tiny_folder), "--device", "cpu"]
+    assert main([*train, "--recipe", "fast"]) == 0
+    fast = runs.find_run(home, "latest")
+    assert default_runs(home) == [fast]  # it said "no finished run" before
+    plain = runs.runs_folder(home) / runs.find_run(trained_home, "latest").name
+    shutil.copytree(runs.find_run(trained_home, "latest"), plain)
+    assert [d.name for d in default_runs(home)] == [plain.name, fast.name]  # convnet first
+    capsys.readouterr()
+    assert main(["--home", str(tmp_path / "empty"), "report"]) == 2
+    assert "no runs in" in capsys.readouterr().err
+    stopped = tmp_path / "stopped"
+    shutil.copytree(fast, runs.runs_folder(stopped) / fast.name)
+    from tests.test_bad_inputs import make_stopped
+
+    make_stopped(runs.runs_folder(stopped) / fast.name)
+    assert main(["--home", str(stopped), "report"]) == 2
+    err = capsys.readouterr().err
+    assert "no finished run" in err and "1 stopped" in err

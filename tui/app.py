@@ -82,10 +82,24 @@ class MnistApp(App):
         from tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        from engine.model_files import SLOW_IMPORT_LISTENERS
+
+        SLOW_IMPORT_LISTENERS.append(self.say_slow_import)
         if self.settings.notice:
             self.notify(self.settings.notice, severity="warning", timeout=10)
 
+    def say_slow_import(self, path) -> None:
+        """A model file whose import has not returned after a second (from a worker's timer
+        thread): said, so a screen waiting on it says what it waits for."""
+        self.call_from_thread(self.notify, f"importing {path}... (its code has not returned"
+                              " yet; the screen stays usable, Escape leaves it)",
+                              severity="warning", timeout=30)  # fmt: skip
+
     def on_unmount(self) -> None:
+        from engine.model_files import SLOW_IMPORT_LISTENERS
+
+        if self.say_slow_import in SLOW_IMPORT_LISTENERS:
+            SLOW_IMPORT_LISTENERS.remove(self.say_slow_import)
         gc.unfreeze()  # give the objects back to the collector (and to interpreter shutdown)
         gc.set_threshold(*DEFAULT_GC_THRESHOLD)
 
