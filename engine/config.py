@@ -366,6 +366,11 @@ class TrainConfig:
                              " before training and after 10, 50 and 200 batches (all), for"
                              " analyses at any moment (--epoch N, --at batch:50); none keeps"
                              " none", choices=SNAPSHOTS)  # fmt: skip
+    # TensorBoard logs written live beside the run's own (engine.export.tensorboard).
+    tensorboard: str | None = setting(None, "also write TensorBoard logs, live, into this"
+                                      " folder (one sub-folder per run; `tensorboard --logdir"
+                                      " DIR` shows them; needs the tensorboard extra)",
+                                      "TensorBoard folder", optional=True, metavar="DIR")  # fmt: skip
     # Speed settings, measured in bench/train_speed.py; they do not change the accuracy.
     precision: str = setting("auto", "auto: bfloat16 autocast where the hardware has it",
                              choices=PRECISIONS)  # fmt: skip

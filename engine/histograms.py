@@ -137,25 +137,35 @@ def histograms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             raise UserFacing(f"layer {layer!r} is not a weighted layer of this network"
                              f" (it has {', '.join(names)})")  # fmt: skip
         layers = [(name, module) for name, module in layers if name == layer]
-    was_training = model.training
-    model.eval()  # dropout off: the same probe gives the same gradient
-    try:
-        weights = [module.weight for _, module in layers]
-        with torch.enable_grad():
-            loss = F.cross_entropy(model(normalise(images)), labels)
-            # autograd.grad leaves the parameters' .grad alone: the app's workers share a model
-            gradients = torch.autograd.grad(loss, weights, allow_unused=True)
-    finally:
-        model.train(was_training)
+    loss, gradients = layer_gradients(model, [module for _, module in layers], images, labels)
     spreads = []
-    for (name, module), weight, gradient in zip(layers, weights, gradients, strict=True):
-        gradient = torch.zeros_like(weight) if gradient is None else gradient
+    for (name, module), gradient in zip(layers, gradients, strict=True):
+        weight = module.weight
         spreads.append(LayerSpread(
             layer=name, kind="conv" if isinstance(module, nn.Conv2d) else "linear",
             weights=Histogram.of(weight, bins), gradients=Histogram.of(gradient, bins),
             weight_norm=float(weight.detach().norm()), gradient_norm=float(gradient.norm()),
         ))  # fmt: skip
     return Histograms(spreads, len(labels), float(loss.detach()))
+
+
+def layer_gradients(model: nn.Module, modules: list[nn.Module], images: torch.Tensor,
+                    labels: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:  # fmt: skip
+    """The cross-entropy on ``images`` (uint8, n x 28 x 28) in eval mode and its gradient
+    with respect to each module's weight (zeros where none reaches it)."""
+    was_training = model.training
+    model.eval()  # dropout off: the same probe gives the same gradient
+    try:
+        weights = [module.weight for module in modules]
+        with torch.enable_grad():
+            loss = F.cross_entropy(model(normalise(images)), labels)
+            # autograd.grad leaves the parameters' .grad alone: the app's workers share a model
+            gradients = torch.autograd.grad(loss, weights, allow_unused=True)
+    finally:
+        model.train(was_training)
+    return loss, [
+        torch.zeros_like(w) if g is None else g for w, g in zip(weights, gradients, strict=True)
+    ]
 
 
 def histograms_of(subject, layer: str | None, bins: int, emit=None, cancel=None) -> Histograms:

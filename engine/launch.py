@@ -51,13 +51,17 @@ class Prepared:
 
 
 def _check_home_writable(home: Path) -> None:
-    folder = runs_folder(home)
+    _check_writable_folder(runs_folder(home), "runs")
+
+
+def _check_writable_folder(folder: Path, what: str) -> None:
+    """``folder`` made if missing and writable; UserFacing naming it if not."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UserFacing(f"cannot make {folder} ({error.strerror})") from None
+        raise UserFacing(f"cannot make {folder} for {what} ({error.strerror})") from None
     if not os.access(folder, os.W_OK | os.X_OK):  # also false on a read-only file system
-        raise UserFacing(f"cannot write runs in {folder} (not writable)")
+        raise UserFacing(f"cannot write {what} in {folder} (not writable)")
 
 
 def _load_data(home: Path, config: TrainConfig):
@@ -82,6 +86,13 @@ def prepare(home: Path, config: TrainConfig) -> Prepared:
         model_file = ModelFile.of(config.model)
         model_file.build(parse_args(config.model_args))
         config = dataclasses.replace(config, model=model_file.spec)  # its absolute path
+    if config.tensorboard:  # the extra installed and the folder usable, before a run is made
+        from engine.export.tensorboard import check_available
+
+        check_available()
+        folder = Path(config.tensorboard).expanduser().resolve()
+        _check_writable_folder(folder, "TensorBoard logs")
+        config = dataclasses.replace(config, tensorboard=str(folder))
     dataset = _load_data(home, config)
     from engine.data import split_dataset
 
@@ -195,6 +206,12 @@ def execute(
     _remove_temporaries(run_dir)
     log = runs.EventLog(run_dir)
     listeners = list(listeners)
+    tensorboard = None
+    if config.tensorboard:
+        from engine.export.tensorboard import TensorBoardLog
+
+        tensorboard = TensorBoardLog(run_dir, config.tensorboard, home)
+        listeners.append(tensorboard)
 
     def emit(event: ev.Event) -> None:
         log(event)
@@ -217,6 +234,8 @@ def execute(
         raise
     finally:
         log.close()
+        if tensorboard is not None:
+            tensorboard.close()
         run_process.release(run_dir)
         _remove_temporaries(run_dir)
     return runs.write_summary(run_dir)

@@ -48,6 +48,11 @@ def resolve(requested: str) -> Drawing:
     pictures."""
     if requested not in (*PIXEL_MODES, "auto"):
         return Drawing(requested)
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):  # `mnist-tui serve`: xterm.js
+        if requested == "auto":  # said once, by `serve`
+            return Drawing("halfblock")
+        return Drawing("halfblock", f"a browser does not draw {requested} pictures (they do not"
+                                    " reach xterm.js): drawing half-blocks")  # fmt: skip
     if requested == "auto" and os.environ.get("NO_COLOR"):
         return Drawing("halfblock")
     if not all(stream and stream.isatty() for stream in (sys.__stdout__, sys.__stdin__)):

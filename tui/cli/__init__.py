@@ -22,6 +22,7 @@ from tui.cli import (
     inspect_commands,
     report_commands,
     run_commands,
+    serve_commands,
     study_commands,
 )
 from tui.cli.options import Parser, add_shared_options
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis_commands.register(commands, handlers, extra)
     study_commands.register(commands)
     report_commands.register(commands)
+    serve_commands.register(commands)
     return parser
 
 

@@ -13,7 +13,7 @@ from engine import runs
 from engine.config import SETTING
 from engine.errors import RunDamaged
 from engine.locations import data_cache
-from tui.cli.console import interruptible, make_console, print_json, wait_until
+from tui.cli.console import interruptible, make_console, print_json, progress_bar, wait_until
 from tui.cli.options import (
     UserError,
     add_json,
@@ -89,6 +89,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     name.add_argument("name", metavar="NAME", help="the new name ('' removes it)")
     add_shared_options(name)
     name.set_defaults(handler=name_command)
+
+    export = commands.add_parser(
+        "export", help="a run in another tool's format: TensorBoard logs",
+        description="Write a finished, stopped or imported run's TensorBoard logs from its own"
+        " log and snapshots: the training loss and learning rate per logged batch, validation"
+        " and test accuracy, each weighted layer's weight and gradient histograms at each"
+        " moment kept, test digits with their predictions, and the settings as hparams (the"
+        " same as `train --tensorboard DIR` writes live). Then: tensorboard --logdir DIR",
+    )  # fmt: skip
+    export.add_argument("run", metavar="RUN", help="run id, id prefix, name or 'latest'")
+    export.add_argument("--tensorboard", metavar="DIR", required=True,
+                        help="the folder of TensorBoard logs (the run goes in DIR/RUN_ID)")  # fmt: skip
+    add_shared_options(export)
+    export.set_defaults(handler=export_command)
 
     trusted = commands.add_parser(
         "trust", help="let a run's network code run here (a run copied from elsewhere)",
@@ -301,6 +315,21 @@ def name_command(args: argparse.Namespace) -> int:
         if shown
         else f"run {run_dir.name} has no name"
     )
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from engine.export.tensorboard import check_available, export
+
+    check_available()  # before the run is looked for or anything written
+    run_dir = runs.find_run(args.home_path, args.run)
+    from rich.console import Console
+
+    with progress_bar(Console(stderr=True), "tensorboard") as bar:
+        folder = export(args.home_path, run_dir, Path(args.tensorboard).expanduser().resolve(),
+                        bar)  # fmt: skip
+    print(f"TensorBoard logs of run {run_dir.name} written to {folder}; to see them:"
+          f" tensorboard --logdir {folder.parent}")  # fmt: skip
     return 0
 
 
