@@ -1,0 +1,488 @@
+"""Sweeps: a search over run settings with Optuna, where a study only compares. A sweep is a
+folder under the home's ``sweeps/`` holding ``sweep.json`` (the recipe, the settings every
+trial shares, what is searched, how many trials) and Optuna's own storage (``optuna.db``,
+SQLite); each trial is an ordinary run, named after its sweep (``NAME-t3``), listed and
+analysed like any other.
+
+The objective is the run's best validation accuracy: the test set is never looked at by the
+search. Running a sweep again resumes it: a trial whose run finished while the sweep was
+killed is told its result, a stopped one resumes its run, one without a usable run is asked
+again with the same settings — nothing is lost or trained twice.
+
+Pruning (``--prune``): each trial reports its smoothed training loss at every tenth of its
+training, and Optuna's MedianPruner stops a trial whose loss is worse than the median of the
+trials before it at the same point (after the first ``max(2, trials // 10)`` trials and the
+first two tenths). The median rule needs no tuning and judges a one-epoch recipe within its
+epoch, which an epoch-level validation score cannot; the loss, unlike the validation
+accuracy, is known at every batch for free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import events as ev
+from engine import launch, run_process, runs
+from engine.atomic import read_text_nofollow, write_json
+from engine.config import RECIPES, SETTING, recipe_config
+from engine.errors import SettingError, UserFacing
+
+SWEEP = "sweep.json"
+STORAGE = "optuna.db"
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,47}")  # a letter first: never read as an id
+UNSEARCHED = ("seed", "data", "tensorboard", "device", "model_args")
+MAX_TRIALS = 10_000
+EXTRA = "pip install 'mnist-tui[sweep]'"
+
+
+def sweeps_folder(home: Path) -> Path:
+    return home / "sweeps"
+
+
+def sweep_dir(home: Path, name: str) -> Path:
+    if not NAME_PATTERN.fullmatch(name):
+        raise UserFacing(f"sweep name {name!r}: a letter, then letters, digits, '-', '_' or"
+                         " '.', at most 48")  # fmt: skip
+    return sweeps_folder(home) / name
+
+
+def optuna_module():
+    try:
+        import optuna
+    except ImportError:
+        raise UserFacing(f"sweeps need Optuna: {EXTRA}") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+# --- what is searched --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Search:
+    """One setting's search: a range (``low..high``, on a log scale with ``log``) or a list
+    of choices, each checked against the setting's own declaration."""
+
+    name: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple = ()
+
+    @property
+    def text(self) -> str:
+        if self.choices:
+            return f"{self.name}={','.join(SETTING[self.name].show(c) for c in self.choices)}"
+        spec = SETTING[self.name]
+        return f"{self.name}={spec.show(self.low)}..{spec.show(self.high)}" + (
+            ":log" if self.log else ""
+        )
+
+    def suggest(self, trial):
+        if self.choices:
+            return trial.suggest_categorical(self.name, list(self.choices))
+        if SETTING[self.name].kind is int:
+            return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
+        return trial.suggest_float(self.name, self.low, self.high, log=self.log)
+
+
+def parse_search(item: str) -> Search:
+    """``lr=1e-4..1e-1:log``, ``epochs=1..3`` or ``batch_size=64,128,256``; SettingError
+    naming the item and what is wrong."""
+    name, equals, rest = item.partition("=")
+    name = name.strip().replace("-", "_")
+    if not equals:
+        raise SettingError(f"--search {item!r}: give SETTING=LOW..HIGH[:log] or SETTING=A,B,C")
+    if name not in SETTING or name in UNSEARCHED:
+        known = ", ".join(s for s in SETTING if s not in UNSEARCHED)
+        raise SettingError(f"--search {item!r}: {name!r} is not a setting to search (one of"
+                           f" {known})")  # fmt: skip
+    spec = SETTING[name]
+    if ".." in rest:
+        if spec.kind not in (int, float):
+            raise SettingError(f"--search {item!r}: {name} is not a number; give its choices,"
+                               f" e.g. {name}=A,B")  # fmt: skip
+        body, _, scale = rest.partition(":")
+        if scale not in ("", "log"):
+            raise SettingError(f"--search {item!r}: after ':' only 'log' is known")
+        low_text, _, high_text = body.partition("..")
+        if not low_text.strip() or not high_text.strip():
+            raise SettingError(f"--search {item!r}: the range is empty; give LOW..HIGH")
+        low, high = (_parse_bound(spec, item, t) for t in (low_text, high_text))
+        if low >= high:
+            raise SettingError(f"--search {item!r}: {spec.show(low)} is not below"
+                               f" {spec.show(high)}")  # fmt: skip
+        if scale == "log" and low <= 0:
+            raise SettingError(f"--search {item!r}: a log range must stay above 0")
+        return Search(name, low, high, scale == "log")
+    texts = [t.strip() for t in rest.split(",")]
+    if not rest.strip() or any(not t for t in texts):
+        raise SettingError(f"--search {item!r}: give LOW..HIGH or comma-separated choices,"
+                           " none empty")  # fmt: skip
+    try:
+        choices = tuple(spec.parse(t) for t in texts)
+    except SettingError as error:
+        raise SettingError(f"--search {item!r}: {error}") from None
+    if len(set(choices)) != len(choices):
+        raise SettingError(f"--search {item!r}: a choice is given twice")
+    if len(choices) < 2:
+        raise SettingError(f"--search {item!r}: one value is not a search; set it with"
+                           f" {spec.flag} instead")  # fmt: skip
+    return Search(name, choices=choices)
+
+
+def _parse_bound(spec, item: str, text: str) -> float:
+    try:
+        return spec.parse(text)
+    except SettingError as error:
+        raise SettingError(f"--search {item!r}: {error}") from None
+
+
+def parse_searches(items: list[str], given: dict) -> list[Search]:
+    searches = [parse_search(item) for item in items]
+    names = [s.name for s in searches]
+    for search in searches:
+        if names.count(search.name) > 1:
+            raise SettingError(f"--search {search.name} is given twice")
+        if search.name in given:
+            raise SettingError(f"{SETTING[search.name].flag} and --search {search.name} both set"
+                               f" {search.name}: give one of them")  # fmt: skip
+    return searches
+
+
+# --- the sweep's record --------------------------------------------------------------------
+
+
+@dataclass
+class Sweep:
+    name: str
+    recipe: str = "study"
+    given: dict = field(default_factory=dict)  # settings every trial shares, over the recipe's
+    searches: list[Search] = field(default_factory=list)
+    trials: int = 20
+    seed: int = 0  # the sampler's; every trial trains with the run seed in ``given`` (or 0)
+    prune: bool = False
+
+    def config(self, params: dict):
+        return recipe_config(self.recipe, {**self.given, **params})
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "recipe": self.recipe, "given": self.given,
+                "searches": [s.text for s in self.searches], "trials": self.trials,
+                "seed": self.seed, "prune": self.prune}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict) -> Sweep:
+        try:
+            sweep = cls(name, data["recipe"], dict(data["given"]),
+                        [parse_search(t) for t in data["searches"]], int(data["trials"]),
+                        int(data["seed"]), bool(data["prune"]))  # fmt: skip
+        except (KeyError, TypeError, ValueError) as error:
+            raise UserFacing(f"sweep {name}: {SWEEP} is damaged ({error})") from None
+        if sweep.recipe not in RECIPES:
+            raise UserFacing(f"sweep {name}: {SWEEP} names no known recipe")
+        sweep.config({})  # its settings still valid
+        return sweep
+
+
+def load_sweep(home: Path, name: str) -> Sweep:
+    path = sweep_dir(home, name) / SWEEP
+    try:
+        data = json.loads(read_text_nofollow(path))
+    except FileNotFoundError:
+        raise UserFacing(f"no sweep named {name!r}; start one with --search") from None
+    except (OSError, ValueError, RecursionError) as error:
+        raise UserFacing(f"sweep {name}: {SWEEP} is damaged ({error})") from None
+    if not isinstance(data, dict):
+        raise UserFacing(f"sweep {name}: {SWEEP} is damaged (not an object)")
+    return Sweep.from_dict(name, data)
+
+
+def list_sweeps(home: Path) -> list[str]:
+    folder = sweeps_folder(home)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / SWEEP).is_file())
+
+
+def storage_url(home: Path, name: str) -> str:
+    return f"sqlite:///{sweep_dir(home, name) / STORAGE}"
+
+
+def open_study(home: Path, sweep: Sweep):
+    """Optuna's study of the sweep, made or loaded from the sweep's own storage."""
+    optuna = optuna_module()
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=max(2, sweep.trials // 10),
+                                          n_warmup_steps=2)
+              if sweep.prune else optuna.pruners.NopPruner())  # fmt: skip
+    return optuna.create_study(study_name=sweep.name, storage=storage_url(home, sweep.name),
+                               load_if_exists=True, direction="maximize",
+                               sampler=optuna.samplers.TPESampler(seed=sweep.seed),
+                               pruner=pruner)  # fmt: skip
+
+
+def start_sweep(home: Path, sweep: Sweep) -> None:
+    """Record a new sweep (UserFacing if one of that name exists with other settings)."""
+    folder = sweep_dir(home, sweep.name)
+    if (folder / SWEEP).exists():
+        kept = load_sweep(home, sweep.name)
+        if kept.to_dict() != sweep.to_dict():
+            raise UserFacing(f"sweep {sweep.name} exists with other settings: `mnist-tui sweep"
+                             f" {sweep.name}` alone goes on with it, or choose another name")  # fmt: skip
+        return
+    if not sweep.searches:
+        raise SettingError("a new sweep needs at least one --search SETTING=...")
+    sweep.config({s.name: s.choices[0] if s.choices else s.low for s in sweep.searches})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / SWEEP, sweep.to_dict())
+
+
+# --- running it --------------------------------------------------------------------------
+
+
+class Pruning:
+    """Reports a trial's smoothed training loss at each tenth of its training; asks the
+    run to stop (``cancel``) when Optuna's pruner says the trial is hopeless."""
+
+    def __init__(self, trial, cancel: threading.Event) -> None:
+        self.trial, self.cancel = trial, cancel
+        self.total, self.smoothed, self.reported, self.pruned = 0, None, 0, False
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.total = max(event.epochs * event.batches_per_epoch, 1)
+        elif isinstance(event, ev.BatchTrained) and self.total:
+            loss = event.loss if math.isfinite(event.loss) else 1e9
+            self.smoothed = loss if self.smoothed is None else 0.9 * self.smoothed + 0.1 * loss
+            tenth = min(10, 10 * event.step // self.total)
+            if tenth > self.reported:
+                self.reported = tenth
+                self.trial.report(-self.smoothed, tenth)
+                if tenth < 10 and self.trial.should_prune():
+                    self.pruned = True
+                    self.cancel.set()
+
+
+def trial_value(run_dir: Path) -> float | None:
+    """A finished run's objective: its best validation accuracy."""
+    summary = runs.summarize(run_dir)
+    if summary.status != "finished" or summary.best_val_accuracy is None:
+        return None
+    return summary.best_val_accuracy
+
+
+def recover(home: Path, study) -> tuple[list, list[str]]:
+    """Trials a killed sweep left running: those whose run finished are told its result;
+    the others are taken up again (their run resumes from its ``last.pt``, or a run with the
+    same settings starts where none was kept). The trials to go on with, and a sentence for
+    each trial."""
+    optuna = optuna_module()
+    again, said = [], []
+    for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        run_id = frozen.user_attrs.get("run")
+        run_dir = runs.run_folder(home, run_id) if run_id else None
+        value = trial_value(run_dir) if run_dir and run_dir.is_dir() else None
+        if value is not None:
+            study.tell(frozen.number, value)
+            said.append(f"trial {frozen.number}: its run {run_id} had finished ({value:.2%})")
+            continue
+        again.append(optuna.trial.Trial(study, frozen._trial_id))
+        resumable = (
+            run_dir is not None and run_dir.is_dir() and runs.has_checkpoint(run_dir, "last")
+        )
+        said.append(f"trial {frozen.number}: " + (f"its run {run_id} resumes" if resumable else
+                                                 "no run was kept: it starts again"))  # fmt: skip
+    return again, said
+
+
+def done_trials(study) -> int:
+    """Trials that have ended: finished, pruned or failed."""
+    optuna = optuna_module()
+    states = optuna.trial.TrialState
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.state in (states.COMPLETE, states.PRUNED, states.FAIL))  # fmt: skip
+
+
+def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
+              timeout_minutes: float | None = None,
+              on_trial: Callable[[str], None] | None = None) -> object:  # fmt: skip
+    """Run the sweep's trials until it has ``sweep.trials`` of them (going on with what a
+    killed sweep left); Optuna's study. ``on_trial`` hears a sentence per trial."""
+    tell = on_trial or (lambda text: None)
+    lock = run_process.lock_folder(sweep_dir(home, sweep.name),
+                                   UserFacing(f"sweep {sweep.name} is running in another"
+                                              " process"))  # fmt: skip
+    try:
+        study = open_study(home, sweep)
+        again, said = recover(home, study)
+        for sentence in said:
+            tell(sentence)
+        deadline = time.monotonic() + 60 * timeout_minutes if timeout_minutes else math.inf
+        while again or done_trials(study) < sweep.trials:
+            if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
+                break
+            trial = again.pop(0) if again else study.ask()
+            params = {s.name: s.suggest(trial) for s in sweep.searches}
+            tell(run_trial(home, sweep, study, trial, params, emit, cancel))
+        return study
+    finally:
+        os.close(lock)
+
+
+def run_trial(home: Path, sweep: Sweep, study, trial, params: dict, emit: ev.Emit,
+              cancel=None) -> str:  # fmt: skip
+    """Train one trial's run (or resume the run of a trial a killed sweep left); told to
+    Optuna. A sentence of what became of it."""
+    optuna = optuna_module()
+    stop = threading.Event()
+    pruning = Pruning(trial, stop) if sweep.prune else None
+    listeners = [emit] + ([pruning] if pruning else [])
+    if cancel is not None:  # Ctrl-C on the sweep stops its trial too
+        listeners.append(lambda event: stop.set() if cancel.is_set() else None)
+    kept = trial.user_attrs.get("run")  # a trial taken up again: its run, if it can go on
+    kept_dir = runs.run_folder(home, kept) if kept else None
+    resume = kept_dir is not None and kept_dir.is_dir() and runs.has_checkpoint(kept_dir, "last")
+    try:
+        if resume:
+            prepared = launch.prepare_resume(home, kept_dir)
+        else:
+            prepared = launch.prepare(home, sweep.config(params))
+
+        def created(run_dir: Path) -> None:
+            trial.set_user_attr("run", run_dir.name)
+            if not resume:
+                with contextlib.suppress(UserFacing):  # the name kept by an earlier run of it
+                    runs.name_run(run_dir, f"{sweep.name}-t{trial.number}")
+
+        run_dir, _, summary = launch.start(home, prepared, detach=False, listeners=listeners,
+                                           cancel=stop, on_created=created)  # fmt: skip
+    except UserFacing as error:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return f"trial {trial.number} failed: {str(error).splitlines()[0]}"
+    shown = " ".join(f"{k}={SETTING[k].show(v)}" for k, v in params.items())
+    if pruning is not None and pruning.pruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return f"trial {trial.number} pruned at {pruning.reported}/10 of its training: {shown}"
+    if cancel is not None and cancel.is_set():
+        return f"trial {trial.number} stopped with the sweep (it resumes next time): {shown}"
+    value = trial_value(run_dir)
+    if value is None:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return f"trial {trial.number} ended {summary.status if summary else 'without a result'}"
+    study.tell(trial, value)
+    return f"trial {trial.number}: validation {value:.2%} ({shown}, run {run_dir.name})"
+
+
+# --- what it found ------------------------------------------------------------------------
+
+
+def best_trial(study):
+    """The finished trial of highest validation accuracy (None before any)."""
+    optuna = optuna_module()
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return max(done, key=lambda t: (t.value, -t.number)) if done else None
+
+
+def importances(study) -> dict[str, float]:
+    """Each searched setting's importance to the objective (Optuna's PED-ANOVA: how much
+    the setting's values differ between the best trials and the rest; fast at any number of
+    trials), once there are enough finished trials to tell (at least 3); {} before."""
+    optuna = optuna_module()
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(done) < 3 or len({tuple(sorted(t.params.items())) for t in done}) < 2:
+        return {}
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # "too few trials to tell apart": said by the numbers
+            warnings.simplefilter("ignore")
+            found = optuna.importance.get_param_importances(
+                study, evaluator=optuna.importance.PedAnovaImportanceEvaluator()
+            )
+    except (RuntimeError, ValueError):  # it needs variation it may not have yet
+        return {}
+    return {name: float(share) for name, share in found.items()}
+
+
+def summarize(home: Path, sweep: Sweep) -> dict:
+    """The sweep's trials in order (settings, value, state, run, best so far), its best
+    trial and the settings' importances: what `sweep show` prints, as plain data."""
+    study = open_study(home, sweep)
+    trials, best_so_far = [], None
+    for trial in study.get_trials(deepcopy=False):
+        value = trial.value if trial.state.name == "COMPLETE" else None
+        if value is not None:
+            best_so_far = value if best_so_far is None else max(best_so_far, value)
+        trials.append({"number": trial.number, "params": trial.params, "value": value,
+                       "state": {"COMPLETE": "done", "PRUNED": "pruned", "FAIL": "failed",
+                                 "RUNNING": "running", "WAITING": "waiting"}[trial.state.name],
+                       "run": trial.user_attrs.get("run"), "best_so_far": best_so_far})  # fmt: skip
+    best = best_trial(study)
+    return {
+        "name": sweep.name, "recipe": sweep.recipe, "given": sweep.given,
+        "searches": [s.text for s in sweep.searches], "of": sweep.trials, "trials": trials,
+        "best": None if best is None else {"number": best.number, "params": best.params,
+                                           "value": best.value, "run": best.user_attrs.get("run")},
+        "importances": importances(study),
+    }  # fmt: skip
+
+
+# --- confirming the best over seeds --------------------------------------------------------
+
+# (the statistics' name of the figure, the run summary's field)
+CONFIRM_FIGURES = (("best val accuracy", "best_val_accuracy"), ("test accuracy", "test_accuracy"))
+
+
+def confirm(home: Path, sweep: Sweep, seeds: list[int], emit: ev.Emit = ev.ignore, cancel=None,
+            say: Callable[[str], None] = lambda text: None) -> dict:  # fmt: skip
+    """The best trial's settings and the recipe's own, each trained over ``seeds`` as a study
+    (``NAME-best``, ``NAME-recipe``: resumable, listed with the studies), compared seed by
+    seed: each group's interval and the paired difference, for the validation accuracy the
+    search chose on and the test accuracy it never saw."""
+    from engine.studies import define, entry_key, run_study
+    from engine.study_stats import bounds, interval, paired
+
+    best = best_trial(open_study(home, sweep))
+    if best is None:
+        raise UserFacing(f"sweep {sweep.name} has no finished trial to confirm yet")
+    recipe = {k: v for k, v in RECIPES[sweep.recipe].settings.items() if k != "seed"}
+    shared = {**recipe, **{k: v for k, v in sweep.given.items() if k != "seed"}}
+    groups = {"recipe": shared, "best": {**shared, **best.params}}
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    for label, base in groups.items():
+        study = define(home, f"{sweep.name}-{label}", None, seeds, base, check_devices=True)
+        say(f"confirming the {label} settings over seeds {seeds[0]}-{seeds[-1]} (study"
+            f" {study.name})")  # fmt: skip
+        run_study(home, study, listeners=[emit], cancel=cancel, say=say)
+        values[label] = {figure: {} for figure, _ in CONFIRM_FIGURES}
+        for seed in seeds:
+            run_id = study.runs.get(entry_key({}, seed))
+            if not run_id:
+                continue
+            summary = runs.summarize(runs.run_folder(home, run_id))
+            if summary.status != "finished":
+                continue
+            for figure, field_name in CONFIRM_FIGURES:
+                values[label][figure][seed] = getattr(summary, field_name)
+    result = {"best_trial": best.number, "params": best.params, "seeds": seeds, "figures": {}}
+    for figure, _ in CONFIRM_FIGURES:
+        shown = {label: interval(list(values[label][figure].values()), bounds(figure))
+                 for label in groups}  # fmt: skip
+        compared = paired("recipe", "best", figure, values["recipe"][figure],
+                          values["best"][figure])  # fmt: skip
+        result["figures"][figure] = {
+            label: {"n": iv.n, "mean": iv.mean, "low": iv.low, "high": iv.high}
+            for label, iv in shown.items()
+        } | {"difference": {"mean": compared.difference.mean, "low": compared.difference.low,
+                            "high": compared.difference.high, "n": compared.difference.n},
+             "p_value": compared.p_value, "verdict": compared.verdict}  # fmt: skip
+    return result
