@@ -35,6 +35,7 @@ from engine.study_stats import interval  # noqa: E402
 from engine.training import device_label, resolve_device, train  # noqa: E402
 
 GOALS = (0.990, 0.993, 0.995)
+PLAIN: list[float] = []  # each seed's final test accuracy without test-time augmentation
 
 
 def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None, device: str,
@@ -50,6 +51,8 @@ def engine_curve(splits: Splits, recipe: str, seed: int, epochs: int | None, dev
         if isinstance(event, ev.EpochEvaluated):
             total += event.seconds
             curve.append((total, event.val_accuracy))  # the test set, standing in for val
+        elif isinstance(event, ev.TestEvaluated) and event.plain_test_accuracy is not None:
+            PLAIN.append(event.plain_test_accuracy)  # with --set tta=on: the same without it
 
     train(config, splits, emit)
     return curve
@@ -126,6 +129,10 @@ def main() -> None:
         default=1,
         help="how many of the seeds the (slow) reference runs (default 1)",
     )
+    parser.add_argument("--also", choices=RECIPES, default=None, metavar="RECIPE",
+                        help="another recipe measured in the same run, on the first"
+                        " --also-seeds seeds (e.g. the study's beside the accurate one)")  # fmt: skip
+    parser.add_argument("--also-seeds", type=int, default=1)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
                         help="a setting changed from the recipe's (repeatable)")  # fmt: skip
@@ -151,7 +158,7 @@ def main() -> None:
     warm = split_dataset(dataset, seed=0, subset=2000)
     train(recipe_config(args.recipe, {"device": device, "epochs": 1,
                                       "cuda_graphs": args.cuda_graphs}), warm)  # fmt: skip
-    engine, reference = [], []
+    engine, reference, also = [], [], []
     for seed in seeds:
         full = split_dataset(dataset, seed=seed)
         splits = Splits(train=full.train, val=full.test, test=full.test)
@@ -160,6 +167,10 @@ def main() -> None:
         )
         print(f"seed {seed} {args.recipe}: " + ", ".join(f"{s:.1f} s {100 * a:.2f}%"
                                                           for s, a in engine[-1]), flush=True)  # fmt: skip
+        if args.also and len(also) < args.also_seeds:
+            also.append(engine_curve(splits, args.also, seed, None, device, args.cuda_graphs))
+            print(f"seed {seed} {args.also}: " + ", ".join(f"{s:.1f} s {100 * a:.2f}%"
+                                                          for s, a in also[-1]), flush=True)  # fmt: skip
         if args.reference and len(reference) < args.reference_seeds:
             from bench.train_speed import torchvision_folder
 
@@ -169,12 +180,18 @@ def main() -> None:
                                                         for s, a in reference[-1]), flush=True)  # fmt: skip
     print()
     show(f"engine, recipe {args.recipe}", engine)
+    if PLAIN:
+        plain = interval([100 * a for a in PLAIN], (0.0, 100.0))
+        print(f"the same without test-time augmentation: {plain.mean:.2f}%"
+              f" [{plain.low:.2f}, {plain.high:.2f}]")  # fmt: skip
     per_seed = [c[-1][1] for c in engine]
     worst = min(range(len(per_seed)), key=per_seed.__getitem__)
     print(
         f"lowest final: seed {seeds[worst]} {100 * per_seed[worst]:.2f}%;"
         f" {sum(f >= 0.99 for f in per_seed)}/{len(per_seed)} seeds end at 99.0% or more"
     )
+    if also:
+        show(f"engine, recipe {args.also}", also)
     if reference:
         show("notebook-style loop", reference)
 

@@ -27,6 +27,24 @@ class Evaluation:
         return torch.bincount(pairs, minlength=classes * classes).view(classes, classes).tolist()
 
 
+class ShiftedViews(nn.Module):
+    """Test-time augmentation by translation: the mean of the logits of each image and of
+    its four one-pixel shifts (up, down, left, right; the pixel that leaves one side comes
+    back on the other, where MNIST's border is background anyway). Never flips: a flipped
+    digit is another digit, or none."""
+
+    SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        views = [self.model(torch.roll(x, shift, dims=(2, 3)) if any(shift) else x)
+                 for shift in self.SHIFTS]  # fmt: skip
+        return torch.stack(views).mean(0)
+
+
 def per_class_accuracy(confusion: list[list[int]]) -> list[float]:
     """Fraction right for each true class (0 where a class has no images)."""
     return [row[i] / max(sum(row), 1) for i, row in enumerate(confusion)]

@@ -149,6 +149,7 @@ class TestEvaluated(Event):
     per_class_accuracy: list
     seconds: float
     images_per_s: float
+    plain_test_accuracy: float | None = None  # without test-time augmentation, where it is on
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ class RunFinished(Event):
     train_seconds: float
     test_seconds: float
     best_robust_val_accuracy: float | None = None
+    plain_test_accuracy: float | None = None  # without test-time augmentation, where it is on
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from engine.config import COLLAPSE_DROP, TrainConfig
 from engine.cuda_graphs import GraphedStep, graphs_apply
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
-from engine.evaluation import evaluate, per_class_accuracy
+from engine.evaluation import ShiftedViews, evaluate, per_class_accuracy
 from engine.histograms import judge
 from engine.layers import weighted
 from engine.model_files import is_model_file, parse_args, run_source
@@ -167,14 +167,15 @@ class FastModel(nn.Module):
             return self.model(x).float()
 
 
-def scorer_for(model: nn.Module, fast: FastModel) -> nn.Module:
+def scorer_for(model: nn.Module, fast: FastModel, tta: bool = False) -> nn.Module:
     """The model as validation and test score it: BatchNorm folded away, same speed
-    settings as training."""
+    settings as training; with ``tta``, averaged over shifted views (ShiftedViews)."""
     model.eval()
     plain = fold_batchnorm(model)
     if fast.channels_last:
         plain = plain.to(memory_format=torch.channels_last)
-    return FastModel(plain, fast.dtype, fast.channels_last)
+    scorer = FastModel(plain, fast.dtype, fast.channels_last)
+    return ShiftedViews(scorer) if tta else scorer
 
 
 def make_optimiser(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -502,7 +503,7 @@ class Training:
         where it improved and last.pt; whether it improved."""
         config, progress, splits = self.config, self.progress, self.splits
         epoch = progress.epoch
-        scorer = scorer_for(self.model, self.fast)
+        scorer = scorer_for(self.model, self.fast, config.tta)
         val = evaluate(scorer, splits.val, config.eval_batch_size)
         robust = robust_accuracy(scorer, splits.val, config.eps) if config.defended else None
         train_loss = progress.loss_sum / len(splits.train)
@@ -590,10 +591,12 @@ class Training:
         config, splits, device = self.config, self.splits, self.device
         exact = FastModel(self.fast.model, None, self.fast.channels_last)
         if self.checkpoint_dir is not None and (self.checkpoint_dir / BEST).is_file():
-            scorer = scorer_for(load_model(self.checkpoint_dir / BEST, device), exact)
+            best = load_model(self.checkpoint_dir / BEST, device)
         else:
-            scorer = scorer_for(self.model, exact)
-        test = evaluate(scorer, splits.test, config.eval_batch_size)
+            best = self.model
+        test = evaluate(scorer_for(best, exact, config.tta), splits.test, config.eval_batch_size)
+        plain = (evaluate(scorer_for(best, exact), splits.test, config.eval_batch_size).accuracy
+                 if config.tta else None)  # fmt: skip
         confusion = test.confusion(splits.test.labels)
         result.test_accuracy, result.test_loss = test.accuracy, test.loss
         result.confusion, result.test_seconds = confusion, test.seconds
@@ -601,12 +604,14 @@ class Training:
             test_accuracy=test.accuracy, test_loss=test.loss, confusion=confusion,
             per_class_accuracy=per_class_accuracy(confusion), seconds=test.seconds,
             images_per_s=len(splits.test) / max(test.seconds, 1e-9),
+            plain_test_accuracy=plain,
         ))  # fmt: skip
         self.emit(ev.RunFinished(
             epochs=config.epochs, best_epoch=result.best_epoch,
             best_val_accuracy=result.best_val_accuracy, test_accuracy=test.accuracy,
             test_loss=test.loss, train_seconds=result.train_seconds, test_seconds=test.seconds,
             best_robust_val_accuracy=self.progress.best_robust_val_accuracy,
+            plain_test_accuracy=plain,
         ))  # fmt: skip
 
 

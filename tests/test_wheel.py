@@ -83,7 +83,7 @@ def test_the_installed_wheel_answers_help_for_every_command_and_its_version(inst
     assert run(installed, "--help").returncode == 0
     commands = next(a for a in build_parser()._actions if a.dest == "command").choices
     assert len(commands) > 20
-    for command in [*commands, "study show"]:
+    for command in [*commands, "study show", "sweep show"]:
         shown = run(installed, *command.split(), "--help")
         assert shown.returncode == 0, (command, shown.stderr[-500:])
         assert "usage:" in shown.stdout, command

@@ -88,6 +88,58 @@ HISTOGRAMS = register(Analysis(
 ))  # fmt: skip
 
 
+TOP_IMAGES = register(Analysis(
+    name="top-images", title="What a channel responds to",
+    about="the test images that excite a convolution's channel most, and where it looks",
+    description="For one channel of a convolution: the test images on which its output is"
+    " strongest, each with the part of the image its strongest output sees (its receptive"
+    " field at the peak; the rest dimmed), beside the channel's filter; a channel whose output"
+    " never rises above 0 on the test set is said to be dead.",
+    compute="engine.channels:top_images_of", study_section="4",
+    parameters=(
+        layer_name("the convolution (blank: the first)"),
+        count("channel", 0, "the channel (its filter's number)", low=0, maximum=4096, metavar="K"),
+        count("count", 9, "how many images", maximum=100),
+    ),
+))  # fmt: skip
+
+
+EMBEDDING = register(Analysis(
+    name="embedding", title="The map of what it learned",
+    about="the test images' features at a layer in 2-D (PCA or t-SNE), one colour per digit",
+    description="What a layer makes of the test images: its input features (default: what the"
+    " last linear layer reads), projected to two dimensions by scikit-learn's PCA (default:"
+    " deterministic and fast) or t-SNE (with --seed), each image drawn as its digit in its"
+    " colour, misclassified ones marked; the silhouette score says how well the true classes"
+    " separate in the features (-1 to 1). With --epoch N or --at, at that moment of training.",
+    compute="engine.embedding:embedding_of", study_section="4",
+    parameters=(
+        layer_name("the layer whose input is mapped (blank: the last linear layer)"),
+        parameter("method", str, "pca", "pca (deterministic, fast) or tsne (slower, seeded)",
+                  choices=("pca", "tsne")),
+        count("images", 2000, "how many test images (the first ones)", low=10, maximum=10_000),
+        seed("t-SNE's seed"),
+    ),
+))  # fmt: skip
+
+
+CONFUSIONS = register(Analysis(
+    name="confusions", title="Confusions as pictures",
+    about="which digits are taken for which, most often first, and the images of a pair",
+    description="The (true, predicted) pairs the network gets wrong on the test set, most"
+    " frequent first, and the test images of one pair (--pair 4,9: fours taken for nines;"
+    " default: the most confused pair), the most confidently wrong first, with the"
+    " probability of the wrong and of the right class.",
+    compute="engine.confusions:confusions_of", study_section="4",
+    parameters=(
+        parameter("pair", int, None, "the true digit, then the predicted one (blank: the most"
+                  " confused pair)", minimum=0, maximum=9, many=True, most=2, optional=True,
+                  metavar="T,P"),
+        count("count", 16, "how many of its images", maximum=1000),
+    ),
+))  # fmt: skip
+
+
 PREDICTIONS = register(Analysis(
     name="predict", title="Predictions", study_section="4",
     about="test images with true and predicted labels",

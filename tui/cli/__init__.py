@@ -24,6 +24,7 @@ from tui.cli import (
     run_commands,
     serve_commands,
     study_commands,
+    sweep_commands,
 )
 from tui.cli.options import Parser, add_shared_options
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis_commands.register(commands, handlers, extra)
     study_commands.register(commands)
     report_commands.register(commands)
+    sweep_commands.register(commands)
     serve_commands.register(commands)
     return parser
 
@@ -122,12 +124,14 @@ TOP_VALUE_OPTIONS = ("--home", "--graphics", "--data")
 
 
 def route_subcommands(argv: list[str]) -> list[str]:
-    """``study show NAME ...`` as the ``study-show`` command (its own options and --help)."""
+    """``study show NAME ...`` as the ``study-show`` command (its own options and --help);
+    ``sweep show`` the same way."""
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
         i += 1 if "=" in argv[i] or argv[i] not in TOP_VALUE_OPTIONS else 2
-    if argv[i : i + 2] == ["study", "show"]:
-        return [*argv[:i], "study-show", *argv[i + 2 :]]
+    for command in ("study", "sweep"):
+        if argv[i : i + 2] == [command, "show"]:
+            return [*argv[:i], f"{command}-show", *argv[i + 2 :]]
     return argv
 
 

@@ -12,13 +12,13 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.config import APGD_STEPS, ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
-from engine.tables import ROBUSTNESS_COLUMNS
 from tui.cli.analysis_commands import run_analysis
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
 from tui.cli.subject import load_subject
 from tui.draw import render
 from tui.draw.charts import line_chart
+from tui.draw.columns import ROBUSTNESS_COLUMNS
 from tui.draw.tables import counted, rich_table
 
 

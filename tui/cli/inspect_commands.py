@@ -329,9 +329,98 @@ def moment_label(args: argparse.Namespace) -> str:
     return f"{moment}.pt" if moment in ("best", "last") else f"weights at {moment}"
 
 
+def top_images_command(args: argparse.Namespace) -> int:
+    """The channel's strongest test images, the receptive field at each peak bright and the
+    rest dimmed, with the channel's filter."""
+    subject = load_subject(args)
+    console = make_console()
+    result = run_analysis(args, subject, console, "scanning the test set")
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    colour = render.colour_enabled(args.ascii, console)
+    console.print(f"[bold]What a channel responds to[/] — {subject.run_id}, {moment_label(args)}")
+    console.print(result.summary(), markup=False)
+    if result.dead:
+        return 0
+    arrays, titles = [], []
+    for index, label, value, box in zip(result.indices, result.labels, result.activations,
+                                        result.boxes, strict=True):  # fmt: skip
+        picture = subject.test.images[index].numpy().astype(np.float64) / 255
+        top, left, bottom, right = box
+        seen = np.full_like(picture, 0.3)
+        seen[top:bottom, left:right] = 1.0
+        arrays.append(picture * seen)
+        titles.append(f"#{index} a {subject.classes[label]}\n{value:.3g}")
+    columns = render.columns_that_fit(console.width, 28, colour=colour)
+    console.print(render.tile_grid(arrays, titles, columns=columns, colour=colour,
+                                   show_legend=False, limits=(0.0, 1.0)))  # fmt: skip
+    depth = "" if result.input_depths == 1 else f" (mean of its {result.input_depths} depths)"
+    console.print(Text(f"its filter{depth}:"))
+    weights = np.array(result.filter)
+    console.print(render.tile_grid([weights], None, columns=1, cmap="signed", colour=colour,
+                                   scale=2, limits=(-abs(weights).max(), abs(weights).max())))  # fmt: skip
+    return 0
+
+
+def confusions_command(args: argparse.Namespace) -> int:
+    """The most confused pairs as a table, then one pair's images with their probabilities."""
+    subject = load_subject(args)
+    console = make_console()
+    result = run_analysis(args, subject, console, "scoring the test set")
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    console.print(f"[bold]Confusions[/] — {subject.run_id}, {moment_label(args)}")
+    console.print(result.summary(), markup=False)
+    if result.pair is None:
+        return 0
+    table = Table(title="most confused (true → predicted)", show_edge=False)
+    for column in ("true", "predicted", "images"):
+        table.add_column(column, justify="right")
+    for true, guess, count in result.pairs[:10]:
+        table.add_row(subject.classes[true], subject.classes[guess], str(count))
+    console.print(table)
+    if not result.indices:
+        console.print(f"no test image of {result.pair[0]} is taken for {result.pair[1]}")
+        return 0
+    colour = render.colour_enabled(args.ascii, console)
+    arrays = [subject.test.images[i].numpy() for i in result.indices]
+    titles = [f"#{i}\nP({subject.classes[result.pair[1]]}) {pp:.0%}\nP({subject.classes[result.pair[0]]}) {pt:.0%}"
+              for i, pp, pt in zip(result.indices, result.predicted_probability,
+                                   result.true_probability, strict=True)]  # fmt: skip
+    columns = render.columns_that_fit(console.width, 28, colour=colour)
+    console.print(render.tile_grid(arrays, titles, columns=columns, colour=colour,
+                                   show_legend=False))  # fmt: skip
+    return 0
+
+
+def embedding_command(args: argparse.Namespace) -> int:
+    """The test images as a scatter of digits, misclassified ones marked, and the silhouette."""
+    from tui.draw.charts import scatter_by_class
+
+    subject = load_subject(args)
+    console = make_console()
+    result = run_analysis(args, subject, console, f"embedding with {args.method.upper()}")
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    console.print(f"[bold]The map of what it learned[/] — {subject.run_id}, {moment_label(args)}")
+    console.print(result.summary(), markup=False)
+    wrong = [label != p for label, p in zip(result.labels, result.predictions, strict=True)]
+    height = max(12, min(40, console.height - 6)) if console.is_terminal else 30
+    console.print(scatter_by_class(result.x, result.y, result.labels, wrong,
+                                   title=f"{result.layer}: {result.method.upper()}",
+                                   width=min(console.width, 120), height=height,
+                                   colour=render.colour_enabled(args.ascii, console)))  # fmt: skip
+    return 0
+
+
 def handlers() -> dict:
     return {"predict": predict_command, "occlude": occlude_command, "filters": filters_command,
-            "activations": activations_command, "histograms": histograms_command}  # fmt: skip
+            "activations": activations_command, "histograms": histograms_command,
+            "top-images": top_images_command, "confusions": confusions_command,
+            "embedding": embedding_command}  # fmt: skip
 
 
 EXTRA_OPTIONS = {"filters": add_conv2_option, "histograms": add_through_option}

@@ -159,3 +159,52 @@ def thin(xs: Sequence[float], ys: Sequence[float], most: int) -> tuple[list[floa
     size = -(-len(xs) // most)
     return ([sum(xs[i : i + size]) / len(xs[i : i + size]) for i in range(0, len(xs), size)],
             [sum(ys[i : i + size]) / len(ys[i : i + size]) for i in range(0, len(ys), size)])  # fmt: skip
+
+
+def scatter_by_class(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    labels: Sequence[int],
+    wrong: Sequence[bool],
+    *,
+    title: str = "",
+    width: int = 70,
+    height: int = 20,
+    colour: bool = True,
+) -> Text:
+    """Points drawn as their class's digit, each class its own colour, the misclassified
+    ones as a red ``x`` over them: readable without colour, and with it."""
+    with _LOCK:
+        plt.clf()
+        plt.limit_size(False, False)
+        plt.plotsize(width, max(height - 1, 5))
+        plt.theme("pro" if colour else "clear")
+        for label in sorted(set(labels)):
+            chosen = [i for i, (lab, bad) in enumerate(zip(labels, wrong, strict=True))
+                      if lab == label and not bad]  # fmt: skip
+            if not chosen:
+                continue
+            kwargs = {"color": PALETTE[label % len(PALETTE)]} if colour else {}
+            plt.scatter([xs[i] for i in chosen], [ys[i] for i in chosen],
+                        marker=str(label % 10), **kwargs)  # fmt: skip
+        bad = [i for i, w in enumerate(wrong) if w]
+        if bad:
+            kwargs = {"color": (255, 60, 60)} if colour else {}
+            plt.scatter([xs[i] for i in bad], [ys[i] for i in bad], marker="x", **kwargs)
+        if title:
+            plt.title(title if len(title) <= width else title[: width - 1] + "…")
+        plt.xticks([])
+        plt.yticks([])
+        drawn = plt.build().rstrip("\n")
+    chart = Text.from_ansi(drawn) if colour else Text(plt.uncolorize(drawn))
+    key = Text("\n")
+    for label in sorted(set(labels)):
+        style = rich_colour(PALETTE[label % len(PALETTE)]) if colour else ""
+        key.append(f"{label % 10} ", style=style)
+    key.append("each image as its digit", style="dim")
+    if bad:
+        key.append("; ")
+        key.append("x", style="bold red" if colour else "")
+        key.append(f" misclassified ({len(bad)})", style="dim")
+    chart.append_text(key)
+    return chart

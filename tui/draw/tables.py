@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.tables import (
+from tui.draw.columns import (
     DISK_COLUMN,
     EPOCH_COLUMNS,
     RUN_COLUMNS,
@@ -70,7 +70,7 @@ def interval_text(iv, unit: str, with_sd: bool = True) -> str:
 
 
 def runs_table(summaries: Sequence, title: str = "") -> Text:
-    """Every run (RunSummary) a row, with the columns of ``engine.tables.RUN_COLUMNS`` and
+    """Every run (RunSummary) a row, with the columns of ``tui.draw.columns.RUN_COLUMNS`` and
     its disk use — as
     aligned columns of plain text (a Rich Table of a thousand runs took seconds to lay out;
     this takes a few milliseconds), the status in its colour."""
@@ -97,7 +97,7 @@ def runs_table(summaries: Sequence, title: str = "") -> Text:
 
 
 def rich_table(columns: Sequence[Column], rows: Sequence, **options) -> Table:
-    """A table of ``engine.tables`` columns as a Rich table (the CLI's)."""
+    """A table of ``tui.draw.columns`` columns as a Rich table (the CLI's)."""
     table = Table(**options)
     for column in columns:
         table.add_column(column.label, justify="left" if column.left else "right")
@@ -144,8 +144,11 @@ def finish_lines(e: ev.RunFinished) -> list[str]:
     robust = ""
     if e.best_robust_val_accuracy is not None:
         robust = f", robust val acc {e.best_robust_val_accuracy:.2%}"
+    tta = ""
+    if e.plain_test_accuracy is not None:
+        tta = f" with shift TTA ({e.plain_test_accuracy:.2%} without)"
     return [
-        f"test accuracy {e.test_accuracy:.2%}  test loss {e.test_loss:.4f}"
+        f"test accuracy {e.test_accuracy:.2%}{tta}  test loss {e.test_loss:.4f}"
         f"  (best checkpoint: epoch {e.best_epoch}, val acc {e.best_val_accuracy:.2%}{robust})",
         f"training {e.train_seconds:.1f} s  test-set inference {e.test_seconds:.2f} s",
     ]
@@ -188,7 +191,7 @@ CELL_PADDING = 2  # a DataTable cell's padding, left and right
 
 
 def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, object]]:
-    """The runs table's columns (``engine.tables.RUN_COLUMNS``) that fit a table ``width``
+    """The runs table's columns (``tui.draw.columns.RUN_COLUMNS``) that fit a table ``width``
     cells wide, as (label, cells, value of a summary); the id column's width is what the
     others leave (the end of a long id is cut, a name shown instead). The defence and robust
     accuracy only where some run is ``defended``."""

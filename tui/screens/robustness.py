@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from engine import events as ev
 from engine.analyses.breaking import ROBUSTNESS
 from engine.config import DEFENCES, ROBUSTNESS_ATTACKS
-from engine.tables import ROBUSTNESS_COLUMNS, cells
+from tui.draw.columns import ROBUSTNESS_COLUMNS, cells
 from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView

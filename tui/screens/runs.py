@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine import events as ev
-from engine.tables import figure
+from tui.draw.columns import figure
 from tui.draw.tables import run_columns
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView

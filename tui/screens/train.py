@@ -24,7 +24,7 @@ from textual.widgets import (
 from engine import events as ev
 from engine.config import RECIPES, SETTINGS, Setting, TrainConfig, model_label
 from engine.errors import SettingError, UserFacing
-from engine.tables import EPOCH_COLUMNS, cells
+from tui.draw.columns import EPOCH_COLUMNS, cells
 from tui.draw.tables import bar_line, clock
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView

@@ -3,7 +3,7 @@ labels, widths, alignment and what each cell says. The CLI renders them as text 
 table, the app as a DataTable (dropping what does not fit, least needed first), the report
 as a document table.
 
-Readable without torch or any UI.
+Readable without torch; Rich-free, so the app and the CLI alike read it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,108 @@
+"""Looking deeper: what a channel responds to, the map of what the network learned, and its
+confusions as pictures — each a declared analysis with a command, on the tiny trained run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from engine import runs
+from engine.channels import channel_peaks, receptive_field, top_images
+from engine.confusions import confusions
+from engine.embedding import embedding
+from engine.models import build_model
+from engine.subject import load_subject
+from tui.cli import main
+
+
+@pytest.fixture(scope="module")
+def subject(trained_home):
+    return load_subject(trained_home, runs.find_run(trained_home, "latest"))
+
+
+def test_a_channels_top_images_excite_it_more_than_every_other_image(subject):
+    found = top_images(subject.model, subject.test, "conv2", channel=5, count=6)
+    peaks = channel_peaks(subject.model, subject.model.conv2, subject.test)[:, 5]
+    others = [float(peaks[i]) for i in range(len(peaks)) if i not in found.indices]
+    assert min(found.activations) >= max(others)
+    assert found.activations == sorted(found.activations, reverse=True)
+    assert found.activations[0] == pytest.approx(float(peaks.max()), rel=1e-5)
+    for top, left, bottom, right in found.boxes:  # inside the image, the field's size or less
+        assert 0 <= top < bottom <= 28 and 0 <= left < right <= 28
+        assert bottom - top <= found.field and right - left <= found.field
+
+
+def test_the_receptive_field_follows_the_layers_geometry():
+    convnet = build_model("convnet")
+    assert receptive_field(convnet, convnet.conv1).size == 3  # 3x3, padding 1
+    field = receptive_field(convnet, convnet.conv2)  # 3x3 after a 2x2 pool: 8 pixels, step 2
+    assert (field.size, field.jump) == (8, 2)
+    assert field.box(0, 0) == (0, 0, 5, 5)  # pixels -3..4, clipped at the top-left corner
+    assert field.box(6, 6) == (9, 9, 17, 17)
+
+
+def test_a_dead_channel_is_said(subject):
+    import copy
+
+    model = copy.deepcopy(subject.model)
+    with torch.no_grad():
+        model.conv1.weight[3].zero_()
+        model.conv1.bias[3] = -1.0  # its output -1 everywhere: its ReLU never passes anything
+    found = top_images(model, subject.test, "conv1", channel=3)
+    assert found.dead and "dead" in found.summary()
+    assert not top_images(subject.model, subject.test, "conv1", channel=3).dead
+
+
+def test_the_classes_separate_more_at_the_last_moment_than_before_training(trained_home):
+    run_dir = runs.find_run(trained_home, "latest")
+    before = load_subject(trained_home, run_dir, "start")
+    after = load_subject(trained_home, run_dir, "best")
+    first = embedding(before.model, before.test, images=100)
+    last = embedding(after.model, after.test, images=100)
+    assert last.silhouette > first.silhouette
+    assert len(last.x) == len(last.labels) == 100 and last.layer == "fc2"
+
+
+def test_a_pairs_images_are_that_pair(trained_home):
+    # before training the network confuses plenty (the trained tiny run gets all right)
+    subject = load_subject(trained_home, runs.find_run(trained_home, "latest"), "start")
+    found = confusions(subject.model, subject.test, list(subject.classes), count=50)
+    counts = [n for _, _, n in found.pairs]
+    assert counts == sorted(counts, reverse=True)
+    assert found.pair is not None and found.pair == found.pairs[0][:2]
+    true, guess = found.pair
+    predicted = found.predicted_probability
+    assert predicted == sorted(predicted, reverse=True)
+    from engine.data import normalise
+
+    with torch.no_grad():
+        guessed = subject.model(normalise(subject.test.images[found.indices])).argmax(1)
+    assert guessed.tolist() == [guess] * len(found.indices)
+    assert subject.test.labels[found.indices].tolist() == [true] * len(found.indices)
+    assert len(found.indices) == min(50, found.pairs[0][2])
+
+
+def test_the_commands_answer_in_json_and_refuse_bad_values(trained_home, capsys):
+    home = str(trained_home)
+    assert main(["--home", home, "top-images", "--layer", "conv1", "--channel", "2", "--count",
+                 "4", "--json"]) == 0  # fmt: skip
+    found = json.loads(capsys.readouterr().out)
+    assert found["channel"] == 2 and len(found["images"]) == 4
+    assert main(["--home", home, "embedding", "--images", "50", "--json"]) == 0
+    mapped = json.loads(capsys.readouterr().out)
+    assert len(mapped["points"]) == 50 and -1 <= mapped["silhouette"] <= 1
+    assert main(["--home", home, "confusions", "--pair", "3,5", "--json"]) == 0
+    pair = json.loads(capsys.readouterr().out)
+    assert pair["pair"] == [3, 5]
+    assert main(["--home", home, "embedding", "--epoch", "1", "--images", "20"]) == 0
+    assert "epoch:1" in capsys.readouterr().out
+    for argv, names in ((["top-images", "--layer", "fc1"], "no convolution named 'fc1'"),
+                        (["top-images", "--channel", "99"], "channels 0-31"),
+                        (["embedding", "--layer", "nope"], "no layer named 'nope'"),
+                        (["confusions", "--pair", "3"], "two digits")):  # fmt: skip
+        assert main(["--home", home, *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        err = [line for line in err if not line.startswith("using run")]
+        assert len(err) == 1 and names in err[0], err
