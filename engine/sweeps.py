@@ -147,6 +147,20 @@ def _parse_bound(spec, item: str, text: str) -> float:
         raise SettingError(f"--search {item!r}: {error}") from None
 
 
+# Settings that change the training loss by themselves, whatever the trial's quality: with
+# them searched, --prune (which compares trials by their training loss) would judge the
+# setting, not the trial.
+LOSS_CHANGING = ("label_smoothing", "adversarial", "eps", "trades_beta", "adv_steps")
+
+
+def check_pruning(searches: list[Search]) -> None:
+    """SettingError where --prune cannot judge the trials fairly."""
+    unfair = [s.name for s in searches if s.name in LOSS_CHANGING]
+    if unfair:
+        raise SettingError(f"--prune compares trials by their training loss, which"
+                           f" {', '.join(unfair)} changes by itself: search it without --prune")  # fmt: skip
+
+
 def parse_searches(items: list[str], given: dict) -> list[Search]:
     searches = [parse_search(item) for item in items]
     names = [s.name for s in searches]

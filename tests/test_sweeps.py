@@ -127,6 +127,7 @@ BAD = [
     (["--search", "lr=0.01..0.1", "--search", "lr=0.1,0.2"], "given twice"),
     (["--search", "lr=0.01..0.1", "--lr", "0.1"], "both set lr"),
     ([], "start one with --search"),
+    (["--search", "label_smoothing=0..0.2", "--prune"], "search it without --prune"),
 ]
 
 

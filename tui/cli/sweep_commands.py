@@ -91,6 +91,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         if not searches:
             raise UserError(f"no sweep named {args.name!r}: start one with --search"
                             " SETTING=LOW..HIGH (see `mnist-tui sweep --help`)")  # fmt: skip
+        if args.prune:
+            sweeps.check_pruning(searches)
         sweep = sweeps.Sweep(args.name, args.recipe, given, searches, args.trials or 20,
                              args.sampler_seed, args.prune)  # fmt: skip
         sweeps.optuna_module()  # the extra installed, before anything is written
