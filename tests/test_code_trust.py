@@ -166,3 +166,24 @@ def test_the_app_asks_before_running_a_copied_runs_code(copied, tiny_folder):
 
     assert asyncio.run(scenario())
     assert cli(home, "summary", run_dir.name) == 0  # remembered in the home
+
+
+def test_a_study_holding_the_copied_run_does_not_run_its_code(copied):
+    """A study that would resume the copied run (its last.pt) is refused there too."""
+    from engine.errors import UserFacing
+    from engine.studies import Study, entry_key, run_study, study_dir
+    from tests.test_bad_inputs import make_stopped
+
+    home, run_dir, marker = copied
+    make_stopped(run_dir)
+    base = {k: v for k, v in runs.read_config(run_dir).to_dict().items() if k != "seed"}
+    study = Study("copied", {}, [0], base, {entry_key({}, 0): run_dir.name})
+    study_dir(home, "copied").mkdir(parents=True)
+    (study_dir(home, "copied") / "study.json").write_text(json.dumps(study.to_dict()))
+    said = []
+    try:
+        run_study(home, study, say=said.append)
+    except UserFacing as error:
+        said.append(str(error))
+    assert not marker.exists()
+    assert any("not written on this machine" in line for line in said), said

