@@ -106,3 +106,18 @@ def test_the_commands_answer_in_json_and_refuse_bad_values(trained_home, capsys)
         err = capsys.readouterr().err.strip().splitlines()
         err = [line for line in err if not line.startswith("using run")]
         assert len(err) == 1 and names in err[0], err
+
+
+def test_the_map_through_training_shares_one_set_of_axes(trained_home, capsys):
+    from engine.snapshots import moments
+
+    run_dir = runs.find_run(trained_home, "latest")
+    assert main(["--home", str(trained_home), "embedding", "--through", "--images", "60",
+                 "--json"]) == 0  # fmt: skip
+    maps = json.loads(capsys.readouterr().out)
+    assert [m["moment"] for m in maps] == [*moments(run_dir), "best"]
+    assert maps[-1]["silhouette"] > maps[0]["silhouette"]
+    # one set of axes: the last moment's explained variance is its own fit's, on every map
+    assert len({tuple(m["explained_variance"]) for m in maps}) == 1
+    assert main(["--home", str(trained_home), "embedding", "--through", "--method", "tsne"]) == 2
+    assert "--method pca" in capsys.readouterr().err

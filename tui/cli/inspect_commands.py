@@ -340,7 +340,7 @@ def top_images_command(args: argparse.Namespace) -> int:
         return 0
     colour = render.colour_enabled(args.ascii, console)
     console.print(f"[bold]What a channel responds to[/] — {subject.run_id}, {moment_label(args)}")
-    console.print(result.summary(), markup=False)
+    console.print(result.summary(), markup=False, highlight=False)
     if result.dead:
         return 0
     arrays, titles = [], []
@@ -348,9 +348,13 @@ def top_images_command(args: argparse.Namespace) -> int:
                                         result.boxes, strict=True):  # fmt: skip
         picture = subject.test.images[index].numpy().astype(np.float64) / 255
         top, left, bottom, right = box
-        seen = np.full_like(picture, 0.3)
+        seen = np.full_like(picture, 0.3)  # outside what the channel sees: dimmed
         seen[top:bottom, left:right] = 1.0
-        arrays.append(picture * seen)
+        picture = picture * seen
+        frame = np.zeros_like(picture, dtype=bool)  # and the field outlined in mid-grey
+        frame[top:bottom, [left, right - 1]] = True
+        frame[[top, bottom - 1], left:right] = True
+        arrays.append(np.where(frame, np.maximum(picture, 0.5), picture))
         titles.append(f"#{index} a {subject.classes[label]}\n{value:.3g}")
     columns = render.columns_that_fit(console.width, 28, colour=colour)
     console.print(render.tile_grid(arrays, titles, columns=columns, colour=colour,
@@ -395,10 +399,64 @@ def confusions_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_embedding_through_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--through", action="store_true",
+                        help="the silhouette at every moment kept (the run's snapshots, then"
+                             " its best), each moment's map on PCA axes fitted once on the"
+                             " last, so the maps are comparable; the map of the first and the"
+                             " last moment")  # fmt: skip
+
+
+def embedding_through(args: argparse.Namespace) -> int:
+    """Every moment's silhouette on one set of PCA axes (fitted on the last moment)."""
+    from engine.embedding import embedding, fitted_pca
+    from engine.snapshots import moments
+    from engine.subject import Subjects
+    from tui.draw.charts import chart_xy, scatter_by_class
+
+    if args.method != "pca":
+        raise UserError("--through fits one set of PCA axes for every moment: use --method pca")
+    run_dir = runs.find_run(args.home_path, args.run)
+    series = [*moments(run_dir), args.checkpoint]
+    source = Subjects(args.home_path)
+    last = source.get(run_dir, series[-1])
+    axes = fitted_pca(last.model, last.test, args.layer, args.images, args.seed)
+    console = make_console()
+    maps = []
+    for moment in series:
+        subject = source.get(run_dir, moment)
+        maps.append(embedding(subject.model, subject.test, args.layer, "pca", args.images,
+                              args.seed, fit=axes))  # fmt: skip
+    if args.json:
+        print_json([{"moment": m, **e.to_dict()} for m, e in zip(series, maps, strict=True)])
+        return 0
+    console.print(f"[bold]The map of what it learned, through training[/] — {run_dir.name}"
+                  f" ({maps[-1].layer}, axes of {series[-1]})")  # fmt: skip
+    for moment, found in zip(series, maps, strict=True):
+        console.print(f"  {moment:<10} silhouette {found.silhouette:+.3f}", highlight=False)
+    colour = render.colour_enabled(args.ascii, console)
+    if len(series) > 1:
+        console.print(chart_xy({"silhouette": (list(range(len(series))),
+                                               [m.silhouette for m in maps])},
+                               title="silhouette of the true classes at each moment (0 = "
+                               f"{series[0]}, {len(series) - 1} = {series[-1]})",
+                               xlabel="moment", width=min(console.width, 100), height=10,
+                               colour=colour, integer_x=True))  # fmt: skip
+    for moment, found in ((series[0], maps[0]), (series[-1], maps[-1])):
+        wrong = [label != p for label, p in zip(found.labels, found.predictions, strict=True)]
+        console.print(scatter_by_class(found.x, found.y, found.labels, wrong,
+                                       title=f"{moment}: silhouette {found.silhouette:.3f}",
+                                       width=min(console.width, 100), height=16,
+                                       colour=colour))  # fmt: skip
+    return 0
+
+
 def embedding_command(args: argparse.Namespace) -> int:
     """The test images as a scatter of digits, misclassified ones marked, and the silhouette."""
     from tui.draw.charts import scatter_by_class
 
+    if getattr(args, "through", False):
+        return embedding_through(args)
     subject = load_subject(args)
     console = make_console()
     result = run_analysis(args, subject, console, f"embedding with {args.method.upper()}")
@@ -406,7 +464,7 @@ def embedding_command(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return 0
     console.print(f"[bold]The map of what it learned[/] — {subject.run_id}, {moment_label(args)}")
-    console.print(result.summary(), markup=False)
+    console.print(result.summary(), markup=False, highlight=False)
     wrong = [label != p for label, p in zip(result.labels, result.predictions, strict=True)]
     height = max(12, min(40, console.height - 6)) if console.is_terminal else 30
     console.print(scatter_by_class(result.x, result.y, result.labels, wrong,
@@ -423,4 +481,5 @@ def handlers() -> dict:
             "embedding": embedding_command}  # fmt: skip
 
 
-EXTRA_OPTIONS = {"filters": add_conv2_option, "histograms": add_through_option}
+EXTRA_OPTIONS = {"filters": add_conv2_option, "histograms": add_through_option,
+                 "embedding": add_embedding_through_option}  # fmt: skip
