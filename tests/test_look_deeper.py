@@ -121,3 +121,32 @@ def test_the_map_through_training_shares_one_set_of_axes(trained_home, capsys):
     assert len({tuple(m["explained_variance"]) for m in maps}) == 1
     assert main(["--home", str(trained_home), "embedding", "--through", "--method", "tsne"]) == 2
     assert "--method pca" in capsys.readouterr().err
+
+
+def test_the_app_steps_through_channels_and_layers(trained_home, tiny_folder):
+    import asyncio
+
+    from textual.widgets import Static
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+    from tui.widgets.array_view import ArrayView
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("c")
+            title = app.screen.query_one("#top-title", Static)
+            assert await wait_for(pilot, lambda: text_of(title).startswith("conv1 channel 0 of 32"))
+            first = app.screen.query_one("#top-0", ArrayView)
+            assert await wait_for(pilot, lambda: first.array is not None and "#" in first.caption)
+            await pilot.press("right_square_bracket")
+            assert await wait_for(pilot, lambda: "conv1 channel 1 of 32" in text_of(title))
+            await pilot.press("left_square_bracket", "left_square_bracket")
+            assert await wait_for(pilot, lambda: "conv1 channel 31 of 32" in text_of(title))
+            await pilot.press("v")
+            assert await wait_for(pilot, lambda: "conv2 channel 0 of 32" in text_of(title))
+            shown = text_of(title)  # this tiny run's conv2 channel 0 happens to be dead
+            assert "sees 8x8 pixels" in shown or "dead: never above 0" in shown
+        return True
+
+    assert asyncio.run(scenario())

@@ -106,6 +106,12 @@ def _histograms() -> type[Screen]:
     return HistogramsScreen
 
 
+def _top_images() -> type[Screen]:
+    from tui.screens.top_images import TopImagesScreen
+
+    return TopImagesScreen
+
+
 def _analysis() -> type[Screen]:
     from tui.screens.analysis import AnalysisScreen
 
@@ -151,6 +157,8 @@ EXPERIMENTS = [
                " training", _histograms, analysis="histograms"),
     Experiment("d", "Draw", "draw a digit and watch the prediction change",
                _draw),
+    Experiment("c", ANALYSES["top-images"].title, ANALYSES["top-images"].about, _top_images,
+               analysis="top-images"),
 ]  # fmt: skip
 
 

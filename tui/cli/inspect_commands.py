@@ -346,15 +346,7 @@ def top_images_command(args: argparse.Namespace) -> int:
     arrays, titles = [], []
     for index, label, value, box in zip(result.indices, result.labels, result.activations,
                                         result.boxes, strict=True):  # fmt: skip
-        picture = subject.test.images[index].numpy().astype(np.float64) / 255
-        top, left, bottom, right = box
-        seen = np.full_like(picture, 0.3)  # outside what the channel sees: dimmed
-        seen[top:bottom, left:right] = 1.0
-        picture = picture * seen
-        frame = np.zeros_like(picture, dtype=bool)  # and the field outlined in mid-grey
-        frame[top:bottom, [left, right - 1]] = True
-        frame[[top, bottom - 1], left:right] = True
-        arrays.append(np.where(frame, np.maximum(picture, 0.5), picture))
+        arrays.append(render.field_picture(subject.test.images[index].numpy(), box))
         titles.append(f"#{index} a {subject.classes[label]}\n{value:.3g}")
     columns = render.columns_that_fit(console.width, 28, colour=colour)
     console.print(render.tile_grid(arrays, titles, columns=columns, colour=colour,
