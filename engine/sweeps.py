@@ -462,21 +462,37 @@ def confirm(home: Path, sweep: Sweep, seeds: list[int], emit: ev.Emit = ev.ignor
     (``NAME-best``, ``NAME-recipe``: resumable, listed with the studies), compared seed by
     seed: each group's interval and the paired difference, for the validation accuracy the
     search chose on and the test accuracy it never saw."""
-    from engine.studies import define, entry_key, run_study
-    from engine.study_stats import bounds, interval, paired
+    from engine.studies import define, run_study
 
     best = best_trial(open_study(home, sweep))
     if best is None:
         raise UserFacing(f"sweep {sweep.name} has no finished trial to confirm yet")
     recipe = {k: v for k, v in RECIPES[sweep.recipe].settings.items() if k != "seed"}
     shared = {**recipe, **{k: v for k, v in sweep.given.items() if k != "seed"}}
-    groups = {"recipe": shared, "best": {**shared, **best.params}}
-    values: dict[str, dict[str, dict[int, float]]] = {}
-    for label, base in groups.items():
+    for label, base in (("recipe", shared), ("best", {**shared, **best.params})):
         study = define(home, f"{sweep.name}-{label}", None, seeds, base, check_devices=True)
         say(f"confirming the {label} settings over seeds {seeds[0]}-{seeds[-1]} (study"
             f" {study.name})")  # fmt: skip
         run_study(home, study, listeners=[emit], cancel=cancel, say=say)
+    return confirmation(home, sweep, best, seeds)
+
+
+def confirmation(
+    home: Path, sweep: Sweep, best=None, seeds: list[int] | None = None
+) -> dict | None:
+    """The comparison of the two confirming studies from their finished runs (nothing is
+    trained); None where ``confirm`` has not made them."""
+    from engine.studies import entry_key, load_study, study_dir
+    from engine.study_stats import bounds, interval, paired
+
+    if not all((study_dir(home, f"{sweep.name}-{label}") / "study.json").is_file()
+               for label in ("recipe", "best")):  # fmt: skip
+        return None
+    best = best or best_trial(open_study(home, sweep))
+    groups = {label: load_study(home, f"{sweep.name}-{label}") for label in ("recipe", "best")}
+    seeds = seeds or groups["best"].seeds
+    values: dict[str, dict[str, dict[int, float]]] = {}
+    for label, study in groups.items():
         values[label] = {figure: {} for figure, _ in CONFIRM_FIGURES}
         for seed in seeds:
             run_id = study.runs.get(entry_key({}, seed))

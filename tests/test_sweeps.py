@@ -167,3 +167,20 @@ def test_the_same_sweep_command_again_goes_on_and_other_settings_are_refused(
     assert len(runs.list_runs(home)) == 2
     assert sweep_cli(home, tiny_folder, "again", "--search", "lr=0.01..0.2:log") == 2
     assert "exists" in capsys.readouterr().err
+
+
+def test_the_report_has_a_section_for_each_sweep(swept, monkeypatch, capsys):
+    import engine.report.build as build
+    from engine.report import build_report, write_report
+    from engine.report.sections import basics, sweeps
+
+    # the confirmation (made once: already there when the test above ran)
+    assert main(["--home", str(swept), "sweep", "show", "lrs", "--confirm", "0-1", "--json"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(build, "SECTIONS", (("data", basics.data), ("sweeps", sweeps.sweeps)))
+    run = runs.list_runs(swept)[0].name
+    report = build_report(swept, [run])
+    (section,) = [s for s in report.sections if s.key == "sweep-lrs"]
+    text = write_report(report, swept / "r.md", "md").read_text()
+    assert "Sweep lrs" in text and "6 of 6 trials" in text and "pruned" in text
+    assert "lrs-best and lrs-recipe" in text and "paired t-test" in text

@@ -10,7 +10,7 @@ from functools import partial
 
 from engine.report.context import Context
 from engine.report.document import Section
-from engine.report.sections import basics, breaking, declared, extras, inside, through
+from engine.report.sections import basics, breaking, declared, extras, inside, sweeps, through
 
 # The declared analyses the sections below draw by hand.
 DRAWN = frozenset(
@@ -46,4 +46,5 @@ SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]],
     ("other analyses", partial(declared.sections, drawn=DRAWN)),
     ("robust training", extras.defences),
     ("study", extras.study),
+    ("sweeps", sweeps.sweeps),
 )

@@ -50,6 +50,10 @@ def through_training(ctx: Context) -> Section | None:
     except UserFacing as error:
         return section.add(Text(f"Not made: {error}. A run trained now keeps them"
                                 " (`--snapshots all`, the default)."))  # fmt: skip
+    if not kept:  # trained with --snapshots none (or imported): nothing through time to show
+        return section.add(Text(f"Not made: run {run.label} kept no snapshots (trained with"
+                                " `--snapshots none`, or imported). A run trained with"
+                                " `--snapshots all`, the default, keeps them."))  # fmt: skip
     moments = chosen_moments(kept)
     source = Subjects(ctx.home)  # each moment's model loaded once, the test images once
     subjects = {m: source.get(run.dir, m) for m in moments}
