@@ -184,3 +184,27 @@ def test_the_report_has_a_section_for_each_sweep(swept, monkeypatch, capsys):
     text = write_report(report, swept / "r.md", "md").read_text()
     assert "Sweep lrs" in text and "6 of 6 trials" in text and "pruned" in text
     assert "lrs-best and lrs-recipe" in text and "paired t-test" in text
+
+
+def test_the_app_lists_a_sweeps_trials_and_opens_a_trials_run(swept, tiny_folder):
+    import asyncio
+
+    from textual.widgets import DataTable, Static
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+
+    async def scenario():
+        app = tiny_app(swept, tiny_folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("w")
+            table = app.screen.query_one("#sweep-trials", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 6)
+            best = app.screen.query_one("#sweep-best", Static)
+            assert await wait_for(pilot, lambda: text_of(best).startswith("best: trial"))
+            assert "6 of 6 trials" in text_of(app.screen.query_one("#sweep-title", Static))
+            table.focus()
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: type(app.screen).__name__ == "TrainScreen")
+        return True
+
+    assert asyncio.run(scenario())

@@ -46,6 +46,12 @@ def _studies() -> type[Screen]:
     return StudiesScreen
 
 
+def _sweeps() -> type[Screen]:
+    from tui.screens.sweeps import SweepsScreen
+
+    return SweepsScreen
+
+
 def _architecture() -> type[Screen]:
     from tui.screens.architecture import ArchitectureScreen
 
@@ -133,6 +139,8 @@ EXPERIMENTS = [
                _runs),
     Experiment("u", "Studies", "comparisons over seeds: means, intervals, a paired test",
                _studies),
+    Experiment("w", "Sweeps", "searches over settings with Optuna: trials, best, importances",
+               _sweeps),
     Experiment("4", "Architecture", "shapes, parameters, neurons, multiply-adds per layer",
                _architecture),
     Experiment("5", "Predictions", "test digits with true and predicted labels",
@@ -163,7 +171,7 @@ EXPERIMENTS = [
 
 
 # Keys for the analyses no screen draws by hand: none taken by the home screen or the app.
-FREE_KEYS = "efglmnoptwxyz"
+FREE_KEYS = "efglmnoptxyz"
 
 
 def experiments() -> list[Experiment]:
