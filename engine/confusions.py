@@ -26,9 +26,11 @@ class Confusions:
     true_probability: list[float]  # P(true) of each
     classes: list[str]
     test_images: int
+    matrix: list[list[int]]  # rows true, columns predicted: every test image once
 
     def to_dict(self) -> dict:
         return {"pairs": [{"true": t, "predicted": p, "images": n} for t, p, n in self.pairs],
+                "matrix": self.matrix,
                 "pair": list(self.pair) if self.pair else None, "test_images": self.test_images,
                 "images": [{"index": i, "p_predicted": pp, "p_true": pt}
                            for i, pp, pt in zip(self.indices, self.predicted_probability,
@@ -77,13 +79,13 @@ def confusions(model: nn.Module, split: Split, classes: list[str],
     elif pairs:
         pair = pairs[0][:2]
     if pair is None:
-        return Confusions([], None, [], [], [], classes, len(labels))
+        return Confusions([], None, [], [], [], classes, len(labels), matrix.tolist())
     true, guess = pair
     chosen = torch.nonzero((labels == true) & (predicted == guess)).flatten()
     order = torch.argsort(probs[chosen, guess], descending=True)[:count]
     chosen = chosen[order]
     return Confusions(pairs, (true, guess), chosen.tolist(), probs[chosen, guess].tolist(),
-                      probs[chosen, true].tolist(), classes, len(labels))  # fmt: skip
+                      probs[chosen, true].tolist(), classes, len(labels), matrix.tolist())  # fmt: skip
 
 
 def confusions_of(subject, pair, count: int, emit=None, cancel=None) -> Confusions:

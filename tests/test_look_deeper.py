@@ -150,3 +150,31 @@ def test_the_app_steps_through_channels_and_layers(trained_home, tiny_folder):
         return True
 
     assert asyncio.run(scenario())
+
+
+def test_the_app_goes_from_a_cell_of_the_confusion_matrix_to_its_images(trained_home, tiny_folder):
+    import asyncio
+
+    from textual.widgets import DataTable, Static
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("x")
+            matrix = app.screen.query_one("#conf-matrix", DataTable)
+            assert await wait_for(pilot, lambda: matrix.row_count == 10)
+            title = app.screen.query_one("#conf-title", Static)
+            assert await wait_for(pilot, lambda: "test images wrong" in text_of(title))
+            matrix.focus()
+            matrix.move_cursor(row=3, column=6)  # true 3, predicted 5
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: "shown: 3 taken for 5" in text_of(title))
+            matrix.move_cursor(row=4, column=5)  # the diagonal: right answers
+            await pilot.press("enter")
+            status = app.screen.query_one(".status", Static)
+            assert await wait_for(pilot, lambda: "right answers" in text_of(status))
+        return True
+
+    assert asyncio.run(scenario())

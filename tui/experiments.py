@@ -118,6 +118,12 @@ def _top_images() -> type[Screen]:
     return TopImagesScreen
 
 
+def _confusions() -> type[Screen]:
+    from tui.screens.confusions import ConfusionsScreen
+
+    return ConfusionsScreen
+
+
 def _analysis() -> type[Screen]:
     from tui.screens.analysis import AnalysisScreen
 
@@ -167,11 +173,13 @@ EXPERIMENTS = [
                _draw),
     Experiment("c", ANALYSES["top-images"].title, ANALYSES["top-images"].about, _top_images,
                analysis="top-images"),
+    Experiment("x", ANALYSES["confusions"].title, ANALYSES["confusions"].about, _confusions,
+               analysis="confusions"),
 ]  # fmt: skip
 
 
 # Keys for the analyses no screen draws by hand: none taken by the home screen or the app.
-FREE_KEYS = "efglmnoptxyz"
+FREE_KEYS = "efglmnoptyz"
 
 
 def experiments() -> list[Experiment]:
