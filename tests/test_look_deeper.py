@@ -178,3 +178,32 @@ def test_the_app_goes_from_a_cell_of_the_confusion_matrix_to_its_images(trained_
         return True
 
     assert asyncio.run(scenario())
+
+
+def test_vs_shows_the_same_analysis_on_a_second_run(trained_home, tmp_path, capsys):
+    import shutil
+
+    home = tmp_path / "home"
+    first = runs.find_run(trained_home, "latest")
+    second = runs.runs_folder(home) / (first.name[:-4] + "b0th")
+    shutil.copytree(first, runs.runs_folder(home) / first.name)
+    shutil.copytree(runs.find_run(trained_home, "latest"), second)
+    with torch.no_grad():  # the second network differs: its last layer's bias moved
+        state = torch.load(second / "best.pt", weights_only=True)
+        state["model"]["fc2.bias"] += torch.arange(10.0)
+        torch.save(state, second / "best.pt")
+    argv = ["--home", str(home), "predict", first.name, "--index", "0,1", "--vs", second.name]
+    assert main([*argv, "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)["runs"]
+    assert [b["run"] for b in both] == [first.name, second.name]
+    assert [p["index"] for p in both[0]["result"]] == [p["index"] for p in both[1]["result"]]
+    assert both[0]["result"][0]["probabilities"] != both[1]["result"][0]["probabilities"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"run {first.name}" in out and f"run {second.name}" in out
+    assert main(["--home", str(home), "embedding", first.name, "--vs", second.name,
+                 "--images", "20", "--json"]) == 0  # fmt: skip
+    maps = json.loads(capsys.readouterr().out)["runs"]
+    assert len(maps) == 2 and all(len(m["result"]["points"]) == 20 for m in maps)
+    assert main(["--home", str(home), "filters", first.name, "--vs", first.name]) == 2
+    assert "same run" in capsys.readouterr().err

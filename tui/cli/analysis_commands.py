@@ -40,8 +40,60 @@ def register(
         for spec in analysis.parameters:
             add_setting(parser, spec)
         extra_options.get(analysis.name, lambda _: None)(parser)
-        parser.set_defaults(handler=handlers.get(analysis.name, generic_command),
+        parser.add_argument("--vs", metavar="RUN2",
+                            help="the same analysis, with the same values, on a second run"
+                            " too: each run's result in turn (--json: both, by run)")  # fmt: skip
+        parser.set_defaults(handler=both_runs(handlers.get(analysis.name, generic_command)),
                             analysis=analysis.name)  # fmt: skip
+
+
+def both_runs(handler: Handler) -> Handler:
+    """``handler``, and with ``--vs RUN2`` the same on the second run after the first: the
+    text one after the other under each run's name, the JSON as one object by run."""
+
+    def run(args: argparse.Namespace) -> int:
+        if not getattr(args, "vs", None):
+            return handler(args)
+        import contextlib
+        import io
+        import json
+
+        from engine import runs
+
+        if getattr(args, "through", False):
+            from tui.cli.options import UserError
+
+            raise UserError("--vs compares two runs at one moment; --through is for one run")
+        found = [runs.find_run(args.home_path, name) for name in (args.run, args.vs)]
+        if found[0] == found[1]:
+            from tui.cli.options import UserError
+
+            raise UserError(f"--vs names the same run as RUN ({found[0].name}): give another")
+        if not args.json:
+            for run_dir in found:
+                make_console().rule(f"run {run_dir.name}")
+                code = handler(_with_run_args(args, run_dir.name))
+                if code:
+                    return code
+            return 0
+        results = []
+        for run_dir in found:
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                code = handler(_with_run_args(args, run_dir.name))
+            if code:
+                return code
+            results.append({"run": run_dir.name, "result": json.loads(printed.getvalue())})
+        print_json({"runs": results})
+        return 0
+
+    return run
+
+
+def _with_run_args(args: argparse.Namespace, run_id: str) -> argparse.Namespace:
+    changed = argparse.Namespace(**vars(args))
+    changed.run = run_id
+    return changed
 
 
 def values_of(args: argparse.Namespace) -> dict:
