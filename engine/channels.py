@@ -169,6 +169,23 @@ def _peak_positions(model, module, split: Split, indices: list[int], channel: in
     return where, values
 
 
+def field_picture(image, box: tuple[int, int, int, int]):
+    """A uint8 digit as [0, 1] floats with what a channel's output sees (``box``: top, left,
+    bottom, right) outlined in mid-grey and the rest dimmed: the pictures of the top images
+    in the CLI, the app and the report."""
+    import numpy as np
+
+    picture = np.asarray(image, dtype=np.float64) / 255
+    top, left, bottom, right = box
+    seen = np.full_like(picture, 0.3)
+    seen[top:bottom, left:right] = 1.0
+    picture = picture * seen
+    frame = np.zeros_like(picture, dtype=bool)
+    frame[top:bottom, [left, right - 1]] = True
+    frame[[top, bottom - 1], left:right] = True
+    return np.where(frame, np.maximum(picture, 0.5), picture)
+
+
 def top_images_of(subject, layer: str | None, channel: int, count: int, emit=None,
                   cancel=None) -> TopImages:  # fmt: skip
     """The analysis (engine.analyses): on the subject's test images."""

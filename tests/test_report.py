@@ -213,3 +213,13 @@ def test_the_default_report_takes_the_latest_finished_run_of_each_network(
     assert main(["--home", str(stopped), "report"]) == 2
     err = capsys.readouterr().err
     assert "no finished run" in err and "1 stopped" in err
+
+
+def test_the_report_looks_deeper_with_pictures(report):
+    from engine.report.document import Figure
+
+    sections = {s.key: s for s in report.sections}
+    for key, figures in (("top-images", {"top-images"}), ("embedding", {"embedding"}),
+                         ("confusions", {"confusion-matrix"})):  # fmt: skip
+        shown = {b.name for b in sections[key].blocks if isinstance(b, Figure)}
+        assert figures <= shown, (key, shown)

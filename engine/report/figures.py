@@ -168,3 +168,34 @@ def histogram_panels(panels: dict[str, dict[str, tuple[list[int], float, float]]
         figure.suptitle(plain(title))
         figure.tight_layout()
         return png(figure)
+
+
+def class_scatter(x, y, labels, wrong, title: str, size=(5.6, 4.6)) -> bytes:
+    """Points coloured by class (one colour and one legend entry a digit), the misclassified
+    ones ringed in black."""
+    x, y, labels, wrong = (np.asarray(v) for v in (x, y, labels, wrong))
+    with rc_context({**STYLE, "axes.grid": False}):
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        palette = figure_palette(int(labels.max()) + 1 if labels.size else 10)
+        for label in sorted(set(labels.tolist())):
+            chosen = labels == label
+            axes.scatter(x[chosen], y[chosen], s=6, color=palette[label], label=str(label),
+                         alpha=0.75, linewidths=0)  # fmt: skip
+        if wrong.any():
+            axes.scatter(x[wrong], y[wrong], s=22, facecolors="none", edgecolors="black",
+                         linewidths=0.6, label=f"wrong ({int(wrong.sum())})")  # fmt: skip
+        axes.set_title(plain(title))
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        figure.tight_layout()
+        return png(figure)
+
+
+def figure_palette(count: int) -> list:
+    """``count`` distinct colours (matplotlib's tab10, then tab20)."""
+    from matplotlib import colormaps
+
+    name = "tab10" if count <= 10 else "tab20"
+    return [colormaps[name](i % colormaps[name].N) for i in range(count)]

@@ -332,6 +332,8 @@ def moment_label(args: argparse.Namespace) -> str:
 def top_images_command(args: argparse.Namespace) -> int:
     """The channel's strongest test images, the receptive field at each peak bright and the
     rest dimmed, with the channel's filter."""
+    from engine.channels import field_picture
+
     subject = load_subject(args)
     console = make_console()
     result = run_analysis(args, subject, console, "scanning the test set")
@@ -346,7 +348,7 @@ def top_images_command(args: argparse.Namespace) -> int:
     arrays, titles = [], []
     for index, label, value, box in zip(result.indices, result.labels, result.activations,
                                         result.boxes, strict=True):  # fmt: skip
-        arrays.append(render.field_picture(subject.test.images[index].numpy(), box))
+        arrays.append(field_picture(subject.test.images[index].numpy(), box))
         titles.append(f"#{index} a {subject.classes[label]}\n{value:.3g}")
     columns = render.columns_that_fit(console.width, 28, colour=colour)
     console.print(render.tile_grid(arrays, titles, columns=columns, colour=colour,

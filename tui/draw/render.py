@@ -223,17 +223,3 @@ def columns_that_fit(console_width: int, pixels: int, scale: int = 1, colour: bo
     """How many tiles of ``pixels`` width fit side by side (ASCII takes two cells a pixel)."""
     cells = pixels * scale * (1 if colour else 2) + 1
     return max(1, min(most, console_width // cells))
-
-
-def field_picture(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """A uint8 digit in [0, 1] with what a channel's output sees (``box``: top, left, bottom,
-    right) outlined in mid-grey and the rest dimmed: the top-images pictures, app and CLI."""
-    picture = np.asarray(image, dtype=np.float64) / 255
-    top, left, bottom, right = box
-    seen = np.full_like(picture, 0.3)
-    seen[top:bottom, left:right] = 1.0
-    picture = picture * seen
-    frame = np.zeros_like(picture, dtype=bool)
-    frame[top:bottom, [left, right - 1]] = True
-    frame[[top, bottom - 1], left:right] = True
-    return np.where(frame, np.maximum(picture, 0.5), picture)

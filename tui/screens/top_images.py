@@ -11,7 +11,6 @@ from textual.containers import Grid, Horizontal
 from textual.widgets import Footer, Header, Static
 
 from engine.analyses import ANALYSES
-from tui.draw.render import field_picture
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
 
@@ -70,6 +69,7 @@ class TopImagesScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def compute(self) -> None:
+        from engine.channels import field_picture
         from engine.layers import convolutions
 
         self.app.call_from_thread(self.set_status, "scanning the test set ... (c cancels)")

@@ -10,7 +10,16 @@ from functools import partial
 
 from engine.report.context import Context
 from engine.report.document import Section
-from engine.report.sections import basics, breaking, declared, extras, inside, sweeps, through
+from engine.report.sections import (
+    basics,
+    breaking,
+    declared,
+    deeper,
+    extras,
+    inside,
+    sweeps,
+    through,
+)
 
 # The declared analyses the sections below draw by hand.
 DRAWN = frozenset(
@@ -25,6 +34,9 @@ DRAWN = frozenset(
         "noise",
         "robustness",
         "histograms",
+        "top-images",
+        "embedding",
+        "confusions",
     }
 )
 
@@ -43,6 +55,9 @@ SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]],
     ("adding noise", breaking.noise),
     ("robustness", breaking.robustness),
     ("attribution", extras.attribution),
+    ("top images", deeper.top_images),
+    ("embedding", deeper.embedding),
+    ("confusions", deeper.confusions),
     ("other analyses", partial(declared.sections, drawn=DRAWN)),
     ("robust training", extras.defences),
     ("study", extras.study),
