@@ -24,9 +24,9 @@ from engine import runs  # noqa: E402
 from engine.attacks import robustness_curve, synthesize_classes  # noqa: E402
 from engine.attacks.start import gaussian_pixels  # noqa: E402
 from engine.data import MEAN, STD, Split, load_dataset  # noqa: E402  # noqa: E402
+from engine.inside.occlusion import occlusion_map  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
-from engine.models import forward_in_study_order  # noqa: E402
-from engine.occlusion import occlusion_map  # noqa: E402
+from engine.models.zoo import forward_in_study_order  # noqa: E402
 from engine.pixels import to_pixels  # noqa: E402
 
 

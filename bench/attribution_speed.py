@@ -23,7 +23,8 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import runs  # noqa: E402
-from engine.attribution import (  # noqa: E402
+from engine.data import MEAN, STD  # noqa: E402
+from engine.inside.attribution import (  # noqa: E402
     METHODS,
     AttributionSettings,
     attribute,
@@ -31,7 +32,6 @@ from engine.attribution import (  # noqa: E402
     curve_area,
     explain,
 )
-from engine.data import MEAN, STD  # noqa: E402
 from engine.locations import app_home  # noqa: E402
 from engine.subject import load_subject  # noqa: E402
 

@@ -99,7 +99,7 @@ def main() -> None:
             rows.append(("following a live run", measure(args.seconds)))
             print(f"{rows[-1][0]:<22} {100 * rows[-1][1]:6.2f}% of a core", flush=True)
         finally:
-            from engine.run_process import stop
+            from engine.runs.process import stop
 
             stop(run_dir)
     tmux("kill-session", "-t", SESSION)

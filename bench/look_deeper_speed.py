@@ -21,10 +21,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import runs  # noqa: E402
-from engine.channels import channel_peaks, receptive_field  # noqa: E402
-from engine.embedding import embedding  # noqa: E402
-from engine.layers import convolutions  # noqa: E402
+from engine.inside.channels import channel_peaks, receptive_field  # noqa: E402
+from engine.inside.embedding import embedding  # noqa: E402
 from engine.locations import app_home  # noqa: E402
+from engine.models.layers import convolutions  # noqa: E402
 from engine.subject import load_subject  # noqa: E402
 
 

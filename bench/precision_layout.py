@@ -15,7 +15,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.models import build_model  # noqa: E402
+from engine.models.zoo import build_model  # noqa: E402
 
 MODES = {"fp32": (False, False), "bf16": (True, False), "channels-last": (False, True),
          "channels-last + bf16": (True, True)}  # fmt: skip

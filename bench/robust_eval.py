@@ -29,10 +29,10 @@ from engine.attacks import robustness_curve  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import load_dataset, split_dataset  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
-from engine.models import build_model  # noqa: E402
+from engine.models.zoo import build_model  # noqa: E402
 from engine.pixels import PixelModel, to_pixels  # noqa: E402
-from engine.robust_training import adversarial_loss  # noqa: E402
-from engine.training import FastModel, autocast_dtype, device_label, resolve_device  # noqa: E402
+from engine.training.loop import FastModel, autocast_dtype, device_label, resolve_device  # noqa: E402
+from engine.training.robust import adversarial_loss  # noqa: E402
 
 
 def training_rate(defence: str, splits, batches: int, device: torch.device) -> float:

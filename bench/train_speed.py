@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine import events as ev  # noqa: E402
 from engine.data import MEAN, STD, load_dataset, split_dataset  # noqa: E402
 from engine.data.idx import FILE_NAMES  # noqa: E402
-from engine.evaluation import evaluate  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
-from engine.models import build_model, forward_in_study_order  # noqa: E402
-from engine.training import (  # noqa: E402
+from engine.models.zoo import build_model, forward_in_study_order  # noqa: E402
+from engine.training.evaluation import evaluate  # noqa: E402
+from engine.training.loop import (  # noqa: E402
     CudaGraphFailed,
     FastModel,
     TrainConfig,

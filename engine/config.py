@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.errors import SettingError
 
-# The networks by name, with what each is (engine.models builds them, citing their sources;
+# The networks by name, with what each is (engine.models.zoo builds them, citing their sources;
 # a test keeps the two equal).
 MODEL_ABOUT = {
     "convnet": "the study's CNN",
@@ -46,7 +46,7 @@ PRECISIONS = ("auto", "bf16", "fp32")
 # The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
 OCCLUSION_STRIDE = 2
-# The attribution methods, by the names the CLI and the app use (engine.attribution computes
+# The attribution methods, by the names the CLI and the app use (engine.inside.attribution computes
 # them; named here so that listing them needs no torch).
 ATTRIBUTION_METHODS = (
     "saliency",
@@ -87,7 +87,7 @@ SYNTHESIS_METHODS = {
     "l2": "from mid-grey, steps along the gradient (L2; a robust network draws digits)",
 }
 SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
-# Adversarial training (engine.robust_training): none, or a defence by the name the CLI uses.
+# Adversarial training (engine.training.robust): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")
 SCHEDULES = ("auto", "cosine", "onecycle")
@@ -286,15 +286,15 @@ def _show(number: float | None) -> str:
 
 
 def model_spec_problem(value: str) -> str | None:
-    """Why ``value`` is not a model file spec (engine.model_files, imported lazily: it is
+    """Why ``value`` is not a model file spec (engine.models.files, imported lazily: it is
     checked by form, not by loading, until a run starts)."""
-    from engine.model_files import spec_problem
+    from engine.models.files import spec_problem
 
     return spec_problem(value)
 
 
 def model_args_problem(value: str) -> str | None:
-    from engine.model_files import args_problem
+    from engine.models.files import args_problem
 
     return args_problem(value)
 
@@ -361,12 +361,12 @@ class TrainConfig:
     augment: int = setting(0, "shift each training image randomly by up to this many pixels"
                            " (0: none, as in the study)", "augment (px)", minimum=0, maximum=8,
                            metavar="PIXELS")  # fmt: skip
-    # Weights through training (engine.snapshots): the cost is measured in docs/results.md.
+    # Weights through training (engine.runs.snapshots): the cost is measured in docs/results.md.
     snapshots: str = setting("all", "keep the weights at each epoch's end (epochs), and also"
                              " before training and after 10, 50 and 200 batches (all), for"
                              " analyses at any moment (--epoch N, --at batch:50); none keeps"
                              " none", choices=SNAPSHOTS)  # fmt: skip
-    # Test-time augmentation (engine.evaluation.ShiftedViews): validation and test score
+    # Test-time augmentation (engine.training.evaluation.ShiftedViews): validation and test score
     # five views of each image; the test accuracy without it is reported beside.
     tta: bool = setting(False, "score validation and test on each image and its four"
                         " one-pixel shifts, averaged (test-time augmentation; the accuracy"
@@ -481,6 +481,21 @@ class Recipe:
     settings: dict
 
 
+# The fast recipe's settings (train_mnist_fast's network and optimiser); the accurate recipe
+# is the same, longer, with shifts and shift TTA.
+FAST = {
+    "model": "fastnet",
+    "epochs": 1,
+    "batch_size": 256,
+    "optimiser": "adam",
+    "lr": 0.01,
+    "momentum": 0.7,
+    "beta2": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "onecycle",
+    "label_smoothing": 0.05,
+}
+
 RECIPES = {
     recipe.name: recipe
     for recipe in (
@@ -506,38 +521,14 @@ RECIPES = {
             "99% in one epoch: fastnet (train_mnist_fast's network), batches of 256, Adam"
             " (betas 0.7, 0.9) on a one-cycle schedule peaking at lr 0.01, no weight decay,"
             " label smoothing 0.05",
-            {
-                "model": "fastnet",
-                "epochs": 1,
-                "batch_size": 256,
-                "optimiser": "adam",
-                "lr": 0.01,
-                "momentum": 0.7,
-                "beta2": 0.9,
-                "weight_decay": 0.0,
-                "schedule": "onecycle",
-                "label_smoothing": 0.05,
-            },
+            FAST,
         ),  # fmt: skip
         Recipe(
             "accurate",
             "99.5% in three epochs: the fast recipe's network and optimiser, each training"
             " image shifted by up to a pixel, and validation and test scored with test-time"
             " augmentation by one-pixel shifts (the accuracy without it is reported too)",
-            {
-                "model": "fastnet",
-                "epochs": 3,
-                "batch_size": 256,
-                "optimiser": "adam",
-                "lr": 0.01,
-                "momentum": 0.7,
-                "beta2": 0.9,
-                "weight_decay": 0.0,
-                "schedule": "onecycle",
-                "label_smoothing": 0.05,
-                "augment": 1,
-                "tta": True,
-            },
+            {**FAST, "epochs": 3, "augment": 1, "tta": True},
         ),  # fmt: skip
     )
 }

@@ -74,9 +74,9 @@ class BatchTrained(Event):
 
 @dataclass(frozen=True)
 class GradientsMeasured(Event):
-    """After a step (every ``engine.training.GRADIENTS_EVERY`` batches): each weighted
+    """After a step (every ``engine.training.loop.GRADIENTS_EVERY`` batches): each weighted
     layer's gradient and weights (L2 norms), and a sentence for each layer whose gradient
-    vanishes or explodes (engine.histograms.judge)."""
+    vanishes or explodes (engine.inside.histograms.judge)."""
 
     epoch: int
     batch: int

@@ -12,13 +12,18 @@ import torch
 
 from engine import events as ev
 from engine import runs
-from engine.checkpoints import check_weights, load_problem, load_weights_only, save_checkpoint
 from engine.config import TrainConfig
 from engine.data import load_dataset, split_dataset
 from engine.errors import CheckpointError
-from engine.evaluation import evaluate, per_class_accuracy
 from engine.locations import data_cache
-from engine.model_files import ModelFile, is_model_file, parse_args, sha256
+from engine.models.checkpoints import (
+    check_weights,
+    load_problem,
+    load_weights_only,
+    save_checkpoint,
+)
+from engine.models.files import ModelFile, is_model_file, parse_args, sha256
+from engine.training.evaluation import evaluate, per_class_accuracy
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import events as ev
-from engine import run_process, runs
+from engine import runs
 from engine.config import TrainConfig
 from engine.errors import RunDamaged, UserFacing
 from engine.locations import data_cache, runs_folder
-from engine.model_files import is_model_file
+from engine.models.files import is_model_file
+from engine.runs import process as run_process
 
 WORKER_LOG = "worker.log"
 # A detached run yields the CPU to interactive work on the same machine (the app following
@@ -74,14 +75,14 @@ def _load_data(home: Path, config: TrainConfig):
 def prepare(home: Path, config: TrainConfig) -> Prepared:
     """Check a new run can start: its settings, its device, its data, the home. Raises a
     UserFacing error naming what is wrong; nothing is written."""
-    from engine.training import resolve_device
+    from engine.training.loop import resolve_device
 
     config.validate()
     resolve_device(config.device)
     _check_home_writable(home)
     if is_model_file(config.model):  # a user's network: built once here, so a file that
         # cannot be imported or gives the wrong shape is one line before anything is made
-        from engine.model_files import ModelFile, parse_args
+        from engine.models.files import ModelFile, parse_args
 
         model_file = ModelFile.of(config.model)
         model_file.build(parse_args(config.model_args))
@@ -103,7 +104,7 @@ def prepare(home: Path, config: TrainConfig) -> Prepared:
 
 def prepare_resume(home: Path, run_dir: Path) -> Prepared:
     """Check a stopped or failed run can go on from its ``last.pt``, and lock it."""
-    from engine.training import resolve_device
+    from engine.training.loop import resolve_device
 
     summary = runs.summarize(run_dir)
     if summary.status == "damaged":
@@ -131,7 +132,7 @@ def _check_last_checkpoint(run_dir: Path, config: TrainConfig, dataset):
     """``last.pt`` fits the run (model, weights, place in training), checked before the run's
     log is touched; the run's splits, which the check needs (and the run after it)."""
     from engine.data import batch_count, split_dataset
-    from engine.training import resume_state
+    from engine.training.loop import resume_state
 
     splits = split_dataset(dataset, seed=config.seed, subset=config.subset)
     resume_state(
@@ -193,7 +194,7 @@ def execute(
     """Train the run in ``run_dir`` in this process, logging every event; its summary.
     The caller holds the run's lock."""
     from engine.data import split_dataset
-    from engine.training import train
+    from engine.training.loop import train
 
     if threads:
         import torch

@@ -15,8 +15,8 @@ from engine import runs
 from engine.data import Dataset, Split, load_dataset
 from engine.errors import CheckpointError, UserFacing
 from engine.locations import data_cache
-from engine.model_files import changed_since
-from engine.snapshots import path_of
+from engine.models.files import changed_since
+from engine.runs.snapshots import path_of
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import random
 import pytest
 from textual.widgets import DataTable, OptionList, Static
 
-from engine import run_process, runs
+from engine import runs
+from engine.runs import process as run_process
 from tests.app_setup import long_run_app, start_from_form, text_of, tiny_app, wait_for
 from tui.experiments import EXPERIMENTS, experiments
 from tui.widgets.array_view import ArrayView

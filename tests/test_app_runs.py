@@ -12,9 +12,10 @@ import pytest
 import torch
 from textual.widgets import DataTable, Static
 
-from engine import run_process, runs
-from engine.checkpoints import save_checkpoint
-from engine.models import build_model
+from engine import runs
+from engine.models.checkpoints import save_checkpoint
+from engine.models.zoo import build_model
+from engine.runs import process as run_process
 from tests.app_setup import long_run_app, start_from_form, text_of, tiny_app, wait_for
 
 

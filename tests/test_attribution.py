@@ -12,7 +12,13 @@ from captum import attr
 from torch import nn
 from torch.nn import functional as F
 
-from engine.attribution import METHODS, AttributionSettings, attribute, curve_area, deletion_curve
+from engine.inside.attribution import (
+    METHODS,
+    AttributionSettings,
+    attribute,
+    curve_area,
+    deletion_curve,
+)
 from engine.pixels import PixelModel, to_pixels
 from tui.cli import main
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from engine import runs
-from tests.test_bad_inputs import Case, copied_run, snapshot  # noqa: F401  (copied_run: a fixture)
+from tests.test_bad_inputs import Case, assert_named_in_one_line, copied_run  # noqa: F401  (copied_run: a fixture)
 from tui.cli import main
 
 NET = """
@@ -188,7 +188,7 @@ def damage_snapshot(moment: str, how: str) -> Callable[[Path], None]:
             shutil.rmtree(run_dir / "snapshots")
             (run_dir / "snapshots").symlink_to("/etc")
         elif how == "other network":
-            from engine.models import build_model
+            from engine.models.zoo import build_model
 
             state = torch.load(path, weights_only=True)
             state["model_name"] = "lenet5"
@@ -274,21 +274,10 @@ def test_bad_input_on_a_new_surface_is_named_in_one_line(case, world, capsys):
     home, run_dir, data, files, imported = world
     if case.damage:
         case.damage(run_dir)
-    before = snapshot(home, data, files)
     fill = {"run": run_dir.name, "data": data, "home": home, "files": files,
             "imported": imported.name}  # fmt: skip
     argv = [a.format(**fill) for a in case.argv]
-    try:
-        code = main(["--home", str(home), *argv])
-    except SystemExit as exit_:  # argparse's own checks
-        code = exit_.code
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("using run")]
-    assert code == 2, err
-    assert len(lines) == 1, err
-    assert case.names.format(**fill) in lines[0], err
-    assert "Traceback" not in err
-    assert snapshot(home, data, files) == before
+    assert_named_in_one_line(home, argv, case.names.format(**fill), (home, data, files), capsys)
     assert not (files / "MARKER").exists()
 
 

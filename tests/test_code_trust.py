@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine import runs
-from engine.model_files import TRUST_FILE, sha256
+from engine.models.files import TRUST_FILE, sha256
 from tests.app_setup import text_of, tiny_app, wait_for
 from tests.test_model_files import SOURCE
 from tui.cli import main

@@ -13,10 +13,10 @@ import torch
 
 from engine import events as ev
 from engine import runs
-from engine.checkpoints import load_checkpoint, load_model
-from engine.evaluation import evaluate
+from engine.models.checkpoints import load_checkpoint, load_model
 from engine.studies import usable_cores
-from engine.training import TrainConfig, train
+from engine.training.evaluation import evaluate
+from engine.training.loop import TrainConfig, train
 from tests.test_training import CancelAfter
 from tui.cli import main
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from engine.inside import activations, filters, predict
-from engine.layer_table import summarize_model
-from engine.models import build_model
-from engine.occlusion import occlusion_map, patch_offsets
+from engine.inside.network import activations, filters, predict
+from engine.inside.occlusion import occlusion_map, patch_offsets
+from engine.models.layer_table import summarize_model
+from engine.models.zoo import build_model
 from engine.pixels import PixelModel, to_pixels
 
 
@@ -94,7 +94,7 @@ def test_every_network_of_the_zoo_shows_its_own_layers():
     import pytest
 
     from engine.errors import SettingError
-    from engine.layers import last_convolution
+    from engine.models.layers import last_convolution
 
     image = torch.zeros(28, 28, dtype=torch.uint8)
     lenet = build_model("lenet5")

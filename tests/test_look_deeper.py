@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from engine import runs
-from engine.channels import channel_peaks, receptive_field, top_images
-from engine.confusions import confusions
-from engine.embedding import embedding
-from engine.models import build_model
+from engine.inside.channels import channel_peaks, receptive_field, top_images
+from engine.inside.confusions import confusions
+from engine.inside.embedding import embedding
+from engine.models.zoo import build_model
 from engine.subject import load_subject
 from tui.cli import main
 
@@ -109,7 +109,7 @@ def test_the_commands_answer_in_json_and_refuse_bad_values(trained_home, capsys)
 
 
 def test_the_map_through_training_shares_one_set_of_axes(trained_home, capsys):
-    from engine.snapshots import moments
+    from engine.runs.snapshots import moments
 
     run_dir = runs.find_run(trained_home, "latest")
     assert main(["--home", str(trained_home), "embedding", "--through", "--images", "60",

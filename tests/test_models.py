@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.models import MODELS, build_model, forward_in_study_order
+from engine.models.zoo import MODELS, build_model, forward_in_study_order
 
 
 def count(module: torch.nn.Module) -> int:
@@ -43,7 +43,7 @@ ZOO_PARAMETERS = {"lenet5": 61_706, "mlp": 397_510, "smallcnn": 312_202, "madry"
 @pytest.mark.parametrize("name", list(MODELS))
 def test_every_network_counts_its_parameters_as_torchinfo_does(name):
     from engine.config import MODEL_NAMES
-    from engine.layer_table import summarize_model
+    from engine.models.layer_table import summarize_model
     from tests.optional import needs
 
     torchinfo = needs("torchinfo")
@@ -62,7 +62,7 @@ def test_unknown_model_is_a_clear_error():
 
 
 def test_folding_batchnorm_keeps_the_outputs():
-    from engine.models import ConvNet, fold_batchnorm
+    from engine.models.zoo import ConvNet, fold_batchnorm
 
     torch.manual_seed(0)
     model = build_model("convnet-bn")

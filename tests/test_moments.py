@@ -10,9 +10,10 @@ import json
 import pytest
 import torch
 
-from engine import runs, snapshots
+from engine import runs
 from engine.config import TrainConfig
-from engine.training import train
+from engine.runs import snapshots
+from engine.training.loop import train
 from tests.app_setup import text_of, tiny_app, wait_for
 from tui.cli import main
 
@@ -157,7 +158,7 @@ def test_histograms_at_a_moment_and_through_every_moment(kept, capsys):
 
 
 def test_a_vanishing_or_exploding_gradient_is_said_with_the_layer():
-    from engine.histograms import Histogram, Histograms, LayerSpread, judge
+    from engine.inside.histograms import Histogram, Histograms, LayerSpread, judge
 
     flat = Histogram([1], 0.0, 1.0)
 
@@ -223,8 +224,8 @@ def test_the_app_plays_the_moments_and_can_hold_one_colour_scale(kept, tiny_fold
 
 def test_a_training_run_measures_each_layers_gradient_as_it_goes(tiny_splits):
     from engine import events as ev
-    from engine.run_state import fold
-    from engine.training import GRADIENTS_EVERY
+    from engine.runs.state import fold
+    from engine.training.loop import GRADIENTS_EVERY
 
     seen: list[ev.Event] = []
     train(TrainConfig(epochs=1, batch_size=5, lr=0.05, device="cpu"), tiny_splits, seen.append)

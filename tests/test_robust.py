@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from engine import events as ev
-from engine import robust_training
 from engine.attacks import robustness_curve
 from engine.attacks.apgd import apgd, checkpoints
 from engine.config import SETTING, TrainConfig
 from engine.pixels import PixelModel, to_pixels
-from engine.training import train
+from engine.training import robust as robust_training
+from engine.training.loop import train
 from tests.optional import needs
 
 # no eps warm-up: on 18 batches an epoch the tiny set learns best at full eps from the start
@@ -57,7 +57,7 @@ def test_the_best_checkpoint_is_the_most_robust_and_a_collapse_is_reported(
 ):
     # a constructed run whose robust validation accuracy rises, then collapses
     robust = iter([0.40, 0.70, 0.30, 0.35])
-    monkeypatch.setattr("engine.training.robust_accuracy", lambda *a, **k: next(robust))
+    monkeypatch.setattr("engine.training.loop.robust_accuracy", lambda *a, **k: next(robust))
     seen: list[ev.Event] = []
     config = TrainConfig(**TINY, adversarial="fgsm-rs")
     result = train(config, tiny_splits, seen.append, checkpoint_dir=tmp_path)

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from engine import events as ev
-from engine import launch, run_process, runs
+from engine import launch, runs
 from engine.config import TrainConfig
 from engine.errors import RunBusy
+from engine.runs import process as run_process
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,13 +104,13 @@ def test_a_full_disk_is_one_line_and_last_pt_stays_valid(home, tiny_folder, caps
     run_dir = train_tiny(home, tiny_folder)
     make_resumable(run_dir)
     good_last = (run_dir / runs.LAST).read_bytes()
-    import engine.checkpoints as checkpoints
+    import engine.models.checkpoints as checkpoints
 
     def full(path, state):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(checkpoints, "save_checkpoint", full)
-    monkeypatch.setattr("engine.training.save_checkpoint", full)
+    monkeypatch.setattr("engine.training.loop.save_checkpoint", full)
     capsys.readouterr()
     code = main(["--home", str(home), "train", "--resume", run_dir.name, "--json"])
     err = capsys.readouterr().err

@@ -12,7 +12,7 @@ from pathlib import Path
 from engine import events as ev
 from engine import runs
 from engine.atomic import write_json
-from engine.run_process import PROCESS
+from engine.runs.process import PROCESS
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

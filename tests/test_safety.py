@@ -303,7 +303,7 @@ def test_a_markdown_report_replaces_its_figures_whole_and_clears_leftovers(tmp_p
 
 
 def true_record(pid: int) -> dict:
-    from engine.run_process import start_ticks
+    from engine.runs.process import start_ticks
 
     return {"pid": pid, "start_ticks": start_ticks(pid)}
 
@@ -326,7 +326,7 @@ def test_stop_never_signals_a_live_process_that_is_not_the_runs(two_homes, capsy
 
 
 def test_delete_waits_for_the_runs_lock(two_homes, capsys):
-    from engine.run_process import take_lock
+    from engine.runs.process import take_lock
 
     home, _, run_id = two_homes
     run_dir = runs.runs_folder(home) / run_id
@@ -344,8 +344,8 @@ def test_delete_waits_for_the_runs_lock(two_homes, capsys):
 def test_a_checkpoint_never_brings_back_a_deleted_run_folder(tmp_path):
     import torch
 
-    from engine.checkpoints import save_checkpoint
     from engine.errors import CheckpointError
+    from engine.models.checkpoints import save_checkpoint
 
     gone = tmp_path / "runs" / "deleted"
     with pytest.raises(CheckpointError, match="gone"):
@@ -356,8 +356,8 @@ def test_a_checkpoint_never_brings_back_a_deleted_run_folder(tmp_path):
 def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     import torch
 
-    from engine.checkpoints import load_checkpoint, save_checkpoint
     from engine.errors import CheckpointError
+    from engine.models.checkpoints import load_checkpoint, save_checkpoint
 
     path = tmp_path / "last.pt"
     save_checkpoint(path, {"w": torch.ones(2)})

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.checkpoints import save_checkpoint
 from engine.config import TrainConfig
-from engine.models import build_model
+from engine.models.checkpoints import save_checkpoint
+from engine.models.zoo import build_model
 from tests.app_setup import text_of, tiny_app, wait_for
 from tui.screens.train import TrainScreen
 

@@ -12,7 +12,7 @@ from scipy import stats
 from engine import events as ev
 from engine import runs
 from engine.studies import load_study, parse_seeds, parse_vary
-from engine.study_stats import interval, paired
+from engine.studies.stats import interval, paired
 from tui.cli import main
 from tui.draw.tables import interval_text
 
@@ -292,8 +292,8 @@ def test_a_study_of_defended_runs_reports_their_robust_accuracy(home, tiny_folde
 def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, monkeypatch):
     import torch
 
-    from engine import training
     from engine.studies import RUN_GPU_BYTES, define, machine_placement, pending
+    from engine.training import loop as training
 
     monkeypatch.setattr(training, "resolve_device", lambda name: torch.device(name))
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * RUN_GPU_BYTES, 8 * RUN_GPU_BYTES))
@@ -307,7 +307,7 @@ def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, mo
 
 
 def test_an_interval_never_reaches_past_the_possible_values_and_says_when_seeds_are_few():
-    from engine.study_stats import StudyReport, bounds
+    from engine.studies.stats import StudyReport, bounds
 
     # two seeds far apart: Student's t with 1 degree of freedom spans far past 100%
     iv = interval([0.70, 0.995], bounds("test accuracy"))

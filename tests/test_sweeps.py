@@ -71,7 +71,7 @@ def test_a_killed_sweep_goes_on_to_its_trials_without_training_any_twice(
     tmp_path, tiny_folder, capsys
 ):
     needs("optuna")
-    from engine import sweeps
+    from engine.studies import sweeps
 
     home = tmp_path / "home"
     assert sweep_cli(home, tiny_folder, "resumed", "--search", "lr=0.02..0.2:log",

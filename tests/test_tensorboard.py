@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import runs, snapshots
+from engine import runs
+from engine.runs import snapshots
 from tests.optional import needs
 from tui.cli import main
 

@@ -10,9 +10,9 @@ import torch
 
 from engine import events as ev
 from engine import runs
-from engine.checkpoints import load_checkpoint, load_model
 from engine.data.sources import offline_copy_path
-from engine.training import TrainConfig, train
+from engine.models.checkpoints import load_checkpoint, load_model
+from engine.training.loop import TrainConfig, train
 from tui.draw.tables import finish_lines
 
 TINY = dict(epochs=3, batch_size=20, lr=0.05, device="cpu")
@@ -110,8 +110,8 @@ def test_adam_trains_and_resumes_like_sgd(tiny_splits, tmp_path):
 
 
 def test_adams_betas_are_the_momentum_and_beta2_settings():
-    from engine.models import build_model
-    from engine.training import make_optimiser
+    from engine.models.zoo import build_model
+    from engine.training.loop import make_optimiser
 
     model = build_model("fastnet")
     adam = make_optimiser(TrainConfig(optimiser="adam", momentum=0.7, beta2=0.9), model)
@@ -138,7 +138,7 @@ def test_bad_settings_are_named(tiny_splits):
 
 
 def test_a_diverging_run_stops_and_says_what_to_change(home, tiny_folder, monkeypatch, capsys):
-    import engine.training as training
+    import engine.training.loop as training
     from engine import runs
     from tui.cli import main
 
@@ -154,7 +154,7 @@ def test_a_diverging_run_stops_and_says_what_to_change(home, tiny_folder, monkey
 
 def test_final_test_figures_are_float32_and_match_the_analyses(trained_home):
     from engine import runs
-    from engine.inside import misclassified
+    from engine.inside.network import misclassified
     from engine.subject import load_subject
 
     run_dir = runs.find_run(trained_home, "latest")
@@ -254,7 +254,7 @@ def test_the_schedule_by_default_is_the_studys_except_for_fgsm_rs():
 
 
 def test_only_a_clean_sgd_run_on_a_cuda_gpu_replays_its_steps_as_a_graph():
-    from engine.cuda_graphs import graphs_apply
+    from engine.training.cuda_graphs import graphs_apply
 
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     assert graphs_apply(TrainConfig(), cuda)

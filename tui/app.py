@@ -82,7 +82,7 @@ class MnistApp(App):
         from tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
-        from engine.model_files import SLOW_IMPORT_LISTENERS
+        from engine.models.files import SLOW_IMPORT_LISTENERS
 
         SLOW_IMPORT_LISTENERS.append(self.say_slow_import)
         if self.settings.notice:
@@ -96,7 +96,7 @@ class MnistApp(App):
                               severity="warning", timeout=30)  # fmt: skip
 
     def on_unmount(self) -> None:
-        from engine.model_files import SLOW_IMPORT_LISTENERS
+        from engine.models.files import SLOW_IMPORT_LISTENERS
 
         if self.say_slow_import in SLOW_IMPORT_LISTENERS:
             SLOW_IMPORT_LISTENERS.remove(self.say_slow_import)
@@ -132,7 +132,8 @@ class MnistApp(App):
     def moment_series(self) -> tuple[Path, list[str]]:
         """The selected run's folder and its moments in order: its snapshots, then the
         checkpoint the analyses use (UserFacing where it kept no snapshots)."""
-        from engine import runs, snapshots
+        from engine import runs
+        from engine.runs import snapshots
 
         run_dir = runs.find_run(self.settings.home, self.selected_run or "latest")
         return run_dir, [*snapshots.moments(run_dir), self.checkpoint]

@@ -20,7 +20,7 @@ def layer_name(help: str):
 OCCLUSION = register(Analysis(
     name="occlude", title="Occlusion", study_section="4",
     about="occlusion maps: where covering the image changes the answer",
-    compute="engine.occlusion:occlusion_of",
+    compute="engine.inside.occlusion:occlusion_of",
     parameters=(
         image(),
         count("patch", OCCLUSION_PATCH, "patch size in pixels", maximum=28),
@@ -40,7 +40,7 @@ ATTRIBUTION = register(Analysis(
     " most important pixels first; the faster P(class) falls, the more faithful the map)."
     " With --class-view, each method's mean map over the correctly classified images of"
     " each digit.",
-    compute="engine.attribution:explanation_of",
+    compute="engine.inside.attribution:explanation_of",
     parameters=(
         image(),
         parameter("method", str, "all", "the method, or all of them",
@@ -55,7 +55,7 @@ ATTRIBUTION = register(Analysis(
 FILTERS = register(Analysis(
     name="filters", title="Filters", study_section="4",
     about="a convolution's filters (a network without one: its first layer's weights)",
-    compute="engine.inside:filters_of",
+    compute="engine.inside.network:filters_of",
     parameters=(
         layer_name("the convolution (blank: the first)"),
         count("filter", None, "where the layer reads several channels: the filter shown at"
@@ -67,7 +67,7 @@ FILTERS = register(Analysis(
 ACTIVATIONS = register(Analysis(
     name="activations", title="Activations", study_section="4", in_app=False,
     about="a convolution's feature maps for a test image",
-    compute="engine.inside:activations_of",
+    compute="engine.inside.network:activations_of",
     parameters=(image(), layer_name("the convolution (blank: the first; the command without"
                                      " --json shows each in turn)")),
 ))  # fmt: skip
@@ -80,7 +80,7 @@ HISTOGRAMS = register(Analysis(
                 " on the first test images) as histograms, with the gradient's size against"
                 " the weights'. With --epoch or --at, at that moment of training; with"
                 " --through, that size for every moment kept.",
-    compute="engine.histograms:histograms_of", in_report=False,
+    compute="engine.inside.histograms:histograms_of", in_report=False,
     parameters=(
         layer_name("only this layer (blank: every convolution and linear layer)"),
         count("bins", HISTOGRAM_BINS, "bars in each histogram", low=2, maximum=200),
@@ -95,7 +95,7 @@ TOP_IMAGES = register(Analysis(
     " strongest, each with the part of the image its strongest output sees (its receptive"
     " field at the peak; the rest dimmed), beside the channel's filter; a channel whose output"
     " never rises above 0 on the test set is said to be dead.",
-    compute="engine.channels:top_images_of", study_section="4",
+    compute="engine.inside.channels:top_images_of", study_section="4",
     parameters=(
         layer_name("the convolution (blank: the first)"),
         count("channel", 0, "the channel (its filter's number)", low=0, maximum=4096, metavar="K"),
@@ -112,7 +112,7 @@ EMBEDDING = register(Analysis(
     " deterministic and fast) or t-SNE (with --seed), each image drawn as its digit in its"
     " colour, misclassified ones marked; the silhouette score says how well the true classes"
     " separate in the features (-1 to 1). With --epoch N or --at, at that moment of training.",
-    compute="engine.embedding:embedding_of", study_section="4",
+    compute="engine.inside.embedding:embedding_of", study_section="4",
     parameters=(
         layer_name("the layer whose input is mapped (blank: the last linear layer)"),
         parameter("method", str, "pca", "pca (deterministic, fast) or tsne (slower, seeded)",
@@ -130,7 +130,7 @@ CONFUSIONS = register(Analysis(
     " frequent first, and the test images of one pair (--pair 4,9: fours taken for nines;"
     " default: the most confused pair), the most confidently wrong first, with the"
     " probability of the wrong and of the right class.",
-    compute="engine.confusions:confusions_of", study_section="4",
+    compute="engine.inside.confusions:confusions_of", study_section="4",
     parameters=(
         parameter("pair", int, None, "the true digit, then the predicted one (blank: the most"
                   " confused pair)", minimum=0, maximum=9, many=True, most=2, optional=True,
@@ -143,7 +143,7 @@ CONFUSIONS = register(Analysis(
 PREDICTIONS = register(Analysis(
     name="predict", title="Predictions", study_section="4",
     about="test images with true and predicted labels",
-    compute="engine.inside:predictions_of",
+    compute="engine.inside.network:predictions_of",
     parameters=(
         parameter("image", int, None, "these test images", minimum=0, maximum=10**7,
                   many=True, most=100, optional=True, metavar="I", aliases=("--index",)),

@@ -1,7 +1,7 @@
 """A run as TensorBoard logs, written by TensorBoard's own writer (``torch.utils.tensorboard``,
 the ``tensorboard`` extra): the training loss of each logged batch and its learning rate,
 validation loss and accuracy each epoch, the test figures, each weighted layer's weight and
-gradient histograms at each moment the run keeps (engine.snapshots), a few test digits with
+gradient histograms at each moment the run keeps (engine.runs.snapshots), a few test digits with
 their predictions, and the run's settings as hparams.
 
 One listener of a run's events does it all: live, beside the run's own log
@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 
 from engine import events as ev
-from engine import snapshots
 from engine.errors import UserFacing
+from engine.runs import snapshots
 
 EXTRA = "pip install 'mnist-tui[tensorboard]'"
 PREDICTION_DIGITS = 8  # test digits drawn with their predictions, at the end of the run
@@ -119,8 +119,8 @@ class TensorBoardLog:
                 self.histograms(moment)
 
     def histograms(self, moment: str) -> None:
-        from engine.histograms import PROBE_IMAGES, layer_gradients
-        from engine.layers import weighted
+        from engine.inside.histograms import PROBE_IMAGES, layer_gradients
+        from engine.models.layers import weighted
 
         subject = self.subject(moment)
         layers = weighted(subject.model)
@@ -139,7 +139,7 @@ class TensorBoardLog:
         matplotlib.use("Agg")
         from matplotlib import pyplot as plt
 
-        from engine.inside import predict
+        from engine.inside.network import predict
 
         subject = self.subject("best")
         indices = list(range(min(PREDICTION_DIGITS, len(subject.test))))

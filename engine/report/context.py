@@ -11,7 +11,7 @@ from engine import events as ev
 from engine import runs
 from engine.config import TrainConfig, model_label
 from engine.errors import RunNotFound, UserFacing
-from engine.run_state import RunState
+from engine.runs.state import RunState
 
 STUDY_MODELS = ("convnet", "convnet-bn")  # the study's two (study §2)
 
@@ -37,7 +37,7 @@ class ReportRun:
 
 def report_run(run_dir: Path) -> ReportRun:
     """A finished run, checked; a UserFacing error naming the run otherwise."""
-    from engine.model_files import is_model_file, run_source
+    from engine.models.files import is_model_file, run_source
 
     config = runs.read_config(run_dir)  # RunDamaged if it cannot be read
     if is_model_file(config.model):
@@ -57,7 +57,7 @@ def default_runs(home: Path) -> list[Path]:
     (convnet, convnet-bn) first; a defended run only where its network has no other. A run
     whose network is code not trusted here is left out (nothing of it runs). The refusal
     says what is missing: runs, finished ones, or trust."""
-    from engine.model_files import untrusted
+    from engine.models.files import untrusted
 
     all_runs = runs.list_runs(home)
     latest: dict[str, Path] = {}

@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     args.home_path = home
     if not args.trust_code:
         return run_handler(handler, args)
-    # --trust-code: for this command and every process it starts (engine.model_files)
-    from engine.model_files import TRUST_ENV
+    # --trust-code: for this command and every process it starts (engine.models.files)
+    from engine.models.files import TRUST_ENV
 
     before = os.environ.get(TRUST_ENV)
     os.environ[TRUST_ENV] = "1"
@@ -171,7 +171,7 @@ def say_slow_import(path) -> None:
 
 def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """A command's handler, its failures said in one line with the exit code they mean."""
-    from engine.model_files import SLOW_IMPORT_LISTENERS
+    from engine.models.files import SLOW_IMPORT_LISTENERS
 
     if say_slow_import not in SLOW_IMPORT_LISTENERS:
         SLOW_IMPORT_LISTENERS.append(say_slow_import)

@@ -271,7 +271,7 @@ def attack_words(args: argparse.Namespace) -> str:
 
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks.start import device_of
-    from engine.training import device_label
+    from engine.training.loop import device_label
 
     subject = load_subject(args)
     console = make_console()

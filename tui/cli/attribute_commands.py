@@ -75,7 +75,7 @@ def show_maps(console, args, subject, explanation) -> None:
 
 
 def class_view_command(args: argparse.Namespace, subject) -> int:
-    from engine.attribution import class_view, usable_methods
+    from engine.inside.attribution import class_view, usable_methods
     from tui.cli.console import interruptible
     from tui.draw import render
 

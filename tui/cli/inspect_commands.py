@@ -48,9 +48,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def summary_command(args: argparse.Namespace) -> int:
-    from engine.layer_table import summarize_model
-    from engine.model_files import parse_args
-    from engine.models import build_model
+    from engine.models.files import parse_args
+    from engine.models.layer_table import summarize_model
+    from engine.models.zoo import build_model
 
     if args.run and args.model:
         raise UserError("give a run or --model, not both")
@@ -167,7 +167,7 @@ def filters_command(args: argparse.Namespace) -> int:
 
 
 def activations_command(args: argparse.Namespace) -> int:
-    from engine.layers import convolutions
+    from engine.models.layers import convolutions
 
     subject = load_subject(args)
     subject.check_index(args.image)
@@ -299,7 +299,7 @@ def histograms_command(args: argparse.Namespace) -> int:
         console.print(f"[bold]Weights and gradients[/] — {subject.run_id}, {moment_label(args)}")
         console.print(spread_table(result, ascii_only))
         return 0
-    from engine.snapshots import moments
+    from engine.runs.snapshots import moments
     from engine.subject import Subjects
 
     run_dir = runs.find_run(args.home_path, args.run)
@@ -332,7 +332,7 @@ def moment_label(args: argparse.Namespace) -> str:
 def top_images_command(args: argparse.Namespace) -> int:
     """The channel's strongest test images, the receptive field at each peak bright and the
     rest dimmed, with the channel's filter."""
-    from engine.channels import field_picture
+    from engine.inside.channels import field_picture
 
     subject = load_subject(args)
     console = make_console()
@@ -403,8 +403,8 @@ def add_embedding_through_option(parser: argparse.ArgumentParser) -> None:
 
 def embedding_through(args: argparse.Namespace) -> int:
     """Every moment's silhouette on one set of PCA axes (fitted on the last moment)."""
-    from engine.embedding import embedding, fitted_pca
-    from engine.snapshots import moments
+    from engine.inside.embedding import embedding, fitted_pca
+    from engine.runs.snapshots import moments
     from engine.subject import Subjects
     from tui.draw.charts import chart_xy, scatter_by_class
 

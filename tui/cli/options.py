@@ -176,7 +176,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def moment_type(text: str) -> str:
-    from engine.snapshots import check_moment
+    from engine.runs.snapshots import check_moment
 
     try:
         return check_moment(text.strip())
@@ -185,7 +185,7 @@ def moment_type(text: str) -> str:
 
 
 def add_moment_options(parser: argparse.ArgumentParser, note: str = "") -> None:
-    """--epoch N or --at MOMENT: a run's weights as they were then (engine.snapshots)."""
+    """--epoch N or --at MOMENT: a run's weights as they were then (engine.runs.snapshots)."""
     moment = parser.add_mutually_exclusive_group()
     moment.add_argument("--epoch", type=positive_int, metavar="N",
                         help="the weights at the end of epoch N (a run keeps them unless"

@@ -274,7 +274,7 @@ def follow_command(args: argparse.Namespace) -> int:
 
 
 def stop_command(args: argparse.Namespace) -> int:
-    from engine import run_process
+    from engine.runs import process as run_process
 
     run_dir = runs.find_run(args.home_path, args.run, needs="any")
     asked, why = run_process.stop(run_dir)
@@ -334,7 +334,7 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def trust_command(args: argparse.Namespace) -> int:
-    from engine import model_files
+    from engine.models import files as model_files
 
     run_dir = runs.find_run(args.home_path, args.run, needs="any")
     if not model_files.is_model_file(runs.read_config(run_dir).model):

@@ -129,7 +129,7 @@ def study_command(args: argparse.Namespace) -> int:
     if args.executor == "local":
         state = run_study(args.home_path, study, cancel=cancel, say=say, at_once=args.at_once)
     else:
-        from engine.study_ray import run_study_on_ray
+        from engine.studies.ray import run_study_on_ray
 
         address = args.executor.partition(":")[2] or None
         state = run_study_on_ray(args.home_path, study, address, args.cpus_per_run or 1, say)
@@ -189,7 +189,7 @@ def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:
 def show(args: argparse.Namespace, study) -> int:
     from rich.table import Table
 
-    from engine.study_stats import UNITS, report
+    from engine.studies.stats import UNITS, report
 
     result = report(args.home_path, study, getattr(args, "epoch", None))
     if args.json:

@@ -1,4 +1,4 @@
-"""`sweep`, `sweep show` and `sweeps`: a search over run settings with Optuna (engine.sweeps),
+"""`sweep`, `sweep show` and `sweeps`: a search over run settings with Optuna (engine.studies.sweeps),
 each trial an ordinary run; its trials, best settings and each setting's importance."""
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from engine import sweeps
     from engine.config import SETTING
+    from engine.studies import sweeps
 
     given = given_settings(args)
     searches = sweeps.parse_searches(args.search, given)  # every mistake before anything runs
@@ -114,8 +114,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 def show_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from engine import sweeps
     from engine.config import SETTING
+    from engine.studies import sweeps
     from tui.draw.charts import chart_xy
 
     sweep = sweeps.load_sweep(args.home_path, args.sweep_name)
@@ -186,7 +186,7 @@ def print_confirmation(console, confirmed: dict) -> None:
 def sweeps_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from engine import sweeps
+    from engine.studies import sweeps
 
     rows = []
     for name in sweeps.list_sweeps(args.home_path):

@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.text import Text
 
 from engine import events as ev
-from engine.run_state import RunState
+from engine.runs.state import RunState
 from tui.draw.tables import (
     clock,
     collapse_line,

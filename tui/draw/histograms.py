@@ -1,4 +1,4 @@
-"""Each layer's weights and gradients as rows of small histograms (engine.histograms), the
+"""Each layer's weights and gradients as rows of small histograms (engine.inside.histograms), the
 same in the CLI and the app; and the gradient's size per layer through a run's moments."""
 
 from __future__ import annotations

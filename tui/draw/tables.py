@@ -55,7 +55,7 @@ def bar_line(label: str, done: int, total: int, width: int = 50, colour: bool = 
 
 
 def interval_text(iv, unit: str, with_sd: bool = True) -> str:
-    """A figure over seeds (engine.study_stats.Interval): 'mean ± sd [low, high]', in
+    """A figure over seeds (engine.studies.stats.Interval): 'mean ± sd [low, high]', in
     percent where ``unit`` is '%'; a '*' marks an interval cut at the possible values."""
     if iv.n == 0:
         return "-"

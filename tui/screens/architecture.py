@@ -43,9 +43,9 @@ class ArchitectureScreen(ExperimentScreen):
     def load(self) -> None:
         from engine.config import model_label
         from engine.errors import UserFacing
-        from engine.layer_table import summarize_model
-        from engine.model_files import is_model_file
-        from engine.models import build_model
+        from engine.models.files import is_model_file
+        from engine.models.layer_table import summarize_model
+        from engine.models.zoo import build_model
 
         subject = None
         try:  # the run the analyses use: a network of its own joins the list

@@ -33,7 +33,7 @@ class Confirm(ModalScreen[bool]):
 
 class TrustCode(ModalScreen[bool]):
     """Asked when a run's network is code not written on this machine: its file and first
-    lines; y trusts it (engine.model_files), n or Escape leaves it unrun."""
+    lines; y trusts it (engine.models.files), n or Escape leaves it unrun."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Trust and run it"),

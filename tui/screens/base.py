@@ -13,7 +13,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
 from engine.errors import UserFacing
-from engine.model_files import UntrustedCode
+from engine.models.files import UntrustedCode
 
 # What a picture screen says while its model and test images load: the first time on a
 # machine MNIST is also unpacked into the cache, which takes several seconds.
@@ -87,7 +87,7 @@ class ExperimentScreen(Screen):
         return True
 
     # A screen whose pictures come from the analyses' run names its redraw method here: ,
-    # and . then step the weights through the run's snapshots (engine.snapshots).
+    # and . then step the weights through the run's snapshots (engine.runs.snapshots).
     MOMENT_REDRAW = ""
     # The method that starts the screen's work again (after its run's code was trusted in
     # the dialog); by default the moment redraw.
@@ -186,7 +186,7 @@ class ExperimentScreen(Screen):
 
     def ask_trust(self, error: UntrustedCode) -> None:
         """A run's copied code: shown, and run only if the user says so (then redrawn)."""
-        from engine.model_files import trust
+        from engine.models.files import trust
         from tui.screens.ask import TrustCode
 
         def answered(yes: bool | None) -> None:

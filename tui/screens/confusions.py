@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -24,6 +25,7 @@ class ConfusionsScreen(ExperimentScreen):
 
     STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "compute"
+    BINDINGS = [Binding("enter", "show_pair", "Images of the pair under the cursor")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,9 +85,16 @@ class ConfusionsScreen(ExperimentScreen):
         self.set_status("arrows move over the matrix (rows true, columns predicted); Enter"
                         f" shows that pair — model {subject.run_id}")  # fmt: skip
 
+    def action_show_pair(self) -> None:
+        """Enter where the matrix is not focused: the pair under its cursor."""
+        self.show_cell(self.query_one("#conf-matrix", DataTable).cursor_coordinate)
+
     @on(DataTable.CellSelected, "#conf-matrix")
     def cell_selected(self, event: DataTable.CellSelected) -> None:
-        true, column = event.coordinate.row, event.coordinate.column - 1
+        self.show_cell(event.coordinate)
+
+    def show_cell(self, coordinate) -> None:
+        true, column = coordinate.row, coordinate.column - 1
         if column < 0:
             return
         if column == true:

@@ -64,7 +64,7 @@ class DrawScreen(ExperimentScreen):
     def classify(self, pixels) -> None:
         import torch
 
-        from engine.inside import centred, classify
+        from engine.inside.network import centred, classify
 
         subject = self.app.subject()
         probabilities = classify(subject.model, centred(torch.from_numpy(pixels)))

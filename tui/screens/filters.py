@@ -18,7 +18,7 @@ from tui.screens.base import LOADING, ExperimentScreen
 
 def views_of(model) -> list[tuple[str, str | None]]:
     """(kind, layer) for each view: every convolution's filters, then its maps."""
-    from engine.layers import convolutions
+    from engine.models.layers import convolutions
 
     convs = [name for name, _ in convolutions(model)]
     if not convs:
@@ -92,7 +92,7 @@ class FiltersScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
-        from engine.inside import activations, filters
+        from engine.inside.network import activations, filters
 
         subject = self.app.subject()
         colour = self.app.settings.colour
@@ -168,7 +168,7 @@ class FiltersScreen(ExperimentScreen):
     def view_takes_k(model, layer: str | None) -> bool:
         """Whether a filters view shows one filter K (the layer reads several channels, or
         the network has no convolution and K is the first unit shown)."""
-        from engine.layers import layer as find_layer
+        from engine.models.layers import layer as find_layer
 
         return layer is None or find_layer(model, layer).in_channels > 1
 

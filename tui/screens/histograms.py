@@ -1,4 +1,4 @@
-"""Each layer's weights and gradients (engine.histograms) at the moment shown: , and .
+"""Each layer's weights and gradients (engine.inside.histograms) at the moment shown: , and .
 step through the run's snapshots, space plays them."""
 
 from __future__ import annotations

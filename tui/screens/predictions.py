@@ -53,7 +53,7 @@ class PredictionsScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def show_page(self) -> None:
-        from engine.inside import misclassified, predict
+        from engine.inside.network import misclassified, predict
 
         subject = self.app.subject()
         # a new checkpoint (the run trained on) or another run: the misclassified change too

@@ -56,9 +56,9 @@ class StudiesScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from engine import run_process
+        from engine.runs import process as run_process
         from engine.studies import list_studies, load_study, study_dir
-        from engine.study_stats import group_curves, report
+        from engine.studies.stats import group_curves, report
 
         home = self.app.settings.home
         names = list_studies(home)
@@ -80,7 +80,7 @@ class StudiesScreen(ExperimentScreen):
 
     def show(self, names, study, result, curves, busy: bool = False) -> None:
         self.study_name = study.name
-        from engine.study_stats import UNITS
+        from engine.studies.stats import UNITS
 
         self.names = names
         vary = " ".join(f"{k}={','.join(map(str, v))}" for k, v in study.vary.items()) or "nothing"

@@ -51,7 +51,8 @@ class SweepsScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from engine import run_process, sweeps
+        from engine.runs import process as run_process
+        from engine.studies import sweeps
 
         home = self.app.settings.home
         names = sweeps.list_sweeps(home)

@@ -69,8 +69,8 @@ class TopImagesScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def compute(self) -> None:
-        from engine.channels import field_picture
-        from engine.layers import convolutions
+        from engine.inside.channels import field_picture
+        from engine.models.layers import convolutions
 
         self.app.call_from_thread(self.set_status, "scanning the test set ... (c cancels)")
         subject = self.app.subject()

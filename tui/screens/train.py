@@ -51,7 +51,7 @@ class SettingValidator(Validator):
 def recent_model_files(home, most: int = 5) -> tuple[str, ...]:
     """The model files of the newest runs (``FILE.py:Class``), newest first, at most ``most``."""
     from engine import runs
-    from engine.model_files import is_model_file
+    from engine.models.files import is_model_file
 
     found: list[str] = []
     for run_dir in reversed(runs.list_runs(home)[-50:]):
@@ -485,7 +485,7 @@ class TrainScreen(ExperimentScreen):
             self.set_status(f"run {follower.status}: {follower.error}", error=True)
 
     def action_stop(self) -> None:
-        from engine import run_process
+        from engine.runs import process as run_process
 
         if self.follower is None:
             if self.starting:

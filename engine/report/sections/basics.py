@@ -35,8 +35,8 @@ def data(ctx: Context) -> Section:
 
 
 def networks(ctx: Context) -> Section:
-    from engine.layer_table import summarize_model
-    from engine.models import build_model
+    from engine.models.layer_table import summarize_model
+    from engine.models.zoo import build_model
 
     # the study's two networks, and any other network a run of the report trained (a
     # user's file is built from that run's own copy of it)

@@ -16,8 +16,8 @@ IMAGES = 6  # of each channel, and of the most confused pair
 
 
 def top_images(ctx: Context) -> Section:
-    from engine.channels import channel_peaks, field_picture
-    from engine.layers import convolutions
+    from engine.inside.channels import channel_peaks, field_picture
+    from engine.models.layers import convolutions
 
     analysis = ANALYSES["top-images"]
     section = Section("top-images", analysis.title)

@@ -73,7 +73,7 @@ def defences(ctx: Context) -> Section | None:
 def study(ctx: Context) -> Section | None:
     if ctx.study is None:
         return None
-    from engine.study_stats import UNITS, group_curves, report
+    from engine.studies.stats import UNITS, group_curves, report
 
     result = report(ctx.home, ctx.study)
     section = Section("study", f"Study {result.name}: seeds and intervals")

@@ -14,7 +14,7 @@ SAMPLES = 16
 
 
 def predictions(ctx: Context) -> Section:
-    from engine.inside import misclassified, predict
+    from engine.inside.network import misclassified, predict
 
     subject = ctx.subject()
     run = ctx.subject_run
@@ -44,8 +44,8 @@ def predictions(ctx: Context) -> Section:
 def filters(ctx: Context) -> Section:
     """Each convolution's filters (a layer reading several channels: its filter 0 at each
     input depth), and the first two convolutions' maps of the study's image; the layers are
-    the network's own (engine.layers)."""
-    from engine.layers import convolutions
+    the network's own (engine.models.layers)."""
+    from engine.models.layers import convolutions
 
     subject = ctx.subject()
     section = Section("filters", "Filters and activations", sub=True)

@@ -14,7 +14,7 @@ SHOWN_TRIALS = 10  # the best ones; the rest are counted
 
 
 def sweeps(ctx: Context) -> list[Section] | None:
-    from engine import sweeps as engine_sweeps
+    from engine.studies import sweeps as engine_sweeps
 
     names = engine_sweeps.list_sweeps(ctx.home)
     if not names:
@@ -29,8 +29,8 @@ def sweeps(ctx: Context) -> list[Section] | None:
 
 
 def section(ctx: Context, sweep) -> Section:
-    from engine import sweeps as engine_sweeps
     from engine.config import SETTING
+    from engine.studies import sweeps as engine_sweeps
 
     report = engine_sweeps.summarize(ctx.home, sweep)
     trials = report["trials"]

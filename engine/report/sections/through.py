@@ -1,7 +1,7 @@
 """Through training: the subject run's first convolution, its occlusion map of the study's
 image and its two most confused classes at several moments of its training, from the
-snapshots it kept (engine.snapshots), and how the gradient's size moved through its layers
-(engine.histograms)."""
+snapshots it kept (engine.runs.snapshots), and how the gradient's size moved through its layers
+(engine.inside.histograms)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def chosen_moments(kept: list[str], most: int = MOMENTS) -> list[str]:
 
 
 def through_training(ctx: Context) -> Section | None:
-    from engine import snapshots
+    from engine.runs import snapshots
     from engine.subject import Subjects
 
     run = ctx.subject_run
@@ -105,7 +105,7 @@ def _occlusion(section: Section, subjects: dict, ctx: Context) -> None:
 
 
 def _confusions(section: Section, ctx: Context, source, run, kept: list[str]) -> None:
-    from engine.evaluation import evaluate
+    from engine.training.evaluation import evaluate
 
     epochs = [m for m in kept if m.startswith("epoch:")]
     if not epochs:

@@ -3,7 +3,7 @@ each citing where it comes from.
 
 A model is layers in ``__init__`` and data flow in ``forward``; it takes normalised images
 (n, 1, 28, 28) and returns logits (n, 10). The analyses find its layers by their kind
-(``engine.layers``), never by their names; each ReLU is a module of its own (attribution
+(``engine.models.layers``), never by their names; each ReLU is a module of its own (attribution
 methods such as DeepLIFT find the nonlinearities by their modules).
 """
 
@@ -208,8 +208,8 @@ MODELS: dict[str, type[nn.Module]] = {
 def build_model(name: str, args: dict | None = None, source=None) -> nn.Module:
     """A freshly initialised model: a network of the zoo by name, or a user's
     ``FILE.py:Class`` / ``module:Class`` built with ``args`` (from ``source``, a run's copy
-    of the file, where given; see engine.model_files)."""
-    from engine.model_files import ModelFile, is_model_file
+    of the file, where given; see engine.models.files)."""
+    from engine.models.files import ModelFile, is_model_file
 
     if name in MODELS:
         return MODELS[name]()

@@ -11,8 +11,7 @@ from torch.nn import functional as F
 
 from engine.data import Split, batches
 from engine.errors import UserFacing
-
-SCAN_BATCH = 256
+from engine.inside.scan import SCAN_BATCH
 
 
 @dataclass(frozen=True)

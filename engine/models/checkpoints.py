@@ -11,8 +11,8 @@ from torch import nn
 
 from engine.atomic import write_with
 from engine.errors import CheckpointError
-from engine.model_files import is_model_file, run_source
-from engine.models import MODELS, build_model
+from engine.models.files import is_model_file, run_source
+from engine.models.zoo import MODELS, build_model
 
 __all__ = ["CheckpointError", "load_checkpoint", "load_model", "save_checkpoint"]
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.data import Split, batches, normalise
+from engine.data import Split, normalise
 from engine.errors import UserFacing
-from engine.layers import convolutions
-
-SCAN_BATCH = 256  # test images scored at once (engine.config's eval batch: measured fastest)
+from engine.inside.scan import scan_layer
+from engine.models.layers import convolutions
 
 
 @dataclass(frozen=True)
@@ -64,20 +63,7 @@ def _first(value) -> int:
 
 def channel_peaks(model: nn.Module, layer: nn.Module, split: Split) -> torch.Tensor:
     """Each test image's strongest output of each channel of ``layer``: (images, channels)."""
-    found: list[torch.Tensor] = []
-
-    def keep(_module, _inputs, output) -> None:
-        found.append(output.detach().float().amax(dim=(2, 3)).cpu())
-
-    handle = layer.register_forward_hook(keep)
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for images, _ in batches(split, SCAN_BATCH):
-                model(images)
-    finally:
-        handle.remove()
-    return torch.cat(found)
+    return scan_layer(model, layer, split, lambda output: output.amax(dim=(2, 3)))
 
 
 @dataclass(frozen=True)

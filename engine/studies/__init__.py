@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import events as ev
-from engine import launch, run_process, runs
+from engine import launch, runs
 from engine.atomic import read_text_nofollow, write_json
 from engine.config import SETTING, TrainConfig
 from engine.errors import SettingError, UserFacing
 from engine.locations import is_run_id
+from engine.runs import process as run_process
 
 STUDY = "study.json"
 MAX_SEEDS = 100
@@ -250,7 +251,7 @@ def _check_entries(study: Study) -> None:
 def _check_devices(study: Study) -> None:
     """Every device the study's runs ask for is on this machine (DeviceUnavailable if not),
     checked before anything is written."""
-    from engine.training import resolve_device
+    from engine.training.loop import resolve_device
 
     for device in {study.config(group, seed).device for group, seed in study.entries()}:
         resolve_device(device)
@@ -348,7 +349,7 @@ def usable_cores() -> int:
 def machine_placement(study: Study, todo: list, at_once: int | None = None) -> Placement:
     """``placement`` for the study's runs ``todo`` (what ``pending`` lists), on this
     machine's device and cores."""
-    from engine.training import resolve_device
+    from engine.training.loop import resolve_device
 
     devices = {resolve_device(study.config(group, seed).device).type for _, group, seed, _ in todo}
     device = devices.pop() if len(devices) == 1 else "cpu"  # mixed devices: one at a time
@@ -370,7 +371,7 @@ def run_study(
 ) -> Progress:
     """Carry out every run of the study not finished yet on this machine — one after another
     in this process, or several at once as run processes of their own when ``placement``
-    says so (for a Ray cluster: ``engine.study_ray.run_study_on_ray``)."""
+    says so (for a Ray cluster: ``engine.studies.ray.run_study_on_ray``)."""
     lock = lock_study(home, study.name)
     try:
         todo = pending(home, study)  # runs finished or running elsewhere are left as they are

@@ -29,7 +29,8 @@ def _train(home: str, run_dir: str, resume: bool, threads: int) -> str:
     """On a worker: carry out one run (holding its lock) and return its status."""
     import os
 
-    from engine import launch, run_process
+    from engine import launch
+    from engine.runs import process as run_process
 
     lock = run_process.take_lock(Path(run_dir))
     try:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from engine.layers import HOOKED
+from engine.models.layers import HOOKED
 
 # Layers whose outputs count as neurons (study §2 counts conv, pool and fc outputs, not
 # BatchNorm's, which only rescales the layer before it).

@@ -2,7 +2,7 @@
 
 The gradients are those of the cross-entropy on a fixed probe of test images (the first
 ``PROBE_IMAGES``), computed from the weights as they were at that moment: any kept snapshot
-(engine.snapshots) can be looked at after the run, and a run pays nothing while it trains.
+(engine.runs.snapshots) can be looked at after the run, and a run pays nothing while it trains.
 A layer's gradient is judged against its own weights (the size of the step SGD would take,
 relative to the layer) and against the other layers': where it is a thousand times smaller
 than the largest layer's the layer has almost stopped learning (vanishing); where one step
@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from engine.config import HISTOGRAM_BINS, SETTING
 from engine.data import normalise
 from engine.errors import UserFacing
-from engine.layers import weighted
+from engine.models.layers import weighted
 
 PROBE_IMAGES = 512
 VANISHING = 1e-3  # a layer's gradient/weight ratio this far below the largest layer's

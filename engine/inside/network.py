@@ -1,5 +1,5 @@
 """Looking inside a trained model (study §4): predictions, filters, activations — of any
-network, its layers found from the model (engine.layers)."""
+network, its layers found from the model (engine.models.layers)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from torch.nn import functional as F
 from engine.config import RANDOM_IMAGES
 from engine.data import Split, normalise
 from engine.errors import SettingError
-from engine.layers import HOOKED, convolutions, execution_order, linears
-from engine.layers import layer as find_layer
+from engine.models.layers import HOOKED, convolutions, execution_order, linears
+from engine.models.layers import layer as find_layer
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,15 @@ from datetime import datetime
 from pathlib import Path
 
 from engine import events as ev
-from engine import snapshots
 from engine.atomic import read_text_nofollow, write_json
 from engine.config import TrainConfig, model_label
 from engine.errors import RunBusy, RunDamaged, RunNotFound, SettingError, UserFacing
 from engine.locations import run_folder, runs_folder  # noqa: F401  (run_folder: for callers)
-from engine.model_files import is_model_file
-from engine.run_process import lock_folder as take_lock
-from engine.run_process import process_alive
-from engine.run_state import RunState, fold
+from engine.models.files import is_model_file
+from engine.runs import snapshots
+from engine.runs.process import lock_folder as take_lock
+from engine.runs.process import process_alive
+from engine.runs.state import RunState, fold
 
 CONFIG = "config.json"
 NAME = "name.json"  # a label the user gave the run (its id stays the folder name)
@@ -55,7 +55,7 @@ def create_run(home: Path, config: TrainConfig) -> Path:
         except FileExistsError:
             continue
     if is_model_file(config.model):  # the user's source, kept with the run
-        from engine.model_files import parse_args, record
+        from engine.models.files import parse_args, record
 
         record(run_dir, config.model, parse_args(config.model_args))
     write_json(run_dir / CONFIG, config.to_dict())
@@ -590,9 +590,9 @@ def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:
 
 def load_run_model(run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
     """The model of a run at a moment: its ``best`` or ``last`` checkpoint, or a snapshot
-    (``epoch:3``, ``batch:50``, ``start``; see engine.snapshots), in eval mode."""
-    from engine.checkpoints import load_model
-    from engine.snapshots import path_of
+    (``epoch:3``, ``batch:50``, ``start``; see engine.runs.snapshots), in eval mode."""
+    from engine.models.checkpoints import load_model
+    from engine.runs.snapshots import path_of
 
     path = path_of(run_dir, checkpoint)
     return load_model(path, device, expected=read_config(run_dir).model, run_dir=run_dir)

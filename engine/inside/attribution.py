@@ -19,8 +19,8 @@ from torch.nn import functional as F
 from engine import events as ev
 from engine.config import ATTRIBUTION_METHODS, OCCLUSION_PATCH, OCCLUSION_STRIDE
 from engine.errors import SettingError
-from engine.layers import convolutions, last_convolution
-from engine.layers import layer as find_layer
+from engine.models.layers import convolutions, last_convolution
+from engine.models.layers import layer as find_layer
 from engine.pixels import PixelModel, to_pixels
 
 METHODS = ATTRIBUTION_METHODS
@@ -126,7 +126,7 @@ def occlusion_attribution(
     """Occlusion as a per-pixel map: for each pixel, the mean drop of P(target) over the
     patch positions that cover it (what Captum's Occlusion computes), from the project's
     batched occlusion maps."""
-    from engine.occlusion import occluded_images, patch_offsets
+    from engine.inside.occlusion import occluded_images, patch_offsets
 
     offsets = patch_offsets(28, settings.patch, settings.stride)
     pixels = x[0].detach()

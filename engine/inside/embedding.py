@@ -18,9 +18,9 @@ from torch import nn
 
 from engine.data import Split, batches
 from engine.errors import UserFacing
-from engine.layers import linears, weighted
+from engine.inside.scan import SCAN_BATCH, scan_layer
+from engine.models.layers import linears, weighted
 
-SCAN_BATCH = 256
 SILHOUETTE_SAMPLE = 2000  # images the silhouette is computed on (it is quadratic in them)
 METHODS = ("pca", "tsne")
 
@@ -69,18 +69,8 @@ def layer_features(model: nn.Module, split: Split, layer: str | None) -> tuple[s
         layer = last[-1][0]
     if layer not in named:
         raise UserFacing(f"no layer named {layer!r} (it has: {', '.join(named)})")
-    found: list[torch.Tensor] = []
-    handle = named[layer].register_forward_pre_hook(
-        lambda _m, inputs: found.append(inputs[0].detach().float().flatten(1).cpu())
-    )
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for images, _ in batches(split, SCAN_BATCH):
-                model(images)
-    finally:
-        handle.remove()
-    return layer, torch.cat(found).numpy()
+    features = scan_layer(model, named[layer], split, lambda given: given.flatten(1), inputs=True)
+    return layer, features.numpy()
 
 
 def predictions(model: nn.Module, split: Split) -> np.ndarray:

@@ -20,20 +20,19 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
-from engine import snapshots
-from engine.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
 from engine.config import COLLAPSE_DROP, TrainConfig
-from engine.cuda_graphs import GraphedStep, graphs_apply
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
-from engine.evaluation import ShiftedViews, evaluate, per_class_accuracy
-from engine.histograms import judge
-from engine.layers import weighted
-from engine.model_files import is_model_file, parse_args, run_source
-from engine.models import build_model, fold_batchnorm
+from engine.inside.histograms import judge
+from engine.models.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
+from engine.models.files import is_model_file, parse_args, run_source
+from engine.models.layers import weighted
+from engine.models.zoo import build_model, fold_batchnorm
 from engine.pixels import to_pixels
-from engine.robust_training import adversarial_loss, robust_accuracy
-from engine.runs import BEST, LAST
+from engine.runs import BEST, LAST, snapshots
+from engine.training.cuda_graphs import GraphedStep, graphs_apply
+from engine.training.evaluation import ShiftedViews, evaluate, per_class_accuracy
+from engine.training.robust import adversarial_loss, robust_accuracy
 
 # Reading a batch's loss waits for the GPU; on one, the losses are read this many batches
 # at a time (their events then come in a burst), so the GPU is never left idle waiting.
@@ -555,7 +554,7 @@ class Training:
                                              best_epoch=self.progress.best_epoch))  # fmt: skip
 
     def save_snapshot(self, moment: str) -> None:
-        """The weights as they are now, kept as the run's ``moment`` (engine.snapshots)."""
+        """The weights as they are now, kept as the run's ``moment`` (engine.runs.snapshots)."""
         if self.checkpoint_dir is None:
             return
         folder = self.checkpoint_dir / snapshots.FOLDER

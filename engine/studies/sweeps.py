@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import events as ev
-from engine import launch, run_process, runs
+from engine import launch, runs
 from engine.atomic import read_text_nofollow, write_json
 from engine.config import RECIPES, SETTING, recipe_config
 from engine.errors import SettingError, UserFacing
+from engine.runs import process as run_process
 
 SWEEP = "sweep.json"
 STORAGE = "optuna.db"
@@ -483,7 +484,7 @@ def confirmation(
     """The comparison of the two confirming studies from their finished runs (nothing is
     trained); None where ``confirm`` has not made them."""
     from engine.studies import entry_key, load_study, study_dir
-    from engine.study_stats import bounds, interval, paired
+    from engine.studies.stats import bounds, interval, paired
 
     if not all((study_dir(home, f"{sweep.name}-{label}") / "study.json").is_file()
                for label in ("recipe", "best")):  # fmt: skip
