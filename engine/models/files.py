@@ -13,7 +13,10 @@ Code is trusted the way Jupyter trusts notebooks: a file the user named on this 
 home's ``trusted-code.json``; a run's copy whose hash is not there (a folder copied from a
 colleague, unpacked from an archive, or edited) is never run until the user says so —
 ``mnist-tui trust RUN``, the app's dialog, or ``--trust-code`` for one command (which sets
-``MNIST_TUI_TRUST_CODE=1`` for it and the processes it starts).
+``MNIST_TUI_TRUST_CODE=1`` for it and the processes it starts). The copy is hashed, then
+imported by its path: whoever can rewrite files in the user's home between the two already
+acts as the user, so that window is not guarded. Runs trained before trust was recorded ask
+once.
 """
 
 from __future__ import annotations
