@@ -188,10 +188,9 @@ def test_vs_shows_the_same_analysis_on_a_second_run(trained_home, tmp_path, caps
     second = runs.runs_folder(home) / (first.name[:-4] + "b0th")
     shutil.copytree(first, runs.runs_folder(home) / first.name)
     shutil.copytree(runs.find_run(trained_home, "latest"), second)
-    with torch.no_grad():  # the second network differs: its last layer's bias moved
-        state = torch.load(second / "best.pt", weights_only=True)
-        state["model"]["fc2.bias"] += torch.arange(10.0)
-        torch.save(state, second / "best.pt")
+    state = torch.load(second / "best.pt", weights_only=True)  # the second network differs:
+    state["model"]["fc2.bias"] += torch.arange(10.0)  # its last layer's bias moved
+    torch.save(state, second / "best.pt")
     argv = ["--home", str(home), "predict", first.name, "--index", "0,1", "--vs", second.name]
     assert main([*argv, "--json"]) == 0
     both = json.loads(capsys.readouterr().out)["runs"]

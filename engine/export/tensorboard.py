@@ -96,12 +96,11 @@ class TensorBoardLog:
         return epochs * self.batches
 
     def step_of(self, moment: str) -> int:
-        if moment == "start":
-            return 0
+        """The batches trained at ``moment`` (best and last: the end of the run)."""
         if moment in ("best", "last"):
             return self.last_step()
-        kind, _, number = moment.partition(":")
-        return int(number) * (self.batches if kind == "epoch" else 1)
+        kind, number = snapshots.order_key(moment)  # (0: start, 1: batch:N, 2: epoch:N, N)
+        return number * (self.batches if kind == 2 else 1)
 
     def subject(self, moment: str):
         from engine.subject import Subjects
@@ -134,18 +133,16 @@ class TensorBoardLog:
 
     def predictions(self) -> None:
         """The first test digits with the best network's predictions, as one figure."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
+        from matplotlib.figure import Figure  # no pyplot: no global figure, no backend chosen
 
         from engine.inside.network import predict
 
         subject = self.subject("best")
         indices = list(range(min(PREDICTION_DIGITS, len(subject.test))))
         found = predict(subject.model, subject.test, indices)
-        figure, axes = plt.subplots(1, len(indices), figsize=(1.4 * len(indices), 1.8))
-        for axis, p in zip(list(getattr(axes, "flat", [axes])), found, strict=False):
+        figure = Figure(figsize=(1.4 * len(indices), 1.8))
+        axes = figure.subplots(1, len(indices), squeeze=False)[0]
+        for axis, p in zip(axes, found, strict=True):
             axis.imshow(subject.test.images[p.index].numpy(), cmap="gray")
             mark = "" if p.predicted == p.label else " ✗"
             axis.set_title(f"{subject.classes[p.label]} → {subject.classes[p.predicted]}"
@@ -153,7 +150,6 @@ class TensorBoardLog:
             axis.axis("off")
         figure.tight_layout()
         self.writer.add_figure("test digits (true → predicted)", figure, self.last_step())
-        plt.close(figure)
 
     def hparams(self, finished: ev.RunFinished) -> None:
         """The run's settings against its results (TensorBoard's HPARAMS tab)."""

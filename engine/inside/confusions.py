@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engine.data import Split, batches
+from engine.data import Split
 from engine.errors import UserFacing
-from engine.inside.scan import SCAN_BATCH
+from engine.inside.scan import outputs
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,7 @@ class Confusions:
 
 def probabilities(model: nn.Module, split: Split) -> torch.Tensor:
     """Softmax probabilities of every image of ``split`` (n, classes), on the CPU."""
-    model.eval()
-    found = []
-    with torch.inference_mode():
-        for images, _ in batches(split, SCAN_BATCH):
-            found.append(F.softmax(model(images).float(), dim=1).cpu())
-    return torch.cat(found)
+    return outputs(model, split, lambda logits: F.softmax(logits, dim=1))
 
 
 def confusions(model: nn.Module, split: Split, classes: list[str],

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from torch import nn
 
-from engine.data import Split, batches
+from engine.data import Split
 from engine.errors import UserFacing
-from engine.inside.scan import SCAN_BATCH, scan_layer
+from engine.inside.scan import outputs, scan_layer
 from engine.models.layers import linears, weighted
 
 SILHOUETTE_SAMPLE = 2000  # images the silhouette is computed on (it is quadratic in them)
@@ -74,12 +73,7 @@ def layer_features(model: nn.Module, split: Split, layer: str | None) -> tuple[s
 
 
 def predictions(model: nn.Module, split: Split) -> np.ndarray:
-    found = []
-    model.eval()
-    with torch.inference_mode():
-        for images, _ in batches(split, SCAN_BATCH):
-            found.append(model(images).argmax(1).cpu())
-    return torch.cat(found).numpy()
+    return outputs(model, split, lambda logits: logits.argmax(1)).numpy()
 
 
 def embedding(model: nn.Module, split: Split, layer: str | None = None, method: str = "pca",
@@ -123,6 +117,16 @@ def fitted_pca(model: nn.Module, split: Split, layer: str | None, images: int, s
     _, features = layer_features(model, Split(split.images[:images], split.labels[:images]),
                                  layer)  # fmt: skip
     return PCA(n_components=2, random_state=seed).fit(features)
+
+
+def through_training(subject_at, moments: list[str], layer: str | None, images: int,
+                     seed: int = 0) -> list[Embedding]:  # fmt: skip
+    """The map at each of ``moments`` (``subject_at(moment)`` gives its subject), all on the
+    PCA axes of the last one, so that the pictures are comparable."""
+    last = subject_at(moments[-1])
+    axes = fitted_pca(last.model, last.test, layer, images, seed)
+    return [embedding(s.model, s.test, layer, "pca", images, seed, fit=axes)
+            for s in map(subject_at, moments)]  # fmt: skip
 
 
 def embedding_of(subject, layer: str | None, method: str, images: int, seed: int, emit=None,

@@ -13,6 +13,15 @@ from engine.data import Split, batches
 SCAN_BATCH = 256  # images at once (engine.config's eval batch: measured fastest on a CPU)
 
 
+def outputs(model: nn.Module, split: Split,
+            keep: Callable[[torch.Tensor], torch.Tensor] = lambda logits: logits) -> torch.Tensor:  # fmt: skip
+    """``keep(logits)`` of every batch of ``split``, in eval mode, concatenated on the CPU."""
+    model.eval()
+    with torch.inference_mode():
+        return torch.cat([keep(model(images).float()).cpu()
+                          for images, _ in batches(split, SCAN_BATCH)])  # fmt: skip
+
+
 def scan_layer(model: nn.Module, layer: nn.Module, split: Split,
                keep: Callable[[torch.Tensor], torch.Tensor], inputs: bool = False) -> torch.Tensor:  # fmt: skip
     """``keep(output)`` (or ``keep(input)`` with ``inputs``) of ``layer`` for each batch of

@@ -287,6 +287,11 @@ class Pruning:
                     self.cancel.set()
 
 
+def shown_params(params: dict) -> str:
+    """A trial's settings as the form and the command line write them: 'lr=0.01 batch_size=128'."""
+    return " ".join(f"{k}={SETTING[k].show(v)}" for k, v in params.items())
+
+
 def trial_value(run_dir: Path) -> float | None:
     """A finished run's objective: its best validation accuracy."""
     summary = runs.summarize(run_dir)
@@ -383,7 +388,7 @@ def run_trial(home: Path, sweep: Sweep, study, trial, params: dict, emit: ev.Emi
     except UserFacing as error:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return f"trial {trial.number} failed: {str(error).splitlines()[0]}"
-    shown = " ".join(f"{k}={SETTING[k].show(v)}" for k, v in params.items())
+    shown = shown_params(params)
     if pruning is not None and pruning.pruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return f"trial {trial.number} pruned at {pruning.reported}/10 of its training: {shown}"
@@ -468,9 +473,9 @@ def confirm(home: Path, sweep: Sweep, seeds: list[int], emit: ev.Emit = ev.ignor
     best = best_trial(open_study(home, sweep))
     if best is None:
         raise UserFacing(f"sweep {sweep.name} has no finished trial to confirm yet")
-    recipe = {k: v for k, v in RECIPES[sweep.recipe].settings.items() if k != "seed"}
-    shared = {**recipe, **{k: v for k, v in sweep.given.items() if k != "seed"}}
-    for label, base in (("recipe", shared), ("best", {**shared, **best.params})):
+    for label, params in (("recipe", {}), ("best", best.params)):
+        # every setting of the trial's config but its seed, which the study sets
+        base = {k: v for k, v in sweep.config(params).to_dict().items() if k != "seed"}
         study = define(home, f"{sweep.name}-{label}", None, seeds, base, check_devices=True)
         say(f"confirming the {label} settings over seeds {seeds[0]}-{seeds[-1]} (study"
             f" {study.name})")  # fmt: skip

@@ -403,7 +403,7 @@ def add_embedding_through_option(parser: argparse.ArgumentParser) -> None:
 
 def embedding_through(args: argparse.Namespace) -> int:
     """Every moment's silhouette on one set of PCA axes (fitted on the last moment)."""
-    from engine.inside.embedding import embedding, fitted_pca
+    from engine.inside.embedding import through_training
     from engine.runs.snapshots import moments
     from engine.subject import Subjects
     from tui.draw.charts import chart_xy, scatter_by_class
@@ -412,15 +412,10 @@ def embedding_through(args: argparse.Namespace) -> int:
         raise UserError("--through fits one set of PCA axes for every moment: use --method pca")
     run_dir = runs.find_run(args.home_path, args.run)
     series = [*moments(run_dir), args.checkpoint]
-    source = Subjects(args.home_path)
-    last = source.get(run_dir, series[-1])
-    axes = fitted_pca(last.model, last.test, args.layer, args.images, args.seed)
+    source = Subjects(args.home_path)  # the test images read once, not once a moment
+    maps = through_training(lambda moment: source.get(run_dir, moment), series, args.layer,
+                            args.images, args.seed)  # fmt: skip
     console = make_console()
-    maps = []
-    for moment in series:
-        subject = source.get(run_dir, moment)
-        maps.append(embedding(subject.model, subject.test, args.layer, "pca", args.images,
-                              args.seed, fit=axes))  # fmt: skip
     if args.json:
         print_json([{"moment": m, **e.to_dict()} for m, e in zip(series, maps, strict=True)])
         return 0

@@ -67,7 +67,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from engine.config import SETTING
     from engine.studies import sweeps
 
     given = given_settings(args)
@@ -105,7 +104,7 @@ def sweep_command(args: argparse.Namespace) -> int:
                              on_trial=lambda line: print(line, flush=True))  # fmt: skip
     best = sweeps.best_trial(study)
     if best is not None:
-        shown = " ".join(f"{k}={SETTING[k].show(v)}" for k, v in best.params.items())
+        shown = sweeps.shown_params(best.params)
         print(f"best so far: trial {best.number}, validation {best.value:.2%} ({shown});"
               f" `mnist-tui sweep show {sweep.name}` for the rest")  # fmt: skip
     return 130 if cancel.is_set() else 0
@@ -144,7 +143,7 @@ def show_command(args: argparse.Namespace) -> int:
     if best is None:
         console.print("no trial has finished yet")
         return 0
-    shown = " ".join(f"{k}={SETTING[k].show(v)}" for k, v in best["params"].items())
+    shown = sweeps.shown_params(best["params"])
     console.print(f"best: trial {best['number']}, validation {best['value']:.2%} ({shown}),"
                   f" run {best['run']}")  # fmt: skip
     if report["importances"]:

@@ -72,6 +72,7 @@ class SweepsScreen(ExperimentScreen):
 
     def show(self, names, sweep, report, busy: bool) -> None:
         from engine.config import SETTING
+        from engine.studies import sweeps
 
         self.live = busy
         trials = report["trials"]
@@ -95,7 +96,7 @@ class SweepsScreen(ExperimentScreen):
         best = report["best"]
         lines = []
         if best is not None:
-            shown = " ".join(f"{k}={SETTING[k].show(v)}" for k, v in best["params"].items())
+            shown = sweeps.shown_params(best["params"])
             lines.append(f"best: trial {best['number']}, validation {best['value']:.2%} ({shown})")
         if report["importances"]:
             lines.append("importance (PED-ANOVA): " + ", ".join(
