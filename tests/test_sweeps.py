@@ -128,6 +128,11 @@ BAD = [
     (["--search", "lr=0.01..0.1", "--lr", "0.1"], "both set lr"),
     ([], "start one with --search"),
     (["--search", "label_smoothing=0..0.2", "--prune"], "search it without --prune"),
+    (["--search", "lr=0.01..0.1", "--executor", "spark"], "--executor 'spark'"),
+    (["--search", "lr=0.01..0.1", "--executor", "ray:"], "an address after the colon"),
+    (["--search", "lr=0.01..0.1", "--executor", "ray:nowhere"], "give HOST:PORT"),
+    (["--search", "lr=0.01..0.1", "--executor", "ray:127.0.0.1:1"], "nothing answers there"),
+    (["--search", "lr=0.01..0.1", "--cpus-per-run", "2"], "--cpus-per-run is for Ray"),
 ]
 
 

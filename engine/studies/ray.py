@@ -10,12 +10,15 @@ every node (`pip install mnist-tui[cluster]`).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 
 from engine import runs
 from engine.errors import UserFacing
 from engine.studies import Progress, Study, lock_study, pending, progress, record_run
+
+EXTRA = "pip install 'mnist-tui[cluster]'"
 
 
 def _node_sees(home: str, marker: str) -> str:
@@ -55,12 +58,15 @@ def run_study_on_ray(
     return progress(home, study)
 
 
-def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int, say) -> None:
-    """Every pending run of the study as a Ray task with its CPU (or GPU) request."""
+@contextlib.contextmanager
+def connected(address: str | None):
+    """Ray, joined at ``address`` (None: a new local instance) unless this process has it
+    already; left again at the end if it was joined here. UserFacing without Ray or where
+    nothing answers."""
     try:
         import ray
     except ImportError:
-        raise UserFacing("--executor ray needs Ray: pip install 'mnist-tui[cluster]'") from None
+        raise UserFacing(f"--executor ray needs Ray: {EXTRA}") from None
     started_here = not ray.is_initialized()
     if started_here:
         try:
@@ -71,7 +77,16 @@ def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int,
                 f"cannot reach Ray at {address or 'a new local instance'}: {error}"
             ) from None
     try:
-        _check_shared_home(ray, home, study)
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int, say) -> None:
+    """Every pending run of the study as a Ray task with its CPU (or GPU) request."""
+    with connected(address) as ray:
+        check_shared_home(ray, home, Path("studies") / study.name)
         work = []
         for key, group, seed, action in pending(home, study):
             config = study.config(group, seed)
@@ -93,22 +108,22 @@ def run_on_ray(home: Path, study: Study, address: str | None, cpus_per_run: int,
                 say(f"{key}: {ray.get(ref)}")
             except Exception as error:  # the run's own log says why, RunFailed included
                 say(f"{key}: failed ({str(error).splitlines()[0]})")
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
-def _check_shared_home(ray, home: Path, study: Study) -> None:
-    marker = Path("studies") / study.name / f".node-check-{secrets.token_hex(4)}"
+def check_shared_home(ray, home: Path, folder: Path) -> None:
+    """UserFacing unless every live node sees a file written now in ``home/folder``: a
+    task pinned to each node looks for it."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    marker = folder / f".node-check-{secrets.token_hex(4)}"
     (home / marker).write_text("")
     try:
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
         refs = [
-            ray.remote(num_cpus=0, resources={f"node:{n['NodeManagerAddress']}": 0.001})(
-                _node_sees
-            ).remote(str(home), str(marker))
-            for n in nodes
-        ]
+            ray.remote(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
+                node["NodeID"], soft=False))(_node_sees).remote(str(home), str(marker))
+            for node in ray.nodes()
+            if node.get("Alive")
+        ]  # fmt: skip
         missing = [name for name in ray.get(refs) if name]
     finally:
         (home / marker).unlink(missing_ok=True)

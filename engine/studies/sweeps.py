@@ -264,13 +264,14 @@ def start_sweep(home: Path, sweep: Sweep) -> None:
 # --- running it --------------------------------------------------------------------------
 
 
-class Pruning:
-    """Reports a trial's smoothed training loss at each tenth of its training; asks the
-    run to stop (``cancel``) when Optuna's pruner says the trial is hopeless."""
+class Tenths:
+    """Hears a run's events and calls ``at(score, tenth)`` at each tenth of its training
+    (1..10), the score being the negated smoothed training loss (higher is better, like
+    the objective). Where a trial's progress is judged, here and on Ray Tune."""
 
-    def __init__(self, trial, cancel: threading.Event) -> None:
-        self.trial, self.cancel = trial, cancel
-        self.total, self.smoothed, self.reported, self.pruned = 0, None, 0, False
+    def __init__(self, at: Callable[[float, int], None]) -> None:
+        self.at = at
+        self.total, self.smoothed, self.reported = 0, None, 0
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
@@ -281,10 +282,22 @@ class Pruning:
             tenth = min(10, 10 * event.step // self.total)
             if tenth > self.reported:
                 self.reported = tenth
-                self.trial.report(-self.smoothed, tenth)
-                if tenth < 10 and self.trial.should_prune():
-                    self.pruned = True
-                    self.cancel.set()
+                self.at(-self.smoothed, tenth)
+
+
+class Pruning(Tenths):
+    """Reports a trial's progress to Optuna at each tenth of its training; asks the run to
+    stop (``cancel``) when Optuna's pruner says the trial is hopeless."""
+
+    def __init__(self, trial, cancel: threading.Event) -> None:
+        super().__init__(self.judge)
+        self.trial, self.cancel, self.pruned = trial, cancel, False
+
+    def judge(self, score: float, tenth: int) -> None:
+        self.trial.report(score, tenth)
+        if tenth < 10 and self.trial.should_prune():
+            self.pruned = True
+            self.cancel.set()
 
 
 def shown_params(params: dict) -> str:
@@ -334,9 +347,12 @@ def done_trials(study) -> int:
 
 def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
               timeout_minutes: float | None = None,
-              on_trial: Callable[[str], None] | None = None) -> object:  # fmt: skip
+              on_trial: Callable[[str], None] | None = None, ray: str | None = None,
+              cpus_per_trial: int = 1) -> object:  # fmt: skip
     """Run the sweep's trials until it has ``sweep.trials`` of them (going on with what a
-    killed sweep left); Optuna's study. ``on_trial`` hears a sentence per trial."""
+    killed sweep left); Optuna's study. ``on_trial`` hears a sentence per trial. ``ray``:
+    the trials go to Ray Tune at that address ('' for a new local instance; None: here,
+    one after another)."""
     tell = on_trial or (lambda text: None)
     lock = run_process.lock_folder(sweep_dir(home, sweep.name),
                                    UserFacing(f"sweep {sweep.name} is running in another"
@@ -347,6 +363,14 @@ def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
         for sentence in said:
             tell(sentence)
         deadline = time.monotonic() + 60 * timeout_minutes if timeout_minutes else math.inf
+        if ray is not None:
+            from engine.studies.tune import run_on_tune
+
+            remaining = sweep.trials - done_trials(study)
+            if remaining > 0:
+                run_on_tune(home, sweep, [t._trial_id for t in again], remaining, deadline,
+                            ray or None, cpus_per_trial, tell)  # fmt: skip
+            return open_study(home, sweep)
         while again or done_trials(study) < sweep.trials:
             if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
                 break
@@ -356,6 +380,11 @@ def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
         return study
     finally:
         os.close(lock)
+
+
+def trial_run_name(sweep_name: str, number: int) -> str:
+    """The name of a trial's run: the sweep's name and the trial's number."""
+    return f"{sweep_name}-t{number}"
 
 
 def run_trial(home: Path, sweep: Sweep, study, trial, params: dict, emit: ev.Emit,
@@ -381,7 +410,7 @@ def run_trial(home: Path, sweep: Sweep, study, trial, params: dict, emit: ev.Emi
             trial.set_user_attr("run", run_dir.name)
             if not resume:
                 with contextlib.suppress(UserFacing):  # the name kept by an earlier run of it
-                    runs.name_run(run_dir, f"{sweep.name}-t{trial.number}")
+                    runs.name_run(run_dir, trial_run_name(sweep.name, trial.number))
 
         run_dir, _, summary = launch.start(home, prepared, detach=False, listeners=listeners,
                                            cancel=stop, on_created=created)  # fmt: skip

@@ -90,6 +90,54 @@ def add_device(parser: argparse.ArgumentParser, work: str) -> None:
                         " cpu")  # fmt: skip
 
 
+def add_executor(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--executor local|ray[:ADDRESS]`` and ``--cpus-per-run``: where ``what`` (runs,
+    trials) go. Read back with ``ray_address``."""
+    parser.add_argument("--executor", default="local", metavar="local|ray[:ADDRESS]",
+                        help=f"where the {what} go: here one after another (default), or on"
+                        " Ray: a cluster (ray:ADDRESS, the head's HOST:PORT) or a local Ray"
+                        " instance (ray); needs mnist-tui[cluster] and, on a cluster, a home"
+                        " every node sees")  # fmt: skip
+    parser.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",
+                        help=f"with Ray: the CPUs each of the {what} asks for (and its torch"
+                        " threads; default 1)")  # fmt: skip
+
+
+def ray_address(args: argparse.Namespace) -> str | None:
+    """None for --executor local; otherwise Ray's address ('' for a local instance),
+    checked to answer. UserError for anything else."""
+    executor = args.executor
+    if executor == "ray:" or not (executor in ("local", "ray") or executor.startswith("ray:")):
+        raise UserError(f"--executor {executor!r}: local, ray, or ray:ADDRESS (an address after"
+                        " the colon)")  # fmt: skip
+    if executor == "local":
+        if args.cpus_per_run is not None:
+            raise UserError("--cpus-per-run is for Ray; here the runs share the cores")
+        return None
+    address = executor.partition(":")[2]
+    if address:
+        check_ray_address(address)
+    return address
+
+
+def check_ray_address(address: str, seconds: float = 3.0) -> None:
+    """A Ray address that answers, checked in seconds: Ray itself retries a dead one for
+    minutes, printing warnings. 'auto' (a cluster found by Ray) is left to Ray."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--executor ray:{address}: give HOST:PORT (or ray://HOST:PORT, or auto)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UserError(f"--executor ray:{address}: nothing answers there ({reason}); start a Ray"
+                        " head there (ray start --head) or use --executor local") from None  # fmt: skip
+
+
 def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 

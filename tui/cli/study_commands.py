@@ -10,12 +10,14 @@ import sys
 from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import (
     UserError,
+    add_executor,
     add_json,
     add_recipe,
     add_settings,
     add_shared_options,
     given_settings,
     positive_int,
+    ray_address,
 )
 from tui.draw.tables import counted, interval_text
 
@@ -42,17 +44,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="e.g. 0-4 (default 0-2); on an existing study, more seeds extend it",
     )
-    study.add_argument("--executor", default="local", metavar="local|ray[:ADDRESS]",
-                       help="where the runs go: here one after another (default), or as Ray"
-                       " tasks on a Ray cluster (ray:ADDRESS) or a local Ray instance (ray);"
-                       " needs mnist-tui[cluster] and, on a cluster, a home every node sees")  # fmt: skip
     study.add_argument("--at-once", type=positive_int, default=None, metavar="N",
                        help="here: how many runs train at once (default: chosen from the"
                        " machine — one on a CPU, as many as the GPU's memory holds on CUDA);"
                        " the cores are shared out between them")  # fmt: skip
-    study.add_argument("--cpus-per-run", type=positive_int, default=None, metavar="N",
-                       help="with Ray: the CPUs each run asks for (and its torch threads;"
-                       " default 1)")  # fmt: skip
+    add_executor(study, "runs")
     study.add_argument("--detach", action="store_true",
                        help="run the study in the background (survives the terminal and SSH);"
                        " `mnist-tui studies` and the app's Studies screen follow it")  # fmt: skip
@@ -93,16 +89,9 @@ def study_command(args: argparse.Namespace) -> int:
     # Everything is checked before study.json is written: a refused command changes nothing.
     if "seed" in given:
         raise UserError("a study sets each run's seed: use --seeds, not --seed")
-    executor = args.executor
-    if executor == "ray:" or not (executor in ("local", "ray") or executor.startswith("ray:")):
-        raise UserError(f"--executor {executor!r}: local, ray, or ray:ADDRESS (an address after"
-                        " the colon)")  # fmt: skip
-    if executor.startswith("ray:"):
-        check_ray_address(executor.partition(":")[2])
-    if args.at_once and executor != "local":
+    address = ray_address(args)
+    if args.at_once and address is not None:
         raise UserError("--at-once is for runs here; with Ray, --cpus-per-run sizes each run")
-    if args.cpus_per_run is not None and executor == "local":
-        raise UserError("--cpus-per-run is for Ray tasks; here --at-once shares the cores out")
     if args.seeds is not None and not args.seeds.strip():
         raise UserError("--seeds '': give seeds like 0-4 or 0,2,5, or leave --seeds out")
     vary = parse_vary(args.vary, given) if args.vary else None
@@ -111,7 +100,7 @@ def study_command(args: argparse.Namespace) -> int:
         given = {k: v for k, v in RECIPES[args.recipe].settings.items() if k not in (vary or {})}
         given.update(given_settings(args))
     study = define(args.home_path, name, vary, seeds, given or None,
-                   check_devices=executor == "local")  # fmt: skip
+                   check_devices=address is None)  # fmt: skip
     entries = study.entries()
     if args.detach:
         extra = ["--executor", args.executor]
@@ -126,34 +115,17 @@ def study_command(args: argparse.Namespace) -> int:
     print(f"study {name}: {len(entries)} runs ({seeds} x {groups}), {how}", file=sys.stderr)
     cancel = interruptible(hangup=True)
     say = lambda text: print(text, file=sys.stderr)  # noqa: E731
-    if args.executor == "local":
+    if address is None:
         state = run_study(args.home_path, study, cancel=cancel, say=say, at_once=args.at_once)
     else:
         from engine.studies.ray import run_study_on_ray
 
-        address = args.executor.partition(":")[2] or None
-        state = run_study_on_ray(args.home_path, study, address, args.cpus_per_run or 1, say)
+        state = run_study_on_ray(
+            args.home_path, study, address or None, args.cpus_per_run or 1, say
+        )
     print(f"study {name}: {state.done} done, {state.running} running elsewhere, {state.failed} failed,"
           f" {state.left} left", file=sys.stderr)  # fmt: skip
     return show(args, study)
-
-
-def check_ray_address(address: str, seconds: float = 3.0) -> None:
-    """A Ray address that answers, checked in seconds: Ray itself retries a dead one for
-    minutes, printing warnings. 'auto' (a cluster found by Ray) is left to Ray."""
-    import socket
-
-    if address == "auto":
-        return
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"--executor ray:{address}: give HOST:PORT (or ray://HOST:PORT, or auto)")
-    try:
-        socket.create_connection((host, int(port)), timeout=seconds).close()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise UserError(f"--executor ray:{address}: nothing answers there ({reason}); start a Ray"
-                        " head there (ray start --head) or use --executor local") from None  # fmt: skip
 
 
 def show_command(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import sys
 from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import (
     UserError,
+    add_executor,
     add_json,
     add_recipe,
     add_settings,
@@ -16,6 +17,7 @@ from tui.cli.options import (
     given_settings,
     positive_float,
     positive_int,
+    ray_address,
 )
 
 
@@ -30,7 +32,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         " alone to go on after a stop or a kill: finished trials are kept, a stopped trial's"
         " run resumes. --prune stops hopeless trials early (Optuna's median rule on the"
         " training loss at each tenth of training). Any train setting given applies to every"
-        " trial. Optuna's storage is in the sweep's folder (SQLite).",
+        " trial. Optuna's storage is in the sweep's folder (SQLite). --executor ray:ADDRESS runs"
+        " the trials as Ray Tune trials on a Ray cluster (Optuna as Tune's search algorithm,"
+        " Ray's ASHA scheduler with --prune; a trial whose worker is lost runs again once, its"
+        " run resuming); the home must be a folder every node sees.",
     )  # fmt: skip
     sweep.add_argument("name", metavar="NAME", help="the sweep's name (a letter first)")
     sweep.add_argument("--search", action="append", default=[], metavar="SETTING=RANGE",
@@ -43,6 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="the sampler's seed (each trial's run seed is --seed, default 0)")  # fmt: skip
     sweep.add_argument("--timeout", type=positive_float, default=None, metavar="MIN",
                        help="start no trial after this many minutes")  # fmt: skip
+    add_executor(sweep, "trials")
     add_recipe(sweep)
     add_settings(sweep, only_given=True)
     add_shared_options(sweep)
@@ -71,6 +77,11 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     given = given_settings(args)
     searches = sweeps.parse_searches(args.search, given)  # every mistake before anything runs
+    address = ray_address(args)
+    if address is not None:
+        from engine.studies.tune import require
+
+        require()
     folder = sweeps.sweep_dir(args.home_path, args.name)
     if (folder / sweeps.SWEEP).exists():
         sweep = sweeps.load_sweep(args.home_path, args.name)
@@ -97,17 +108,21 @@ def sweep_command(args: argparse.Namespace) -> int:
         sweeps.optuna_module()  # the extra installed, before anything is written
         sweeps.start_sweep(args.home_path, sweep)
     searched = ", ".join(s.text for s in sweep.searches)
+    where = "here" if address is None else f"as Ray Tune trials ({args.executor})"
+    pruner = "ASHA" if address is not None else "the median rule"
     print(f"sweep {sweep.name}: {sweep.trials} trials of recipe {sweep.recipe}, searching"
-          f" {searched}" + (", pruning" if sweep.prune else ""), file=sys.stderr)  # fmt: skip
-    cancel = interruptible()
+          f" {searched}" + (f", pruning ({pruner})" if sweep.prune else "") + f", {where}",
+          file=sys.stderr)  # fmt: skip
+    cancel = interruptible() if address is None else None  # Ray Tune handles Ctrl-C itself
     study = sweeps.run_sweep(args.home_path, sweep, cancel=cancel, timeout_minutes=args.timeout,
-                             on_trial=lambda line: print(line, flush=True))  # fmt: skip
+                             on_trial=lambda line: print(line, flush=True), ray=address,
+                             cpus_per_trial=args.cpus_per_run or 1)  # fmt: skip
     best = sweeps.best_trial(study)
     if best is not None:
         shown = sweeps.shown_params(best.params)
         print(f"best so far: trial {best.number}, validation {best.value:.2%} ({shown});"
               f" `mnist-tui sweep show {sweep.name}` for the rest")  # fmt: skip
-    return 130 if cancel.is_set() else 0
+    return 130 if cancel is not None and cancel.is_set() else 0
 
 
 def show_command(args: argparse.Namespace) -> int:
