@@ -206,3 +206,89 @@ def test_vs_shows_the_same_analysis_on_a_second_run(trained_home, tmp_path, caps
     assert len(maps) == 2 and all(len(m["result"]["points"]) == 20 for m in maps)
     assert main(["--home", str(home), "filters", first.name, "--vs", first.name]) == 2
     assert "same run" in capsys.readouterr().err
+
+
+def two_runs(trained_home, tmp_path):
+    """A home with the trained run and a copy whose last layer differs: two networks."""
+    import shutil
+
+    home = tmp_path / "home"
+    first = runs.find_run(trained_home, "latest")
+    second = runs.runs_folder(home) / (first.name[:-4] + "b0th")
+    shutil.copytree(first, runs.runs_folder(home) / first.name)
+    shutil.copytree(first, second)
+    state = torch.load(second / "best.pt", weights_only=True)
+    state["model"]["fc2.bias"] += torch.arange(10.0)
+    torch.save(state, second / "best.pt")
+    return home, first.name, second.name
+
+
+def test_the_app_shows_two_runs_side_by_side(trained_home, tiny_folder, tmp_path):
+    """Two runs picked in the Runs screen and s: a picture screen shows both, each drawn as
+    its `--vs` command draws it; the moment steps for both; a bad option is one line."""
+    import asyncio
+
+    from textual.widgets import DataTable, Input, Static
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+
+    home, first, second = two_runs(trained_home, tmp_path)
+
+    async def scenario():
+        app = tiny_app(home, tiny_folder)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("3")
+            table = app.screen.query_one("#all-runs", DataTable)
+            assert await wait_for(pilot, lambda: table.row_count == 2)
+            await pilot.press("space", "j", "space", "s")
+            status = app.screen.query_one(".status", Static)
+            assert await wait_for(pilot, lambda: "beside" in text_of(status))
+            assert {app.selected_run, app.versus_run} == {first, second}
+            await pilot.press("escape", "6")  # filters, now of both
+            left = app.screen.query_one("#side-left-body", Static)
+            right = app.screen.query_one("#side-right-body", Static)
+            assert await wait_for(pilot, lambda: "conv1: 32 filters" in text_of(right), 60)
+            assert "conv1: 32 filters" in text_of(left)
+            assert app.selected_run in text_of(left) and app.versus_run in text_of(right)
+            await pilot.press("comma")  # an earlier moment, for both
+            title = app.screen.query_one("#side-title", Static)
+            assert await wait_for(pilot, lambda: "epoch:" in text_of(title))
+            heading = app.screen.query_one("#side-right-heading", Static)
+            assert await wait_for(pilot, lambda: "— epoch:" in text_of(heading), 60)
+            options = app.screen.query_one("#side-options", Input)
+            options.value = "--nosuch"
+            await pilot.press("o", "enter")
+            assert await wait_for(
+                pilot, lambda: "unrecognized arguments: --nosuch" in text_of(left), 60
+            )
+            assert len(text_of(left).strip().splitlines()) <= 3  # one sentence, wrapped
+        return True
+
+    assert asyncio.run(scenario())
+
+
+def test_the_app_draws_the_map_at_every_moment(trained_home, tiny_folder):
+    import asyncio
+
+    from textual.widgets import Static
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+    from tui.widgets.chart_view import ChartView
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("e")
+            title = app.screen.query_one("#embedding-title", Static)
+            assert await wait_for(pilot, lambda: "silhouette" in text_of(title), 60)
+            moments = len(app.screen.series)
+            assert moments > 2 and text_of(title).startswith(f"moment {moments - 1} of")
+            chart = app.screen.query_one(ChartView)
+            silhouettes = chart.series["silhouette"]
+            assert len(silhouettes) == moments and silhouettes[-1] > silhouettes[0]
+            assert "each image as its digit" in text_of(app.screen.query_one("#embedding-map"))
+            await pilot.press("comma")
+            assert await wait_for(pilot, lambda: f"moment {moments - 2} of" in text_of(title))
+        return True
+
+    assert asyncio.run(scenario())

@@ -223,3 +223,26 @@ def test_the_report_looks_deeper_with_pictures(report):
                          ("confusions", {"confusion-matrix"})):  # fmt: skip
         shown = {b.name for b in sections[key].blocks if isinstance(b, Figure)}
         assert figures <= shown, (key, shown)
+
+
+def test_the_batchnorm_comparison_shows_what_each_network_learned(trained_home, tiny_folder,
+                                                                  tmp_path):  # fmt: skip
+    """The study's two networks side by side: each one's map of the test images (its own
+    PCA, its silhouette), as `embedding A --vs B` prints them."""
+    from engine.report.context import Context, report_run
+    from engine.report.document import Figure, Text
+    from engine.report.sections.basics import batchnorm
+
+    home = tmp_path / "home"
+    plain = runs.runs_folder(home) / runs.find_run(trained_home, "latest").name
+    shutil.copytree(runs.find_run(trained_home, "latest"), plain)
+    assert main(["--home", str(home), "train", "--model", "convnet-bn", "--data",
+                 str(tiny_folder), "--epochs", "1", "--batch-size", "20", "--device", "cpu",
+                 "--snapshots", "none"]) == 0  # fmt: skip
+    normed = runs.find_run(home, "latest")
+    section = batchnorm(Context(home, [report_run(plain), report_run(normed)]))
+    figure = next(b for b in section.blocks if isinstance(b, Figure))
+    assert figure.name == "batchnorm-embedding" and png_size(figure.png)[0] > 600
+    said = " ".join(b.text for b in section.blocks if isinstance(b, Text))
+    assert f"embedding {plain.name} --vs {normed.name}" in said
+    assert re.search(r"convnet \w+ -?\d\.\d{3}, convnet-bn \w+ -?\d\.\d{3}", said), said

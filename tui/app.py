@@ -70,6 +70,8 @@ class MnistApp(App):
         self.selected_run: str | None = remembered_run(settings.home)
         self.checkpoint = "best"  # which checkpoint of it: best or last (b on the home screen)
         self.moment: str | None = None  # or a snapshot (epoch:3 ...): , and . on a picture screen
+        # a second run (two picked in the Runs screen, then s): the picture screens show both
+        self.versus_run: str | None = None
         self._subjects = None  # engine.subject.Subjects, made on first use (it imports torch)
         self._told: set[str] = set()  # the subjects' notices already shown
 
@@ -104,8 +106,24 @@ class MnistApp(App):
         gc.set_threshold(*DEFAULT_GC_THRESHOLD)
 
     def open_experiment(self, experiment: Experiment) -> None:
-        """Push the screen of an experiment."""
+        """Push the screen of an experiment; an analysis with a second run picked: both runs
+        side by side."""
+        if self.versus_run and experiment.analysis:
+            from tui.screens.side_by_side import SideBySideScreen
+
+            self.push_screen(SideBySideScreen(experiment.analysis))
+            return
         self.push_screen(experiment.make_screen())
+
+    def compare_with(self, run_id: str | None) -> None:
+        """A second run for the analyses, side by side with the selected one (None: none)."""
+        self.versus_run = run_id
+        self.update_sub_title()
+
+    def update_sub_title(self) -> None:
+        parts = [f"weights at {self.moment}"] if self.moment else []
+        parts += [f"beside {self.versus_run}"] if self.versus_run else []
+        self.sub_title = ", ".join(parts)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -146,7 +164,7 @@ class MnistApp(App):
         at = series.index(current) if current in series else len(series) - 1
         chosen = series[max(0, min(len(series) - 1, at + step))]
         self.moment = None if chosen == self.checkpoint else chosen
-        self.sub_title = "" if self.moment is None else f"weights at {self.moment}"
+        self.update_sub_title()
         return chosen
 
     def subject(self, run_id: str | None = None, checkpoint: str | None = None):

@@ -124,6 +124,12 @@ def _confusions() -> type[Screen]:
     return ConfusionsScreen
 
 
+def _embedding() -> type[Screen]:
+    from tui.screens.embedding import EmbeddingScreen
+
+    return EmbeddingScreen
+
+
 def _analysis() -> type[Screen]:
     from tui.screens.analysis import AnalysisScreen
 
@@ -175,11 +181,13 @@ EXPERIMENTS = [
                analysis="top-images"),
     Experiment("x", ANALYSES["confusions"].title, ANALYSES["confusions"].about, _confusions,
                analysis="confusions"),
+    Experiment("e", ANALYSES["embedding"].title, ANALYSES["embedding"].about, _embedding,
+               analysis="embedding"),
 ]  # fmt: skip
 
 
 # Keys for the analyses no screen draws by hand: none taken by the home screen or the app.
-FREE_KEYS = "efglmnoptyz"
+FREE_KEYS = "fglmnoptyz"
 
 
 def experiments() -> list[Experiment]:

@@ -173,21 +173,32 @@ def histogram_panels(panels: dict[str, dict[str, tuple[list[int], float, float]]
 def class_scatter(x, y, labels, wrong, title: str, size=(5.6, 4.6)) -> bytes:
     """Points coloured by class (one colour and one legend entry a digit), the misclassified
     ones ringed in black."""
-    x, y, labels, wrong = (np.asarray(v) for v in (x, y, labels, wrong))
+    return class_scatters([(x, y, labels, wrong, title)], size)
+
+
+def class_scatters(panels: list[tuple], size=None) -> bytes:
+    """One class scatter per panel ``(x, y, labels, wrong, title)``, side by side with one
+    legend: the same colour for a digit in every panel."""
+    count = len(panels)
+    size = size or (4.6 * count + 1.0, 4.6)
     with rc_context({**STYLE, "axes.grid": False}):
         figure = Figure(figsize=size)
-        axes = figure.add_subplot()
-        palette = figure_palette(int(labels.max()) + 1 if labels.size else 10)
-        for label in sorted(set(labels.tolist())):
-            chosen = labels == label
-            axes.scatter(x[chosen], y[chosen], s=6, color=palette[label], label=str(label),
-                         alpha=0.75, linewidths=0)  # fmt: skip
-        if wrong.any():
-            axes.scatter(x[wrong], y[wrong], s=22, facecolors="none", edgecolors="black",
-                         linewidths=0.6, label=f"wrong ({int(wrong.sum())})")  # fmt: skip
-        axes.set_title(plain(title))
-        axes.set_xticks([])
-        axes.set_yticks([])
+        most = max((int(np.asarray(p[2]).max()) + 1 for p in panels if np.asarray(p[2]).size),
+                   default=10)  # fmt: skip
+        palette = figure_palette(most)
+        for index, (x, y, labels, wrong, title) in enumerate(panels):
+            x, y, labels, wrong = (np.asarray(v) for v in (x, y, labels, wrong))
+            axes = figure.add_subplot(1, count, index + 1)
+            for label in sorted(set(labels.tolist())):
+                chosen = labels == label
+                axes.scatter(x[chosen], y[chosen], s=6, color=palette[label], label=str(label),
+                             alpha=0.75, linewidths=0)  # fmt: skip
+            if wrong.any():
+                axes.scatter(x[wrong], y[wrong], s=22, facecolors="none", edgecolors="black",
+                             linewidths=0.6, label="wrong")  # fmt: skip
+            axes.set_title(plain(title))
+            axes.set_xticks([])
+            axes.set_yticks([])
         axes.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
         figure.tight_layout()
         return png(figure)

@@ -15,11 +15,24 @@ from engine import events as ev
 
 
 def make_console() -> Console:
-    """A Rich console; when piped, wide enough that tables are not squeezed to 80 columns."""
+    """A Rich console; when piped, wide enough that tables are not squeezed to 80 columns;
+    while a command is captured for the app (tui.cli.captured), the capture's."""
+    from tui.cli import captured
+
+    if (capture := captured.current()) is not None:
+        return capture.console
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)
     return console
+
+
+def rows_for_pictures(console: Console, piped: int = 30) -> int:
+    """The rows a picture may take: the terminal's (or the app panel's, when captured), or
+    ``piped`` rows where the output goes to a file or a pipe."""
+    from tui.cli import captured
+
+    return console.height if console.is_terminal or captured.current() else piped
 
 
 def print_json(data: object) -> None:
@@ -38,10 +51,15 @@ def wait_until(condition: Callable[[], bool], seconds: float, poll: float = 0.1)
 
 def interruptible(hangup: bool = False) -> threading.Event:
     """A cancel flag that Ctrl-C and SIGTERM set (a second Ctrl-C interrupts at once), and
-    SIGHUP too with ``hangup`` (a closed terminal stops a foreground run gracefully)."""
+    SIGHUP too with ``hangup`` (a closed terminal stops a foreground run gracefully);
+    while a command is captured for the app, the app's cancel flag (no signal handlers)."""
     import signal
 
     from engine.launch import stop_on_signals
+    from tui.cli import captured
+
+    if (capture := captured.current()) is not None:
+        return capture.cancel
 
     cancel = threading.Event()
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hangup else [])

@@ -14,7 +14,7 @@ from rich.text import Text
 from engine import runs
 from engine.config import SETTING
 from tui.cli.analysis_commands import run_analysis
-from tui.cli.console import make_console, print_json
+from tui.cli.console import make_console, print_json, rows_for_pictures
 from tui.cli.options import (
     UserError,
     add_json,
@@ -455,7 +455,7 @@ def embedding_command(args: argparse.Namespace) -> int:
     console.print(f"[bold]The map of what it learned[/] — {subject.run_id}, {moment_label(args)}")
     console.print(result.summary(), markup=False, highlight=False)
     wrong = [label != p for label, p in zip(result.labels, result.predictions, strict=True)]
-    height = max(12, min(40, console.height - 6)) if console.is_terminal else 30
+    height = max(10, min(40, rows_for_pictures(console, 36) - 6))
     console.print(scatter_by_class(result.x, result.y, result.labels, wrong,
                                    title=f"{result.layer}: {result.method.upper()}",
                                    width=min(console.width, 120), height=height,

@@ -25,6 +25,10 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the mistake and where help is, no usage block."""
 
     def error(self, message: str):
+        from tui.cli import captured
+
+        if captured.current() is not None:  # for the app: the sentence, no exit
+            raise UserError(f"{message} (see `{self.prog} --help`)")
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 

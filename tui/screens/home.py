@@ -150,6 +150,8 @@ class HomeScreen(Screen):
         more = f"; {older:,} older runs: 3 lists every run" if older > 0 else ""
         if selected:
             note = f"analyses use: {selected} ({self.app.checkpoint}.pt; b switches){more}"
+            if self.app.versus_run:
+                note += f"\nbeside: {self.app.versus_run} (the pictures show both; s ends it)"
         elif summaries:
             note = "no run has a best checkpoint yet: train one (1) for the analyses"
         else:
@@ -210,4 +212,5 @@ class HomeScreen(Screen):
             self.app.notify(f"{run_id} is damaged: {summary.error}", severity="error")
         elif run_id:
             self.app.select_run(run_id)
+            self.app.compare_with(None)
             self.query_one("#run-note", Static).update(f"analyses use: {run_id}")

@@ -24,7 +24,7 @@ class RunsScreen(ExperimentScreen):
     BINDINGS = [
         Binding("space", "pick", "Pick/unpick"),
         Binding("enter", "follow", "Follow"),
-        Binding("s", "select_run", "Use for analyses"),
+        Binding("s", "select_run", "Use for analyses (two picked: side by side)"),
         Binding("N", "name_run", "Name"),
         Binding("D", "delete_run", "Delete"),
         Binding("R", "report", "Report"),
@@ -200,12 +200,25 @@ class RunsScreen(ExperimentScreen):
             open_run(self.app, run_id, list(self.summaries.values()))
 
     def action_select_run(self) -> None:
+        """The run under the cursor for the analyses; with two runs picked and the cursor on
+        one, the other beside it (the picture screens then show both)."""
         run_id = self._run_under_cursor()
         if run_id and self.summaries[run_id].status == "damaged":
             self.set_status(f"{run_id} is damaged: {self.summaries[run_id].error}", error=True)
-        elif run_id:
-            self.app.select_run(run_id)
-            self.set_status(f"analyses use {run_id}")
+            return
+        if not run_id:
+            return
+        self.app.select_run(run_id)
+        others = [r for r in self.picked if r != run_id]
+        if len(self.picked) == 2 and len(others) == 1:
+            self.app.compare_with(others[0])
+            self.set_status(f"analyses use {run_id}, beside {others[0]}: every picture screen"
+                            " shows both (s on one run alone ends it)")  # fmt: skip
+            return
+        ended = " (side by side ended)" if self.app.versus_run else ""
+        self.app.compare_with(None)
+        self.set_status(f"analyses use {run_id}{ended}; pick two runs (space), then s, to see"
+                        " them side by side")  # fmt: skip
 
     def action_name_run(self) -> None:
         from engine import runs

@@ -147,6 +147,30 @@ def batchnorm(ctx: Context) -> Section | None:
     section.add(Table(["", plain.label, normed.label, "convnet-bn against convnet"], rows,
                       "One run each: differences between seeds are of the same size; a study"
                       " ({section:study}, when one is named) gives intervals."))  # fmt: skip
+    return _side_by_side(ctx, section, plain, normed)
+
+
+def _side_by_side(ctx: Context, section: Section, plain, normed) -> Section:
+    """What each network learned, one beside the other (`mnist-tui embedding A --vs B`): the
+    map of the test images at the last hidden layer, each with its own PCA."""
+    from engine.analyses import ANALYSES
+
+    analysis = ANALYSES["embedding"]
+    found = [analysis.run(ctx.subject(run), cancel=ctx.cancel) for run in (plain, normed)]
+    panels = [(f.x, f.y, f.labels, [a != b for a, b in zip(f.labels, f.predictions, strict=True)],
+               f"{run.label}: silhouette {f.silhouette:.3f}")
+              for f, run in zip(found, (plain, normed), strict=True)]  # fmt: skip
+    section.add(Text(
+        f"What each learned, side by side: the {len(found[0].labels):,} test images' features"
+        f" at {found[0].layer}, each network's own PCA. The silhouette of the true classes (-1"
+        f" to 1, higher: better separated): {plain.label} {found[0].silhouette:.3f},"
+        f" {normed.label} {found[1].silhouette:.3f}. `mnist-tui embedding"
+        f" {plain.id} --vs {normed.id}` prints the same; any picture takes --vs, and in the"
+        " app two runs picked in the Runs screen (space, then s) show every picture of both"
+        " side by side."))  # fmt: skip
+    section.add(Figure("batchnorm-embedding", figures.class_scatters(panels),
+                       f"The map of what {plain.label} (left) and {normed.label} (right) learned:"
+                       " PCA of the features, a colour a digit, the misclassified ringed"))  # fmt: skip
     return section
 
 

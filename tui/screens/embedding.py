@@ -1,0 +1,91 @@
+"""The map of what the network learned (engine.inside.embedding): the test images' features
+at a layer projected to 2-D, a digit a colour, the misclassified marked, and the silhouette
+of the true classes at every moment the run kept. The maps of all moments are computed once,
+on the PCA axes of the last, so , . and space step through comparable pictures."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Static
+
+from engine.analyses import ANALYSES
+from tui.screens.base import LOADING, ExperimentScreen
+from tui.widgets.chart_view import ChartView
+
+ANALYSIS = ANALYSES["embedding"]
+
+
+class EmbeddingScreen(ExperimentScreen):
+    """A scatter of the test images at the moment shown; the silhouette at every moment."""
+
+    STUDY_SECTION = ANALYSIS.study_section
+    MOMENT_REDRAW = "show_moment_map"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.series: list[str] = []  # the moments, in order; the maps below are theirs
+        self.maps: list = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="embedding-title", classes="title")
+        with Horizontal(classes="fill"):
+            yield Static("", id="embedding-map", classes="turn")
+            yield ChartView("silhouette of the true classes", "moment", id="embedding-chart",
+                            classes="chart", integer_x=True,
+                            empty="one moment only: the run kept no snapshots")  # fmt: skip
+        yield Static(LOADING, classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.compute()
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self.maps:
+            self.show_moment_map()  # the scatter fits its panel
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def compute(self) -> None:
+        """Every moment's map, on the PCA axes of the last (computed once)."""
+        from engine.inside.embedding import through_training
+
+        run_dir, series = self.app.moment_series()
+        self.app.call_from_thread(self.set_status, f"projecting the test images at"
+                                  f" {len(series)} moments of {run_dir.name} ... (c cancels)")  # fmt: skip
+        maps = through_training(lambda moment: self.app.subject(checkpoint=moment), series,
+                                ANALYSIS.default("layer"), ANALYSIS.default("images"),
+                                ANALYSIS.default("seed"))  # fmt: skip
+        self.app.call_from_thread(self.computed, run_dir.name, series, maps)
+
+    def computed(self, run_id: str, series: list[str], maps: list) -> None:
+        self.series, self.maps = series, maps
+        if len(series) > 1:
+            self.query_one(ChartView).set_data(
+                {"silhouette": (list(range(len(series))), [m.silhouette for m in maps])}
+            )
+        self.show_moment_map()
+        self.set_status(f", . earlier/later, space plays: {len(series)} moments of {run_id}"
+                        f" (0 = {series[0]}, {len(series) - 1} = {series[-1]}); axes of the last")  # fmt: skip
+
+    def show_moment_map(self) -> None:
+        from tui.draw.charts import scatter_by_class
+
+        if not self.maps:
+            return
+        shown = self.app.moment or self.app.checkpoint
+        at = self.series.index(shown) if shown in self.series else len(self.series) - 1
+        found = self.maps[at]
+        wrong = [a != b for a, b in zip(found.labels, found.predictions, strict=True)]
+        panel = self.query_one("#embedding-map", Static)
+        width, height = max(30, panel.size.width), max(10, panel.size.height - 1)
+        panel.update(scatter_by_class(found.x, found.y, found.labels, wrong,
+                                      title=f"{found.layer}: PCA", width=width, height=height,
+                                      colour=self.app.settings.colour))  # fmt: skip
+        self.query_one("#embedding-title", Static).update(
+            f"{self.moment_prefix()}moment {at} of {len(self.series) - 1}: silhouette"
+            f" {found.silhouette:+.3f}, {sum(wrong)} of {len(wrong):,} misclassified"
+        )
