@@ -289,6 +289,11 @@ def test_the_app_draws_the_map_at_every_moment(trained_home, tiny_folder):
             assert "each image as its digit" in text_of(app.screen.query_one("#embedding-map"))
             await pilot.press("comma")
             assert await wait_for(pilot, lambda: f"moment {moments - 2} of" in text_of(title))
+            assert "fc2: PCA" in text_of(app.screen.query_one("#embedding-map"))
+            await pilot.press("n")  # the next layer after fc2 (the last): the first, conv1
+            assert await wait_for(
+                pilot, lambda: "conv1: PCA" in text_of(app.screen.query_one("#embedding-map")), 60
+            )
         return True
 
     assert asyncio.run(scenario())

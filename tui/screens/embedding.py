@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
@@ -20,13 +21,19 @@ ANALYSIS = ANALYSES["embedding"]
 class EmbeddingScreen(ExperimentScreen):
     """A scatter of the test images at the moment shown; the silhouette at every moment."""
 
+    BINDINGS = [Binding("n", "next_layer", "Next layer")]
     STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "show_moment_map"
+    RETRY = "compute"  # after its run's code is trusted in the dialog
 
     def __init__(self) -> None:
         super().__init__()
         self.series: list[str] = []  # the moments, in order; the maps below are theirs
         self.maps: list = []
+        self.map_layer: str | None = ANALYSIS.default(
+            "layer"
+        )  # None: the last linear layer's input
+        self.map_layers: list[str] = []  # every weighted layer, whose input can be mapped
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -52,14 +59,28 @@ class EmbeddingScreen(ExperimentScreen):
     def compute(self) -> None:
         """Every moment's map, on the PCA axes of the last (computed once)."""
         from engine.inside.embedding import through_training
+        from engine.models.layers import weighted
 
         run_dir, series = self.app.moment_series()
-        self.app.call_from_thread(self.set_status, f"projecting the test images at"
+        self.map_layers = [name for name, _ in weighted(self.app.subject().model)]
+        where = (
+            f"the input of {self.map_layer}" if self.map_layer else "the last linear layer's input"
+        )
+        self.app.call_from_thread(self.set_status, f"projecting the test images at {where},"
                                   f" {len(series)} moments of {run_dir.name} ... (c cancels)")  # fmt: skip
         maps = through_training(lambda moment: self.app.subject(checkpoint=moment), series,
-                                ANALYSIS.default("layer"), ANALYSIS.default("images"),
+                                self.map_layer, ANALYSIS.default("images"),
                                 ANALYSIS.default("seed"))  # fmt: skip
         self.app.call_from_thread(self.computed, run_dir.name, series, maps)
+
+    def action_next_layer(self) -> None:
+        """The map at the input of the next weighted layer (recomputed for every moment)."""
+        if not self.map_layers or not self.maps:
+            return
+        now = self.maps[-1].layer
+        at = self.map_layers.index(now) if now in self.map_layers else -1
+        self.map_layer = self.map_layers[(at + 1) % len(self.map_layers)]
+        self.compute()
 
     def computed(self, run_id: str, series: list[str], maps: list) -> None:
         self.series, self.maps = series, maps
@@ -69,7 +90,8 @@ class EmbeddingScreen(ExperimentScreen):
             )
         self.show_moment_map()
         self.set_status(f", . earlier/later, space plays: {len(series)} moments of {run_id}"
-                        f" (0 = {series[0]}, {len(series) - 1} = {series[-1]}); axes of the last")  # fmt: skip
+                        f" (0 = {series[0]}, {len(series) - 1} = {series[-1]}), axes of the last;"
+                        f" n the next layer ({', '.join(self.map_layers)})")  # fmt: skip
 
     def show_moment_map(self) -> None:
         from tui.draw.charts import scatter_by_class
