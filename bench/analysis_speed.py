@@ -21,8 +21,9 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import runs  # noqa: E402
-from engine.attacks import robustness_curve, synthesize_classes  # noqa: E402
+from engine.attacks.robustness import robustness_curve  # noqa: E402
 from engine.attacks.start import gaussian_pixels  # noqa: E402
+from engine.attacks.synthesis import synthesize_classes  # noqa: E402
 from engine.data import MEAN, STD, Split, load_dataset  # noqa: E402  # noqa: E402
 from engine.inside.occlusion import occlusion_map  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402

@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import runs  # noqa: E402
-from engine.attacks import robustness_curve  # noqa: E402
+from engine.attacks.robustness import robustness_curve  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import load_dataset, split_dataset  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import runs  # noqa: E402
-from engine.attacks import synthesize_classes  # noqa: E402
+from engine.attacks.synthesis import synthesize_classes  # noqa: E402
 from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS  # noqa: E402
 from engine.locations import app_home  # noqa: E402
 from engine.pixels import PixelModel  # noqa: E402

@@ -92,21 +92,6 @@ DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")
 SCHEDULES = ("auto", "cosine", "onecycle")
 SNAPSHOTS = ("all", "epochs", "none")
-# The attacks of the robustness curve, by name, with what each is (their classes are
-# registered under these names in engine.attacks.catalogue; a test keeps the two equal).
-ATTACKS_ABOUT = {
-    "fgsm": "one signed step of eps (Goodfellow et al. 2015)",
-    "pgd": "projected signed steps from the image or a random point (Madry et al. 2018)",
-    "apgd-ce": "APGD (Croce & Hein 2020): PGD with momentum and a step size that adapts, on the"
-    " cross-entropy",
-    "apgd-dlr": "APGD on the scale-free difference-of-logits ratio",
-    "apgd-t": "APGD with the targeted DLR loss against the other classes, most likely first",
-    "square": "the Square Attack: black-box random search, blind to hidden gradients",
-    "worst": "all of the above in turn, each on the images the ones before did not fool: an"
-    " image counts as robust only if it survives every one, as in AutoAttack — the evaluation"
-    " to trust for a defended network",
-}
-ROBUSTNESS_ATTACKS = tuple(ATTACKS_ABOUT)
 # Robust validation of an adversarial run, each epoch: PGD with this many steps from a random
 # start on the first images of the validation set (the same ones every epoch).
 ROBUST_VAL_IMAGES = 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.app import AppSettings, make_app
+from tui.cli.captured import drawn
 
 
 def tiny_settings(home: Path, data: Path) -> AppSettings:
@@ -12,13 +13,16 @@ def tiny_settings(home: Path, data: Path) -> AppSettings:
         home=home,
         data=str(data),
         train_defaults={"epochs": 2, "batch_size": 20, "lr": 0.05, "device": "cpu"},
-        synthesis_steps=40,
-        targeted_steps=40,
-        noise_max_steps=60,
-        robustness_limit=30,
+        givens={
+            "synthesize": {"steps": 40},
+            "targeted": {"steps": 40},
+            "noise": {"max_steps": 60},
+            "robustness": {"limit": 30},
+        },  # fmt: skip
         poll_seconds=0.05,
         chart_seconds=0.05,
         live_chart_seconds=0.05,
+        draw_command=drawn,
     )
 
 

@@ -177,7 +177,7 @@ def test_attack_screens_finish(trained_home, tiny_folder):
 
 def test_robustness_cycles_attacks_and_compares_defences(trained_home, tiny_folder):
     async def scenario():
-        app = tiny_app(trained_home, tiny_folder, robustness_limit=20)
+        app = tiny_app(trained_home, tiny_folder, givens={"robustness": {"limit": 20}})
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("r")
             table = app.screen.query_one("#rob-table", DataTable)
@@ -257,8 +257,9 @@ def test_random_keys_never_crash(trained_home, tiny_folder, graphics, presses):
     rng = random.Random(0)
 
     async def scenario():
-        app = tiny_app(trained_home, tiny_folder, synthesis_steps=5, targeted_steps=5, noise_max_steps=5,
-                       robustness_limit=5, graphics=graphics)  # fmt: skip
+        app = tiny_app(trained_home, tiny_folder, graphics=graphics,
+                       givens={"synthesize": {"steps": 5}, "targeted": {"steps": 5},
+                               "noise": {"max_steps": 5}, "robustness": {"limit": 5}})  # fmt: skip
         async with app.run_test(size=(100, 30)) as pilot:
             for _ in range(presses):
                 key = rng.choice(keys)

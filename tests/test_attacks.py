@@ -6,15 +6,12 @@ import pytest
 import torch
 
 from engine import events as ev
-from engine.attacks import (
-    FGSM,
-    PGD,
-    noise_table,
-    robustness_curve,
-    synthesize_classes,
-    targeted_image,
-)
+from engine.attacks.catalogue import FGSM, PGD
+from engine.attacks.noise import noise_table
+from engine.attacks.robustness import robustness_curve
 from engine.attacks.start import gaussian_pixels
+from engine.attacks.synthesis import synthesize_classes
+from engine.attacks.targeted import targeted_image
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
@@ -112,10 +109,11 @@ def test_accuracy_never_rises_with_eps(tiny_model, tiny_splits):
 
 
 def test_every_attack_is_a_registered_class_with_one_call_shape(tiny_model, tiny_splits):
-    from engine.attacks import ATTACKS, make_attack
-    from engine.config import ATTACKS_ABOUT, ROBUSTNESS_ATTACKS
+    from engine.analyses import ANALYSES
+    from engine.attacks.catalogue import ATTACKS, make_attack
 
-    assert tuple(ATTACKS) == ROBUSTNESS_ATTACKS == tuple(ATTACKS_ABOUT)
+    choices = next(p for p in ANALYSES["robustness"].parameters if p.name == "attack").choices
+    assert list(choices) == list(ATTACKS) and all(a.about for a in ATTACKS.values())
     images = to_pixels(tiny_splits.test.images[:12])
     labels = tiny_splits.test.labels[:12]
     params = dict(steps=3, alpha=0.05, random_start=True, restarts=1, targets=2, queries=20)

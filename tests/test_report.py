@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from engine import runs
+from engine.analyses.breaking import NOISE, ROBUSTNESS, SYNTHESIZE, TARGETED
 from engine.report import build_report, write_report
 from engine.report.html import png_size
-from engine.report.sections import breaking
 from tests.optional import needs
 from tui.cli import main
 
@@ -23,10 +23,9 @@ from tui.cli import main
 def short_analyses():
     """The report's analyses with fewer steps and images: the same code, a tenth the time."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(breaking, "SYNTHESIS_STEPS", 200)
-        patch.setattr(breaking, "TARGETED", (2, 9, 300))
-        patch.setattr(breaking, "NOISE_STEPS", 200)
-        patch.setattr(breaking, "ROBUSTNESS_IMAGES", 30)
+        for analysis, values in ((SYNTHESIZE, {"steps": 200}), (TARGETED, {"steps": 300}),
+                                 (NOISE, {"max_steps": 200}), (ROBUSTNESS, {"limit": 30})):  # fmt: skip
+            patch.setitem(analysis.givens, "report", {**analysis.givens["report"], **values})
         yield
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from engine import events as ev
-from engine.attacks import robustness_curve
 from engine.attacks.apgd import apgd, checkpoints
+from engine.attacks.robustness import robustness_curve
 from engine.config import SETTING, TrainConfig
 from engine.pixels import PixelModel, to_pixels
 from engine.training import robust as robust_training

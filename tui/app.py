@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.atomic import write_json
-from engine.config import NOISE_STEPS, SYNTHESIS_DEFAULTS, TARGETED_STEPS
 from engine.locations import is_run_id, runs_folder
 from engine.runs import CONFIG
 from tui.experiments import Experiment, experiments
@@ -36,10 +35,9 @@ class AppSettings:
     notice: str = ""  # shown once the app opens (why pictures are not drawn as asked)
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults
-    synthesis_steps: int = SYNTHESIS_DEFAULTS["sign"][0]
-    targeted_steps: int = TARGETED_STEPS
-    noise_max_steps: int = NOISE_STEPS
-    robustness_limit: int = 1000
+    # Values over the analyses' own "app" givens (engine.analyses), by analysis name: tests
+    # run the attacks with a few steps this way, e.g. {"synthesize": {"steps": 40}}.
+    givens: dict = field(default_factory=dict)
     # Following a live run: its log read every 2 s (as btop refreshes), the loss chart
     # (which grows every batch) redrawn at most every 10 s; each Textual repaint costs a few
     # ms of Python, so this is what keeps the view under 1% of a core while nobody touches
@@ -47,6 +45,10 @@ class AppSettings:
     poll_seconds: float = 2.0
     chart_seconds: float = 0.5  # at most one redraw this often while data streams in
     live_chart_seconds: float = 10.0
+    # How a command draws, as tui.cli.captured.drawn: handed in by the CLI that opens the
+    # app (the app never imports the CLI), so the side-by-side screen shows each run as its
+    # command prints it. None: side by side is not offered.
+    draw_command: Callable | None = None
 
     @property
     def colour(self) -> bool:
@@ -108,12 +110,17 @@ class MnistApp(App):
     def open_experiment(self, experiment: Experiment) -> None:
         """Push the screen of an experiment; an analysis with a second run picked: both runs
         side by side."""
-        if self.versus_run and experiment.analysis:
+        if self.versus_run and experiment.analysis and self.settings.draw_command:
             from tui.screens.side_by_side import SideBySideScreen
 
             self.push_screen(SideBySideScreen(experiment.analysis))
             return
         self.push_screen(experiment.make_screen())
+
+    def given(self, analysis, **more) -> dict:
+        """The values the app runs ``analysis`` with: its declared "app" givens, this app's
+        settings over them, then ``more`` (what the screen's keys chose)."""
+        return {**analysis.given("app"), **self.settings.givens.get(analysis.name, {}), **more}
 
     def compare_with(self, run_id: str | None) -> None:
         """A second run for the analyses, side by side with the selected one (None: none)."""
@@ -205,14 +212,16 @@ def make_app(settings: AppSettings) -> MnistApp:
     return MnistApp(settings)
 
 
-def run_app(home: Path, graphics: str = "auto", data: str | None = None) -> int:
+def run_app(home: Path, graphics: str = "auto", data: str | None = None,
+            draw_command: Callable | None = None) -> int:  # fmt: skip
     """Open the app (``mnist-tui`` with no command) on ``home``; ``graphics`` as
-    ``--graphics`` takes it, ``data`` an MNIST-format folder for runs started here."""
+    ``--graphics`` takes it, ``data`` an MNIST-format folder for runs started here,
+    ``draw_command`` how a command draws (the side-by-side screen's)."""
     from tui.graphics import resolve
 
     # the terminal is asked what it draws before Textual owns it
     drawing = resolve(graphics)
     settings = AppSettings(home, drawing.mode, sixel_colours=drawing.sixel_colours,
-                           notice=drawing.notice, data=data)  # fmt: skip
+                           notice=drawing.notice, data=data, draw_command=draw_command)  # fmt: skip
     make_app(settings).run()
     return 0

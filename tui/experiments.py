@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from textual.screen import Screen
 
 from engine.analyses import ANALYSES
-from engine.config import ATTRIBUTION_METHODS, ROBUSTNESS_ATTACKS
+from engine.attacks.catalogue import ATTACKS
+from engine.config import ATTRIBUTION_METHODS
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ EXPERIMENTS = [
                f"{len(ATTRIBUTION_METHODS)} methods say which pixels made the answer, and how"
                " faithfully", _attribution, analysis="attribute"),
     Experiment("r", "Robustness",
-               f"test accuracy against epsilon under {len(ROBUSTNESS_ATTACKS) - 1} attacks, or"
+               f"test accuracy against epsilon under {len(ATTACKS) - 1} attacks, or"
                " the worst of them", _robustness, analysis="robustness"),
     Experiment("h", "Histograms", "each layer's weights and gradients, at any moment of"
                " training", _histograms, analysis="histograms"),

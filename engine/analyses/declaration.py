@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine import events as ev
@@ -76,6 +76,10 @@ class Analysis:
     study_section: str = ""  # the study document's section, for the app's `i`
     in_report: bool = True
     in_app: bool = True  # listed on the app's home screen (with a screen of its own or not)
+    # Values a front end runs it with on purpose instead of the defaults — fewer images in
+    # the app, a fixed example in the report — named here, beside the declaration, by front
+    # end ("app", "report"); ``given`` reads them.
+    givens: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def command(self) -> str:
@@ -89,6 +93,10 @@ class Analysis:
 
     def default(self, name: str) -> Any:
         return self.parameter(name).default
+
+    def given(self, front: str, **more: Any) -> dict[str, Any]:
+        """The values ``front`` ('app', 'report') runs this with, then ``more`` over them."""
+        return {**self.givens.get(front, {}), **more}
 
     def values(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Every parameter's value: ``given`` ones checked, the others their defaults."""

@@ -1,4 +1,7 @@
-"""The attacks of the robustness curve as classes with one call shape, registered by name.
+"""The attacks of the robustness curve as classes with one call shape, registered by name,
+each saying what it is (``about``) and how its settings read (``words``): the CLI's help, the
+robustness declaration, the app and the report take both from here. Imports no torch until
+an attack is made, so listing them costs nothing.
 
 ``make_attack(name, model, eps, **params)(images, labels)`` gives adversarial images (pixels in
 [0, 1]), as torchattacks' attacks do; ``right_after(images, labels, indices)`` says which
@@ -14,15 +17,8 @@ attack on the survivors of the ones before — gives each image what it would ha
 from __future__ import annotations
 
 import inspect
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import torch
-from torch import nn
-
-from engine.attacks.apgd import apgd
-from engine.attacks.pgd import projected_steps
-from engine.attacks.square import square_attack
-from engine.attacks.start import frozen
 from engine.config import (
     APGD_STEPS,
     APGD_TARGETS,
@@ -31,12 +27,17 @@ from engine.config import (
     SQUARE_QUERIES,
 )
 from engine.errors import SettingError
-from engine.pixels import PixelModel
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 def image_noise(indices: torch.Tensor, restart: int, device: torch.device) -> torch.Tensor:
     """Uniform noise in [0, 1) of shape (n, 1, 28, 28), a function of each image's index in
     the split and the restart only — the same for an image in any batch."""
+    import torch
+
     rows = []
     for index in indices.tolist():
         generator = torch.Generator().manual_seed(index * 1_009 + restart)
@@ -48,9 +49,18 @@ class Attack:
     """An L-infinity attack of radius ``eps`` on a model of normalised images."""
 
     name: ClassVar[str] = ""
+    about: ClassVar[str] = ""  # what it is, in a line (the help and the report say it)
     restartable: ClassVar[bool] = True  # random tries differ, so restarts are worth running
 
+    @classmethod
+    def words(cls, values: dict) -> str:
+        """The attack as output names it, with the settings it uses from the robustness
+        analysis's ``values``: 'PGD (40 steps of 0.01, 2 restarts)'."""
+        return f"{cls.name.upper()}{restarts_words(values)}"
+
     def __init__(self, model: nn.Module, eps: float, restarts: int = 1) -> None:
+        from engine.pixels import PixelModel
+
         if eps < 0:
             raise SettingError("eps must not be negative")
         if restarts < 1:
@@ -67,6 +77,10 @@ class Attack:
     def __call__(self, images, labels, indices=None) -> torch.Tensor:
         """Adversarial images: for each image, the first try's that fooled the model (or the
         last try's)."""
+        import torch
+
+        from engine.attacks.start import frozen
+
         indices = torch.arange(len(labels)) if indices is None else indices
         result = images.clone()
         alive = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
@@ -82,6 +96,10 @@ class Attack:
 
     def right_after(self, images, labels, indices) -> torch.Tensor:
         """Whether each image is still classified right after every try of the attack."""
+        import torch
+
+        from engine.attacks.start import frozen
+
         if self.eps == 0 or len(labels) == 0:
             return self.right(images, labels)
         right = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
@@ -99,12 +117,19 @@ class Attack:
         return self.restarts if self.restartable else 1
 
     def right(self, x, labels) -> torch.Tensor:
+        import torch
+
         with torch.no_grad():  # not inference mode: the answer is updated in place
             return self.forward(x).argmax(1) == labels
 
     def attempt(self, images, labels, indices, restart: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One try: (still right, adversarial images)."""
         raise NotImplementedError
+
+
+def restarts_words(values: dict, before: str = " (", after: str = ")") -> str:
+    restarts = values.get("restarts", 1)
+    return f"{before}{restarts} restarts{after}" if restarts > 1 else ""
 
 
 ATTACKS: dict[str, type[Attack]] = {}
@@ -121,9 +146,16 @@ class FGSM(Attack):
     Examples" (2015): one signed-gradient step of size eps that raises the loss."""
 
     name = "fgsm"
+    about = "one signed step of eps (Goodfellow et al. 2015)"
     restartable = False
 
+    @classmethod
+    def words(cls, values: dict) -> str:
+        return "FGSM"
+
     def attempt(self, images, labels, indices, restart):
+        from engine.attacks.pgd import projected_steps
+
         x = projected_steps(self.forward, images, labels, self.eps, self.eps, 1)
         self.work += len(labels)
         return self.right(x, labels), x
@@ -137,6 +169,13 @@ class PGD(Attack):
     torchattacks' order."""
 
     name = "pgd"
+    about = "projected signed steps from the image or a random point (Madry et al. 2018)"
+
+    @classmethod
+    def words(cls, values: dict) -> str:
+        start = ", random start" if values.get("random_start") else ""
+        return (f"PGD ({values.get('steps', PGD_STEPS)} steps of"
+                f" {values.get('alpha', PGD_ALPHA):g}{start}{restarts_words(values, ', ', '')})")  # fmt: skip
 
     def __init__(self, model, eps, alpha: float = PGD_ALPHA, steps: int = PGD_STEPS,
                  random_start: bool = False, restarts: int = 1) -> None:  # fmt: skip
@@ -150,6 +189,8 @@ class PGD(Attack):
         return self.random_start
 
     def attempt(self, images, labels, indices, restart):
+        from engine.attacks.pgd import projected_steps
+
         start = image_noise(indices, restart, images.device) if self.random_start else None
         x = projected_steps(self.forward, images, labels, self.eps, self.alpha, self.steps, start)
         self.work += len(labels) * self.steps
@@ -161,9 +202,17 @@ class APGDCrossEntropy(Attack):
     """APGD (Croce & Hein 2020) raising the cross-entropy."""
 
     name = "apgd-ce"
+    about = ("APGD (Croce & Hein 2020): PGD with momentum and a step size that adapts, on the"
+             " cross-entropy")  # fmt: skip
     loss = "ce"
 
+    @classmethod
+    def words(cls, values: dict) -> str:
+        return f"{cls.name.upper()} ({APGD_STEPS} steps{restarts_words(values, ', ', '')})"
+
     def attempt(self, images, labels, indices, restart):
+        from engine.attacks.apgd import apgd
+
         noise = image_noise(indices, restart, images.device)
         self.work += len(labels) * (APGD_STEPS + 1)
         return apgd(self.forward, images, labels, self.eps, APGD_STEPS, self.loss, start=noise)
@@ -174,6 +223,7 @@ class APGDDifferenceOfLogitsRatio(APGDCrossEntropy):
     """APGD on the scale-free difference-of-logits ratio."""
 
     name = "apgd-dlr"
+    about = "APGD on the scale-free difference-of-logits ratio"
     loss = "dlr"
 
 
@@ -183,6 +233,13 @@ class APGDTargeted(Attack):
     ranks highest after the true one, on the images still right."""
 
     name = "apgd-t"
+    about = "APGD with the targeted DLR loss against the other classes, most likely first"
+
+    @classmethod
+    def words(cls, values: dict) -> str:
+        targets = values.get("targets", APGD_TARGETS)
+        return (f"APGD-T ({APGD_STEPS} steps, {targets} target{'s' if targets != 1 else ''}"
+                f"{restarts_words(values, ', ', '')})")  # fmt: skip
 
     def __init__(self, model, eps, targets: int = APGD_TARGETS, restarts: int = 1) -> None:
         super().__init__(model, eps, restarts)
@@ -191,6 +248,10 @@ class APGDTargeted(Attack):
         self.targets = targets
 
     def attempt(self, images, labels, indices, restart):
+        import torch
+
+        from engine.attacks.apgd import apgd
+
         noise = image_noise(indices, restart, images.device)
         with torch.inference_mode():
             ranking = self.forward(images).sort(dim=1, descending=True).indices
@@ -215,6 +276,12 @@ class SquareAttack(Attack):
     """The Square Attack (Andriushchenko et al. 2020): black-box random search."""
 
     name = "square"
+    about = "the Square Attack: black-box random search, blind to hidden gradients"
+
+    @classmethod
+    def words(cls, values: dict) -> str:
+        queries = values.get("queries", SQUARE_QUERIES)
+        return f"Square ({queries:,} queries{restarts_words(values, ', ', '')})"
 
     def __init__(self, model, eps, queries: int = SQUARE_QUERIES, restarts: int = 1) -> None:
         super().__init__(model, eps, restarts)
@@ -223,6 +290,8 @@ class SquareAttack(Attack):
         self.queries = queries
 
     def attempt(self, images, labels, indices, restart):
+        from engine.attacks.square import square_attack
+
         self.work += len(labels) * self.queries
         seed = int(indices[0]) * 1_009 + restart if len(indices) else restart
         return square_attack(self.forward, images, labels, self.eps, self.queries, seed=seed)
@@ -244,6 +313,15 @@ class Worst(Attack):
     leaves the Square Attack out."""
 
     name = "worst"
+    about = ("all of the above in turn, each on the images the ones before did not fool: an"
+             " image counts as robust only if it survives every one, as in AutoAttack — the"
+             " evaluation to trust for a defended network")  # fmt: skip
+
+    @classmethod
+    def words(cls, values: dict) -> str:
+        queries = values.get("queries", SQUARE_QUERIES)
+        parts = [ATTACKS[n].words(values) for n in WORST if n != "square" or queries > 0]
+        return "the worst of " + ", ".join(parts)
 
     def __init__(self, model, eps, queries: int = SQUARE_QUERIES, **params) -> None:
         super().__init__(model, eps, params.get("restarts", 1))
@@ -263,6 +341,8 @@ class Worst(Attack):
         return alive
 
     def __call__(self, images, labels, indices=None) -> torch.Tensor:
+        import torch
+
         indices = torch.arange(len(labels)) if indices is None else indices
         result = images.clone()
         alive = self.right(images, labels)

@@ -69,8 +69,10 @@ def synthesis_of(subject, classes: tuple[int, ...], method: str, steps: int | No
                  step_size: float | None, seed: int, clamp: bool, emit: ev.Emit = ev.ignore,
                  cancel=None) -> SynthesisResult:  # fmt: skip
     """``synthesize_classes`` of the subject's model (steps and step size: the method's)."""
+    steps = SYNTHESIS_DEFAULTS[method][0] if steps is None else steps
     return synthesize_classes(subject.model, list(classes), steps, step_size, seed, clamp=clamp,
-                              emit=emit, cancel=cancel, method=method)  # fmt: skip
+                              emit=emit, cancel=cancel, method=method,
+                              snapshot_every=max(1, steps // 50))  # fmt: skip
 
 
 def synthesize_classes(

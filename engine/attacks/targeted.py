@@ -53,11 +53,13 @@ class TargetedResult:
 
 
 def targeted_of(subject, image: int, target: int, beta: float, steps: int, step_size: float,
-                seed: int, emit: ev.Emit = ev.ignore, cancel=None) -> TargetedResult:  # fmt: skip
+                seed: int, clamp: bool, emit: ev.Emit = ev.ignore,
+                cancel=None) -> TargetedResult:  # fmt: skip
     """The targeted image near the subject's test image ``image`` (see ``targeted_image``)."""
     subject.check_index(image)
     return targeted_image(subject.model, subject.test.images[image], target, beta, steps,
-                          step_size, seed, emit=emit, cancel=cancel)  # fmt: skip
+                          step_size, seed, clamp=clamp, emit=emit, cancel=cancel,
+                          snapshot_every=max(1, steps // 60))  # fmt: skip
 
 
 def targeted_image(

@@ -345,15 +345,10 @@ def done_trials(study) -> int:
                if t.state in (states.COMPLETE, states.PRUNED, states.FAIL))  # fmt: skip
 
 
-def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
-              timeout_minutes: float | None = None,
-              on_trial: Callable[[str], None] | None = None, ray: str | None = None,
-              cpus_per_trial: int = 1) -> object:  # fmt: skip
-    """Run the sweep's trials until it has ``sweep.trials`` of them (going on with what a
-    killed sweep left); Optuna's study. ``on_trial`` hears a sentence per trial. ``ray``:
-    the trials go to Ray Tune at that address ('' for a new local instance; None: here,
-    one after another)."""
-    tell = on_trial or (lambda text: None)
+@contextlib.contextmanager
+def taken_up(home: Path, sweep: Sweep, tell: Callable[[str], None]):
+    """The sweep's lock held, its Optuna study opened and what a killed run of it left taken
+    up (``recover``): yields (study, the trials to go on with)."""
     lock = run_process.lock_folder(sweep_dir(home, sweep.name),
                                    UserFacing(f"sweep {sweep.name} is running in another"
                                               " process"))  # fmt: skip
@@ -362,15 +357,24 @@ def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
         again, said = recover(home, study)
         for sentence in said:
             tell(sentence)
-        deadline = time.monotonic() + 60 * timeout_minutes if timeout_minutes else math.inf
-        if ray is not None:
-            from engine.studies.tune import run_on_tune
+        yield study, again
+    finally:
+        os.close(lock)
 
-            remaining = sweep.trials - done_trials(study)
-            if remaining > 0:
-                run_on_tune(home, sweep, [t._trial_id for t in again], remaining, deadline,
-                            ray or None, cpus_per_trial, tell)  # fmt: skip
-            return open_study(home, sweep)
+
+def deadline_after(timeout_minutes: float | None) -> float:
+    return time.monotonic() + 60 * timeout_minutes if timeout_minutes else math.inf
+
+
+def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
+              timeout_minutes: float | None = None,
+              on_trial: Callable[[str], None] | None = None) -> object:  # fmt: skip
+    """Run the sweep's trials here, one after another, until it has ``sweep.trials`` of them
+    (going on with what a killed sweep left); Optuna's study. ``on_trial`` hears a sentence
+    per trial. (On Ray: engine.studies.tune.)"""
+    tell = on_trial or (lambda text: None)
+    with taken_up(home, sweep, tell) as (study, again):
+        deadline = deadline_after(timeout_minutes)
         while again or done_trials(study) < sweep.trials:
             if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
                 break
@@ -378,8 +382,6 @@ def run_sweep(home: Path, sweep: Sweep, emit: ev.Emit = ev.ignore, cancel=None,
             params = {s.name: s.suggest(trial) for s in sweep.searches}
             tell(run_trial(home, sweep, study, trial, params, emit, cancel))
         return study
-    finally:
-        os.close(lock)
 
 
 def trial_run_name(sweep_name: str, number: int) -> str:

@@ -238,6 +238,21 @@ def _first_line(trial) -> str:
     return shown[:120] or "its process or node died"
 
 
+def run_sweep_on_ray(home: Path, sweep, address: str | None, cpus_per_trial: int = 1,
+                     timeout_minutes: float | None = None,
+                     on_trial: Callable[[str], None] | None = None) -> object:  # fmt: skip
+    """The sweep's trials as Ray Tune trials on Ray at ``address`` (None: a new local
+    instance) until it has ``sweep.trials`` of them, going on with what a killed sweep left;
+    Optuna's study."""
+    tell = on_trial or (lambda text: None)
+    with sweeps.taken_up(home, sweep, tell) as (study, again):
+        remaining = sweep.trials - sweeps.done_trials(study)
+        if remaining > 0:
+            run_on_tune(home, sweep, [t._trial_id for t in again], remaining,
+                        sweeps.deadline_after(timeout_minutes), address, cpus_per_trial, tell)  # fmt: skip
+    return sweeps.open_study(home, sweep)
+
+
 def run_on_tune(home: Path, sweep, again: list[int], remaining: int, deadline: float,
                 address: str | None, cpus_per_trial: int,
                 tell: Callable[[str], None]) -> None:  # fmt: skip

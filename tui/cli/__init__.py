@@ -93,7 +93,9 @@ def open_app(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
     data = str(Path(args.app_data).expanduser().resolve()) if args.app_data else None
-    return run_app(args.home_path, "ascii" if args.ascii else args.graphics, data)
+    from tui.cli.captured import drawn
+
+    return run_app(args.home_path, "ascii" if args.ascii else args.graphics, data, drawn)
 
 
 def one_line(error: BaseException) -> str:

@@ -11,15 +11,16 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from engine.config import APGD_STEPS, ROBUSTNESS_ATTACKS, SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
-from tui.cli.analysis_commands import run_analysis
+from engine.attacks.catalogue import ATTACKS
+from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
+from tui.cli.analysis_commands import run_analysis, values_of
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
 from tui.cli.subject import load_subject
 from tui.draw import render
 from tui.draw.charts import line_chart
 from tui.draw.columns import ROBUSTNESS_COLUMNS
-from tui.draw.tables import counted, rich_table
+from tui.draw.tables import rich_table
 
 
 def add_show_pair(parser: argparse.ArgumentParser) -> None:
@@ -251,24 +252,6 @@ def lp_attack_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def attack_words(args: argparse.Namespace) -> str:
-    """The attack as the output names it: 'PGD (40 steps of 0.01, 2 restarts)'."""
-    restarts = f", {args.restarts} restarts" if args.restarts > 1 else ""
-    if args.attack == "fgsm":
-        return "FGSM"
-    if args.attack == "pgd":
-        start = ", random start" if args.random_start else ""
-        return f"PGD ({args.steps} steps of {args.alpha:g}{start}{restarts})"
-    if args.attack == "worst":
-        square = f" and Square ({args.queries:,} queries)" if args.queries else " (no Square)"
-        others = ", ".join(n.upper() for n in ROBUSTNESS_ATTACKS if n not in ("worst", "square"))
-        return (f"the worst of {others} ({counted(args.targets, 'target')}{restarts}){square}")  # fmt: skip
-    if args.attack == "square":
-        return f"Square ({args.queries:,} queries{restarts})"
-    targets = f", {counted(args.targets, 'target')}" if args.attack == "apgd-t" else ""
-    return f"{args.attack.upper()} ({APGD_STEPS} steps{targets}{restarts})"
-
-
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks.start import device_of
     from engine.training.loop import device_label
@@ -280,7 +263,7 @@ def robustness_command(args: argparse.Namespace) -> int:
         print_json([ev.event_to_dict(p) for p in points])
         return 0
     console.print(
-        f"[bold]Robustness[/] under {attack_words(args)}"
+        f"[bold]Robustness[/] under {ATTACKS[args.attack].words(values_of(args))}"
         + f" on {points[0].images:,} test images, on {device_label(device_of(subject.model))}"
         + f" — {subject.run_id}"
     )

@@ -114,9 +114,15 @@ def sweep_command(args: argparse.Namespace) -> int:
           f" {searched}" + (f", pruning ({pruner})" if sweep.prune else "") + f", {where}",
           file=sys.stderr)  # fmt: skip
     cancel = interruptible() if address is None else None  # Ray Tune handles Ctrl-C itself
-    study = sweeps.run_sweep(args.home_path, sweep, cancel=cancel, timeout_minutes=args.timeout,
-                             on_trial=lambda line: print(line, flush=True), ray=address,
-                             cpus_per_trial=args.cpus_per_run or 1)  # fmt: skip
+    say = lambda line: print(line, flush=True)  # noqa: E731
+    if address is None:
+        study = sweeps.run_sweep(args.home_path, sweep, cancel=cancel,
+                                 timeout_minutes=args.timeout, on_trial=say)  # fmt: skip
+    else:
+        from engine.studies.tune import run_sweep_on_ray
+
+        study = run_sweep_on_ray(args.home_path, sweep, address or None, args.cpus_per_run or 1,
+                                 args.timeout, say)  # fmt: skip
     best = sweeps.best_trial(study)
     if best is not None:
         shown = sweeps.shown_params(best.params)

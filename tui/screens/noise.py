@@ -8,15 +8,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
+from engine.analyses.breaking import NOISE
 from tui.screens.base import ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
+
+ANALYSIS = NOISE
 
 
 class NoiseScreen(StepSettings, ExperimentScreen):
     """s/S change the source digit, t/T the target; the attack reruns at once."""
 
-    STUDY_SECTION = "5"
+    STUDY_SECTION = ANALYSIS.study_section
     RETRY = "run_attack"
 
     BINDINGS = [
@@ -29,7 +32,8 @@ class NoiseScreen(StepSettings, ExperimentScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.source, self.target = 2, 9
+        self.source: int | None = None  # the pair, steps and step size: the app's givens first
+        self.target = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -43,9 +47,12 @@ class NoiseScreen(StepSettings, ExperimentScreen):
         yield Static("", classes="status")
         yield Footer()
 
-    steps = 0  # at most; set from the app's settings when first run
+    steps = 0  # at most
 
     def on_mount(self) -> None:
+        first = ANALYSIS.values(self.app.given(ANALYSIS))
+        (self.source,), (self.target,) = first["sources"][:1], first["targets"][:1]
+        self.steps, self.step_size = first["max_steps"], first["step_size"]
         self.run_attack()
 
     def restart(self) -> None:
@@ -53,16 +60,15 @@ class NoiseScreen(StepSettings, ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_attack(self) -> None:
-        from engine.attacks import noise_table
-
         subject = self.app.subject()
         self.app.call_from_thread(
             self.set_status,
-            f"turning a {self.source} into a {self.target} (at most {self.steps or self.app.settings.noise_max_steps:,} steps of {self.step_size:g}) ...",
+            f"turning a {self.source} into a {self.target} (at most {self.steps:,} steps of"
+            f" {self.step_size:g}) ...",
         )
-        self.steps = self.steps or self.app.settings.noise_max_steps
-        result = noise_table(subject.model, subject.test, [self.source], [self.target], self.steps,
-                             step_size=self.step_size, cancel=WorkerCancel())  # fmt: skip
+        values = self.app.given(ANALYSIS, sources=(self.source,), targets=(self.target,),
+                                max_steps=self.steps, step_size=self.step_size)  # fmt: skip
+        result = ANALYSIS.run(subject, values, cancel=WorkerCancel())
         self.app.call_from_thread(self.show, result)
 
     def show(self, result) -> None:

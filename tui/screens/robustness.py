@@ -12,13 +12,15 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
 from engine.analyses.breaking import ROBUSTNESS
-from engine.config import DEFENCES, ROBUSTNESS_ATTACKS
+from engine.attacks.catalogue import ATTACKS
+from engine.config import DEFENCES
 from tui.draw.columns import ROBUSTNESS_COLUMNS, cells
 from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
 
-EPS = list(ROBUSTNESS.default("eps"))
+ANALYSIS = ROBUSTNESS
+EPS = list(ANALYSIS.default("eps"))
 
 
 def defence_runs(summaries) -> list:
@@ -33,7 +35,7 @@ def defence_runs(summaries) -> list:
 class RobustnessScreen(ExperimentScreen):
     """a cycles the attack, m overlays the runs of each defence; each starts again."""
 
-    STUDY_SECTION = "5"
+    STUDY_SECTION = ANALYSIS.study_section
     RETRY = "start"
 
     BINDINGS = [
@@ -48,7 +50,7 @@ class RobustnessScreen(ExperimentScreen):
         super().__init__()
         self.attack = "fgsm"
         self.random_start = False  # PGD from a random point in the eps ball
-        self.limit: int | None = None  # test images attacked (None: the app's default)
+        self.limit: int | None = None  # test images attacked (None: the app's givens)
         self.inbox = EventInbox()
         self.points: list = []
         self.compare = False  # overlay the latest run of each defence
@@ -82,11 +84,11 @@ class RobustnessScreen(ExperimentScreen):
             table.add_columns(*(c.label for c in ROBUSTNESS_COLUMNS))
         self.query_one("#rob-chart", ChartView).set_data({})
         self.query_one("#rob-bar", ProgressBar).update(total=None, progress=0)
-        limit = self.limit or self.app.settings.robustness_limit
-        start = ", random start" if self.random_start and self.attack == "pgd" else ""
+        values = self.values()
+        limit = values["limit"]
         what = "the latest finished run of each defence" if self.compare else "the selected run"
         self.query_one("#rob-title", Static).update(
-            f"{self.attack.upper()}{start} on the first {limit:,} test images, {what} (a attack,"
+            f"{ATTACKS[self.attack].words(values)} on the first {limit:,} test images, {what} (a attack,"
             " m compare defences, R random start, +/- images). Accuracy: the share still"
             " classified right once attacked; worst: right under every attack"
         )
@@ -104,19 +106,20 @@ class RobustnessScreen(ExperimentScreen):
             chosen = [("accuracy", "", None)]
         self.set_status(f"computing the {self.attack.upper()} curve of {counted(len(chosen), 'run')}"
                         " ... (c cancels)")  # fmt: skip
-        self.compute(self.attack, limit, chosen, self.inbox)
+        self.compute(values, chosen, self.inbox)
+
+    def values(self) -> dict:
+        """The analysis's values: the app's givens, then what the keys chose."""
+        chosen = {"attack": self.attack, "random_start": self.random_start}
+        return ANALYSIS.values(self.app.given(ANALYSIS, **chosen, **(
+            {"limit": self.limit} if self.limit else {})))  # fmt: skip
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def compute(self, attack: str, limit: int, chosen: list, inbox: EventInbox) -> None:
-        random_start = self.random_start
-        from engine.attacks import robustness_curve
-
+    def compute(self, values: dict, chosen: list, inbox: EventInbox) -> None:
         for label, defence, run_id in chosen:
             subject = self.app.subject(run_id)
             inbox(("series", label, defence))
-            robustness_curve(subject.model, subject.test, EPS, attack, limit=limit, emit=inbox,
-                             random_start=random_start,
-                             cancel=WorkerCancel())  # fmt: skip
+            ANALYSIS.run(subject, values, inbox, WorkerCancel())
 
     def drain(self) -> None:
         for event in self.inbox.drain():
@@ -166,11 +169,11 @@ class RobustnessScreen(ExperimentScreen):
         self.start()
 
     def action_limit(self, factor: float) -> None:
-        current = self.limit or self.app.settings.robustness_limit
+        current = self.values()["limit"]
         self.limit = int(min(10_000, max(100, current * factor)))
         self.start()
 
     def action_switch_attack(self) -> None:
-        index = ROBUSTNESS_ATTACKS.index(self.attack)
-        self.attack = ROBUSTNESS_ATTACKS[(index + 1) % len(ROBUSTNESS_ATTACKS)]
+        names = list(ATTACKS)
+        self.attack = names[(names.index(self.attack) + 1) % len(names)]
         self.start()

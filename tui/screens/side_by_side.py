@@ -80,8 +80,7 @@ class SideBySideScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
-        from tui.cli.captured import drawn
-
+        drawn = self.app.settings.draw_command
         runs = (self.app.selected_run or "latest", self.app.versus_run)
         words = command_of(self.analysis.name)
         moment = self.app.moment or f"{self.app.checkpoint}.pt"

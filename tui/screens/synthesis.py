@@ -12,19 +12,21 @@ from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
+from engine.analyses.breaking import SYNTHESIZE
 from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
+ANALYSIS = SYNTHESIZE
 CLASSES = list(range(10))
 
 
 class SynthesisScreen(StepSettings, ExperimentScreen):
     """g starts (again, from a new start); m switches the method; c cancels."""
 
-    STUDY_SECTION = "5"
+    STUDY_SECTION = ANALYSIS.study_section
     RETRY = "action_go"
 
     BINDINGS = [
@@ -38,7 +40,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
         super().__init__()
         self.inbox = EventInbox()
         self.seed = 0
-        self.steps = 0  # set from the app's settings when mounted
+        self.steps = 0  # set from the app's givens when mounted
         self.method = "sign"
         self.step_size = SYNTHESIS_DEFAULTS[self.method][1]
         self.curve_steps: list[int] = []
@@ -67,12 +69,17 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
     def title_text(self) -> str:
         return f"Class synthesis, {self.method} (m switches): {SYNTHESIS_METHODS[self.method]}"
 
+    def given_steps(self) -> int:
+        """The steps the app gives (its givens; none: the method's own)."""
+        steps = self.app.given(ANALYSIS).get("steps")
+        return steps or SYNTHESIS_DEFAULTS[self.method][0]
+
     def action_method(self) -> None:
         """The other method, with its own steps and step size (never more steps than the
-        app's setting, which is the study's method's)."""
+        app gives)."""
         self.method = "l2" if self.method == "sign" else "sign"
         steps, self.step_size = SYNTHESIS_DEFAULTS[self.method]
-        self.steps = min(steps, self.app.settings.synthesis_steps)
+        self.steps = min(steps, self.given_steps())
         self.query_one("#synth-title", Static).update(self.title_text())
         self.restart()
 
@@ -82,7 +89,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
 
     def action_go(self) -> None:
         self.workers.cancel_all()
-        self.steps = self.steps or self.app.settings.synthesis_steps
+        self.steps = self.steps or self.given_steps()
         self.curve_steps, self.curves = [], []
         self.inbox = EventInbox()  # what a cancelled run still sends goes nowhere
         self.query_one("#synth-chart", ChartView).set_data({})
@@ -94,14 +101,10 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_synthesis(self, seed: int, inbox: EventInbox) -> None:
-        from engine.attacks import synthesize_classes
-
-        subject = self.app.subject()
-        steps = self.steps
-        result = synthesize_classes(subject.model, CLASSES, steps=steps, step_size=self.step_size,
-                                    clamp=self.clamp, seed=seed, emit=inbox,
-                                    cancel=WorkerCancel(), snapshot_every=max(1, steps // 50),
-                                    method=self.method)  # fmt: skip
+        values = self.app.given(ANALYSIS, classes=tuple(CLASSES), method=self.method,
+                                steps=self.steps, step_size=self.step_size, clamp=self.clamp,
+                                seed=seed)  # fmt: skip
+        result = ANALYSIS.run(self.app.subject(), values, inbox, WorkerCancel())
         self.app.call_from_thread(self.finished, result)
 
     def drain(self) -> None:

@@ -10,17 +10,19 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
-from engine.config import TARGETED_BETA
+from engine.analyses.breaking import TARGETED
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
+ANALYSIS = TARGETED
+
 
 class TargetedScreen(StepSettings, ExperimentScreen):
     """t/T change the target, n/p the real image, g starts."""
 
-    STUDY_SECTION = "5"
+    STUDY_SECTION = ANALYSIS.study_section
     RETRY = "action_go"
 
     BINDINGS = [
@@ -38,10 +40,10 @@ class TargetedScreen(StepSettings, ExperimentScreen):
     def __init__(self) -> None:
         super().__init__()
         self.inbox = EventInbox()
-        self.target = 9
-        self.beta = TARGETED_BETA
-        self.steps = 0  # set from the app's settings when started
-        self.image_index = 1  # test image 1 is a '2'
+        self.target: int | None = None  # these four from the app's givens when started
+        self.beta = 0.0
+        self.steps = 0
+        self.image_index = 0
         self.curve_steps: list[int] = []
         self.probabilities: list[float] = []
 
@@ -71,7 +73,14 @@ class TargetedScreen(StepSettings, ExperimentScreen):
 
     def action_go(self) -> None:
         self.workers.cancel_all()
-        self.steps = self.steps or self.app.settings.targeted_steps
+        if self.target is None:  # the first picture: the app's givens (a 2 turned into a 9)
+            first = ANALYSIS.values(self.app.given(ANALYSIS))
+            self.target, self.beta, self.image_index = (
+                first["target"],
+                first["beta"],
+                first["image"],
+            )
+            self.steps, self.step_size = first["steps"], first["step_size"]
         self.curve_steps, self.probabilities = [], []
         self.inbox = EventInbox()  # what a cancelled attack still sends goes nowhere
         self.query_one("#tgt-title", Static).update(
@@ -88,16 +97,13 @@ class TargetedScreen(StepSettings, ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_attack(self, index: int, target: int, beta: float, inbox: EventInbox) -> None:
-        from engine.attacks import targeted_image
-
         subject = self.app.subject()
         index = min(index, len(subject.test) - 1)
         image = subject.test.images[index]
         self.app.call_from_thread(self.show_real, image.numpy(), int(subject.test.labels[index]))
-        steps = self.steps
-        result = targeted_image(subject.model, image, target, beta=beta, steps=steps, emit=inbox,
-                                step_size=self.step_size, clamp=self.clamp,
-                                cancel=WorkerCancel(), snapshot_every=max(1, steps // 60))  # fmt: skip
+        values = self.app.given(ANALYSIS, image=index, target=target, beta=beta,
+                                steps=self.steps, step_size=self.step_size, clamp=self.clamp)  # fmt: skip
+        result = ANALYSIS.run(subject, values, inbox, WorkerCancel())
         self.app.call_from_thread(self.finished, result)
 
     def show_real(self, image, label: int) -> None:

@@ -1,31 +1,30 @@
 """Sections on breaking the network (study §5): class synthesis, the targeted image, the
-adding-noise matrix (first run) and the FGSM and PGD robustness curves (every run)."""
+adding-noise matrix (first run) and the FGSM and PGD robustness curves (every run). Each runs
+its declared analysis with the report's values, named beside the declaration
+(``Analysis.givens["report"]``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.analyses.breaking import NOISE, ROBUSTNESS
-from engine.config import PGD_ALPHA, PGD_STEPS, TARGETED_BETA, TARGETED_STEPS
+from engine.analyses.breaking import (
+    NOISE,
+    REPORT_ATTACKS,
+    REPORT_SOURCE,
+    ROBUSTNESS,
+    SYNTHESIZE,
+    TARGETED,
+)
+from engine.config import SYNTHESIS_DEFAULTS
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
 
-SYNTHESIS_STEPS = 2000  # the study's 10,000 reach the same pictures; see the text
-TARGETED = (2, 9, TARGETED_STEPS)  # a real 2 turned into a 9, over the study's steps
-NOISE_STEPS = NOISE.default("max_steps")
-EPS = list(ROBUSTNESS.default("eps"))
-# FGSM and PGD attack the same first test images, so that their curves compare (PGD's 40
-# steps an image make it the costliest part of the report).
-ROBUSTNESS_IMAGES = 300
-
 
 def synthesis(ctx: Context) -> Section:
-    from engine.attacks import synthesize_classes
-
-    subject = ctx.subject()
-    result = synthesize_classes(subject.model, list(range(10)), steps=SYNTHESIS_STEPS, seed=0,
-                                cancel=ctx.cancel)  # fmt: skip
+    values = SYNTHESIZE.values(SYNTHESIZE.given("report"))
+    result = SYNTHESIZE.run(ctx.subject(), values, cancel=ctx.cancel)
+    steps = values["steps"]
     section = Section("synthesis", "Breaking it: class synthesis")
     section.add(study_paragraph(5, "All of these"))
     section.add(study_paragraph(5, "**Class synthesis**"))
@@ -33,7 +32,7 @@ def synthesis(ctx: Context) -> Section:
                                                          strict=True)]  # fmt: skip
     section.add(Figure("synthesis-images", figures.image_grid(
         result.images[:, 0].numpy(), titles, 10, vmin=0, vmax=1),
-        f"Ten images synthesised from noise by {SYNTHESIS_STEPS:,} steps, one per class, with"
+        f"Ten images synthesised from noise by {steps:,} steps, one per class, with"
         " the probability the network gives that class"))  # fmt: skip
     curve = np.array(result.logit_curve)
     series = {str(k): (result.curve_steps, curve[:, i].tolist()) for i, k in
@@ -41,20 +40,21 @@ def synthesis(ctx: Context) -> Section:
     section.add(Figure("synthesis-logits", figures.line_chart(
         series, "logit of the target class against the step", "step", "logit"),
         "Line chart of each class's logit rising over the synthesis steps"))  # fmt: skip
-    section.add(Text(f"{SYNTHESIS_STEPS:,} steps of 0.01 (the study ran 10,000; the logits have"
-                     " flattened well before the end, as the chart shows)."))  # fmt: skip
+    size = values["step_size"] or SYNTHESIS_DEFAULTS[values["method"]][1]  # the method's
+    section.add(Text(f"{steps:,} steps of {size:g} (the study ran 10,000; the logits"
+                     " have flattened well before the end, as the chart shows)."))  # fmt: skip
     return section
 
 
 def targeted(ctx: Context) -> Section:
-    from engine.attacks import targeted_image
     from engine.attacks.noise import first_correct
 
     subject = ctx.subject()
-    source, target, steps = TARGETED
+    source = REPORT_SOURCE
     index = first_correct(subject.model, subject.test, source)
-    result = targeted_image(subject.model, subject.test.images[index], target,
-                            TARGETED_BETA, steps, cancel=ctx.cancel)  # fmt: skip
+    values = TARGETED.values(TARGETED.given("report", image=index))
+    target, beta = values["target"], values["beta"]
+    result = TARGETED.run(subject, values, cancel=ctx.cancel)
     section = Section("targeted", "The targeted image", sub=True)
     section.add(study_paragraph(5, "**Targeted image**"))
     pictures = np.stack([result.reference[0].numpy(), result.image[0].numpy()])
@@ -65,7 +65,7 @@ def targeted(ctx: Context) -> Section:
         f" calls {result.predicted}"))  # fmt: skip
     section.add(Figure("targeted-curve", figures.line_chart(
         {f"p({target})": (result.curve_steps, result.probability_curve)},
-        f"probability of {target} against the step (beta {TARGETED_BETA:g})", "step",
+        f"probability of {target} against the step (beta {beta:g})", "step",
         "probability", ylim=(0, 1.02)),
         f"Line chart of the probability of {target} over the steps"))  # fmt: skip
     crossed = f"after {result.crossed_at:,} steps" if result.crossed_at is not None else "never"
@@ -75,12 +75,9 @@ def targeted(ctx: Context) -> Section:
 
 
 def noise(ctx: Context) -> Section:
-    from engine.attacks import noise_table
-
-    subject = ctx.subject()
+    values = NOISE.values(NOISE.given("report"))
+    result = NOISE.run(ctx.subject(), values, cancel=ctx.cancel)
     digits = list(range(10))
-    result = noise_table(subject.model, subject.test, digits, digits, max_steps=NOISE_STEPS,
-                         cancel=ctx.cancel)  # fmt: skip
     steps = np.full((10, 10), np.nan)
     size = np.full((10, 10), np.nan)
     for source, target, n, linf in zip(result.sources, result.targets, result.steps,
@@ -100,30 +97,32 @@ def noise(ctx: Context) -> Section:
         "Matrix of the size of the noise needed for each source and target digit"))  # fmt: skip
     missed = int(np.isnan(steps).sum()) - 10
     section.add(Text(f"Every pair of different digits, one correctly classified test image per"
-                     f" source, at most {NOISE_STEPS:,} steps; {90 - missed} of 90 pairs reached"
+                     f" source, at most {values['max_steps']:,} steps; {90 - missed} of 90 pairs reached"
                      " their target."))  # fmt: skip
     return section
 
 
 def robustness(ctx: Context) -> Section:
-    from engine.attacks import robustness_curve
+    from engine.attacks.catalogue import ATTACKS
 
-    section = Section("robustness", "Robustness to FGSM and PGD", sub=True)
+    names = " and ".join(a.upper() for a in REPORT_ATTACKS)
+    section = Section("robustness", f"Robustness to {names}", sub=True)
     section.add(study_paragraph(5, "**Robustness**"))
     curves, rows = {}, []
     for run in ctx.runs:
         ctx.check_cancel()
         subject = ctx.subject(run)
-        for attack in ("fgsm", "pgd"):
-            points = robustness_curve(subject.model, subject.test, EPS, attack,
-                                      limit=ROBUSTNESS_IMAGES, cancel=ctx.cancel)  # fmt: skip
-            curves[f"{run.label} {attack.upper()}"] = (EPS, [100 * p.accuracy for p in points])
+        for attack in REPORT_ATTACKS:
+            values = ROBUSTNESS.values(ROBUSTNESS.given("report", attack=attack))
+            points = ROBUSTNESS.run(subject, values, cancel=ctx.cancel).points
+            eps = list(values["eps"])
+            curves[f"{run.label} {attack.upper()}"] = (eps, [100 * p.accuracy for p in points])
             rows.append([run.label, attack.upper(), *(f"{p.accuracy:.1%}" for p in points)])
     section.add(Figure("robustness-curves", figures.line_chart(
         curves, "test accuracy against eps", "eps (L-infinity, pixels of 0-1)", "accuracy (%)",
         ylim=(0, 100)),
-        "Line chart of test accuracy against eps under FGSM and PGD for each run"))  # fmt: skip
-    section.add(Table(["run", "attack", *(f"eps {e:g}" for e in EPS)], rows,
-                      f"Accuracy under attack on the same first {ROBUSTNESS_IMAGES:,} test images;"
-                      f" PGD: {PGD_STEPS} steps of {PGD_ALPHA:g}."))  # fmt: skip
+        f"Line chart of test accuracy against eps under {names} for each run"))  # fmt: skip
+    section.add(Table(["run", "attack", *(f"eps {e:g}" for e in eps)], rows,
+                      f"Accuracy under attack on the same first {values['limit']:,} test images;"
+                      f" {'; '.join(ATTACKS[a].words(values) for a in REPORT_ATTACKS)}."))  # fmt: skip
     return section
