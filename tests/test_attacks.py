@@ -125,3 +125,58 @@ def test_every_attack_is_a_registered_class_with_one_call_shape(tiny_model, tiny
         assert adversarial.min() >= 0 and adversarial.max() <= 1, name
     worst = make_attack("worst", tiny_model, 0.2, **{**params, "queries": 0})
     assert [part.name for part in worst.parts] == ["fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t"]
+
+
+@pytest.fixture()
+def nudge():
+    """A toy attack, added the way docs/architecture.md says an attack is: one class in the
+    catalogue's shape, registered by name; for one test. Every pixel pushed eps from grey."""
+    from engine.attacks.catalogue import ATTACKS, Attack, registered
+
+    class NudgeAttack(Attack):
+        name = "nudge"
+        about = "every pixel pushed eps away from mid-grey (a toy)"
+        restartable = False
+
+        def attempt(self, images, labels, indices, restart):
+            x = (images + self.eps * torch.sign(images - 0.5)).clamp(0, 1)
+            return self.right(x, labels), x
+
+    registered(NudgeAttack)
+    yield NudgeAttack
+    ATTACKS.pop("nudge")
+
+
+def test_a_toy_attack_is_a_choice_in_the_cli_and_the_app_with_no_other_edit(
+    nudge, trained_home, tiny_folder, capsys
+):
+    import asyncio
+    import json
+
+    from tests.app_setup import text_of, tiny_app, wait_for
+    from tui.cli import build_parser, main
+
+    robustness = ["--home", str(trained_home), "robustness", "--attack", "nudge",
+                  "--eps", "0,0.3", "--limit", "20"]  # fmt: skip
+    assert main([*robustness, "--json"]) == 0
+    points = json.loads(capsys.readouterr().out)
+    assert [p["eps"] for p in points] == [0, 0.3] and all(p["attack"] == "nudge" for p in points)
+    assert main(robustness) == 0
+    assert "Robustness under NUDGE on 20 test images" in capsys.readouterr().out
+    parser = build_parser()
+    helps = parser._subparsers._group_actions[0].choices["robustness"].format_help()
+    assert "nudge" in helps  # a choice of --attack
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder, givens={"robustness": {"limit": 10}})
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("r")
+            title = app.screen.query_one("#rob-title")
+            assert await wait_for(pilot, lambda: text_of(title).startswith("FGSM"))
+            for _ in range(20):  # a cycles through every registered attack, nudge included
+                await pilot.press("a")
+                if text_of(title).startswith("NUDGE"):
+                    return True
+        return False
+
+    assert asyncio.run(scenario())
