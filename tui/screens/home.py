@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
-from tui.draw.tables import run_columns
 from tui.experiments import experiments
+from tui.widgets.runs_table import RunsTable
 
 # The home lists this many of the newest runs; the Runs screen (3) lists every one.
 HOME_RUNS = 100
@@ -61,7 +61,7 @@ class HomeScreen(Screen):
                     "Runs: Tab, then Enter follows one, s analyses it",
                     classes="title",
                 )
-                yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+                yield RunsTable(id="runs", most=HOME_RUNS)
                 yield Static("", id="run-note", classes="muted")
         yield Footer()
 
@@ -126,22 +126,8 @@ class HomeScreen(Screen):
         if summaries == self._shown and not force:
             return  # nothing new: leave the table (and its cursor) as it is
         self._shown = summaries
-        table = self.query_one("#runs", DataTable)
-        cursor = table.cursor_row
-        # the columns that fit, status and test accuracy first (the id is cut before them)
-        defended = any(s.defence != "none" for s in summaries)
-        columns = run_columns(max(table.size.width - 2, 20), defended)
-        if [c[0] for c in columns] != [str(c.label) for c in table.columns.values()] or force:
-            table.clear(columns=True)
-            for label, cells, _ in columns:
-                table.add_column(label, width=cells)
-        else:
-            table.clear()
-        shown = summaries[-HOME_RUNS:]  # the newest: the Runs screen (3) lists them all
-        for s in reversed(shown):  # newest first; ids are folder names, so unique
-            table.add_row(*[value(s) for _, _, value in columns], key=s.id)
-        if shown:
-            table.move_cursor(row=min(cursor, len(shown) - 1))
+        # the newest HOME_RUNS: the Runs screen (3) lists them all
+        shown = self.query_one(RunsTable).show(summaries, force=force)
         usable = [
             s.id for s in summaries if s.status != "damaged" and s.best_val_accuracy is not None
         ]
@@ -194,10 +180,7 @@ class HomeScreen(Screen):
         self.query_one("#description", Static).update(experiment.description)
 
     def _run_under_cursor(self) -> str | None:
-        table = self.query_one("#runs", DataTable)
-        if table.row_count == 0:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one(RunsTable).run_under_cursor()
 
     @on(DataTable.RowSelected, "#runs")
     def run_chosen(self, event: DataTable.RowSelected) -> None:

@@ -6,14 +6,11 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine import events as ev
-from tui.draw.columns import figure
-from tui.draw.tables import run_columns
 from tui.screens.base import ExperimentScreen
-from tui.widgets.chart_view import ChartView
+from tui.widgets.run_comparison import RunComparison
+from tui.widgets.runs_table import RunsTable
 
 
 class RunsScreen(ExperimentScreen):
@@ -36,32 +33,12 @@ class RunsScreen(ExperimentScreen):
         super().__init__()
         self.picked: list[str] = []
         self.summaries: dict = {}
-        self.histories: dict[str, list[ev.EpochEvaluated]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Runs: Space picks two or more to compare", classes="title")
-        yield DataTable(id="all-runs", cursor_type="row", zebra_stripes=True)
-        with Horizontal(id="charts"):
-            yield ChartView(
-                "validation accuracy (%)",
-                "epoch",
-                id="cmp-acc",
-                classes="chart",
-                ylim=(0, 100),
-                integer_x=True,
-                empty="Space picks runs: their curves appear here",
-            )
-            yield ChartView(
-                "validation loss",
-                "epoch",
-                id="cmp-loss",
-                classes="chart",
-                ylim=(0, None),
-                integer_x=True,
-                empty="Space picks runs: their curves appear here",
-            )
-        yield DataTable(id="side-by-side")
+        yield RunsTable(id="all-runs", picks=True)
+        yield RunComparison(self.app.settings.home)
         yield Static("", classes="status")
         yield Footer()
 
@@ -74,48 +51,18 @@ class RunsScreen(ExperimentScreen):
 
         run_dirs = runs.list_runs(self.app.settings.home)
         summaries = {d.name: runs.summarize_cached(d) for d in run_dirs}
-        # the epochs of a run are read when it is picked (history), not for every run here:
-        # a thousand logs are hundreds of megabytes
-        self.app.call_from_thread(self.show, summaries, {})
+        self.app.call_from_thread(self.show, summaries)
 
-    def history(self, run_id: str) -> list[ev.EpochEvaluated]:
-        """The run's epochs, read from its log the first time they are wanted."""
-        from engine import runs
-
-        if run_id not in self.histories:
-            summary = self.summaries.get(run_id)
-            run_dir = runs.runs_folder(self.app.settings.home) / run_id
-            self.histories[run_id] = (
-                []
-                if summary is None or summary.status == "damaged"
-                else [e for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)
-                      if isinstance(e, ev.EpochEvaluated)]
-            )  # fmt: skip
-        return self.histories[run_id]
-
-    def show(self, summaries: dict, histories: dict) -> None:
-        self.summaries, self.histories = summaries, histories
-        table = self.query_one("#all-runs", DataTable)
-        cursor = table.cursor_row
-        # the columns that fit the width, as on the home screen, after the pick mark
-        defended = any(s.defence != "none" for s in summaries.values())
-        columns = run_columns(max(self.size.width - 8, 30), defended)
-        table.clear(columns=True)
-        table.add_column("pick", width=4)
-        for label, cells, _ in columns:
-            table.add_column(label, width=cells)
-        for run_id, s in reversed(summaries.items()):
-            mark = "●" if run_id in self.picked else "○"
-            table.add_row(mark, *[value(s) for _, _, value in columns], key=run_id)
-        if summaries:
-            table.move_cursor(row=min(cursor, len(summaries) - 1))
-        self.compare()
+    def show(self, summaries: dict) -> None:
+        if summaries is not self.summaries:
+            self.query_one(RunComparison).forget()  # renamed, resumed or deleted since
+        self.summaries = summaries
+        self.query_one(RunsTable).show(list(summaries.values()), tuple(self.picked),
+                                       width=self.size.width)  # fmt: skip
+        self.set_status(self.query_one(RunComparison).compare(self.picked, summaries))
 
     def _run_under_cursor(self) -> str | None:
-        table = self.query_one("#all-runs", DataTable)
-        if table.row_count == 0:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one(RunsTable).run_under_cursor()
 
     def action_pick(self) -> None:
         run_id = self._run_under_cursor()
@@ -125,68 +72,7 @@ class RunsScreen(ExperimentScreen):
             self.picked.remove(run_id)
         else:
             self.picked.append(run_id)
-        self.show(self.summaries, self.histories)
-
-    def compare(self) -> None:
-        acc, loss = {}, {}
-        for run_id in self.picked:
-            history = self.history(run_id)
-            label = f"{self.summaries[run_id].model} {run_id[-4:]}"
-            acc[label] = ([e.epoch for e in history], [100 * e.val_accuracy for e in history])
-            loss[label] = ([e.epoch for e in history], [e.val_loss for e in history])
-        self.query_one("#cmp-acc", ChartView).set_data(acc)
-        self.query_one("#cmp-loss", ChartView).set_data(loss)
-        table = self.query_one("#side-by-side", DataTable)
-        table.clear(columns=True)
-        if not self.picked:
-            self.set_status("pick runs with Space to compare them")
-            return
-        table.add_columns("figure", *[f"{self.summaries[r].model} {r[-4:]}" for r in self.picked])
-        table.add_row("defence", *[self.summaries[r].defence for r in self.picked])
-        rows = [
-            ("best val acc", "best_val_accuracy", "{:.2%}"),
-            ("robust val acc", "robust_val_accuracy", "{:.2%}"),
-            ("test acc", "test_accuracy", "{:.2%}"),
-            ("test loss", "test_loss", "{:.4f}"),
-            ("training s", "train_seconds", "{:.1f}"),
-            ("training ms / image", "train_ms_per_image", "{:.3f}"),
-            ("test inference s", "test_seconds", "{:.2f}"),
-        ]
-        for name, attribute, fmt in rows:
-            table.add_row(
-                name, *[figure(getattr(self.summaries[r], attribute), fmt) for r in self.picked]
-            )
-        self.set_status(self.time_comparison())
-
-    def time_comparison(self) -> str:
-        """Training time compared per image (runs of different lengths compare fairly), and
-        which settings differ, if any."""
-
-        from engine import runs
-
-        first_id = self.picked[0]
-        first = self.summaries[first_id]
-        parts = []
-        for run_id in self.picked[1:]:
-            other = self.summaries[run_id]
-            if first.train_ms_per_image and other.train_ms_per_image:
-                ratio = other.train_ms_per_image / first.train_ms_per_image
-                parts.append(f"{other.model} {run_id[-4:]} trains {ratio:.2f}x the time per image of"
-                             f" {first.model} {first_id[-4:]}")  # fmt: skip
-        differ = set()
-        try:
-            configs = [
-                runs.read_config(runs.runs_folder(self.app.settings.home) / r).to_dict()
-                for r in self.picked
-            ]
-            differ = {
-                k for k in configs[0] if k != "model" and len({str(c[k]) for c in configs}) > 1
-            }
-        except Exception:  # a damaged run among them: its row says so already
-            pass
-        if differ:
-            parts.append("settings differ: " + ", ".join(sorted(differ)))
-        return "; ".join(parts) or f"{len(self.picked)} run picked"
+        self.show(self.summaries)
 
     @on(DataTable.RowSelected, "#all-runs")
     def row_selected(self) -> None:
@@ -282,8 +168,8 @@ class RunsScreen(ExperimentScreen):
 
     def on_resize(self) -> None:
         if self.summaries:
-            self.show(self.summaries, self.histories)
+            self.show(self.summaries)
 
     def action_move(self, step: int) -> None:
-        table = self.query_one("#all-runs", DataTable)
+        table = self.query_one(RunsTable)
         table.action_cursor_down() if step > 0 else table.action_cursor_up()
