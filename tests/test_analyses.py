@@ -15,7 +15,8 @@ from engine import events as ev
 from engine.analyses import ANALYSES, Analysis, parameter, register, unregister
 from engine.analyses.breaking import ROBUSTNESS
 from engine.report import build_report, write_report
-from engine.report.sections import DRAWN, basics, declared
+from engine.report.sections import basics, declared
+from engine.report.sections.drawn import DRAWN
 from tests.app_setup import text_of, tiny_app, wait_for
 from tui.cli import build_parser, main
 

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, OptionList, Static
 from engine import runs
 from engine.runs import process as run_process
 from tests.app_setup import long_run_app, start_from_form, text_of, tiny_app, wait_for
-from tui.experiments import EXPERIMENTS, experiments
+from tui.screens.catalogue import EXPERIMENTS, experiments
 from tui.widgets.array_view import ArrayView
 
 
@@ -555,3 +555,15 @@ def test_a_red_form_field_keeps_its_reason_when_the_focus_leaves(trained_home, t
             assert "lr" in text_of(app.screen.query_one("#form-error"))
 
     run(scenario())
+
+
+def test_each_entry_of_the_catalogue_names_the_analysis_its_screen_draws():
+    """The screen says what it draws where it is written (ANALYSIS); the catalogue's entry,
+    whose title and description come from that declaration, names the same one."""
+    for experiment in experiments():
+        screen = experiment.screen()
+        drawn = getattr(screen, "ANALYSIS", None)
+        if experiment.analyses and experiment.options.get("name") is None:
+            assert drawn is not None and drawn.name == experiment.analysis, experiment.key
+        elif not experiment.analyses:
+            assert drawn is None, experiment.key

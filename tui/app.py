@@ -19,7 +19,7 @@ from textual.screen import Screen
 from engine.atomic import write_json
 from engine.locations import is_run_id, runs_folder
 from engine.runs import CONFIG
-from tui.experiments import Experiment, experiments
+from tui.screens.catalogue import Experiment, experiments
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_GC_THRESHOLD = gc.get_threshold()

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from engine.errors import UserFacing
 from engine.locations import app_home
-from tui.cli import (
+from tui.cli import (  # attack, attribute and inspect: imported to mark their handlers
     analysis_commands,
-    attack_commands,
-    attribute_commands,
+    attack_commands,  # noqa: F401
+    attribute_commands,  # noqa: F401
     inspect_commands,
     report_commands,
     run_commands,
@@ -74,11 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_commands.register(commands)
     inspect_commands.register(commands)
-    handlers = {**inspect_commands.handlers(), **attack_commands.handlers(),
-                **attribute_commands.handlers()}  # fmt: skip
-    extra = {**inspect_commands.EXTRA_OPTIONS, **attack_commands.EXTRA_OPTIONS,
-             **attribute_commands.EXTRA_OPTIONS}  # fmt: skip
-    analysis_commands.register(commands, handlers, extra)
+    # (inspect_commands, attack_commands and attribute_commands mark their handlers with
+    # analysis_commands.draws when imported, above)
+    analysis_commands.register(commands)
     study_commands.register(commands)
     report_commands.register(commands)
     sweep_commands.register(commands)

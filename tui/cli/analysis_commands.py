@@ -14,14 +14,32 @@ from tui.cli.options import add_setting, add_subject_options
 from tui.cli.subject import load_subject
 
 Handler = Callable[[argparse.Namespace], int]
+Options = Callable[[argparse.ArgumentParser], None]
+
+# The analyses the CLI draws by hand: each handler says so where it is written (``draws``).
+DRAWN: dict[str, Handler] = {}
+MORE_OPTIONS: dict[str, Options] = {}  # the options a hand-drawn command adds to its own
 
 
-def register(
-    commands: argparse._SubParsersAction,
-    handlers: dict[str, Handler],
-    extra_options: dict[str, Callable[[argparse.ArgumentParser], None]],
-) -> None:
-    """A command per registered analysis, grouped as declared (`attack targeted`)."""
+def draws(*names: str, options: Options | None = None) -> Callable[[Handler], Handler]:
+    """Mark a handler as the CLI's drawing of the analyses ``names``, with ``options`` (the
+    options it takes beyond the declaration's, e.g. --through)."""
+
+    def mark(handler: Handler) -> Handler:
+        for name in names:
+            DRAWN[name] = handler
+            if options is not None:
+                MORE_OPTIONS[name] = options
+        return handler
+
+    return mark
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """A command per registered analysis, grouped as declared (`attack targeted`): its
+    hand-drawn handler if one is marked (``draws``; their modules imported first), else the
+    generic one."""
+    handlers, extra_options = DRAWN, MORE_OPTIONS
     groups: dict[str, argparse._SubParsersAction] = {}
     for analysis in ANALYSES.values():
         parent = commands

@@ -4,7 +4,6 @@ and `robustness`."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 from rich.console import Group
 from rich.table import Table
@@ -13,7 +12,7 @@ from rich.text import Text
 from engine import events as ev
 from engine.attacks.catalogue import ATTACKS
 from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
-from tui.cli.analysis_commands import run_analysis, values_of
+from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
 from tui.cli.subject import load_subject
@@ -41,23 +40,12 @@ def pair_of_digits(text: str) -> tuple[int, int]:
 
 
 # What the command line draws by hand, by analysis; the options come from the declarations.
-def handlers() -> dict[str, Callable[[argparse.Namespace], int]]:
-    return {"synthesize": synthesize_command, "targeted": targeted_command,
-            "noise": noise_command, "fgsm": lp_attack_command, "pgd": lp_attack_command,
-            "robustness": robustness_command}  # fmt: skip
-
-
-EXTRA_OPTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
-    "noise": add_show_pair,
-    "fgsm": add_show_examples,
-    "pgd": add_show_examples,
-    "robustness": lambda parser: add_device(parser, "attack"),
-}
 
 
 # --- synthesis -----------------------------------------------------------------------------
 
 
+@draws("synthesize")
 def synthesize_command(args: argparse.Namespace) -> int:
     steps, step_size = SYNTHESIS_DEFAULTS[args.method]
     args.steps = args.steps or steps
@@ -106,6 +94,7 @@ def synthesize_command(args: argparse.Namespace) -> int:
 # --- targeted ------------------------------------------------------------------------------
 
 
+@draws("targeted")
 def targeted_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     subject.check_index(args.image)
@@ -150,6 +139,7 @@ def targeted_command(args: argparse.Namespace) -> int:
 # --- noise ---------------------------------------------------------------------------------
 
 
+@draws("noise", options=add_show_pair)
 def noise_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     console = make_console()
@@ -213,6 +203,7 @@ def noise_command(args: argparse.Namespace) -> int:
 # --- FGSM / PGD and robustness -------------------------------------------------------------
 
 
+@draws("fgsm", "pgd", options=add_show_examples)
 def lp_attack_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     console = make_console()
@@ -252,6 +243,7 @@ def lp_attack_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@draws("robustness", options=lambda parser: add_device(parser, "attack"))
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks.start import device_of
     from engine.training.loop import device_label

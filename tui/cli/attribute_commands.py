@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui.cli.analysis_commands import run_analysis
+from tui.cli.analysis_commands import draws, run_analysis
 from tui.cli.console import make_console, print_json, progress_bar
 from tui.cli.options import UserError, non_negative_int
 from tui.cli.subject import load_subject
@@ -18,6 +18,7 @@ def add_class_view_options(parser: argparse.ArgumentParser) -> None:
                         help="with --class-view: the first N test images (default all)")  # fmt: skip
 
 
+@draws("attribute", options=add_class_view_options)
 def attribute_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     if args.class_view:
@@ -107,8 +108,3 @@ def class_view_command(args: argparse.Namespace, subject) -> int:
 
 
 # What the command line draws by hand, by declared analysis (engine.analyses).
-def handlers() -> dict:
-    return {"attribute": attribute_command}
-
-
-EXTRA_OPTIONS = {"attribute": add_class_view_options}

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from engine import runs
 from engine.config import SETTING
-from tui.cli.analysis_commands import run_analysis
+from tui.cli.analysis_commands import draws, run_analysis
 from tui.cli.console import make_console, print_json, rows_for_pictures
 from tui.cli.options import (
     UserError,
@@ -115,6 +115,7 @@ def summary_command(args: argparse.Namespace) -> int:
 # --- predict -----------------------------------------------------------------------------
 
 
+@draws("predict")
 def predict_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     console = make_console()
@@ -147,6 +148,7 @@ def add_conv2_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conv2", type=non_negative_int, metavar="K", help=argparse.SUPPRESS)
 
 
+@draws("filters", options=add_conv2_option)
 def filters_command(args: argparse.Namespace) -> int:
     if getattr(args, "conv2", None) is not None:
         args.layer, args.filter = "conv2", args.conv2
@@ -166,6 +168,7 @@ def filters_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@draws("activations")
 def activations_command(args: argparse.Namespace) -> int:
     from engine.models.layers import convolutions
 
@@ -216,6 +219,7 @@ def numbers_table(values: np.ndarray, offsets: list[int], fmt: str, title: str) 
     return table
 
 
+@draws("occlude")
 def occlude_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
     subject.check_index(args.image)
@@ -282,6 +286,7 @@ def add_through_option(parser: argparse.ArgumentParser) -> None:
                              " every moment kept (the run's snapshots, then its best)")  # fmt: skip
 
 
+@draws("histograms", options=add_through_option)
 def histograms_command(args: argparse.Namespace) -> int:
     from engine.analyses import ANALYSES
     from tui.draw.histograms import bins_for, spread_table, through_table
@@ -329,6 +334,7 @@ def moment_label(args: argparse.Namespace) -> str:
     return f"{moment}.pt" if moment in ("best", "last") else f"weights at {moment}"
 
 
+@draws("top-images")
 def top_images_command(args: argparse.Namespace) -> int:
     """The channel's strongest test images, the receptive field at each peak bright and the
     rest dimmed, with the channel's filter."""
@@ -361,6 +367,7 @@ def top_images_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@draws("confusions")
 def confusions_command(args: argparse.Namespace) -> int:
     """The most confused pairs as a table, then one pair's images with their probabilities."""
     subject = load_subject(args)
@@ -440,6 +447,7 @@ def embedding_through(args: argparse.Namespace) -> int:
     return 0
 
 
+@draws("embedding", options=add_embedding_through_option)
 def embedding_command(args: argparse.Namespace) -> int:
     """The test images as a scatter of digits, misclassified ones marked, and the silhouette."""
     from tui.draw.charts import scatter_by_class
@@ -461,14 +469,3 @@ def embedding_command(args: argparse.Namespace) -> int:
                                    width=min(console.width, 120), height=height,
                                    colour=render.colour_enabled(args.ascii, console)))  # fmt: skip
     return 0
-
-
-def handlers() -> dict:
-    return {"predict": predict_command, "occlude": occlude_command, "filters": filters_command,
-            "activations": activations_command, "histograms": histograms_command,
-            "top-images": top_images_command, "confusions": confusions_command,
-            "embedding": embedding_command}  # fmt: skip
-
-
-EXTRA_OPTIONS = {"filters": add_conv2_option, "histograms": add_through_option,
-                 "embedding": add_embedding_through_option}  # fmt: skip

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
+from engine.analyses import ANALYSES
 from engine.analyses.inside import ATTRIBUTION
 from engine.config import ATTRIBUTION_METHODS
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
@@ -19,10 +20,15 @@ from tui.widgets.chart_view import ChartView
 METHODS = ATTRIBUTION_METHODS
 
 
+ANALYSIS = ANALYSES["attribute"]  # what it draws (its entry in catalogue.py says the same)
+
+
 class AttributionScreen(ExperimentScreen):
     """n/p change the image, t/T the class explained (from the predicted one)."""
 
-    STUDY_SECTION = "4"
+    ANALYSIS = ANALYSIS
+
+    STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "compute"  # , and . step through the run's snapshots
     BINDINGS = [
         Binding("n", "image(1)", "Next image"),

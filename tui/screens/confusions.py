@@ -23,6 +23,8 @@ class ConfusionsScreen(ExperimentScreen):
     """Arrows move over the matrix (rows: the true digit, columns: the predicted one); Enter
     shows that pair's images; , and . step through the run's moments."""
 
+    ANALYSIS = ANALYSIS
+
     STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "compute"
     BINDINGS = [Binding("enter", "show_pair", "Images of the pair under the cursor")]

@@ -21,6 +21,8 @@ ANALYSIS = ANALYSES["embedding"]
 class EmbeddingScreen(ExperimentScreen):
     """A scatter of the test images at the moment shown; the silhouette at every moment."""
 
+    ANALYSIS = ANALYSIS
+
     BINDINGS = [Binding("n", "next_layer", "Next layer")]
     STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "show_moment_map"

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
+from engine.analyses import ANALYSES
 from tui.draw import render
 from tui.screens.base import LOADING, ExperimentScreen
 
@@ -26,8 +27,13 @@ def views_of(model) -> list[tuple[str, str | None]]:
     return [*(("filters", n) for n in convs), *(("activations", n) for n in convs)]
 
 
+ANALYSIS = ANALYSES["filters"]  # what it draws (its entry in catalogue.py says the same)
+
+
 class FiltersScreen(ExperimentScreen):
     """v cycles the view; [ ] change the filter K; n/p change the image."""
+
+    ANALYSIS = ANALYSIS
 
     BINDINGS = [
         Binding("v", "next_view", "Next view"),
@@ -45,7 +51,7 @@ class FiltersScreen(ExperimentScreen):
     views: list = [("filters", None)]
     k_views: list = []  # the views that show one filter K
 
-    STUDY_SECTION = "4"
+    STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "draw"
     # , and . step through the run's snapshots
     filter_k: reactive[int] = reactive(0)

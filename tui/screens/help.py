@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.experiments import experiments
+from tui.screens.catalogue import experiments
 
 
 @cache

@@ -10,14 +10,19 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
+from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen
+
+ANALYSIS = ANALYSES["histograms"]  # what it draws (its entry in catalogue.py says the same)
 
 
 class HistogramsScreen(ExperimentScreen):
     """One row per weighted layer: its weights' and gradients' histograms."""
 
+    ANALYSIS = ANALYSIS
+
     BINDINGS = [Binding("t", "through", "Every moment's gradients")]
-    STUDY_SECTION = "3"
+    STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "draw"  # , and . step through the run's snapshots
     through: reactive[bool] = reactive(False)
     """Also the gradient's size per layer at every moment kept (t)."""
@@ -37,12 +42,11 @@ class HistogramsScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
-        from engine.analyses import ANALYSES
         from tui.draw.histograms import bins_for, spread_table
 
         subject = self.app.subject()
         bins = bins_for(self.size.width)
-        result = ANALYSES["histograms"].run(subject, {"bins": bins})
+        result = ANALYSIS.run(subject, {"bins": bins})
         moment = self.app.moment or f"{self.app.checkpoint}.pt"
         title = f"{moment} — each layer's weights and gradients (, . earlier/later, space plays)"
         table = spread_table(result, ascii_only=not self.app.settings.colour)
@@ -52,11 +56,10 @@ class HistogramsScreen(ExperimentScreen):
 
     def every_moment(self):
         """The gradient/weight ratio of each layer at every moment the run kept."""
-        from engine.analyses import ANALYSES
         from tui.draw.histograms import through_table
 
         _, series = self.app.moment_series()
-        results = [ANALYSES["histograms"].run(self.app.subject(checkpoint=m)) for m in series]
+        results = [ANALYSIS.run(self.app.subject(checkpoint=m)) for m in series]
         return through_table(series, results)
 
     def watch_through(self) -> None:

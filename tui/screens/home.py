@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
-from tui.experiments import experiments
+from tui.screens.catalogue import experiments
 from tui.widgets.runs_table import RunsTable
 
 # The home lists this many of the newest runs; the Runs screen (3) lists every one.

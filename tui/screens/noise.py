@@ -19,6 +19,8 @@ ANALYSIS = NOISE
 class NoiseScreen(StepSettings, ExperimentScreen):
     """s/S change the source digit, t/T the target; the attack reruns at once."""
 
+    ANALYSIS = ANALYSIS
+
     STUDY_SECTION = ANALYSIS.study_section
     RETRY = "run_attack"
 

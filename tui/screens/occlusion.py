@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
+from engine.analyses import ANALYSES
 from engine.analyses.inside import OCCLUSION
 from tui.graphics import PIXEL_MODES
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
@@ -19,8 +20,13 @@ from tui.widgets.array_view import ArrayView
 PATCH, STRIDE, FILL = (OCCLUSION.parameter(name) for name in ("patch", "stride", "fill"))
 
 
+ANALYSIS = ANALYSES["occlude"]  # what it draws (its entry in catalogue.py says the same)
+
+
 class OcclusionScreen(ExperimentScreen):
     """+/- patch size, s/S stride, n/p image, arrows move the cursor over the maps."""
+
+    ANALYSIS = ANALYSIS
 
     BINDINGS = [
         Binding("plus", "patch(2)", "Patch +", key_display="+"),
@@ -39,7 +45,7 @@ class OcclusionScreen(ExperimentScreen):
     patch: reactive[int] = reactive(PATCH.default)
     """Patch size in pixels."""
 
-    STUDY_SECTION = "4"
+    STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "compute"  # , and . step through the run's snapshots
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     stride: reactive[int] = reactive(STRIDE.default)

@@ -10,18 +10,24 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
+from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
 
 PAGE = 8
 
 
+ANALYSIS = ANALYSES["predict"]  # what it draws (its entry in catalogue.py says the same)
+
+
 class PredictionsScreen(ExperimentScreen):
     """n/p page through the test set, r shows random digits, w toggles misclassified only."""
 
+    ANALYSIS = ANALYSIS
+
     RETRY = "show_page"
 
-    STUDY_SECTION = "4"
+    STUDY_SECTION = ANALYSIS.study_section
 
     BINDINGS = [
         Binding("n", "page(1)", "Next"),

@@ -35,6 +35,8 @@ def defence_runs(summaries) -> list:
 class RobustnessScreen(ExperimentScreen):
     """a cycles the attack, m overlays the runs of each defence; each starts again."""
 
+    ANALYSIS = ANALYSIS
+
     STUDY_SECTION = ANALYSIS.study_section
     RETRY = "start"
 

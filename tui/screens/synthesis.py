@@ -26,6 +26,8 @@ CLASSES = list(range(10))
 class SynthesisScreen(StepSettings, ExperimentScreen):
     """g starts (again, from a new start); m switches the method; c cancels."""
 
+    ANALYSIS = ANALYSIS
+
     STUDY_SECTION = ANALYSIS.study_section
     RETRY = "action_go"
 

@@ -22,6 +22,8 @@ ANALYSIS = TARGETED
 class TargetedScreen(StepSettings, ExperimentScreen):
     """t/T change the target, n/p the real image, g starts."""
 
+    ANALYSIS = ANALYSIS
+
     STUDY_SECTION = ANALYSIS.study_section
     RETRY = "action_go"
 

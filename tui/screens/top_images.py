@@ -21,6 +21,8 @@ SHOWN = ANALYSIS.default("count")  # nine images: a 3x3 gallery fits 80x24
 class TopImagesScreen(ExperimentScreen):
     """[ / ] the previous or next channel, v the next convolution."""
 
+    ANALYSIS = ANALYSIS
+
     STUDY_SECTION = ANALYSIS.study_section
     MOMENT_REDRAW = "compute"
 

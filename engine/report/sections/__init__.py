@@ -1,7 +1,7 @@
 """The report's sections in order. Each is a function of the report's context that returns
 a Section (or several), or None where it has nothing to say; adding one is a function in a
 module of its own and a line here. A declared analysis (engine.analyses) that no section
-draws by hand gets a section of its own from ``declared``."""
+marks as its drawing (``drawn.draws``) gets a section of its own from ``declared``."""
 
 from __future__ import annotations
 
@@ -10,34 +10,16 @@ from functools import partial
 
 from engine.report.context import Context
 from engine.report.document import Section
-from engine.report.sections import (
+from engine.report.sections import (  # each marks what it draws (drawn.draws)
     basics,
     breaking,
     declared,
     deeper,
+    drawn,
     extras,
     inside,
     sweeps,
     through,
-)
-
-# The declared analyses the sections below draw by hand.
-DRAWN = frozenset(
-    {
-        "predict",
-        "occlude",
-        "attribute",
-        "filters",
-        "activations",
-        "synthesize",
-        "targeted",
-        "noise",
-        "robustness",
-        "histograms",
-        "top-images",
-        "embedding",
-        "confusions",
-    }
 )
 
 SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]], ...] = (
@@ -58,7 +40,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]],
     ("top images", deeper.top_images),
     ("embedding", deeper.embedding),
     ("confusions", deeper.confusions),
-    ("other analyses", partial(declared.sections, drawn=DRAWN)),
+    ("other analyses", partial(declared.sections, drawn=drawn.DRAWN)),
     ("robust training", extras.defences),
     ("study", extras.study),
     ("sweeps", sweeps.sweeps),

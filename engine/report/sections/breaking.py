@@ -19,8 +19,10 @@ from engine.config import SYNTHESIS_DEFAULTS
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
+from engine.report.sections.drawn import draws
 
 
+@draws("synthesize")
 def synthesis(ctx: Context) -> Section:
     values = SYNTHESIZE.values(SYNTHESIZE.given("report"))
     result = SYNTHESIZE.run(ctx.subject(), values, cancel=ctx.cancel)
@@ -46,6 +48,7 @@ def synthesis(ctx: Context) -> Section:
     return section
 
 
+@draws("targeted")
 def targeted(ctx: Context) -> Section:
     from engine.attacks.noise import first_correct
 
@@ -74,6 +77,7 @@ def targeted(ctx: Context) -> Section:
     return section
 
 
+@draws("noise")
 def noise(ctx: Context) -> Section:
     values = NOISE.values(NOISE.given("report"))
     result = NOISE.run(ctx.subject(), values, cancel=ctx.cancel)
@@ -102,6 +106,7 @@ def noise(ctx: Context) -> Section:
     return section
 
 
+@draws("robustness")
 def robustness(ctx: Context) -> Section:
     from engine.attacks.catalogue import ATTACKS
 

@@ -10,11 +10,13 @@ from engine.analyses import ANALYSES
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Text
+from engine.report.sections.drawn import draws
 
 CHANNELS = 4  # the first convolution's channels shown, the most often firing first
 IMAGES = 6  # of each channel, and of the most confused pair
 
 
+@draws("top-images")
 def top_images(ctx: Context) -> Section:
     from engine.inside.channels import channel_peaks, field_picture
     from engine.models.layers import convolutions
@@ -48,6 +50,7 @@ def top_images(ctx: Context) -> Section:
     return section
 
 
+@draws("embedding")
 def embedding(ctx: Context) -> Section:
     analysis = ANALYSES["embedding"]
     found = analysis.run(ctx.subject(), cancel=ctx.cancel)
@@ -65,6 +68,7 @@ def embedding(ctx: Context) -> Section:
     return section
 
 
+@draws("confusions")
 def confusions(ctx: Context) -> Section:
     analysis = ANALYSES["confusions"]
     subject = ctx.subject()

@@ -9,12 +9,14 @@ from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
 from engine.report.sections.basics import percent
+from engine.report.sections.drawn import draws
 from engine.study_text import study_paragraphs
 
 DEFENCE_WORDS = {"fgsm-rs": "FGSM with a random start (Wong et al. 2020)",
                  "pgd": "PGD (Madry et al. 2018)", "trades": "TRADES (Zhang et al. 2019)"}  # fmt: skip
 
 
+@draws("attribute")
 def attribution(ctx: Context) -> Section:
     subject = ctx.subject()
     explanation = ATTRIBUTION.run(subject, cancel=ctx.cancel)  # the declared defaults

@@ -8,11 +8,13 @@ from engine.analyses.inside import ACTIVATIONS, FILTERS, OCCLUSION
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Text, study_paragraph
+from engine.report.sections.drawn import draws
 
 SAMPLE_SEED = 0  # the random test images shown
 SAMPLES = 16
 
 
+@draws("predict")
 def predictions(ctx: Context) -> Section:
     from engine.inside.network import misclassified, predict
 
@@ -41,6 +43,7 @@ def predictions(ctx: Context) -> Section:
     return section
 
 
+@draws("filters", "activations")
 def filters(ctx: Context) -> Section:
     """Each convolution's filters (a layer reading several channels: its filter 0 at each
     input depth), and the first two convolutions' maps of the study's image; the layers are
@@ -74,6 +77,7 @@ def filters(ctx: Context) -> Section:
     return section
 
 
+@draws("occlude")
 def occlusion(ctx: Context) -> Section:
     subject = ctx.subject()
     result = OCCLUSION.run(subject, cancel=ctx.cancel)  # the declared defaults: the study's

@@ -12,6 +12,7 @@ from engine.errors import UserFacing
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text
+from engine.report.sections.drawn import draws
 
 MOMENTS = 6  # pictures side by side: enough to see the change, few enough to read
 FILTERS_SHOWN = 8
@@ -39,6 +40,7 @@ def chosen_moments(kept: list[str], most: int = MOMENTS) -> list[str]:
     return [m for m in kept if m in wanted][:most]
 
 
+@draws("histograms")
 def through_training(ctx: Context) -> Section | None:
     from engine.runs import snapshots
     from engine.subject import Subjects

@@ -1,4 +1,7 @@
-"""The experiments of the study (assets/study.md) as the home screen and the command palette list them."""
+"""The screens' catalogue: the experiments of the study (assets/study.md) as the home screen,
+the command palette and `?` list them. An entry that draws a declared analysis names it
+(``analyses``), and its title and description are the declaration's; the screen says the
+same where it is written (its ``ANALYSIS``; a test keeps the two together)."""
 
 from __future__ import annotations
 
@@ -8,20 +11,35 @@ from dataclasses import dataclass, field
 from textual.screen import Screen
 
 from engine.analyses import ANALYSES
-from engine.attacks.catalogue import ATTACKS
-from engine.config import ATTRIBUTION_METHODS
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One entry: its number key, title, one-line description and screen."""
+    """One entry: its key and screen, and either the declared analyses the screen draws (the
+    first gives the description) or a title and description of its own."""
 
     key: str
-    title: str
-    description: str
     screen: Callable[[], type[Screen]]  # the screen's class, imported when first opened
+    analyses: tuple[str, ...] = ()  # the declared analyses (engine.analyses) it draws
+    own_title: str = ""
+    own_description: str = ""
     options: dict = field(default_factory=dict)
-    analysis: str = ""  # the declared analysis (engine.analyses) the screen draws, if any
+
+    @property
+    def analysis(self) -> str:
+        """The declared analysis the screen draws ('' for none)."""
+        return self.analyses[0] if self.analyses else ""
+
+    @property
+    def title(self) -> str:
+        if self.own_title:
+            return self.own_title
+        titles = [ANALYSES[name].title for name in self.analyses]
+        return " and ".join([titles[0], *(t[0].lower() + t[1:] for t in titles[1:])])
+
+    @property
+    def description(self) -> str:
+        return self.own_description or ANALYSES[self.analyses[0]].about
 
     def make_screen(self) -> Screen:
         return self.screen()(**self.options)
@@ -144,46 +162,32 @@ def _draw() -> type[Screen]:
 
 
 EXPERIMENTS = [
-    Experiment("1", "Train convnet", "train the plain CNN and watch it learn (study §3)",
-               _train, {"model": "convnet"}),
-    Experiment("2", "Train convnet-bn", "the same network with BatchNorm",
-               _train, {"model": "convnet-bn"}),
-    Experiment("3", "Runs and comparison", "every run; overlay curves, figures side by side",
-               _runs),
-    Experiment("u", "Studies", "comparisons over seeds: means, intervals, a paired test",
-               _studies),
-    Experiment("w", "Sweeps", "searches over settings with Optuna: trials, best, importances",
-               _sweeps),
-    Experiment("4", "Architecture", "shapes, parameters, neurons, multiply-adds per layer",
-               _architecture),
-    Experiment("5", "Predictions", "test digits with true and predicted labels",
-               _predictions, analysis="predict"),
-    Experiment("6", "Filters and activations", "each convolution's filters and feature maps",
-               _filters, analysis="filters"),
-    Experiment("7", "Occlusion", "slide a patch over a digit: where does the network look?",
-               _occlusion, analysis="occlude"),
-    Experiment("8", "Class synthesis", "from noise, images the network calls 0-9 for sure",
-               _synthesis, analysis="synthesize"),
-    Experiment("9", "Targeted attack", "an image near a real digit, called another digit",
-               _targeted, analysis="targeted"),
-    Experiment("0", "Adding noise", "noise that turns a real digit into any other",
-               _noise, analysis="noise"),
-    Experiment("a", "Attribution",
-               f"{len(ATTRIBUTION_METHODS)} methods say which pixels made the answer, and how"
-               " faithfully", _attribution, analysis="attribute"),
-    Experiment("r", "Robustness",
-               f"test accuracy against epsilon under {len(ATTACKS) - 1} attacks, or"
-               " the worst of them", _robustness, analysis="robustness"),
-    Experiment("h", "Histograms", "each layer's weights and gradients, at any moment of"
-               " training", _histograms, analysis="histograms"),
-    Experiment("d", "Draw", "draw a digit and watch the prediction change",
-               _draw),
-    Experiment("c", ANALYSES["top-images"].title, ANALYSES["top-images"].about, _top_images,
-               analysis="top-images"),
-    Experiment("x", ANALYSES["confusions"].title, ANALYSES["confusions"].about, _confusions,
-               analysis="confusions"),
-    Experiment("e", ANALYSES["embedding"].title, ANALYSES["embedding"].about, _embedding,
-               analysis="embedding"),
+    Experiment("1", _train, own_title="Train convnet", options={"model": "convnet"},
+               own_description="train the plain CNN and watch it learn (study §3)"),
+    Experiment("2", _train, own_title="Train convnet-bn", options={"model": "convnet-bn"},
+               own_description="the same network with BatchNorm"),
+    Experiment("3", _runs, own_title="Runs and comparison",
+               own_description="every run; overlay curves, figures side by side"),
+    Experiment("u", _studies, own_title="Studies",
+               own_description="comparisons over seeds: means, intervals, a paired test"),
+    Experiment("w", _sweeps, own_title="Sweeps",
+               own_description="searches over settings with Optuna: trials, best, importances"),
+    Experiment("4", _architecture, own_title="Architecture",
+               own_description="shapes, parameters, neurons, multiply-adds per layer"),
+    Experiment("5", _predictions, ("predict",)),
+    Experiment("6", _filters, ("filters", "activations")),
+    Experiment("7", _occlusion, ("occlude",)),
+    Experiment("8", _synthesis, ("synthesize",)),
+    Experiment("9", _targeted, ("targeted",)),
+    Experiment("0", _noise, ("noise",)),
+    Experiment("a", _attribution, ("attribute",)),
+    Experiment("r", _robustness, ("robustness",)),
+    Experiment("h", _histograms, ("histograms",)),
+    Experiment("d", _draw, own_title="Draw",
+               own_description="draw a digit and watch the prediction change"),
+    Experiment("c", _top_images, ("top-images",)),
+    Experiment("x", _confusions, ("confusions",)),
+    Experiment("e", _embedding, ("embedding",)),
 ]  # fmt: skip
 
 
@@ -194,11 +198,10 @@ FREE_KEYS = "fglmnoptyz"
 def experiments() -> list[Experiment]:
     """The study's experiments, then every declared analysis that has no screen of its own
     (drawn by the generic analysis screen), each with a free key."""
-    drawn = {e.analysis for e in EXPERIMENTS}
+    drawn = {name for e in EXPERIMENTS for name in e.analyses}
     undrawn = [a for a in ANALYSES.values() if a.in_app and a.name not in drawn]
     generic = [
-        Experiment(key, analysis.title, analysis.about, _analysis, {"name": analysis.name},
-                   analysis=analysis.name)
+        Experiment(key, _analysis, (analysis.name,), options={"name": analysis.name})
         for key, analysis in zip(FREE_KEYS, undrawn, strict=False)
-    ]  # fmt: skip
+    ]
     return [*EXPERIMENTS, *generic]
