@@ -16,7 +16,7 @@ from engine.data import Dataset, Split, load_dataset
 from engine.errors import CheckpointError, UserFacing
 from engine.locations import data_cache
 from engine.models.files import changed_since
-from engine.runs.snapshots import path_of
+from engine.runs.snapshots import Moment
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,7 @@ class Subject:
 
 def checkpoint_version(run_dir: Path, checkpoint: str) -> tuple[int, int]:
     """What identifies one written state of a checkpoint file: (mtime_ns, size)."""
-    if checkpoint in ("best", "last"):
-        path = run_dir / f"{checkpoint}.pt"
-    else:
-        path = path_of(run_dir, checkpoint)  # a snapshot, or one line naming those kept
+    path = Moment.parse(checkpoint).path(run_dir)  # a snapshot: or one line naming those kept
     try:
         stat = path.lstat()
     except FileNotFoundError:

@@ -161,7 +161,7 @@ class MnistApp(App):
         from engine.runs import snapshots
 
         run_dir = runs.find_run(self.settings.home, self.selected_run or "latest")
-        return run_dir, [*snapshots.moments(run_dir), self.checkpoint]
+        return run_dir, snapshots.series(run_dir, self.checkpoint)
 
     def step_moment(self, step: int) -> str:
         """Move the analyses' weights one moment back or forward through the selected run's

@@ -97,9 +97,10 @@ class TensorBoardLog:
 
     def step_of(self, moment: str) -> int:
         """The batches trained at ``moment`` (best and last: the end of the run)."""
-        if moment in ("best", "last"):
+        moment = snapshots.Moment.parse(moment)
+        if moment.is_checkpoint:
             return self.last_step()
-        kind, number = snapshots.order_key(moment)  # (0: start, 1: batch:N, 2: epoch:N, N)
+        kind, number = moment.order  # (0: start, 1: batch:N, 2: epoch:N; N)
         return number * (self.batches if kind == 2 else 1)
 
     def subject(self, moment: str):

@@ -18,52 +18,97 @@ from engine.errors import CheckpointError, SettingError
 
 FOLDER = "snapshots"
 EARLY_BATCHES = (10, 50, 200)  # of the first epoch, where the weights change most
+CHECKPOINTS = ("best", "last")  # the run's own checkpoints, best.pt and last.pt
 MOMENT = re.compile(r"^(start|batch:(\d+)|epoch:(\d+)|best|last)$")
 
 
+class Moment(str):
+    """A moment of a run whose weights can be looked at: ``start``, ``batch:N`` (of the first
+    epoch), ``epoch:N``, or one of its checkpoints, ``best`` and ``last``. Written as that
+    text (a ``str``: a key, a JSON value, an argument), parsed once (``parse``), and it knows
+    its words (``label``), its place in training (``order``) and its file (``path``)."""
+
+    @classmethod
+    def parse(cls, text: str) -> Moment:
+        """SettingError naming what a moment may be, where ``text`` is none."""
+        if isinstance(text, Moment):
+            return text
+        text = str(text).strip()
+        if not MOMENT.match(text):
+            raise SettingError(f"{text!r} is not a moment: start, batch:N (of the first epoch),"
+                               " epoch:N, best or last")  # fmt: skip
+        return cls(text)
+
+    @classmethod
+    def asked(cls, epoch: int | None = None, at: str | None = None,
+              checkpoint: str = "best") -> Moment:  # fmt: skip
+        """The moment the front ends' options name: --at, else --epoch N, else the checkpoint."""
+        return cls.parse(at or (f"epoch:{epoch}" if epoch else checkpoint))
+
+    @property
+    def is_checkpoint(self) -> bool:
+        return self in CHECKPOINTS
+
+    @property
+    def label(self) -> str:
+        """'best.pt', or 'weights at epoch:3'."""
+        return f"{self}.pt" if self.is_checkpoint else f"weights at {self}"
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Its place in training: (0: start, 1: batch:N, 2: epoch:N, 3: a checkpoint; N)."""
+        if self == "start" or self.is_checkpoint:
+            return (3 if self.is_checkpoint else 0, 0)
+        kind, _, number = self.partition(":")
+        return (1 if kind == "batch" else 2, int(number))
+
+    @property
+    def file_name(self) -> str:
+        return self.replace(":", "-") + ".pt"
+
+    def path(self, run_dir: Path) -> Path:
+        """Its file in the run: best.pt and last.pt, or a snapshot; CheckpointError with the
+        moments there are when the run did not keep it."""
+        return path_of(run_dir, self)
+
+
 def file_name(moment: str) -> str:
-    return moment.replace(":", "-") + ".pt"
+    return Moment.parse(moment).file_name
 
 
-def moment_of(name: str) -> str | None:
-    stem = name.removesuffix(".pt")
-    moment = stem.replace("-", ":", 1)
-    return moment if name.endswith(".pt") and MOMENT.match(moment) else None
+def moment_of(name: str) -> Moment | None:
+    """The moment a snapshot's file name holds, if it holds one."""
+    moment = name.removesuffix(".pt").replace("-", ":", 1)
+    return Moment(moment) if name.endswith(".pt") and MOMENT.match(moment) else None
 
 
-def check_moment(text: str) -> str:
+def check_moment(text: str) -> Moment:
     """``start``, ``batch:N``, ``epoch:N`` (or ``best``, ``last``); SettingError if not."""
-    if not MOMENT.match(text):
-        raise SettingError(f"{text!r} is not a moment: start, batch:N (of the first epoch),"
-                           " epoch:N, best or last")  # fmt: skip
-    return text
+    return Moment.parse(text)
 
 
-def order_key(moment: str) -> tuple[int, int]:
-    if moment == "start":
-        return (0, 0)
-    kind, _, number = moment.partition(":")
-    return (1, int(number)) if kind == "batch" else (2, int(number))
-
-
-def moments(run_dir: Path) -> list[str]:
+def moments(run_dir: Path) -> list[Moment]:
     """The moments a run has kept, in training order."""
     folder = run_dir / FOLDER
     if folder.is_symlink() or not folder.is_dir():
         return []
-    found = [
-        m for m in (moment_of(p.name) for p in folder.iterdir()) if m and m not in ("best", "last")
-    ]
-    return sorted(found, key=order_key)
+    found = [m for m in (moment_of(p.name) for p in folder.iterdir()) if m and not m.is_checkpoint]
+    return sorted(found, key=lambda m: m.order)
+
+
+def series(run_dir: Path, checkpoint: str = "best") -> list[Moment]:
+    """A run's moments through training, as the analyses step through them: its snapshots,
+    then the checkpoint they look at otherwise."""
+    return [*moments(run_dir), Moment.parse(checkpoint)]
 
 
 def path_of(run_dir: Path, moment: str) -> Path:
     """The file of a moment: best.pt and last.pt, or a snapshot; CheckpointError with the
     moments there are when the run did not keep it."""
-    check_moment(moment)
-    if moment in ("best", "last"):
+    moment = Moment.parse(moment)
+    if moment.is_checkpoint:
         return run_dir / f"{moment}.pt"
-    path = run_dir / FOLDER / file_name(moment)
+    path = run_dir / FOLDER / moment.file_name
     if path.is_symlink():
         raise CheckpointError(f"run {run_dir.name}: its snapshot {FOLDER}/{path.name} is a link;"
                               " run files are not followed outside the run")  # fmt: skip

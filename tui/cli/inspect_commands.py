@@ -304,12 +304,12 @@ def histograms_command(args: argparse.Namespace) -> int:
         console.print(f"[bold]Weights and gradients[/] — {subject.run_id}, {moment_label(args)}")
         console.print(spread_table(result, ascii_only))
         return 0
-    from engine.runs.snapshots import moments
+    from engine.runs.snapshots import series as moment_series
     from engine.subject import Subjects
 
     run_dir = runs.find_run(args.home_path, args.run)
     args.run, args.epoch = run_dir.name, None
-    series = [*moments(run_dir), args.checkpoint]
+    series = moment_series(run_dir, args.checkpoint)
     if len(series) == 1:
         print(f"note: run {run_dir.name} kept no snapshots (imported, or trained with --snapshots"
               f" none): only its {args.checkpoint}.pt is shown", file=sys.stderr)  # fmt: skip
@@ -330,8 +330,7 @@ def histograms_command(args: argparse.Namespace) -> int:
 def moment_label(args: argparse.Namespace) -> str:
     from tui.cli.subject import moment_of
 
-    moment = moment_of(args)
-    return f"{moment}.pt" if moment in ("best", "last") else f"weights at {moment}"
+    return moment_of(args).label
 
 
 @draws("top-images")
@@ -411,14 +410,14 @@ def add_embedding_through_option(parser: argparse.ArgumentParser) -> None:
 def embedding_through(args: argparse.Namespace) -> int:
     """Every moment's silhouette on one set of PCA axes (fitted on the last moment)."""
     from engine.inside.embedding import through_training
-    from engine.runs.snapshots import moments
+    from engine.runs.snapshots import series as moment_series
     from engine.subject import Subjects
     from tui.draw.charts import chart_xy, scatter_by_class
 
     if args.method != "pca":
         raise UserError("--through fits one set of PCA axes for every moment: use --method pca")
     run_dir = runs.find_run(args.home_path, args.run)
-    series = [*moments(run_dir), args.checkpoint]
+    series = moment_series(run_dir, args.checkpoint)
     source = Subjects(args.home_path)  # the test images read once, not once a moment
     maps = through_training(lambda moment: source.get(run_dir, moment), series, args.layer,
                             args.images, args.seed)  # fmt: skip

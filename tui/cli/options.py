@@ -19,6 +19,7 @@ from engine.config import (
     recipe_config,
 )
 from engine.errors import SettingError, UserFacing
+from engine.runs.snapshots import CHECKPOINTS
 
 
 class Parser(argparse.ArgumentParser):
@@ -252,7 +253,7 @@ def add_subject_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", nargs="?", default="latest",
                         help="run id, id prefix, or 'latest' (default: the newest run with a"
                         " best checkpoint)")  # fmt: skip
-    parser.add_argument("--checkpoint", choices=["best", "last"], default="best",
+    parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
                         help="which checkpoint of the run (default: best)")  # fmt: skip
     add_moment_options(parser)
     parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")

@@ -7,14 +7,13 @@ import argparse
 import sys
 
 
-def moment_of(args: argparse.Namespace) -> str:
-    """The weights asked for: --at, --epoch N, else --checkpoint (best or last; best where
-    the command has no --checkpoint)."""
-    if getattr(args, "at", None):
-        return args.at
-    if getattr(args, "epoch", None):
-        return f"epoch:{args.epoch}"
-    return getattr(args, "checkpoint", "best")
+def moment_of(args: argparse.Namespace):
+    """The weights asked for (engine.runs.snapshots.Moment): --at, --epoch N, else
+    --checkpoint (best where the command has no --checkpoint)."""
+    from engine.runs.snapshots import Moment
+
+    return Moment.asked(getattr(args, "epoch", None), getattr(args, "at", None),
+                        getattr(args, "checkpoint", "best"))  # fmt: skip
 
 
 def load_subject(args: argparse.Namespace):
@@ -27,8 +26,7 @@ def load_subject(args: argparse.Namespace):
     run_dir = runs.find_run(args.home_path, args.run)
     moment = moment_of(args)
     if args.run != run_dir.name:
-        shown = f"{moment}.pt" if moment in ("best", "last") else f"its weights at {moment}"
-        print(f"using run {run_dir.name} ({shown})", file=sys.stderr)
+        print(f"using run {run_dir.name} ({moment.label})", file=sys.stderr)
     device = resolve_device(getattr(args, "device", "cpu"))
     subject = load(args.home_path, run_dir, moment, str(device))
     if subject.notice:
