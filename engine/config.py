@@ -46,17 +46,6 @@ PRECISIONS = ("auto", "bf16", "fp32")
 # The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
 OCCLUSION_STRIDE = 2
-# The attribution methods, by the names the CLI and the app use (engine.inside.attribution computes
-# them; named here so that listing them needs no torch).
-ATTRIBUTION_METHODS = (
-    "saliency",
-    "input-x-gradient",
-    "integrated-gradients",
-    "smoothgrad",
-    "gradcam",
-    "deeplift",
-    "occlusion",
-)
 # The targeted attack's weight of the MSE term (the study's): small, so the network is fooled
 # fast while the image drifts from the digit; around 300 it stays close (see the README).
 TARGETED_BETA = 0.001

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from engine.analyses.declaration import Analysis, count, image, parameter, register, seed
 from engine.config import (
-    ATTRIBUTION_METHODS,
     HISTOGRAM_BINS,
     OCCLUSION_PATCH,
     OCCLUSION_STRIDE,
     RANDOM_IMAGES,
 )
+from engine.inside.attribution_methods import METHODS
 
 
 def layer_name(help: str):
@@ -32,19 +32,18 @@ OCCLUSION = register(Analysis(
 
 ATTRIBUTION = register(Analysis(
     name="attribute", title="Attribution", study_section="4",
-    about=f"attribution maps by {len(ATTRIBUTION_METHODS)} methods side by side, with their"
-    " faithfulness",
-    description="Which pixels made the network say what it said: saliency, input x"
-    " gradient, integrated gradients, SmoothGrad, Grad-CAM, DeepLIFT (all from Captum) and"
-    " occlusion, for one test image and class, each with its deletion curve (remove the"
-    " most important pixels first; the faster P(class) falls, the more faithful the map)."
-    " With --class-view, each method's mean map over the correctly classified images of"
-    " each digit.",
+    about=f"attribution maps by {len(METHODS)} methods side by side, with their faithfulness",
+    description="Which pixels made the network say what it said, for one test image and"
+    " class, by each method — " + "; ".join(f"{name}: {m.about}" for name, m in METHODS.items())
+    + " (all but occlusion from Captum) — each with its deletion curve (remove the most"
+    " important pixels first; the faster P(class) falls, the more faithful the map). With"
+    " --class-view, each method's mean map over the correctly classified images of each"
+    " digit.",
     compute="engine.inside.attribution:explanation_of",
     parameters=(
         image(),
         parameter("method", str, "all", "the method, or all of them",
-                  choices=(*ATTRIBUTION_METHODS, "all")),
+                  choices=(*METHODS, "all")),
         parameter("target", int, None, "the class to explain (blank: the predicted one)",
                   minimum=0, maximum=9, optional=True, metavar="T"),
         layer_name("Grad-CAM's convolution (blank: the last one)"),

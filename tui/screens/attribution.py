@@ -12,12 +12,12 @@ from textual.widgets import Footer, Header, Static
 
 from engine.analyses import ANALYSES
 from engine.analyses.inside import ATTRIBUTION
-from engine.config import ATTRIBUTION_METHODS
+from engine.inside.attribution_methods import METHODS as REGISTERED
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
 
-METHODS = ATTRIBUTION_METHODS
+METHODS = tuple(REGISTERED)
 
 
 ANALYSIS = ANALYSES["attribute"]  # what it draws (its entry in catalogue.py says the same)
