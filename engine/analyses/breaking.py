@@ -16,12 +16,14 @@ from engine.attacks.catalogue import ATTACKS
 from engine.config import (
     APGD_STEPS,
     APGD_TARGETS,
+    ATTACK_BATCH,
     LARGEST,
     MOST_EPS,
     NOISE_STEP_SIZE,
     NOISE_STEPS,
     PGD_ALPHA,
     PGD_STEPS,
+    ROBUSTNESS_ATTACK,
     ROBUSTNESS_EPS,
     SQUARE_QUERIES,
     SYNTHESIS_DEFAULTS,
@@ -130,7 +132,8 @@ ROBUSTNESS = register(Analysis(
     parameters=(
         parameter("eps", float, ROBUSTNESS_EPS, "epsilons", minimum=0, maximum=1, many=True,
                   most=MOST_EPS, metavar="EPS"),
-        parameter("attack", str, "fgsm", "the attack (see above)", choices=ATTACKS.keys()),  # live: a new attack class is a choice
+        parameter("attack", str, ROBUSTNESS_ATTACK, "the attack (see above)",
+                  choices=ATTACKS.keys()),  # live: a new attack class is a choice
         count("restarts", 1, "random restarts of pgd (with --random-start) and of the APGD"
               " attacks; an image must survive every one"),
         count("queries", SQUARE_QUERIES, "the square attack's queries per image (AutoAttack's);"
@@ -140,7 +143,7 @@ ROBUSTNESS = register(Analysis(
               " other class, as AutoAttack; fewer is faster)", maximum=9),
         count("limit", None, "attack only the first N test images", optional=True, metavar="N"),
         *PGD_PARAMETERS,
-        count("batch_size", 500, "images attacked together (larger is faster on a GPU; the"
+        count("batch_size", ATTACK_BATCH, "images attacked together (larger is faster on a GPU; the"
               " Square Attack's random draws follow the batches)", metavar="N"),
     ),
     # the app answers within seconds on a CPU; the report attacks the same first images

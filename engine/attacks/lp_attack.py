@@ -9,9 +9,10 @@ import torch
 from engine import events as ev
 from engine.attacks.catalogue import make_attack
 from engine.attacks.start import check_cancel
+from engine.config import ATTACK_BATCH
 from engine.pixels import PixelModel, to_pixels
 
-BATCH = 500
+BATCH = ATTACK_BATCH
 
 
 @dataclass(frozen=True)

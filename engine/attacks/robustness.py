@@ -14,7 +14,14 @@ from torch import nn
 from engine import events as ev
 from engine.attacks.catalogue import ATTACKS, make_attack
 from engine.attacks.start import check_cancel, device_of
-from engine.config import APGD_TARGETS, PGD_ALPHA, PGD_STEPS, SQUARE_QUERIES
+from engine.config import (
+    APGD_TARGETS,
+    ATTACK_BATCH,
+    PGD_ALPHA,
+    PGD_STEPS,
+    ROBUSTNESS_ATTACK,
+    SQUARE_QUERIES,
+)
 from engine.data import Split
 from engine.errors import SettingError
 from engine.pixels import to_pixels
@@ -24,12 +31,12 @@ def robustness_curve(
     model: nn.Module,
     split: Split,
     eps_values: list[float],
-    attack: str = "fgsm",
+    attack: str = ROBUSTNESS_ATTACK,
     limit: int | None = None,
     steps: int = PGD_STEPS,
     alpha: float = PGD_ALPHA,
     random_start: bool = False,
-    batch_size: int = 500,
+    batch_size: int = ATTACK_BATCH,
     emit: ev.Emit = ev.ignore,
     cancel=None,
     restarts: int = 1,

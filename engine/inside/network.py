@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engine.config import RANDOM_IMAGES
+from engine.config import RANDOM_IMAGES, SCORING_BATCH
 from engine.data import Split, normalise
 from engine.errors import SettingError
 from engine.models.layers import HOOKED, convolutions, execution_order, linears
@@ -35,7 +35,7 @@ def check_index(split: Split, index: int) -> None:
 
 
 def predict(
-    model: nn.Module, split: Split, indices: list[int], batch_size: int = 1000
+    model: nn.Module, split: Split, indices: list[int], batch_size: int = SCORING_BATCH
 ) -> list[Prediction]:
     """Softmax probabilities of ``model`` for the images at ``indices``."""
     for index in indices:
@@ -60,7 +60,7 @@ def predict(
     return found
 
 
-def misclassified(model: nn.Module, split: Split, batch_size: int = 1000) -> list[int]:
+def misclassified(model: nn.Module, split: Split, batch_size: int = SCORING_BATCH) -> list[int]:
     """Indices of the images ``model`` gets wrong."""
     predictions = predict(model, split, list(range(len(split))), batch_size)
     return [p.index for p in predictions if p.predicted != p.label]

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.config import SCORING_BATCH
 from engine.data import Split, batches
 
 
@@ -50,7 +51,7 @@ def per_class_accuracy(confusion: list[list[int]]) -> list[float]:
     return [row[i] / max(sum(row), 1) for i, row in enumerate(confusion)]
 
 
-def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> Evaluation:
+def evaluate(model: nn.Module, split: Split, batch_size: int = SCORING_BATCH) -> Evaluation:
     """Mean cross-entropy and accuracy of ``model`` (put in eval mode) over ``split``."""
     model.eval()
     start = time.perf_counter()

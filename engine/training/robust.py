@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.attacks.pgd import projected_steps
-from engine.config import ROBUST_VAL_IMAGES, ROBUST_VAL_STEPS, TrainConfig
+from engine.config import ATTACK_BATCH, ROBUST_VAL_IMAGES, ROBUST_VAL_STEPS, TrainConfig
 from engine.data import MEAN, STD, Split
 from engine.pixels import to_pixels
 
@@ -84,7 +84,8 @@ def adversarial_loss(
     return F.cross_entropy(forward(attacked), labels)
 
 
-def robust_accuracy(model: nn.Module, split: Split, eps: float, batch_size: int = 500) -> float:
+def robust_accuracy(model: nn.Module, split: Split, eps: float,
+                    batch_size: int = ATTACK_BATCH) -> float:  # fmt: skip
     """Accuracy of ``model`` (eval mode, normalised input) under PGD with
     ``ROBUST_VAL_STEPS`` steps of 2.5 eps / steps from a random start (seeded, so every
     epoch meets the same start) on the first ``ROBUST_VAL_IMAGES`` images of ``split``."""

@@ -26,7 +26,7 @@ from tui.cli import (  # attack, attribute and inspect: imported to mark their h
     study_commands,
     sweep_commands,
 )
-from tui.cli.options import Parser, add_shared_options
+from tui.cli.options import Parser, add_ascii, add_shared_options
 
 EXIT_USER_ERROR = 2
 GRAPHICS = ["auto", "halfblock", "ascii", "sixel", "kitty"]
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the app draws images: colour half-blocks (auto, halfblock), plain characters"
         " (ascii), or real pixels through textual-image (sixel, kitty; experimental)",
     )
-    parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+    add_ascii(parser)
     parser.add_argument(
         "--data",
         dest="app_data",

@@ -19,7 +19,7 @@ from engine.config import (
     recipe_config,
 )
 from engine.errors import SettingError, UserFacing
-from engine.runs.snapshots import CHECKPOINTS
+from engine.runs.snapshots import CHECKPOINTS, EARLY_BATCHES
 
 
 class Parser(argparse.ArgumentParser):
@@ -143,6 +143,10 @@ def check_ray_address(address: str, seconds: float = 3.0) -> None:
                         " head there (ray start --head) or use --executor local") from None  # fmt: skip
 
 
+def add_ascii(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+
+
 def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
@@ -244,8 +248,9 @@ def add_moment_options(parser: argparse.ArgumentParser, note: str = "") -> None:
                         help="the weights at the end of epoch N (a run keeps them unless"
                         " trained with --snapshots none)" + note)  # fmt: skip
     moment.add_argument("--at", type=moment_type, metavar="MOMENT",
-                        help="the weights at a moment: start, batch:10, batch:50, batch:200"
-                        " (of the first epoch), epoch:N" + note)  # fmt: skip
+                        help="the weights at a moment: start, "
+                        + ", ".join(f"batch:{n}" for n in EARLY_BATCHES)
+                        + " (of the first epoch), epoch:N" + note)  # fmt: skip
 
 
 def add_subject_options(parser: argparse.ArgumentParser) -> None:
@@ -256,6 +261,6 @@ def add_subject_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
                         help="which checkpoint of the run (default: best)")  # fmt: skip
     add_moment_options(parser)
-    parser.add_argument("--ascii", action="store_true", help="plain ASCII images, no colour")
+    add_ascii(parser)
     add_shared_options(parser)
     add_json(parser)

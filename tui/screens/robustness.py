@@ -50,7 +50,7 @@ class RobustnessScreen(ExperimentScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.attack = "fgsm"
+        self.attack = ANALYSIS.default("attack")
         self.random_start = False  # PGD from a random point in the eps ball
         self.limit: int | None = None  # test images attacked (None: the app's givens)
         self.inbox = EventInbox()
