@@ -11,6 +11,7 @@ from engine.config import MODEL_NAMES
 from tui.screens.base import ExperimentScreen
 
 MODELS = MODEL_NAMES  # m cycles through every network of the zoo
+COLUMNS = ("layer", "type", "input", "output", "parameters", "neurons", "mult-adds")
 
 
 class ArchitectureScreen(ExperimentScreen):
@@ -34,9 +35,6 @@ class ArchitectureScreen(ExperimentScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#layers", DataTable).add_columns(
-            "layer", "type", "input", "output", "parameters", "neurons", "mult-adds"
-        )
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -62,23 +60,21 @@ class ArchitectureScreen(ExperimentScreen):
 
     def show(self, summary) -> None:
         shape = lambda s: "x".join(map(str, s))  # noqa: E731
-        table = self.query_one("#layers", DataTable)
-        table.clear()
-        table.add_row(
-            "input", "", "", shape(summary.input_shape), "0", f"{summary.input_neurons:,}", "0"
-        )
+        rows = [["input", "", "", shape(summary.input_shape), "0", f"{summary.input_neurons:,}",
+                 "0"]]  # fmt: skip
         for r in summary.rows:
-            table.add_row(r.name, r.kind, shape(r.input_shape), shape(r.output_shape), f"{r.parameters:,}",
-                          f"{r.neurons:,}" if r.neurons else "-", f"{r.mult_adds:,}")  # fmt: skip
-        table.add_row(
-            "total",
-            "",
-            "",
-            "",
-            f"{summary.parameters:,}",
-            f"{summary.neurons:,}",
-            f"{summary.mult_adds:,}",
-        )
+            rows.append([r.name, r.kind, shape(r.input_shape), shape(r.output_shape),
+                         f"{r.parameters:,}", f"{r.neurons:,}" if r.neurons else "-",
+                         f"{r.mult_adds:,}"])  # fmt: skip
+        rows.append(["total", "", "", "", f"{summary.parameters:,}", f"{summary.neurons:,}",
+                     f"{summary.mult_adds:,}"])  # fmt: skip
+        table = self.query_one("#layers", DataTable)
+        table.clear(columns=True)
+        # each column as wide as its widest cell, given: the header is drawn at that width at
+        # once (left to the table, it could be drawn once before the rows widened it)
+        for i, label in enumerate(COLUMNS):
+            table.add_column(label, width=max(len(label), *(len(row[i]) for row in rows)))
+        table.add_rows(rows)
         self.query_one("#arch-title", Static).update(
             f"{summary.model}: shapes are channels x height x width"
         )
