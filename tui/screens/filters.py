@@ -27,7 +27,10 @@ def views_of(model) -> list[tuple[str, str | None]]:
     return [*(("filters", n) for n in convs), *(("activations", n) for n in convs)]
 
 
-ANALYSIS = ANALYSES["filters"]  # what it draws (its entry in catalogue.py says the same)
+ANALYSIS = ANALYSES["filters"]
+ACTIVATIONS = ANALYSES[
+    "activations"
+]  # drawn here too (6: filters and activations)  # what it draws (its entry in catalogue.py says the same)
 
 
 class FiltersScreen(ExperimentScreen):
@@ -98,8 +101,6 @@ class FiltersScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
-        from engine.inside.network import activations, filters
-
         subject = self.app.subject()
         colour = self.app.settings.colour
         width = max(self.size.width - 2, 20)
@@ -109,18 +110,18 @@ class FiltersScreen(ExperimentScreen):
         kind, layer = self.views[self.view % len(self.views)]
         depth_first = self.filter_k if self.view_takes_k(subject.model, layer) else None
 
-        def pictures(model):
+        def pictures(at):  # the view's pictures of a subject: this moment's, or another's
             if kind == "filters":
-                return filters(model, layer, depth_first).weights
-            return activations(model, subject.test.images[self.image_index], layer)
+                return ANALYSIS.run(at, {"layer": layer, "filter": depth_first}).weights
+            return ACTIVATIONS.run(at, {"image": self.image_index, "layer": layer}).maps
 
         if kind == "filters":
-            shown = filters(subject.model, layer, depth_first)
+            shown = ANALYSIS.run(subject, {"layer": layer, "filter": depth_first})
             arrays, cmap = shown.weights, "signed"
             titles = shown.titles if shown.weights.shape[-1] > 7 else None
             title = shown.title + (" ([ ] change K)" if depth_first is not None else "")
         else:
-            arrays = pictures(subject.model)
+            arrays = pictures(subject)
             label = subject.classes[int(subject.test.labels[self.image_index])]
             titles, cmap = [f"{i}" for i in range(len(arrays))], "viridis"
             title = f"{layer} maps after ReLU, test image #{self.image_index} (a {label}; n/p)"
@@ -157,8 +158,8 @@ class FiltersScreen(ExperimentScreen):
         if key not in self._ranges:
             lows, highs = [], []
             for moment in series:
-                model = self.app.subject(checkpoint=moment).model
-                low, high = render.value_range(pictures(model).numpy(), cmap)
+                at = self.app.subject(checkpoint=moment)
+                low, high = render.value_range(pictures(at).numpy(), cmap)
                 lows.append(low)
                 highs.append(high)
             self._ranges[key] = (min(lows), max(highs))

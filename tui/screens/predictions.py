@@ -59,7 +59,7 @@ class PredictionsScreen(ExperimentScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def show_page(self) -> None:
-        from engine.inside.network import misclassified, predict
+        from engine.inside.network import misclassified
 
         subject = self.app.subject()
         # a new checkpoint (the run trained on) or another run: the misclassified change too
@@ -76,7 +76,7 @@ class PredictionsScreen(ExperimentScreen):
             return
         self.start %= len(self.pool)
         indices = [self.pool[(self.start + i) % len(self.pool)] for i in range(PAGE)]
-        found = predict(subject.model, subject.test, indices)
+        found = ANALYSIS.run(subject, {"image": tuple(indices)}).predictions
         images = [subject.test.images[i].numpy() for i in indices]
         self.app.call_from_thread(self.show, subject, found, images)
 
