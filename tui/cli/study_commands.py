@@ -19,7 +19,7 @@ from tui.cli.options import (
     positive_int,
     ray_address,
 )
-from tui.draw.tables import counted, interval_text
+from tui.draw.tables import counted, study_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -170,17 +170,11 @@ def show(args: argparse.Namespace, study) -> int:
     console = make_console()
     over = "the finished seeds" if getattr(args, "epoch", None) is None else "the seeds there"
     table = Table(title=f"study {result.name}: mean ± sd [95% interval] over {over}")
-    table.add_column("group")
-    table.add_column("n", justify="right")
-    for name in result.figures:
-        table.add_column(name, justify="right")
-    for group in result.groups:
-        cells = []
-        for name in result.figures:
-            iv = result.intervals[group][name]
-            cells.append(interval_text(iv, UNITS[name]))
-        n = max(iv.n for iv in result.intervals[group].values())
-        table.add_row(group, str(n), *cells)
+    labels, rows = study_table(result, result.figures)
+    for i, label in enumerate(labels):
+        table.add_column(label, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     for comparison in result.comparisons:
         unit = UNITS[comparison.figure]

@@ -69,6 +69,23 @@ def interval_text(iv, unit: str, with_sd: bool = True) -> str:
     return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]{'*' if iv.clipped else ''}"
 
 
+def study_table(
+    result, figures: Sequence[str], with_sd: bool = True
+) -> tuple[list[str], list[list[str]]]:
+    """A study's table, laid out once for the CLI and the app: (column labels, rows) — each
+    group, its seeds (the most any figure has) and each figure over them as an interval
+    (``interval_text``)."""
+    from engine.studies.stats import UNITS
+
+    rows = []
+    for group in result.groups:
+        figures_of = result.intervals[group]
+        n = max((iv.n for iv in figures_of.values()), default=0)
+        rows.append([group, str(n), *(interval_text(figures_of[name], UNITS[name], with_sd)
+                                      for name in figures)])  # fmt: skip
+    return ["group", "n", *figures], rows
+
+
 def runs_table(summaries: Sequence, title: str = "") -> Text:
     """Every run (RunSummary) a row, with the columns of ``tui.draw.columns.RUN_COLUMNS`` and
     its disk use — as

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.draw.tables import interval_text
+from tui.draw.tables import study_table
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
@@ -91,25 +91,20 @@ class StudiesScreen(ExperimentScreen):
         table = self.query_one("#study-groups", DataTable)
         table.clear(columns=True)
         wanted = [f for f in result.figures if UNITS[f] == "%" or f == "test loss"]
-        cells = {
-            name: [interval_text(result.intervals[g][name], UNITS[name], with_sd=False)
-                   for g in result.groups]
-            for name in wanted
-        }  # fmt: skip
+        labels, rows = study_table(result, wanted, with_sd=False)
         # as many figures as fit the width whole (a cut interval hides its bound); the
         # rest are one command away
-        width = lambda texts: max(len(t) for t in texts) + 2  # noqa: E731  (cell padding)
-        used = width(["group", *result.groups]) + width(["n"])
-        shown = []
-        for name in wanted:
-            if used + width([name, *cells[name]]) <= self.size.width - 2 or not shown:
-                shown.append(name)
-                used += width([name, *cells[name]])
-        self.left_out = [name for name in wanted if name not in shown]
-        table.add_columns("group", "n", *shown)
-        for i, group in enumerate(result.groups):
-            n = str(result.intervals[group]["test accuracy"].n)
-            table.add_row(group, n, *(cells[name][i] for name in shown))
+        width = lambda i: max(len(t) for t in [labels[i], *(r[i] for r in rows)]) + 2  # noqa: E731  (cell padding)
+        used = width(0) + width(1)
+        kept = [0, 1]
+        for i in range(2, len(labels)):
+            if used + width(i) <= self.size.width - 2 or len(kept) == 2:
+                kept.append(i)
+                used += width(i)
+        self.left_out = [labels[i] for i in range(2, len(labels)) if i not in kept]
+        table.add_columns(*(labels[i] for i in kept))
+        for row in rows:
+            table.add_row(*(row[i] for i in kept))
         lines = [
             f"{c.figure}: {c.b} minus {c.a}: {100 * c.difference.mean:+.2f} points — {c.verdict}"
             for c in result.comparisons
