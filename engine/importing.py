@@ -21,6 +21,7 @@ from engine.models.checkpoints import (
     load_problem,
     load_weights_only,
     save_checkpoint,
+    weights_record,
 )
 from engine.models.files import ModelFile, is_model_file, parse_args, sha256
 from engine.training.evaluation import evaluate, per_class_accuracy
@@ -59,7 +60,7 @@ def import_weights(home: Path, path: Path, config: TrainConfig, emit: ev.Emit = 
         model_file = ModelFile.of(config.model)
         source = model_file.source_path()
         config = TrainConfig(**{**config.to_dict(), "model": model_file.spec})
-    state = {"model_name": config.model, "model": weights, "model_args": args}
+    state = weights_record(config.model, weights, args)
     model = check_weights(path, state, source=source).eval()  # mismatches: one line
     dataset = load_dataset(data_cache(home), folder=Path(config.data) if config.data else None)
     splits = split_dataset(dataset, seed=config.seed, subset=config.subset)

@@ -17,6 +17,12 @@ from engine.models.zoo import MODELS, build_model
 __all__ = ["CheckpointError", "load_checkpoint", "load_model", "save_checkpoint"]
 
 
+def weights_record(model_name: str, weights: dict, model_args: dict, **more: Any) -> dict:
+    """What every checkpoint of a run holds (best.pt, last.pt, a snapshot, imported
+    weights): the network's name, its weights and its arguments, then ``more``."""
+    return {"model_name": model_name, "model": weights, "model_args": model_args, **more}
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (tensors, numbers, strings, lists, dicts) atomically. A write that
     fails (a full disk, the run folder deleted) leaves the file as it was and is one line:

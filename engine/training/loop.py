@@ -24,7 +24,13 @@ from engine.config import COLLAPSE_DROP, TrainConfig
 from engine.data import Splits, batch_count, normalise
 from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
 from engine.inside.histograms import judge
-from engine.models.checkpoints import check_weights, load_checkpoint, load_model, save_checkpoint
+from engine.models.checkpoints import (
+    check_weights,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+    weights_record,
+)
 from engine.models.files import is_model_file, parse_args, run_source
 from engine.models.layers import weighted
 from engine.models.zoo import build_model, fold_batchnorm
@@ -530,10 +536,8 @@ class Training:
         self.warn(record)
         if improved and self.checkpoint_dir is not None:
             path = self.checkpoint_dir / BEST
-            save_checkpoint(path, {"model_name": config.model, "model": self.model.state_dict(),
-                                   "model_args": parse_args(config.model_args),
-                                   "epoch": epoch + 1, "val_accuracy": val.accuracy,
-                                   "robust_val_accuracy": robust})  # fmt: skip
+            save_checkpoint(path, self.record(epoch=epoch + 1, val_accuracy=val.accuracy,
+                                              robust_val_accuracy=robust))  # fmt: skip
             self.emit(ev.CheckpointSaved("best", epoch + 1, str(path), val.accuracy))
         if config.snapshots != "none":
             self.save_snapshot(f"epoch:{epoch + 1}")
@@ -553,6 +557,13 @@ class Training:
                                              best_robust_val_accuracy=best,
                                              best_epoch=self.progress.best_epoch))  # fmt: skip
 
+    def record(self, **more) -> dict:
+        """What each of the run's checkpoints holds (best, last, a snapshot): the network's
+        name, arguments and weights as they are now, then ``more``."""
+        return weights_record(
+            self.config.model, self.model.state_dict(), parse_args(self.config.model_args), **more
+        )
+
     def save_snapshot(self, moment: str) -> None:
         """The weights as they are now, kept as the run's ``moment`` (engine.runs.snapshots)."""
         if self.checkpoint_dir is None:
@@ -562,21 +573,16 @@ class Training:
             raise CheckpointError(f"{folder} is a symlink; run files are not written through one")
         if self.checkpoint_dir.is_dir() and not folder.is_dir():
             folder.mkdir()  # else save_checkpoint says the run folder is gone
-        save_checkpoint(folder / snapshots.file_name(moment), {
-            "model_name": self.config.model, "model": self.model.state_dict(),
-            "model_args": parse_args(self.config.model_args), "moment": moment,
-        })  # fmt: skip
+        save_checkpoint(folder / snapshots.file_name(moment), self.record(moment=moment))
 
     def save_last(self) -> None:
         if self.checkpoint_dir is None:
             return
         path = self.checkpoint_dir / LAST
-        save_checkpoint(path, {
-            "model_name": self.config.model, "model": self.model.state_dict(),
-            "model_args": parse_args(self.config.model_args),
-            "optimiser": self.optimiser.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "progress": self.progress.to_dict(), "config": self.config.to_dict(),
-        })  # fmt: skip
+        save_checkpoint(path, self.record(
+            optimiser=self.optimiser.state_dict(), scheduler=self.scheduler.state_dict(),
+            progress=self.progress.to_dict(), config=self.config.to_dict(),
+        ))  # fmt: skip
         self.emit(ev.CheckpointSaved("last", self.progress.epoch, str(path),
                                      self.progress.best_val_accuracy))  # fmt: skip
 
