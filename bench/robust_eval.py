@@ -31,7 +31,8 @@ from engine.data import load_dataset, split_dataset  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models.zoo import build_model  # noqa: E402
 from engine.pixels import PixelModel, to_pixels  # noqa: E402
-from engine.training.loop import FastModel, autocast_dtype, device_label, resolve_device  # noqa: E402
+from engine.training.device import autocast_dtype, device_label, resolve_device  # noqa: E402
+from engine.training.loop import FastModel  # noqa: E402
 from engine.training.robust import adversarial_loss  # noqa: E402
 
 

@@ -32,7 +32,8 @@ from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models.zoo import build_model, forward_in_study_order  # noqa: E402
 from engine.studies import parse_seeds  # noqa: E402
 from engine.studies.stats import interval  # noqa: E402
-from engine.training.loop import device_label, resolve_device, train  # noqa: E402
+from engine.training.device import device_label, resolve_device  # noqa: E402
+from engine.training.loop import train  # noqa: E402
 
 GOALS = (0.990, 0.993, 0.995)
 PLAIN: list[float] = []  # each seed's final test accuracy without test-time augmentation

@@ -32,14 +32,12 @@ from engine.data import MEAN, STD, load_dataset, split_dataset  # noqa: E402
 from engine.data.idx import FILE_NAMES  # noqa: E402
 from engine.locations import app_home, data_cache  # noqa: E402
 from engine.models.zoo import build_model, forward_in_study_order  # noqa: E402
+from engine.training.device import autocast_dtype, device_label, resolve_device  # noqa: E402
 from engine.training.evaluation import evaluate  # noqa: E402
 from engine.training.loop import (  # noqa: E402
     CudaGraphFailed,
     FastModel,
     TrainConfig,
-    autocast_dtype,
-    device_label,
-    resolve_device,
     scorer_for,
     train,
 )

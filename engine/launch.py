@@ -75,7 +75,7 @@ def _load_data(home: Path, config: TrainConfig):
 def prepare(home: Path, config: TrainConfig) -> Prepared:
     """Check a new run can start: its settings, its device, its data, the home. Raises a
     UserFacing error naming what is wrong; nothing is written."""
-    from engine.training.loop import resolve_device
+    from engine.training.device import resolve_device
 
     config.validate()
     resolve_device(config.device)
@@ -104,7 +104,7 @@ def prepare(home: Path, config: TrainConfig) -> Prepared:
 
 def prepare_resume(home: Path, run_dir: Path) -> Prepared:
     """Check a stopped or failed run can go on from its ``last.pt``, and lock it."""
-    from engine.training.loop import resolve_device
+    from engine.training.device import resolve_device
 
     summary = runs.summarize(run_dir)
     if summary.status == "damaged":

@@ -293,7 +293,7 @@ def test_a_cuda_study_asks_the_gpu_how_much_memory_is_free(home, tiny_folder, mo
     import torch
 
     from engine.studies import RUN_GPU_BYTES, define, machine_placement, pending
-    from engine.training import loop as training
+    from engine.training import device as training
 
     monkeypatch.setattr(training, "resolve_device", lambda name: torch.device(name))
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * RUN_GPU_BYTES, 8 * RUN_GPU_BYTES))

@@ -251,7 +251,7 @@ def _check_entries(study: Study) -> None:
 def _check_devices(study: Study) -> None:
     """Every device the study's runs ask for is on this machine (DeviceUnavailable if not),
     checked before anything is written."""
-    from engine.training.loop import resolve_device
+    from engine.training.device import resolve_device
 
     for device in {study.config(group, seed).device for group, seed in study.entries()}:
         resolve_device(device)
@@ -349,7 +349,7 @@ def usable_cores() -> int:
 def machine_placement(study: Study, todo: list, at_once: int | None = None) -> Placement:
     """``placement`` for the study's runs ``todo`` (what ``pending`` lists), on this
     machine's device and cores."""
-    from engine.training.loop import resolve_device
+    from engine.training.device import resolve_device
 
     devices = {resolve_device(study.config(group, seed).device).type for _, group, seed, _ in todo}
     device = devices.pop() if len(devices) == 1 else "cpu"  # mixed devices: one at a time

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from engine import events as ev
 from engine.config import COLLAPSE_DROP, TrainConfig
 from engine.data import Splits, batch_count, normalise
-from engine.errors import CheckpointError, DeviceUnavailable, UserFacing
+from engine.errors import CheckpointError, UserFacing
 from engine.inside.histograms import judge
 from engine.models.checkpoints import (
     check_weights,
@@ -37,6 +37,7 @@ from engine.models.zoo import build_model, fold_batchnorm
 from engine.pixels import to_pixels
 from engine.runs import BEST, LAST, snapshots
 from engine.training.cuda_graphs import GraphedStep, graphs_apply
+from engine.training.device import autocast_dtype, resolve_device
 from engine.training.evaluation import ShiftedViews, evaluate, per_class_accuracy
 from engine.training.robust import adversarial_loss, robust_accuracy
 
@@ -112,45 +113,6 @@ def stuck_at_chance(
     else:
         advice = f"try {warm_up}a lower --lr (now {config.lr:g}), or check the data's labels"
     return ev.RunStuckAtChance(epoch, val_accuracy, classes, advice)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; an unavailable choice is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailable("device cuda: no CUDA GPU is available here (try auto or cpu)")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise DeviceUnavailable("device mps: Apple's MPS is not available here (try auto or cpu)")
-    return torch.device(name)
-
-
-def device_label(device: torch.device) -> str:
-    """'cpu', 'mps', or the GPU's name ('NVIDIA H200'): where a figure was measured."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype to train and score in, or None for plain float32."""
-    if precision == "fp32" or device.type == "mps":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    # On the CPU bf16 pays only where oneDNN has native bf16 instructions (AVX512-BF16, AMX).
-    return torch.bfloat16 if torch.backends.mkldnn.is_available() and _cpu_has_bf16() else None
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 class FastModel(nn.Module):

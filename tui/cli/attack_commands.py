@@ -246,7 +246,7 @@ def lp_attack_command(args: argparse.Namespace) -> int:
 @draws("robustness", options=lambda parser: add_device(parser, "attack"))
 def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks.start import device_of
-    from engine.training.loop import device_label
+    from engine.training.device import device_label
 
     subject = load_subject(args)
     console = make_console()

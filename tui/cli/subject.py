@@ -21,7 +21,7 @@ def load_subject(args: argparse.Namespace):
     where the command has that option (the CPU otherwise)."""
     from engine import runs
     from engine.subject import load_subject as load
-    from engine.training.loop import resolve_device
+    from engine.training.device import resolve_device
 
     run_dir = runs.find_run(args.home_path, args.run)
     moment = moment_of(args)
