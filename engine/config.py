@@ -82,6 +82,16 @@ SYNTHESIS_METHODS = {
     "l2": "from mid-grey, steps along the gradient (L2; a robust network draws digits)",
 }
 SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
+
+
+def synthesis_budget(method: str, steps: int | None = None,
+                     step_size: float | None = None) -> tuple[int, float]:  # fmt: skip
+    """A synthesis method's steps and step size: those given, else the method's own."""
+    default_steps, default_size = SYNTHESIS_DEFAULTS[method]
+    return (default_steps if steps is None else steps,
+            default_size if step_size is None else step_size)  # fmt: skip
+
+
 # Adversarial training (engine.training.robust): none, or a defence by the name the CLI uses.
 DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
 OPTIMISERS = ("sgd", "adam")

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
-from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
+from engine.config import SYNTHESIS_METHODS, synthesis_budget
 from engine.errors import SettingError
 from engine.pixels import PixelModel
 
@@ -69,7 +69,7 @@ def synthesis_of(subject, classes: tuple[int, ...], method: str, steps: int | No
                  step_size: float | None, seed: int, clamp: bool, emit: ev.Emit = ev.ignore,
                  cancel=None) -> SynthesisResult:  # fmt: skip
     """``synthesize_classes`` of the subject's model (steps and step size: the method's)."""
-    steps = SYNTHESIS_DEFAULTS[method][0] if steps is None else steps
+    steps = synthesis_budget(method, steps)[0]
     return synthesize_classes(subject.model, list(classes), steps, step_size, seed, clamp=clamp,
                               emit=emit, cancel=cancel, method=method,
                               snapshot_every=max(1, steps // 50))  # fmt: skip
@@ -96,9 +96,7 @@ def synthesize_classes(
         check_class(k)
     if method not in SYNTHESIS_METHODS:
         raise SettingError(f"method must be one of {', '.join(SYNTHESIS_METHODS)}, not {method!r}")
-    default_steps, default_size = SYNTHESIS_DEFAULTS[method]
-    steps = default_steps if steps is None else steps
-    step_size = default_size if step_size is None else step_size
+    steps, step_size = synthesis_budget(method, steps, step_size)
     if steps < 1:
         raise SettingError("steps must be at least 1")
     target = torch.tensor(classes)

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.attacks.catalogue import ATTACKS
-from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
+from engine.config import SYNTHESIS_METHODS, synthesis_budget
 from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
@@ -47,9 +47,7 @@ def pair_of_digits(text: str) -> tuple[int, int]:
 
 @draws("synthesize")
 def synthesize_command(args: argparse.Namespace) -> int:
-    steps, step_size = SYNTHESIS_DEFAULTS[args.method]
-    args.steps = args.steps or steps
-    args.step_size = args.step_size or step_size
+    args.steps, args.step_size = synthesis_budget(args.method, args.steps, args.step_size)
     subject = load_subject(args)
     console = make_console()
     result = run_analysis(args, subject, console, "synthesizing")

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
 from engine.analyses.breaking import SYNTHESIZE
-from engine.config import SYNTHESIS_DEFAULTS, SYNTHESIS_METHODS
+from engine.config import SYNTHESIS_METHODS, synthesis_budget
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
@@ -44,7 +44,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
         self.seed = 0
         self.steps = 0  # set from the app's givens when mounted
         self.method = "sign"
-        self.step_size = SYNTHESIS_DEFAULTS[self.method][1]
+        self.step_size = synthesis_budget(self.method)[1]
         self.curve_steps: list[int] = []
         self.curves: list[list[float]] = []
 
@@ -74,13 +74,13 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
     def given_steps(self) -> int:
         """The steps the app gives (its givens; none: the method's own)."""
         steps = self.app.given(ANALYSIS).get("steps")
-        return steps or SYNTHESIS_DEFAULTS[self.method][0]
+        return synthesis_budget(self.method, steps)[0]
 
     def action_method(self) -> None:
         """The other method, with its own steps and step size (never more steps than the
         app gives)."""
         self.method = "l2" if self.method == "sign" else "sign"
-        steps, self.step_size = SYNTHESIS_DEFAULTS[self.method]
+        steps, self.step_size = synthesis_budget(self.method)
         self.steps = min(steps, self.given_steps())
         self.query_one("#synth-title", Static).update(self.title_text())
         self.restart()

@@ -15,7 +15,7 @@ from engine.analyses.breaking import (
     SYNTHESIZE,
     TARGETED,
 )
-from engine.config import SYNTHESIS_DEFAULTS
+from engine.config import synthesis_budget
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
@@ -42,7 +42,7 @@ def synthesis(ctx: Context) -> Section:
     section.add(Figure("synthesis-logits", figures.line_chart(
         series, "logit of the target class against the step", "step", "logit"),
         "Line chart of each class's logit rising over the synthesis steps"))  # fmt: skip
-    size = values["step_size"] or SYNTHESIS_DEFAULTS[values["method"]][1]  # the method's
+    size = synthesis_budget(values["method"], steps, values["step_size"])[1]
     section.add(Text(f"{steps:,} steps of {size:g} (the study ran 10,000; the logits"
                      " have flattened well before the end, as the chart shows)."))  # fmt: skip
     return section
