@@ -92,3 +92,11 @@ def test_relu_after_the_pool_gives_the_studys_numbers_and_gradients(name):
     (grad_ours,) = torch.autograd.grad(model(x).square().sum(), x)
     (grad_study,) = torch.autograd.grad(forward_in_study_order(model, x).square().sum(), x)
     assert torch.equal(grad_ours, grad_study)
+
+
+def test_every_network_described_for_the_help_is_in_the_zoo_and_every_one_is_described():
+    """The one-line descriptions live in engine/config.py (listed without torch); the zoo
+    and they name the same networks."""
+    from engine.config import MODEL_ABOUT
+
+    assert set(MODEL_ABOUT) == set(MODELS) and all(MODEL_ABOUT.values())
