@@ -41,6 +41,7 @@ def model_about(model: str) -> str:
 
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DEVICE_AUTO = "auto picks cuda, then mps, then the cpu"  # what --device auto does
 PRECISIONS = ("auto", "bf16", "fp32")
 
 # The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
@@ -337,7 +338,7 @@ class TrainConfig:
                                    " depend on it)", "eval batch", minimum=1, maximum=100_000)  # fmt: skip
     seed: int = setting(0, "seed of the split, the initial weights and the shuffling",
                         minimum=0, maximum=2**32 - 1)  # fmt: skip
-    device: str = setting("auto", "where to train: auto picks cuda, then mps, then the cpu",
+    device: str = setting("auto", f"where to train: {DEVICE_AUTO}",
                           choices=DEVICES)  # fmt: skip
     # A stratified N-image training subset, for quick runs.
     subset: int | None = setting(None, "train on a stratified N-image subset (quick runs)",

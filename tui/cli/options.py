@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.config import (
+    DEVICE_AUTO,
     DEVICES,
     LARGEST,
     MOST,
@@ -90,9 +91,12 @@ def add_shared_options(parser: argparse.ArgumentParser, top_level: bool = False)
 
 def add_device(parser: argparse.ArgumentParser, work: str) -> None:
     """--device for an analysis heavy enough to want a GPU, with training's choices."""
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help=f"where to {work}: auto (default) picks cuda, then mps, then the"
-                        " cpu")  # fmt: skip
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help=f"where to {work} (default auto): {DEVICE_AUTO}",
+    )
 
 
 def add_executor(parser: argparse.ArgumentParser, what: str) -> None:

@@ -19,8 +19,8 @@ class StepSettings:
     """Mixed into a screen: ``steps``, ``step_size``, ``clamp`` and the actions that change
     them; the screen's ``restart()`` runs again with the new values."""
 
-    steps: int
-    step_size: float = 0.01
+    steps: int  # both set by the screen from its analysis's values
+    step_size: float
     clamp: bool = True
 
     def restart(self) -> None:
