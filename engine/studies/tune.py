@@ -68,8 +68,9 @@ def train_trial(config: dict) -> None:
     params = {s.name: config[s.name] for s in sweep.searches}
     name = sweeps.trial_run_name(sweep.name, config[TRIAL])
     kept = named_run(home, name)
-    if kept is not None and (value := sweeps.trial_value(kept)) is not None:
-        _last_report({PROGRESS: 0.0, TENTH: 10, VALUE: value, RUN: kept.name})  # finished before
+    if kept is not None and (value := sweeps.trial_value(kept)) is not None:  # finished before
+        _last_report({PROGRESS: 0.0, TENTH: 10, VALUE: value, RUN: kept.name,
+                      AGAIN: f"its run {kept.name} had finished: its result is taken"})  # fmt: skip
         return
     stop = threading.Event()
     resume = kept is not None and runs.has_checkpoint(kept, "last")
