@@ -44,3 +44,16 @@ def read_text_nofollow(path: Path) -> str:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
         return handle.read()
+
+
+def read_record(path: Path, missing: str, damaged: str) -> Any:
+    """A JSON file's data, read without following a link; UserFacing ``missing`` where there
+    is none, ``damaged (why)`` where it cannot be read or parsed."""
+    from engine.errors import UserFacing
+
+    try:
+        return json.loads(read_text_nofollow(path))
+    except FileNotFoundError:
+        raise UserFacing(missing) from None
+    except (OSError, ValueError, RecursionError) as error:
+        raise UserFacing(f"{damaged} ({error})") from None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engine import events as ev
 from engine import launch, runs
-from engine.atomic import read_text_nofollow, write_json
+from engine.atomic import read_record, write_json
 from engine.config import SETTING, TrainConfig
 from engine.errors import SettingError, UserFacing
 from engine.locations import is_run_id
@@ -130,13 +130,9 @@ def study_dir(home: Path, name: str) -> Path:
 
 
 def load_study(home: Path, name: str) -> Study:
-    path = study_dir(home, name) / STUDY
-    try:
-        data = json.loads(read_text_nofollow(path))
-    except FileNotFoundError:
-        raise UserFacing(f"no study named {name!r}; `mnist-tui studies` lists them") from None
-    except (OSError, ValueError, RecursionError) as error:
-        raise UserFacing(f"study {name}: {STUDY} is damaged ({error})") from None
+    data = read_record(study_dir(home, name) / STUDY,
+                       f"no study named {name!r}; `mnist-tui studies` lists them",
+                       f"study {name}: {STUDY} is damaged")  # fmt: skip
     return checked_study(name, data)
 
 

@@ -20,7 +20,6 @@ accuracy, is known at every batch for free.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from engine import events as ev
 from engine import launch, runs
-from engine.atomic import read_text_nofollow, write_json
+from engine.atomic import read_record, write_json
 from engine.config import RECIPES, SETTING, recipe_config
 from engine.errors import SettingError, UserFacing
 from engine.runs import process as run_process
@@ -210,13 +209,9 @@ class Sweep:
 
 
 def load_sweep(home: Path, name: str) -> Sweep:
-    path = sweep_dir(home, name) / SWEEP
-    try:
-        data = json.loads(read_text_nofollow(path))
-    except FileNotFoundError:
-        raise UserFacing(f"no sweep named {name!r}; start one with --search") from None
-    except (OSError, ValueError, RecursionError) as error:
-        raise UserFacing(f"sweep {name}: {SWEEP} is damaged ({error})") from None
+    data = read_record(sweep_dir(home, name) / SWEEP,
+                       f"no sweep named {name!r}; start one with --search",
+                       f"sweep {name}: {SWEEP} is damaged")  # fmt: skip
     if not isinstance(data, dict):
         raise UserFacing(f"sweep {name}: {SWEEP} is damaged (not an object)")
     return Sweep.from_dict(name, data)
