@@ -12,9 +12,8 @@ from scipy import stats
 from engine import events as ev
 from engine import runs
 from engine.studies import load_study, parse_seeds, parse_vary
-from engine.studies.stats import interval, paired
+from engine.studies.stats import interval, interval_text, paired
 from tui.cli import main
-from tui.draw.tables import interval_text
 
 TINY = ["--epochs", "1", "--batch-size", "40", "--lr", "0.05", "--device", "cpu"]
 

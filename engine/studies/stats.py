@@ -101,6 +101,37 @@ class Paired:
             return f"distinguishable from seed noise (p = {self.p_value:.3g})"
         return f"not distinguishable from seed noise (p = {self.p_value:.2g})"
 
+    def line(self) -> str:
+        """The comparison in one line, the same in the CLI, the app and the report:
+        'test accuracy: b minus a over seeds 0,1,2: +0.12 pt [-0.05, +0.29 pt] — verdict'."""
+        unit, d = UNITS[self.figure], self.difference
+        return (f"{self.figure}: {self.b} minus {self.a} over seeds"
+                f" {','.join(map(str, self.seeds)) or '-'}: {signed(d.mean, unit)}"
+                f" [{signed(d.low, unit)}, {signed(d.high, unit)}]{'*' if d.clipped else ''}"
+                f" — {self.verdict}")  # fmt: skip
+
+
+def signed(value: float | None, unit: str) -> str:
+    """A difference: in points for a share ('+0.12 pt'), else in its unit."""
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{100 * value:+.2f} pt" if unit == "%" else f"{value:+.4g}{' ' + unit if unit else ''}"
+
+
+def interval_text(iv: Interval, unit: str, with_sd: bool = True) -> str:
+    """A figure over seeds: 'mean ± sd [low, high]', in percent where ``unit`` is '%'; a '*'
+    marks an interval cut at the possible values."""
+    if iv.n == 0:
+        return "-"
+
+    def show(value: float, digits: str = ".4g") -> str:
+        return f"{100 * value:.2f}" if unit == "%" else format(value, digits)
+
+    if iv.n < 2:
+        return show(iv.mean)
+    sd = f" ± {show(iv.sd, '.2g')}" if with_sd else ""
+    return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]{'*' if iv.clipped else ''}"
+
 
 def paired(
     a: str, b: str, figure: str, values_a: dict[int, float], values_b: dict[int, float]
@@ -148,6 +179,20 @@ class StudyReport:
             notes.append(f"with {seeds} seeds a 95% interval is too wide to tell much: run more"
                          " seeds (e.g. --seeds 0-4)")  # fmt: skip
         return notes
+
+    def table(self, figures: list[str] | None = None, with_sd: bool = True
+              ) -> tuple[list[str], list[list[str]]]:  # fmt: skip
+        """The study's table, laid out once for the CLI, the app and the report: (column
+        labels, rows) — each group, its seeds (the most any figure has) and each of
+        ``figures`` (all by default) over them as an interval (``interval_text``)."""
+        figures = self.figures if figures is None else figures
+        rows = []
+        for group in self.groups:
+            figures_of = self.intervals[group]
+            n = max((iv.n for iv in figures_of.values()), default=0)
+            rows.append([group, str(n), *(interval_text(figures_of[name], UNITS[name], with_sd)
+                                          for name in figures)])  # fmt: skip
+        return ["group", "n", *figures], rows
 
     def to_dict(self) -> dict:
         return {

@@ -4,7 +4,6 @@ comparison over several seeds, with confidence intervals and a paired test."""
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 from tui.cli.console import interruptible, make_console, print_json
@@ -19,7 +18,7 @@ from tui.cli.options import (
     positive_int,
     ray_address,
 )
-from tui.draw.tables import counted, study_table
+from tui.draw.tables import counted
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -161,7 +160,7 @@ def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:
 def show(args: argparse.Namespace, study) -> int:
     from rich.table import Table
 
-    from engine.studies.stats import UNITS, report
+    from engine.studies.stats import report
 
     result = report(args.home_path, study, getattr(args, "epoch", None))
     if args.json:
@@ -170,31 +169,17 @@ def show(args: argparse.Namespace, study) -> int:
     console = make_console()
     over = "the finished seeds" if getattr(args, "epoch", None) is None else "the seeds there"
     table = Table(title=f"study {result.name}: mean ± sd [95% interval] over {over}")
-    labels, rows = study_table(result, result.figures)
+    labels, rows = result.table()
     for i, label in enumerate(labels):
         table.add_column(label, justify="left" if i == 0 else "right")
     for row in rows:
         table.add_row(*row)
     console.print(table)
     for comparison in result.comparisons:
-        unit = UNITS[comparison.figure]
-        d = comparison.difference
-        console.print(
-            f"{comparison.figure}: {comparison.b} minus {comparison.a} over seeds"
-            f" {','.join(map(str, comparison.seeds)) or '-'}: {_number(d.mean, unit)}"
-            f" [{_number(d.low, unit)}, {_number(d.high, unit)}]{'*' if d.clipped else ''}"
-            f" — {comparison.verdict}",
-            highlight=False,
-        )
+        console.print(comparison.line(), highlight=False, markup=False)
     for note in result.notes():
         console.print(note, highlight=False)
     return 0
-
-
-def _number(value: float, unit: str) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    return f"{100 * value:+.2f} pt" if unit == "%" else f"{value:.4g}{' ' + unit if unit else ''}"
 
 
 def studies_command(args: argparse.Namespace) -> int:

@@ -54,38 +54,6 @@ def bar_line(label: str, done: int, total: int, width: int = 50, colour: bool = 
     return line
 
 
-def interval_text(iv, unit: str, with_sd: bool = True) -> str:
-    """A figure over seeds (engine.studies.stats.Interval): 'mean ± sd [low, high]', in
-    percent where ``unit`` is '%'; a '*' marks an interval cut at the possible values."""
-    if iv.n == 0:
-        return "-"
-
-    def show(value: float, digits: str = ".4g") -> str:
-        return f"{100 * value:.2f}" if unit == "%" else format(value, digits)
-
-    if iv.n < 2:
-        return show(iv.mean)
-    sd = f" ± {show(iv.sd, '.2g')}" if with_sd else ""
-    return f"{show(iv.mean)}{sd} [{show(iv.low)}, {show(iv.high)}]{'*' if iv.clipped else ''}"
-
-
-def study_table(
-    result, figures: Sequence[str], with_sd: bool = True
-) -> tuple[list[str], list[list[str]]]:
-    """A study's table, laid out once for the CLI and the app: (column labels, rows) — each
-    group, its seeds (the most any figure has) and each figure over them as an interval
-    (``interval_text``)."""
-    from engine.studies.stats import UNITS
-
-    rows = []
-    for group in result.groups:
-        figures_of = result.intervals[group]
-        n = max((iv.n for iv in figures_of.values()), default=0)
-        rows.append([group, str(n), *(interval_text(figures_of[name], UNITS[name], with_sd)
-                                      for name in figures)])  # fmt: skip
-    return ["group", "n", *figures], rows
-
-
 def runs_table(summaries: Sequence, title: str = "") -> Text:
     """Every run (RunSummary) a row, with the columns of ``tui.draw.columns.RUN_COLUMNS`` and
     its disk use — as

@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.draw.tables import study_table
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
@@ -91,7 +90,7 @@ class StudiesScreen(ExperimentScreen):
         table = self.query_one("#study-groups", DataTable)
         table.clear(columns=True)
         wanted = [f for f in result.figures if UNITS[f] == "%" or f == "test loss"]
-        labels, rows = study_table(result, wanted, with_sd=False)
+        labels, rows = result.table(wanted, with_sd=False)
         # as many figures as fit the width whole (a cut interval hides its bound); the
         # rest are one command away
         width = lambda i: max(len(t) for t in [labels[i], *(r[i] for r in rows)]) + 2  # noqa: E731  (cell padding)
@@ -105,11 +104,7 @@ class StudiesScreen(ExperimentScreen):
         table.add_columns(*(labels[i] for i in kept))
         for row in rows:
             table.add_row(*(row[i] for i in kept))
-        lines = [
-            f"{c.figure}: {c.b} minus {c.a}: {100 * c.difference.mean:+.2f} points — {c.verdict}"
-            for c in result.comparisons
-            if UNITS[c.figure] == "%" and c.difference.n
-        ]
+        lines = [c.line() for c in result.comparisons if UNITS[c.figure] == "%" and c.difference.n]
         more = (
             [f"not shown at this width: {', '.join(self.left_out)} (mnist-tui study show"
              f" {study.name})"] if self.left_out else []

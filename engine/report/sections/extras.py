@@ -75,7 +75,7 @@ def defences(ctx: Context) -> Section | None:
 def study(ctx: Context) -> Section | None:
     if ctx.study is None:
         return None
-    from engine.studies.stats import UNITS, group_curves, report
+    from engine.studies.stats import group_curves, report
 
     result = report(ctx.home, ctx.study)
     section = Section("study", f"Study {result.name}: seeds and intervals")
@@ -83,24 +83,12 @@ def study(ctx: Context) -> Section | None:
         "Each group was trained with several seeds; the table gives the mean, the standard"
         " deviation and the 95% confidence interval of the mean (Student's t), and each group is"
         " compared with the first by a paired t-test over the seeds they share."))  # fmt: skip
-    rows = []
-    for group in result.groups:
-        for name in result.figures:
-            i = result.intervals[group][name]
-            scale = 100 if UNITS[name] == "%" else 1
-            rows.append([group, name, str(i.n), f"{scale * i.mean:.3f}", f"{scale * i.sd:.3f}",
-                         f"{scale * i.low:.3f} to {scale * i.high:.3f}{'*' if i.clipped else ''}"])  # fmt: skip
-    section.add(Table(["group", "figure", "runs", "mean", "sd", "95% interval"], rows,
-                      " ".join(["Accuracies in %, times as measured.", *result.notes()])))  # fmt: skip
-
-    def difference(c) -> str:  # accuracies in points, times in ms
-        if UNITS[c.figure] == "%":
-            return f"{100 * c.difference.mean:+.3f} pt"
-        return f"{c.difference.mean:+.4g}" + (" ms" if UNITS[c.figure] == "ms" else "")
-
-    rows = [[c.b, c.a, c.figure, str(len(c.seeds)), difference(c), f"{c.p_value:.3g}",
-             c.verdict] for c in result.comparisons]  # fmt: skip
-    section.add(Table(["group", "against", "figure", "seeds", "difference", "p", "verdict"], rows))
+    labels, rows = result.table()
+    section.add(Table(labels, rows, " ".join(["Each figure over the seeds: mean ± sd [95%"
+                                              " interval], accuracies in %, times as measured.",
+                                              *result.notes()])))  # fmt: skip
+    section.add(Table(["each group against the first, over the seeds both finished"],
+                      [[c.line()] for c in result.comparisons]))  # fmt: skip
     curves = group_curves(ctx.home, ctx.study)
     series = {k: (xs, [100 * m for m in means]) for k, (xs, means, _) in curves.items()}
     bands = {k: ([100 * (m - s) for m, s in zip(means, sds, strict=True)],
