@@ -152,3 +152,14 @@ ROBUSTNESS = register(Analysis(
     givens={"app": {"limit": 1000}, "report": {"limit": 300}},
 ))  # fmt: skip
 REPORT_ATTACKS = ("fgsm", "pgd")  # the report's curves: the study's two
+
+
+def eps_columns(lead: list[str], eps) -> list[str]:
+    """The run × eps table laid out once (the app's comparison of defences, the report):
+    its ``lead`` columns (run, defence or attack), then the accuracy at each eps."""
+    return [*lead, *(f"eps {e:g}" for e in eps)]
+
+
+def eps_cells(points) -> list[str]:
+    """A row's accuracies (engine.events.RobustnessMeasured, one per eps), as eps_columns'."""
+    return [f"{p.accuracy:.2%}" for p in points]

@@ -119,10 +119,14 @@ def fitted_pca(model: nn.Module, split: Split, layer: str | None, images: int, s
     return PCA(n_components=2, random_state=seed).fit(features)
 
 
-def through_training(subject_at, moments: list[str], layer: str | None, images: int,
-                     seed: int = 0) -> list[Embedding]:  # fmt: skip
+def through_training(subject_at, moments: list[str], layer: str | None, method: str,
+                     images: int, seed: int) -> list[Embedding]:  # fmt: skip
     """The map at each of ``moments`` (``subject_at(moment)`` gives its subject), all on the
-    PCA axes of the last one, so that the pictures are comparable."""
+    PCA axes of the last one, so that the pictures are comparable. Takes the embedding
+    analysis's values (``EMBEDDING.values(...)``), as every front end gives them."""
+    if method != "pca":
+        raise UserFacing(f"the maps through training share one set of PCA axes: the method"
+                         f" must be pca, not {method}")  # fmt: skip
     last = subject_at(moments[-1])
     axes = fitted_pca(last.model, last.test, layer, images, seed)
     return [embedding(s.model, s.test, layer, "pca", images, seed, fit=axes)

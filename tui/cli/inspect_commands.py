@@ -13,7 +13,7 @@ from rich.text import Text
 
 from engine import runs
 from engine.config import SETTING
-from tui.cli.analysis_commands import draws, run_analysis
+from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json, rows_for_pictures
 from tui.cli.options import (
     UserError,
@@ -414,13 +414,13 @@ def embedding_through(args: argparse.Namespace) -> int:
     from engine.subject import Subjects
     from tui.draw.charts import chart_xy, scatter_by_class
 
-    if args.method != "pca":
+    if args.method != "pca":  # said in the options' words (the engine refuses it too)
         raise UserError("--through fits one set of PCA axes for every moment: use --method pca")
+    values = values_of(args)
     run_dir = runs.find_run(args.home_path, args.run)
     series = moment_series(run_dir, args.checkpoint)
     source = Subjects(args.home_path)  # the test images read once, not once a moment
-    maps = through_training(lambda moment: source.get(run_dir, moment), series, args.layer,
-                            args.images, args.seed)  # fmt: skip
+    maps = through_training(lambda moment: source.get(run_dir, moment), series, **values)
     console = make_console()
     if args.json:
         print_json([{"moment": m, **e.to_dict()} for m, e in zip(series, maps, strict=True)])

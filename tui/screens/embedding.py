@@ -70,9 +70,9 @@ class EmbeddingScreen(ExperimentScreen):
         )
         self.app.call_from_thread(self.set_status, f"projecting the test images at {where},"
                                   f" {len(series)} moments of {run_dir.name} ... (c cancels)")  # fmt: skip
+        values = ANALYSIS.values(self.app.given(ANALYSIS, layer=self.map_layer, method="pca"))
         maps = through_training(lambda moment: self.app.subject(checkpoint=moment), series,
-                                self.map_layer, ANALYSIS.default("images"),
-                                ANALYSIS.default("seed"))  # fmt: skip
+                                **values)  # fmt: skip
         self.app.call_from_thread(self.computed, run_dir.name, series, maps)
 
     def action_next_layer(self) -> None:

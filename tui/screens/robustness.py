@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
-from engine.analyses.breaking import ROBUSTNESS
+from engine.analyses.breaking import ROBUSTNESS, eps_cells, eps_columns
 from engine.attacks.catalogue import ATTACKS
 from engine.config import DEFENCES
 from tui.draw.columns import ROBUSTNESS_COLUMNS, cells
@@ -81,7 +81,7 @@ class RobustnessScreen(ExperimentScreen):
         table = self.query_one("#rob-table", DataTable)
         table.clear(columns=True)
         if self.compare:
-            table.add_columns("run", "defence", *(f"eps {e:g}" for e in EPS))
+            table.add_columns(*eps_columns(["run", "defence"], EPS))
         else:
             table.add_columns(*(c.label for c in ROBUSTNESS_COLUMNS))
         self.query_one("#rob-chart", ChartView).set_data({})
@@ -147,7 +147,7 @@ class RobustnessScreen(ExperimentScreen):
         table = self.query_one("#rob-table", DataTable)
         if self.compare:
             column = table.ordered_columns[2 + len(curve) - 1].key
-            table.update_cell(self.series, column, f"{point.accuracy:.2%}")
+            table.update_cell(self.series, column, eps_cells([point])[0])
         else:
             table.add_row(*cells(ROBUSTNESS_COLUMNS, [point])[0])
         self.query_one("#rob-chart", ChartView).set_data(

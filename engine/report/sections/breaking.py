@@ -14,6 +14,8 @@ from engine.analyses.breaking import (
     ROBUSTNESS,
     SYNTHESIZE,
     TARGETED,
+    eps_cells,
+    eps_columns,
 )
 from engine.config import synthesis_budget
 from engine.report import figures
@@ -122,12 +124,12 @@ def robustness(ctx: Context) -> Section:
             points = ROBUSTNESS.run(subject, values, cancel=ctx.cancel).points
             eps = list(values["eps"])
             curves[f"{run.label} {attack.upper()}"] = (eps, [100 * p.accuracy for p in points])
-            rows.append([run.label, attack.upper(), *(f"{p.accuracy:.1%}" for p in points)])
+            rows.append([run.label, attack.upper(), *eps_cells(points)])
     section.add(Figure("robustness-curves", figures.line_chart(
         curves, "test accuracy against eps", "eps (L-infinity, pixels of 0-1)", "accuracy (%)",
         ylim=(0, 100)),
         f"Line chart of test accuracy against eps under {names} for each run"))  # fmt: skip
-    section.add(Table(["run", "attack", *(f"eps {e:g}" for e in eps)], rows,
+    section.add(Table(eps_columns(["run", "attack"], eps), rows,
                       f"Accuracy under attack on the same first {values['limit']:,} test images;"
                       f" {'; '.join(ATTACKS[a].words(values) for a in REPORT_ATTACKS)}."))  # fmt: skip
     return section
