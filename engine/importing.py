@@ -82,7 +82,7 @@ def import_weights(home: Path, path: Path, config: TrainConfig, emit: ev.Emit = 
         val = evaluate(model, splits.val, config.eval_batch_size)
         best = run_dir / runs.BEST
         save_checkpoint(best, {**state, "epoch": 0, "val_accuracy": val.accuracy})
-        say(ev.CheckpointSaved("best", 0, str(best), val.accuracy))
+        say(ev.CheckpointSaved(runs.snapshots.BEST, 0, str(best), val.accuracy))
         test = evaluate(model, splits.test, config.eval_batch_size)
         confusion = test.confusion(splits.test.labels)
         say(ev.TestEvaluated(test_accuracy=test.accuracy, test_loss=test.loss,

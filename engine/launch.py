@@ -115,7 +115,7 @@ def prepare_resume(home: Path, run_dir: Path) -> Prepared:
         raise UserFacing(f"run {run_dir.name} was imported, not trained here; nothing to resume")
     lock = run_process.take_lock(run_dir)  # RunBusy when another process trains it
     try:
-        if not runs.has_checkpoint(run_dir, "last"):
+        if not runs.has_checkpoint(run_dir, runs.snapshots.LAST):
             raise UserFacing(f"run {run_dir.name} has no last.pt to resume from; start a new run")
         config = runs.read_config(run_dir)
         resolve_device(config.device)

@@ -16,7 +16,7 @@ from engine.data import Dataset, Split, load_dataset
 from engine.errors import CheckpointError, UserFacing
 from engine.locations import data_cache
 from engine.models.files import changed_since
-from engine.runs.snapshots import Moment
+from engine.runs.snapshots import BEST, Moment
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Subject:
     model: nn.Module
     test: Split
     classes: list[str]
-    checkpoint: str = "best"
+    checkpoint: str = BEST
     version: tuple[int, int] = (0, 0)  # the checkpoint file's (mtime_ns, size) when loaded
     notice: str = ""  # what the user should know, e.g. that their model file has changed
 
@@ -62,7 +62,7 @@ class Subjects:
         self._datasets: dict[str | None, Dataset] = {}
         self._lock = threading.Lock()
 
-    def get(self, run_dir: Path, checkpoint: str = "best", device: str = "cpu") -> Subject:
+    def get(self, run_dir: Path, checkpoint: str = BEST, device: str = "cpu") -> Subject:
         with self._lock:
             version = checkpoint_version(run_dir, checkpoint)
             key = (str(run_dir), checkpoint, device)
@@ -93,9 +93,7 @@ class Subjects:
         )
 
 
-def load_subject(
-    home: Path, run_dir: Path, checkpoint: str = "best", device: str = "cpu"
-) -> Subject:
+def load_subject(home: Path, run_dir: Path, checkpoint: str = BEST, device: str = "cpu") -> Subject:
     """A run's model (on ``device``) and the test split of the data it was trained on (no
     caching)."""
     return Subjects(home).get(run_dir, checkpoint, device)

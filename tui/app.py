@@ -19,6 +19,7 @@ from textual.screen import Screen
 from engine.atomic import write_json
 from engine.locations import is_run_id, runs_folder
 from engine.runs import CONFIG
+from engine.runs.snapshots import BEST
 from tui.screens.catalogue import Experiment, experiments
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -70,7 +71,7 @@ class MnistApp(App):
         self.settings = settings
         # the run the analysis screens look at, remembered from the last session
         self.selected_run: str | None = remembered_run(settings.home)
-        self.checkpoint = "best"  # which checkpoint of it: best or last (b on the home screen)
+        self.checkpoint = BEST  # which checkpoint of it: best or last (b on the home screen)
         self.moment: str | None = None  # or a snapshot (epoch:3 ...): , and . on a picture screen
         # a second run (two picked in the Runs screen, then s): the picture screens show both
         self.versus_run: str | None = None

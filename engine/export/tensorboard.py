@@ -80,8 +80,8 @@ class TensorBoardLog:
         elif isinstance(event, ev.RunFinished):
             self.moments()
             if not self.written:  # an imported run keeps no snapshots: its weights once
-                self.written.add("best")
-                self.histograms("best")
+                self.written.add(snapshots.BEST)
+                self.histograms(snapshots.BEST)
             self.predictions()
             self.hparams(event)
             self.writer.flush()
@@ -138,7 +138,7 @@ class TensorBoardLog:
 
         from engine.inside.network import predict
 
-        subject = self.subject("best")
+        subject = self.subject(snapshots.BEST)
         indices = list(range(min(PREDICTION_DIGITS, len(subject.test))))
         found = predict(subject.model, subject.test, indices)
         figure = Figure(figsize=(1.4 * len(indices), 1.8))

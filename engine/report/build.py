@@ -49,7 +49,7 @@ def build_report(home: Path, names: list[str] | None = None, study: str | None =
 
         study_object = load_study(home, study)
     if names:
-        run_dirs = [runs.find_run(home, name, needs="best") for name in names]
+        run_dirs = [runs.find_run(home, name) for name in names]
     elif study_object is not None:
         run_dirs = _study_runs(home, study_object)
     else:

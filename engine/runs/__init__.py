@@ -34,8 +34,7 @@ CONFIG = "config.json"
 NAME = "name.json"  # a label the user gave the run (its id stays the folder name)
 EVENTS = "events.jsonl"
 SUMMARY = "summary.json"
-BEST = "best.pt"
-LAST = "last.pt"
+BEST, LAST = (f"{name}.pt" for name in snapshots.CHECKPOINTS)  # their files
 STATUSES = ("running", "finished", "stopped", "failed", "damaged")
 # What a run's summary and its epoch history need: everything but the per-batch flood.
 WITHOUT_BATCHES = (ev.BatchTrained,)
@@ -114,12 +113,12 @@ def _created(run_dir: Path) -> tuple[int, str]:
             return 0, run_dir.name
 
 
-def has_checkpoint(run_dir: Path, kind: str = "best") -> bool:
+def has_checkpoint(run_dir: Path, kind: str = snapshots.BEST) -> bool:
     path = run_dir / f"{kind}.pt"
     return path.is_file() and not path.is_symlink()
 
 
-def find_run(home: Path, name: str, needs: str = "best") -> Path:
+def find_run(home: Path, name: str, needs: str = snapshots.BEST) -> Path:
     """A run by id, name, unique id prefix or end (the short id the lists show), or
     ``latest``: the newest run that has what the
     caller ``needs`` — ``best`` (an analysis: a failed or just-started run has nothing to
@@ -588,7 +587,7 @@ def follow(run_dir: Path, poll: float = 0.2, cancel=None) -> Iterator[ev.Event]:
             time.sleep(poll)
 
 
-def load_run_model(run_dir: Path, checkpoint: str = "best", device: str = "cpu"):
+def load_run_model(run_dir: Path, checkpoint: str = snapshots.BEST, device: str = "cpu"):
     """The model of a run at a moment: its ``best`` or ``last`` checkpoint, or a snapshot
     (``epoch:3``, ``batch:50``, ``start``; see engine.runs.snapshots), in eval mode."""
     from engine.models.checkpoints import load_model

@@ -18,7 +18,8 @@ from engine.errors import CheckpointError, SettingError
 
 FOLDER = "snapshots"
 EARLY_BATCHES = (10, 50, 200)  # of the first epoch, where the weights change most
-CHECKPOINTS = ("best", "last")  # the run's own checkpoints, best.pt and last.pt
+BEST, LAST = "best", "last"  # the run's own checkpoints (best.pt, last.pt), by name
+CHECKPOINTS = (BEST, LAST)
 MOMENT = re.compile(r"^(start|batch:(\d+)|epoch:(\d+)|best|last)$")
 
 
@@ -41,7 +42,7 @@ class Moment(str):
 
     @classmethod
     def asked(cls, epoch: int | None = None, at: str | None = None,
-              checkpoint: str = "best") -> Moment:  # fmt: skip
+              checkpoint: str = BEST) -> Moment:  # fmt: skip
         """The moment the front ends' options name: --at, else --epoch N, else the checkpoint."""
         return cls.parse(at or (f"epoch:{epoch}" if epoch else checkpoint))
 
@@ -96,7 +97,7 @@ def moments(run_dir: Path) -> list[Moment]:
     return sorted(found, key=lambda m: m.order)
 
 
-def series(run_dir: Path, checkpoint: str = "best") -> list[Moment]:
+def series(run_dir: Path, checkpoint: str = BEST) -> list[Moment]:
     """A run's moments through training, as the analyses step through them: its snapshots,
     then the checkpoint they look at otherwise."""
     return [*moments(run_dir), Moment.parse(checkpoint)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine import events as ev
+from engine.runs.snapshots import BEST
 
 # The events after which a run's process has nothing more to say.
 FINAL_EVENTS = (ev.RunFinished, ev.RunStopped, ev.RunFailed)
@@ -59,7 +60,7 @@ class RunState:
         elif isinstance(event, ev.EpochEvaluated):
             self.epochs.append(event)
             self.train_seconds += event.seconds
-        elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
+        elif isinstance(event, ev.CheckpointSaved) and event.kind == BEST:
             self.best = event
         elif isinstance(event, ev.TestEvaluated):
             self.test = event

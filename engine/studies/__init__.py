@@ -449,7 +449,9 @@ def pending(home: Path, study: Study) -> list[tuple[str, dict, int, str]]:
             continue
         run_dir = runs.run_folder(home, run_id) if run_id else None
         resumable = status == "stopped" or (
-            status == "failed" and run_dir is not None and runs.has_checkpoint(run_dir, "last")
+            status == "failed"
+            and run_dir is not None
+            and runs.has_checkpoint(run_dir, runs.snapshots.LAST)
         )
         todo.append((key, group, seed, "resume" if resumable else ("redo" if run_id else "new")))
     return todo

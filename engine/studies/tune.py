@@ -73,7 +73,7 @@ def train_trial(config: dict) -> None:
                       AGAIN: f"its run {kept.name} had finished: its result is taken"})  # fmt: skip
         return
     stop = threading.Event()
-    resume = kept is not None and runs.has_checkpoint(kept, "last")
+    resume = kept is not None and runs.has_checkpoint(kept, runs.snapshots.LAST)
     again = ""
     if kept is not None:
         again = (f"its run {kept.name} resumes from its last saved epoch" if resume else

@@ -500,7 +500,7 @@ class Training:
             path = self.checkpoint_dir / BEST
             save_checkpoint(path, self.record(epoch=epoch + 1, val_accuracy=val.accuracy,
                                               robust_val_accuracy=robust))  # fmt: skip
-            self.emit(ev.CheckpointSaved("best", epoch + 1, str(path), val.accuracy))
+            self.emit(ev.CheckpointSaved(snapshots.BEST, epoch + 1, str(path), val.accuracy))
         if config.snapshots != "none":
             self.save_snapshot(f"epoch:{epoch + 1}")
         self.save_last()
@@ -545,7 +545,7 @@ class Training:
             optimiser=self.optimiser.state_dict(), scheduler=self.scheduler.state_dict(),
             progress=self.progress.to_dict(), config=self.config.to_dict(),
         ))  # fmt: skip
-        self.emit(ev.CheckpointSaved("last", self.progress.epoch, str(path),
+        self.emit(ev.CheckpointSaved(snapshots.LAST, self.progress.epoch, str(path),
                                      self.progress.best_val_accuracy))  # fmt: skip
 
     def stop(self, epoch: int) -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from engine import runs
 from engine.config import SETTING
+from engine.runs.snapshots import BEST
 from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json, rows_for_pictures
 from tui.cli.options import (
@@ -62,7 +63,7 @@ def summary_command(args: argparse.Namespace) -> int:
     if args.run:
         run_dir = runs.find_run(args.home_path, args.run)
         name = runs.read_config(run_dir).model
-        model = runs.load_run_model(run_dir, moment or "best")
+        model = runs.load_run_model(run_dir, moment or BEST)
     else:
         name = args.model or "convnet"
         model = build_model(name, parse_args(args.model_args))

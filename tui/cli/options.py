@@ -20,7 +20,7 @@ from engine.config import (
     recipe_config,
 )
 from engine.errors import SettingError, UserFacing
-from engine.runs.snapshots import CHECKPOINTS, EARLY_BATCHES
+from engine.runs.snapshots import BEST, CHECKPOINTS, EARLY_BATCHES
 
 
 class Parser(argparse.ArgumentParser):
@@ -262,7 +262,7 @@ def add_subject_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", nargs="?", default="latest",
                         help="run id, id prefix, or 'latest' (default: the newest run with a"
                         " best checkpoint)")  # fmt: skip
-    parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
+    parser.add_argument("--checkpoint", choices=CHECKPOINTS, default=BEST,
                         help="which checkpoint of the run (default: best)")  # fmt: skip
     add_moment_options(parser)
     add_ascii(parser)

@@ -13,6 +13,7 @@ from engine import runs
 from engine.config import SETTING
 from engine.errors import RunDamaged
 from engine.locations import data_cache
+from engine.runs.snapshots import LAST
 from tui.cli.console import interruptible, make_console, print_json, progress_bar, wait_until
 from tui.cli.options import (
     UserError,
@@ -199,7 +200,7 @@ def train_command(args: argparse.Namespace) -> int:
         if ignored:
             raise UserError(f"--resume continues a run with its own settings: leave out"
                             f" {', '.join(ignored)} (or start a new run)")  # fmt: skip
-        prepared = launch.prepare_resume(home, runs.find_run(home, args.resume, needs="last"))
+        prepared = launch.prepare_resume(home, runs.find_run(home, args.resume, needs=LAST))
     else:
         prepared = launch.prepare(home, config_from_args(args))
     if args.detach:

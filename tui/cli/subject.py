@@ -10,10 +10,10 @@ import sys
 def moment_of(args: argparse.Namespace):
     """The weights asked for (engine.runs.snapshots.Moment): --at, --epoch N, else
     --checkpoint (best where the command has no --checkpoint)."""
-    from engine.runs.snapshots import Moment
+    from engine.runs.snapshots import BEST, Moment
 
     return Moment.asked(getattr(args, "epoch", None), getattr(args, "at", None),
-                        getattr(args, "checkpoint", "best"))  # fmt: skip
+                        getattr(args, "checkpoint", BEST))  # fmt: skip
 
 
 def load_subject(args: argparse.Namespace):

@@ -17,6 +17,7 @@ from rich.progress import (
 from rich.text import Text
 
 from engine import events as ev
+from engine.runs.snapshots import BEST
 from engine.runs.state import RunState
 from tui.draw.tables import (
     clock,
@@ -71,7 +72,7 @@ class PlainLines:
             for warning in self.gradients.unsaid(event):
                 self.write(gradient_line(event, warning))
             self.gradients.add(event)
-        elif isinstance(event, ev.CheckpointSaved) and event.kind == "best":
+        elif isinstance(event, ev.CheckpointSaved) and event.kind == BEST:
             self.write(f"  best checkpoint: epoch {event.epoch} -> {event.path}")
         elif isinstance(event, ev.TestEvaluated):
             accs = "  ".join(f"{i}:{a:.1%}" for i, a in enumerate(event.per_class_accuracy))

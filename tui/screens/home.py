@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
+from engine.runs.snapshots import BEST, LAST
 from tui.screens.catalogue import experiments
 from tui.widgets.runs_table import RunsTable
 
@@ -151,7 +152,7 @@ class HomeScreen(Screen):
 
     def action_checkpoint(self) -> None:
         """Analyses look at the best checkpoint (the study's) or the last one."""
-        self.app.checkpoint = "last" if self.app.checkpoint == "best" else "best"
+        self.app.checkpoint = LAST if self.app.checkpoint == BEST else BEST
         self.app.notify(f"the analyses use each run's {self.app.checkpoint}.pt")
         if self._shown is not None:
             self.show_runs(self._shown, force=True)
