@@ -198,3 +198,12 @@ def test_the_listing_mark_moves_with_a_run_made_removed_or_running_not_with_a_fi
     with open(run_dir / runs.EVENTS, "a") as log:  # a running run logs
         log.write(ev.event_to_json(ev.RunStopped(epoch=3, reason="test")) + "\n")
     assert runs.listing_mark(home, [run_dir.name]) != mark
+
+
+def test_every_status_a_run_can_have_is_shown_in_its_own_colour():
+    """The statuses are declared once (engine.runs.state); the runs table colours each one,
+    and none falls back to the colour of an unknown status."""
+    from engine.runs.state import STATUSES
+    from tui.draw.tables import STATUS_COLOURS
+
+    assert set(STATUS_COLOURS) == set(STATUSES)

@@ -44,7 +44,7 @@ def report_run(run_dir: Path) -> ReportRun:
         run_source(run_dir)  # UntrustedCode before any section runs a copied run's code
     state = runs.read_state(run_dir)  # the log folded once, for the summary and the figures
     summary = runs.summarize_state(run_dir, state, config)
-    if summary.status not in ("finished", "imported"):
+    if summary.status not in runs.USABLE:
         raise UserFacing(
             f"run {run_dir.name} is {summary.status}: a report needs finished runs (its test"
             " figures come from the end of training)"
@@ -67,7 +67,7 @@ def default_runs(home: Path) -> list[Path]:
     for run_dir in all_runs:
         summary = runs.summarize(run_dir)
         statuses[summary.status] = statuses.get(summary.status, 0) + 1
-        if summary.status not in ("finished", "imported"):
+        if summary.status not in runs.USABLE:
             continue
         if untrusted(run_dir, runs.read_config(run_dir).model):
             left_out.append(run_dir.name)

@@ -28,14 +28,13 @@ from engine.models.files import is_model_file
 from engine.runs import snapshots
 from engine.runs.process import lock_folder as take_lock
 from engine.runs.process import process_alive
-from engine.runs.state import RunState, fold
+from engine.runs.state import STATUSES, USABLE, RunState, fold  # noqa: F401  (USABLE: for callers)
 
 CONFIG = "config.json"
 NAME = "name.json"  # a label the user gave the run (its id stays the folder name)
 EVENTS = "events.jsonl"
 SUMMARY = "summary.json"
 BEST, LAST = (f"{name}.pt" for name in snapshots.CHECKPOINTS)  # their files
-STATUSES = ("running", "finished", "stopped", "failed", "damaged")
 # What a run's summary and its epoch history need: everything but the per-batch flood.
 WITHOUT_BATCHES = (ev.BatchTrained,)
 
