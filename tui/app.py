@@ -20,6 +20,7 @@ from engine.atomic import write_json
 from engine.locations import is_run_id, runs_folder
 from engine.runs import CONFIG
 from engine.runs.snapshots import BEST
+from tui.graphics import SIXEL_COLOURS
 from tui.screens.catalogue import Experiment, experiments
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -31,8 +32,8 @@ class AppSettings:
     """What the app works with; tests shrink the defaults to run in seconds."""
 
     home: Path
-    graphics: str = "halfblock"  # halfblock | ascii | sixel | kitty (see tui.graphics)
-    sixel_colours: int = 256  # colour registers a sixel picture may use
+    graphics: str = "halfblock"  # halfblock | ascii | sixel | kitty (tui.graphics.MODES)
+    sixel_colours: int = SIXEL_COLOURS  # colour registers a sixel picture may use
     notice: str = ""  # shown once the app opens (why pictures are not drawn as asked)
     data: str | None = None  # a data folder for runs started here (None: MNIST)
     train_defaults: dict = field(default_factory=dict)  # overrides of TrainConfig's defaults

@@ -17,6 +17,8 @@ import numpy as np
 from tui.draw import render
 
 PIXEL_MODES = ("sixel", "kitty")
+# What --graphics may ask for: auto picks pixels where the terminal has them, else half-blocks.
+MODES = ("auto", "halfblock", "ascii", *PIXEL_MODES)
 SIXEL_COLOURS = 256  # colours a sixel picture uses; a terminal with fewer is asked for more
 
 

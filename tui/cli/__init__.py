@@ -27,9 +27,9 @@ from tui.cli import (  # attack, attribute and inspect: imported to mark their h
     sweep_commands,
 )
 from tui.cli.options import Parser, add_ascii, add_shared_options
+from tui.graphics import MODES
 
 EXIT_USER_ERROR = 2
-GRAPHICS = ["auto", "halfblock", "ascii", "sixel", "kitty"]
 
 
 class VersionAction(argparse.Action):
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=VersionAction, help="the installed version, and exit")
     parser.add_argument(
         "--graphics",
-        choices=GRAPHICS,
+        choices=MODES,
         default="auto",
         help="how the app draws images: colour half-blocks (auto, halfblock), plain characters"
         " (ascii), or real pixels through textual-image (sixel, kitty; experimental)",

@@ -30,7 +30,7 @@ class _Sixels(_ImageSixelImpl):
 class SixelPicture(SixelImage, Renderable=_NoopRenderable):
     """textual-image's sixel widget, with colours every sixel terminal draws alike."""
 
-    def __init__(self, *, colours: int = 256, classes: str | None = None) -> None:
+    def __init__(self, *, colours: int, classes: str | None = None) -> None:
         super().__init__(classes=classes, sixel_options=SixelOptions(colors=colours))
 
     def compose(self) -> ComposeResult:
