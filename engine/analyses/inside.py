@@ -100,6 +100,7 @@ TOP_IMAGES = register(Analysis(
         count("channel", 0, "the channel (its filter's number)", low=0, maximum=4096, metavar="K"),
         count("count", 9, "how many images", maximum=100),
     ),
+    givens={"report": {"count": 6}},  # a row of each of its channels fits the page
 ))  # fmt: skip
 
 
@@ -136,6 +137,7 @@ CONFUSIONS = register(Analysis(
                   metavar="T,P"),
         count("count", 16, "how many of its images", maximum=1000),
     ),
+    givens={"report": {"count": 6}},  # one row of the page
 ))  # fmt: skip
 
 
@@ -151,4 +153,5 @@ PREDICTIONS = register(Analysis(
         parameter("wrong", bool, False, "pick among the misclassified images"),
         seed("for --random"),
     ),
+    givens={"report": {"random": 16}},  # the report's page of random images (seed 0)
 ))  # fmt: skip

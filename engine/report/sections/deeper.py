@@ -13,7 +13,6 @@ from engine.report.document import Figure, Section, Text
 from engine.report.sections.drawn import draws
 
 CHANNELS = 4  # the first convolution's channels shown, the most often firing first
-IMAGES = 6  # of each channel, and of the most confused pair
 
 
 @draws("top-images")
@@ -30,20 +29,21 @@ def top_images(ctx: Context) -> Section:
     name, conv = convs[0]
     firing = (channel_peaks(subject.model, conv, subject.test) > 0).float().mean(0)
     chosen = sorted(range(conv.out_channels), key=lambda k: -float(firing[k]))[:CHANNELS]
+    count = analysis.values(analysis.given("report"))["count"]  # a row a channel
     pictures, titles = [], []
     for channel in chosen:
-        found = analysis.run(subject, {"layer": name, "channel": channel, "count": IMAGES},
+        found = analysis.run(subject, analysis.given("report", layer=name, channel=channel),
                              cancel=ctx.cancel)  # fmt: skip
         for i, (index, box) in enumerate(zip(found.indices, found.boxes, strict=True)):
             pictures.append(field_picture(subject.test.images[index].numpy(), box))
             titles.append(f"channel {channel}: #{index}" if i == 0 else f"#{index}")
     section.add(Text(
         f"For {CHANNELS} channels of {name} (those firing on the most test images), the"
-        f" {IMAGES} test images on which each responds most, a row a channel; each output of"
+        f" {count} test images on which each responds most, a row a channel; each output of"
         f" {name} sees a {found.field}x{found.field}-pixel patch, drawn bright with the rest"
         " dimmed. `mnist-tui top-images RUN --layer L --channel K` for any channel."))  # fmt: skip
     section.add(Figure("top-images", figures.image_grid(
-        np.stack(pictures), titles, IMAGES, f"{name}: the test images each channel responds to"
+        np.stack(pictures), titles, count, f"{name}: the test images each channel responds to"
         " most", vmin=0, vmax=1, tile=0.85),
         f"{name}'s channels {', '.join(map(str, chosen))}: their strongest test images, the"
         " receptive field at the peak bright (grey scale 0-1)"))  # fmt: skip
@@ -72,7 +72,7 @@ def embedding(ctx: Context) -> Section:
 def confusions(ctx: Context) -> Section:
     analysis = ANALYSES["confusions"]
     subject = ctx.subject()
-    found = analysis.run(subject, {"count": IMAGES}, cancel=ctx.cancel)
+    found = analysis.run(subject, analysis.given("report"), cancel=ctx.cancel)
     section = Section("confusions", analysis.title)
     section.add(Text(f"{found.summary()[0].upper()}{found.summary()[1:]}."))
     matrix = np.array(found.matrix, dtype=np.float64)

@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from engine.analyses.inside import ACTIVATIONS, FILTERS, OCCLUSION
+from engine.analyses.inside import ACTIVATIONS, FILTERS, OCCLUSION, PREDICTIONS
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Text, study_paragraph
 from engine.report.sections.drawn import draws
 
-SAMPLE_SEED = 0  # the random test images shown
-SAMPLES = 16
-
 
 @draws("predict")
 def predictions(ctx: Context) -> Section:
-    from engine.inside.network import misclassified, predict
+    from engine.inside.network import misclassified
 
     subject = ctx.subject()
     run = ctx.subject_run
-    generator = np.random.default_rng(SAMPLE_SEED)
-    chosen = sorted(generator.choice(len(subject.test), SAMPLES, replace=False).tolist())
     section = Section("predictions", f"Looking inside {run.label}")
     section.add(study_paragraph(4, "**Predictions**"))
-    shown = predict(subject.model, subject.test, chosen)
+    values = PREDICTIONS.values(PREDICTIONS.given("report"))
+    shown = PREDICTIONS.run(subject, values).predictions
+    chosen = [p.index for p in shown]
     images = subject.test.images[chosen].numpy()
     titles = [f"#{p.index} true {p.label}\ncalled {p.predicted}" for p in shown]
     section.add(Figure("predictions-random", figures.image_grid(images, titles, 8),
-                       f"{SAMPLES} random test images (seed {SAMPLE_SEED}) with their true and"
-                       " predicted labels"))  # fmt: skip
+                       f"{len(shown)} random test images (seed {values['seed']}) with their true"
+                       " and predicted labels"))  # fmt: skip
     wrong = misclassified(subject.model, subject.test)
     if wrong:
-        first = wrong[:SAMPLES]
-        shown = predict(subject.model, subject.test, first)
+        first = wrong[: len(shown)]
+        shown = PREDICTIONS.run(subject, {"image": tuple(first)}).predictions
         titles = [f"#{p.index} true {p.label}\ncalled {p.predicted} {p.probability:.0%}"
                   for p in shown]  # fmt: skip
         section.add(Figure("predictions-wrong", figures.image_grid(
