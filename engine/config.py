@@ -14,18 +14,20 @@ from typing import Any
 
 from engine.errors import SettingError
 
-# The networks by name, with what each is (engine.models.zoo builds them, citing their sources;
-# a test keeps the two equal).
-MODEL_ABOUT = {
-    "convnet": "the study's CNN",
-    "convnet-bn": "the study's CNN with BatchNorm",
-    "lenet5": "LeCun et al. 1998, with ReLU and max-pooling",
-    "mlp": "784-500-10, no convolution",
-    "smallcnn": "the 4-convolution network TRADES uses for MNIST",
-    "madry": "the 2-convolution + fc 1024 network of Madry et al.'s MNIST challenge",
-    "fastnet": "train_mnist_fast's small CNN: 99% in one epoch (the fast recipe's)",
+# The zoo, declared once: each network's name, its class in engine.models.zoo (which cites its
+# source; named as a string, like an analysis's function, so that --help needs no torch) and
+# what it is in one line.
+ZOO = {
+    "convnet": ("ConvNet", "the study's CNN"),
+    "convnet-bn": ("BatchNormConvNet", "the study's CNN with BatchNorm"),
+    "lenet5": ("LeNet5", "LeCun et al. 1998, with ReLU and max-pooling"),
+    "mlp": ("MLP", "784-500-10, no convolution"),
+    "smallcnn": ("SmallCNN", "the 4-convolution network TRADES uses for MNIST"),
+    "madry": ("MadryNet", "the 2-convolution + fc 1024 network of Madry et al.'s MNIST challenge"),
+    "fastnet": ("FastNet", "train_mnist_fast's small CNN: 99% in one epoch (the fast recipe's)"),
 }
-MODEL_NAMES = tuple(MODEL_ABOUT)
+MODEL_ABOUT = {name: about for name, (_, about) in ZOO.items()}
+MODEL_NAMES = tuple(ZOO)
 
 
 def model_label(model: str) -> str:

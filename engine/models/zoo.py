@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from engine.config import ZOO
 from engine.errors import SettingError
 
 
@@ -194,15 +195,8 @@ class FastNet(nn.Module):
         return self.fc2(self.relu3(self.fc1(torch.flatten(x, 1))))
 
 
-MODELS: dict[str, type[nn.Module]] = {
-    "convnet": ConvNet,
-    "convnet-bn": BatchNormConvNet,
-    "lenet5": LeNet5,
-    "mlp": MLP,
-    "smallcnn": SmallCNN,
-    "madry": MadryNet,
-    "fastnet": FastNet,
-}
+# The networks by name, as engine.config.ZOO declares them (name, class, one line).
+MODELS: dict[str, type[nn.Module]] = {name: globals()[cls] for name, (cls, _) in ZOO.items()}
 
 
 def build_model(name: str, args: dict | None = None, source=None) -> nn.Module:
