@@ -14,6 +14,8 @@ from engine.models.layers import HOOKED
 # BatchNorm's, which only rescales the layer before it).
 NEURON_LAYERS = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)
 CONV_GROUP = (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d)
+COLUMNS = ("layer", "type", "input", "output", "parameters", "neurons", "mult-adds")
+NUMBERS = ("parameters", "neurons", "mult-adds")  # aligned right
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,20 @@ class ModelSummary:
         """Outputs of the group's weighted layers (conv or fc), as study §2 counts them."""
         weighted = nn.Conv2d.__name__ if group == "conv" else nn.Linear.__name__
         return sum(r.neurons for r in self.rows if r.kind == weighted)
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The study's §2 table, laid out once for the CLI and the app: (column labels,
+        rows) — the input, each layer, then the totals (the last row). NUMBERS are the
+        columns aligned right."""
+        shape = lambda s: "x".join(map(str, s))  # noqa: E731
+        rows = [["input", "", "", shape(self.input_shape), "0", f"{self.input_neurons:,}", "0"]]
+        for r in self.rows:
+            rows.append([r.name, r.kind, shape(r.input_shape), shape(r.output_shape),
+                         f"{r.parameters:,}", f"{r.neurons:,}" if r.neurons else "-",
+                         f"{r.mult_adds:,}"])  # fmt: skip
+        rows.append(["total", "", "", "", f"{self.parameters:,}", f"{self.neurons:,}",
+                     f"{self.mult_adds:,}"])  # fmt: skip
+        return list(COLUMNS), rows
 
     def to_dict(self) -> dict:
         return {

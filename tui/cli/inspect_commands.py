@@ -73,34 +73,15 @@ def summary_command(args: argparse.Namespace) -> int:
         return 0
     at = f", weights at {moment}" if moment else ""
     table = Table(title=f"{name}: layers (shapes are channels x height x width){at}")
-    for column in ("layer", "type", "input", "output", "parameters", "neurons", "mult-adds"):
-        table.add_column(
-            column, justify="right" if column in ("parameters", "neurons", "mult-adds") else "left"
-        )
-    shape = lambda s: "x".join(map(str, s))  # noqa: E731
-    table.add_row(
-        "input", "", "", shape(summary.input_shape), "0", f"{summary.input_neurons:,}", "0"
-    )
-    for row in summary.rows:
-        table.add_row(
-            row.name,
-            row.kind,
-            shape(row.input_shape),
-            shape(row.output_shape),
-            f"{row.parameters:,}",
-            f"{row.neurons:,}" if row.neurons else "-",
-            f"{row.mult_adds:,}",
-        )
+    from engine.models.layer_table import NUMBERS
+
+    labels, rows = summary.table()
+    for label in labels:
+        table.add_column(label, justify="right" if label in NUMBERS else "left")
+    for row in rows[:-1]:
+        table.add_row(*row)
     table.add_section()
-    table.add_row(
-        "[bold]total",
-        "",
-        "",
-        "",
-        f"[bold]{summary.parameters:,}",
-        f"[bold]{summary.neurons:,}",
-        f"[bold]{summary.mult_adds:,}",
-    )
+    table.add_row(*(Text(cell, style="bold") for cell in rows[-1]))  # the totals
     console = make_console()
     console.print(table)
     console.print(

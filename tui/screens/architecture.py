@@ -11,7 +11,6 @@ from engine.config import MODEL_NAMES
 from tui.screens.base import ExperimentScreen
 
 MODELS = MODEL_NAMES  # m cycles through every network of the zoo
-COLUMNS = ("layer", "type", "input", "output", "parameters", "neurons", "mult-adds")
 
 
 class ArchitectureScreen(ExperimentScreen):
@@ -59,20 +58,12 @@ class ArchitectureScreen(ExperimentScreen):
         self.app.call_from_thread(self.show, summary)
 
     def show(self, summary) -> None:
-        shape = lambda s: "x".join(map(str, s))  # noqa: E731
-        rows = [["input", "", "", shape(summary.input_shape), "0", f"{summary.input_neurons:,}",
-                 "0"]]  # fmt: skip
-        for r in summary.rows:
-            rows.append([r.name, r.kind, shape(r.input_shape), shape(r.output_shape),
-                         f"{r.parameters:,}", f"{r.neurons:,}" if r.neurons else "-",
-                         f"{r.mult_adds:,}"])  # fmt: skip
-        rows.append(["total", "", "", "", f"{summary.parameters:,}", f"{summary.neurons:,}",
-                     f"{summary.mult_adds:,}"])  # fmt: skip
+        labels, rows = summary.table()
         table = self.query_one("#layers", DataTable)
         table.clear(columns=True)
         # each column as wide as its widest cell, given: the header is drawn at that width at
         # once (left to the table, it could be drawn once before the rows widened it)
-        for i, label in enumerate(COLUMNS):
+        for i, label in enumerate(labels):
             table.add_column(label, width=max(len(label), *(len(row[i]) for row in rows)))
         table.add_rows(rows)
         self.query_one("#arch-title", Static).update(
