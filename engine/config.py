@@ -46,6 +46,9 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DEVICE_AUTO = "auto picks cuda, then mps, then the cpu"  # what --device auto does
 PRECISIONS = ("auto", "bf16", "fp32")
 
+# How the map of what a network learned is drawn in two dimensions (engine.inside.embedding).
+EMBEDDING_METHODS = ("pca", "tsne")
+
 # The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
 OCCLUSION_STRIDE = 2

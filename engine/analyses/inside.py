@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.analyses.declaration import Analysis, count, image, parameter, register, seed
 from engine.config import (
+    EMBEDDING_METHODS,
     HISTOGRAM_BINS,
     OCCLUSION_PATCH,
     OCCLUSION_STRIDE,
@@ -116,7 +117,7 @@ EMBEDDING = register(Analysis(
     parameters=(
         layer_name("the layer whose input is mapped (blank: the last linear layer)"),
         parameter("method", str, "pca", "pca (deterministic, fast) or tsne (slower, seeded)",
-                  choices=("pca", "tsne")),
+                  choices=EMBEDDING_METHODS),
         count("images", 2000, "how many test images (the first ones)", low=10, maximum=10_000),
         seed("t-SNE's seed"),
     ),

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
+from engine.config import EMBEDDING_METHODS
 from engine.data import Split
 from engine.errors import UserFacing
 from engine.inside.scan import outputs, scan_layer
 from engine.models.layers import linears, weighted
 
 SILHOUETTE_SAMPLE = 2000  # images the silhouette is computed on (it is quadratic in them)
-METHODS = ("pca", "tsne")
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def embedding(model: nn.Module, split: Split, layer: str | None = None, method: 
     from sklearn.decomposition import PCA
     from sklearn.metrics import silhouette_score
 
-    if method not in METHODS:
-        raise UserFacing(f"method {method!r}: one of {', '.join(METHODS)}")
+    if method not in EMBEDDING_METHODS:
+        raise UserFacing(f"method {method!r}: one of {', '.join(EMBEDDING_METHODS)}")
     part = Split(split.images[:images], split.labels[:images])
     layer, features = layer_features(model, part, layer)
     labels = part.labels.cpu().numpy()
