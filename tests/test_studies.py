@@ -199,6 +199,14 @@ def test_the_studies_screen_shows_groups_curves_and_progress(home, tiny_folder, 
             assert [table.get_row_at(i)[0] for i in range(2)] == ["lr=0.05", "lr=0.1"]
             chart = app.screen.query_one("#study-chart")
             assert chart.xs["lr=0.05"] == [1, 2] and any(k.endswith("±sd") for k in chart.series)
+            # narrower, the figures that do not fit are named; wider again, they come back
+            columns = lambda: [str(c.label) for c in table.ordered_columns]  # noqa: E731
+            wide = columns()
+            await pilot.resize_terminal(60, 30)
+            assert await wait_for(pilot, lambda: len(columns()) < len(wide))
+            assert "not shown at this width" in text_of(app.screen.query_one("#study-comparison"))
+            await pilot.resize_terminal(100, 30)
+            assert await wait_for(pilot, lambda: columns() == wide)
 
     asyncio.run(scenario())
 

@@ -49,6 +49,11 @@ class StudiesScreen(ExperimentScreen):
         self.load()
         self.set_interval(self.REFRESH_SECONDS, self.refresh_if_live)
 
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self.study_name is not None:
+            self.load()  # the figures that fit the new width (a few files: cheap)
+
     def refresh_if_live(self) -> None:
         if self.live:
             self.load()
