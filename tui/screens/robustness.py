@@ -147,7 +147,7 @@ class RobustnessScreen(ExperimentScreen):
         table = self.query_one("#rob-table", DataTable)
         if self.compare:
             column = table.ordered_columns[2 + len(curve) - 1].key
-            table.update_cell(self.series, column, eps_cells([point])[0])
+            table.update_cell(self.series, column, eps_cells([point])[0], update_width=True)
         else:
             table.add_row(*cells(ROBUSTNESS_COLUMNS, [point])[0])
         self.query_one("#rob-chart", ChartView).set_data(
