@@ -282,13 +282,17 @@ def test_the_app_draws_the_map_at_every_moment(trained_home, tiny_folder):
             title = app.screen.query_one("#embedding-title", Static)
             assert await wait_for(pilot, lambda: "silhouette" in text_of(title), 60)
             moments = len(app.screen.series)
-            assert moments > 2 and text_of(title).startswith(f"moment {moments - 1} of")
+            series = app.screen.series  # the title names the moment and its place on the chart
+            assert moments > 2 and text_of(title).startswith(f"best ({moments - 1} on the chart)")
             chart = app.screen.query_one(ChartView)
             silhouettes = chart.series["silhouette"]
             assert len(silhouettes) == moments and silhouettes[-1] > silhouettes[0]
             assert "each image as its digit" in text_of(app.screen.query_one("#embedding-map"))
             await pilot.press("comma")
-            assert await wait_for(pilot, lambda: f"moment {moments - 2} of" in text_of(title))
+            assert await wait_for(
+                pilot,
+                lambda: text_of(title).startswith(f"{series[-2]} ({moments - 2} on the chart)"),
+            )
             assert "fc2: PCA" in text_of(app.screen.query_one("#embedding-map"))
             await pilot.press("n")  # the next layer after fc2 (the last): the first, conv1
             assert await wait_for(

@@ -110,6 +110,6 @@ class EmbeddingScreen(ExperimentScreen):
                                       title=f"{found.layer}: PCA", width=width, height=height,
                                       colour=self.app.settings.colour))  # fmt: skip
         self.query_one("#embedding-title", Static).update(
-            f"{self.moment_prefix()}moment {at} of {len(self.series) - 1}: silhouette"
+            f"{self.series[at]} ({at} on the chart): silhouette"
             f" {found.silhouette:+.3f}, {sum(wrong)} of {len(wrong):,} misclassified"
         )
