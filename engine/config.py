@@ -46,12 +46,16 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DEVICE_AUTO = "auto picks cuda, then mps, then the cpu"  # what --device auto does
 PRECISIONS = ("auto", "bf16", "fp32")
 
-# How the map of what a network learned is drawn in two dimensions (engine.inside.embedding).
+# How the map of what a network learned is drawn in two dimensions (engine.inside.embedding),
+# from how many test images; and how many images of a channel `top-images` shows.
 EMBEDDING_METHODS = ("pca", "tsne")
+EMBEDDING_IMAGES = 2000
+TOP_IMAGES = 9
 
 # The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
 OCCLUSION_STRIDE = 2
+OCCLUSION_FILL = 0.0  # the patch's pixel value: black
 # The targeted attack's weight of the MSE term (the study's): small, so the network is fooled
 # fast while the image drifts from the digit; around 300 it stays close (see the README).
 TARGETED_BETA = 0.001
@@ -65,6 +69,7 @@ PGD_STEPS, PGD_ALPHA = 40, 0.01
 # steps, the classes APGD-T aims at (every other one, most likely first), Square's queries.
 ROBUSTNESS_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 APGD_STEPS, APGD_TARGETS, SQUARE_QUERIES = 100, 9, 5000
+ATTACK_RESTARTS = 1  # random restarts of pgd (with a random start) and of APGD
 # Images attacked together by the attacks and robust validation (larger is faster on a GPU),
 # and images scored together where no run setting says (eval_batch_size's default: 256
 # was measured faster than 1,000 on 2 cores).
@@ -88,6 +93,7 @@ SYNTHESIS_METHODS = {
     "l2": "from mid-grey, steps along the gradient (L2; a robust network draws digits)",
 }
 SYNTHESIS_DEFAULTS = {"sign": (10_000, 0.01), "l2": (300, 0.5)}
+SYNTHESIS_METHOD = "sign"  # the study's
 
 
 def synthesis_budget(method: str, steps: int | None = None,

@@ -17,6 +17,7 @@ from engine.config import (
     APGD_STEPS,
     APGD_TARGETS,
     ATTACK_BATCH,
+    ATTACK_RESTARTS,
     LARGEST,
     MOST_EPS,
     NOISE_STEP_SIZE,
@@ -27,6 +28,7 @@ from engine.config import (
     ROBUSTNESS_EPS,
     SQUARE_QUERIES,
     SYNTHESIS_DEFAULTS,
+    SYNTHESIS_METHOD,
     SYNTHESIS_METHODS,
     TARGETED_BETA,
     TARGETED_STEP_SIZE,
@@ -47,7 +49,7 @@ SYNTHESIZE = register(Analysis(
     compute="engine.attacks.synthesis:synthesis_of",
     parameters=(
         digits("classes", "the digits to synthesise, e.g. 0-9 or 3,8"),
-        parameter("method", str, "sign", "; ".join(f"{name}: {what}" for name, what
+        parameter("method", str, SYNTHESIS_METHOD, "; ".join(f"{name}: {what}" for name, what
                                                     in SYNTHESIS_METHODS.items()),
                   choices=tuple(SYNTHESIS_METHODS)),
         count("steps", None, "steps (blank: " + ", ".join(
@@ -134,7 +136,7 @@ ROBUSTNESS = register(Analysis(
                   most=MOST_EPS, metavar="EPS"),
         parameter("attack", str, ROBUSTNESS_ATTACK, "the attack (see above)",
                   choices=ATTACKS.keys()),  # live: a new attack class is a choice
-        count("restarts", 1, "random restarts of pgd (with --random-start) and of the APGD"
+        count("restarts", ATTACK_RESTARTS, "random restarts of pgd (with --random-start) and of the APGD"
               " attacks; an image must survive every one"),
         count("queries", SQUARE_QUERIES, "the square attack's queries per image (AutoAttack's);"
               " 0 leaves it out of worst: much faster, but blind to a network that hides its"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from engine.analyses.declaration import Analysis, count, image, parameter, register, seed
 from engine.config import (
+    EMBEDDING_IMAGES,
     EMBEDDING_METHODS,
     HISTOGRAM_BINS,
+    OCCLUSION_FILL,
     OCCLUSION_PATCH,
     OCCLUSION_STRIDE,
     RANDOM_IMAGES,
+    TOP_IMAGES,
 )
 from engine.inside.attribution_methods import METHODS
 
@@ -26,7 +29,7 @@ OCCLUSION = register(Analysis(
         image(),
         count("patch", OCCLUSION_PATCH, "patch size in pixels", maximum=28),
         count("stride", OCCLUSION_STRIDE, "step between positions, in pixels", maximum=14),
-        parameter("fill", float, 0.0, "the patch's pixel value (0: black)", minimum=0,
+        parameter("fill", float, OCCLUSION_FILL, "the patch's pixel value (0: black)", minimum=0,
                   maximum=1),
     ),
 ))  # fmt: skip
@@ -99,7 +102,7 @@ TOP_IMAGES = register(Analysis(
     parameters=(
         layer_name("the convolution (blank: the first)"),
         count("channel", 0, "the channel (its filter's number)", low=0, maximum=4096, metavar="K"),
-        count("count", 9, "how many images", maximum=100),
+        count("count", TOP_IMAGES, "how many images", maximum=100),
     ),
     givens={"report": {"count": 6}},  # a row of each of its channels fits the page
 ))  # fmt: skip
@@ -118,7 +121,8 @@ EMBEDDING = register(Analysis(
         layer_name("the layer whose input is mapped (blank: the last linear layer)"),
         parameter("method", str, "pca", "pca (deterministic, fast) or tsne (slower, seeded)",
                   choices=EMBEDDING_METHODS),
-        count("images", 2000, "how many test images (the first ones)", low=10, maximum=10_000),
+        count("images", EMBEDDING_IMAGES, "how many test images (the first ones)", low=10,
+              maximum=10_000),
         seed("t-SNE's seed"),
     ),
 ))  # fmt: skip

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from engine.config import APGD_STEPS
+
 MOMENTUM = 0.75  # the weight of the new step against the last move
 RHO = 0.75  # a stretch between checkpoints succeeds if the loss rose in this share of steps
 
@@ -63,7 +65,7 @@ def apgd(
     images: torch.Tensor,
     labels: torch.Tensor,
     eps: float,
-    steps: int = 100,
+    steps: int = APGD_STEPS,
     loss: str = "ce",
     targets: torch.Tensor | None = None,
     start: torch.Tensor | None = None,

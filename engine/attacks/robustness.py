@@ -17,6 +17,7 @@ from engine.attacks.start import check_cancel, device_of
 from engine.config import (
     APGD_TARGETS,
     ATTACK_BATCH,
+    ATTACK_RESTARTS,
     PGD_ALPHA,
     PGD_STEPS,
     ROBUSTNESS_ATTACK,
@@ -39,7 +40,7 @@ def robustness_curve(
     batch_size: int = ATTACK_BATCH,
     emit: ev.Emit = ev.ignore,
     cancel=None,
-    restarts: int = 1,
+    restarts: int = ATTACK_RESTARTS,
     targets: int = APGD_TARGETS,
     queries: int = SQUARE_QUERIES,
 ) -> list[ev.RobustnessMeasured]:

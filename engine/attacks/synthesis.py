@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel, check_class, device_of, frozen, gaussian_pixels
-from engine.config import SYNTHESIS_METHODS, synthesis_budget
+from engine.config import SYNTHESIS_METHOD, SYNTHESIS_METHODS, synthesis_budget
 from engine.errors import SettingError
 from engine.pixels import PixelModel
 
@@ -86,7 +86,7 @@ def synthesize_classes(
     cancel=None,
     record_every: int = 10,
     snapshot_every: int = 0,
-    method: str = "sign",
+    method: str = SYNTHESIS_METHOD,
 ) -> SynthesisResult:
     """Raise logit k of each image by ``steps`` steps of ``method`` (see
     ``SYNTHESIS_METHODS``; steps and step size default to the method's); with ``clamp`` the

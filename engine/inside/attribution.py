@@ -79,8 +79,8 @@ def deletion_curve(
     image: torch.Tensor,
     target: int,
     order_by: np.ndarray,
-    steps: int = 28,
-    baseline: float = 0.0,
+    steps: int = AttributionSettings.deletion_steps,
+    baseline: float = AttributionSettings.baseline,
 ) -> tuple[list[float], list[float]]:
     """Remove pixels (set them to ``baseline``) most-attributed first, ``steps`` equal
     chunks; (fraction removed, P(target)) from none to all. All steps form one batch."""

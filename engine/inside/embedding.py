@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from engine.config import EMBEDDING_METHODS
+from engine.config import EMBEDDING_IMAGES, EMBEDDING_METHODS
 from engine.data import Split
 from engine.errors import UserFacing
 from engine.inside.scan import outputs, scan_layer
@@ -77,7 +77,7 @@ def predictions(model: nn.Module, split: Split) -> np.ndarray:
 
 
 def embedding(model: nn.Module, split: Split, layer: str | None = None, method: str = "pca",
-              images: int = 2000, seed: int = 0, fit=None) -> Embedding:  # fmt: skip
+              images: int = EMBEDDING_IMAGES, seed: int = 0, fit=None) -> Embedding:  # fmt: skip
     """The first ``images`` test images embedded (``fit``: a fitted PCA to apply instead of
     fitting one here, so moments share their axes)."""
     from sklearn.decomposition import PCA

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
-from engine.config import OCCLUSION_PATCH, OCCLUSION_STRIDE
+from engine.config import OCCLUSION_FILL, OCCLUSION_PATCH, OCCLUSION_STRIDE
 from engine.errors import SettingError
 from engine.pixels import PixelModel, to_pixels
 
@@ -94,7 +94,7 @@ def occlusion_map(
     label: int,
     patch: int = PATCH,
     stride: int = STRIDE,
-    fill: float = 0.0,
+    fill: float = OCCLUSION_FILL,
     batch_size: int = 256,
     emit: ev.Emit = ev.ignore,
     cancel=None,
