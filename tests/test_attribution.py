@@ -16,6 +16,7 @@ from engine.inside.attribution import (
     METHODS,
     AttributionSettings,
     attribute,
+    class_view,
     curve_area,
     deletion_curve,
 )
@@ -113,6 +114,17 @@ def test_attribute_json_has_a_map_per_method(trained_home, capsys):
     assert len(data["random_deletion"]["probability"]) == 29
 
 
+def test_the_class_view_averages_over_every_batch(tiny_model, tiny_splits):
+    """Over several batches (the real test set is 40 of them): each digit's map is the mean
+    of its images' maps, whatever the batch size (the second batch once raised)."""
+    test = tiny_splits.test
+    whole = class_view(tiny_model, test.images, test.labels, "saliency", batch_size=len(test))
+    batched = class_view(tiny_model, test.images, test.labels, "saliency", batch_size=7)
+    assert whole.keys() == batched.keys() and len(whole) >= 8
+    for digit, mean in whole.items():
+        np.testing.assert_allclose(batched[digit], mean, rtol=1e-4, atol=1e-6)
+
+
 def test_attribute_draws_maps_and_the_class_view(trained_home, capsys):
     argv = ["--home", str(trained_home), "attribute", "latest", "--method", "saliency", "--ascii"]
     assert main(argv) == 0
@@ -124,6 +136,13 @@ def test_attribute_draws_maps_and_the_class_view(trained_home, capsys):
     maps = json.loads(capsys.readouterr().out)["methods"]["gradcam"]
     assert set(maps) <= {str(k) for k in range(10)} and len(maps) >= 8
     assert np.asarray(maps["0"]).shape == (28, 28)
+    # the class view's own command, the same analysis (one route): the same maps
+    argv = ["--home", str(trained_home), "class-view", "latest", "--method", "gradcam", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["methods"]["gradcam"] == maps
+    assert main(["--home", str(trained_home), "class-view", "latest", "--method", "saliency",
+                 "--ascii"]) == 0  # fmt: skip
+    assert "saliency: the mean map over the correctly classified images" in capsys.readouterr().out
 
 
 def test_the_attribution_screen_explains_and_changes_class(trained_home, tiny_folder):

@@ -40,9 +40,8 @@ ATTRIBUTION = register(Analysis(
     description="Which pixels made the network say what it said, for one test image and"
     " class, by each method — " + "; ".join(f"{name}: {m.about}" for name, m in METHODS.items())
     + " (all but occlusion from Captum) — each with its deletion curve (remove the most"
-    " important pixels first; the faster P(class) falls, the more faithful the map). With"
-    " --class-view, each method's mean map over the correctly classified images of each"
-    " digit.",
+    " important pixels first; the faster P(class) falls, the more faithful the map). The mean"
+    " map of each digit: `mnist-tui class-view`.",
     compute="engine.inside.attribution:explanation_of",
     parameters=(
         image(),
@@ -51,6 +50,22 @@ ATTRIBUTION = register(Analysis(
         parameter("target", int, None, "the class to explain (blank: the predicted one)",
                   minimum=0, maximum=9, optional=True, metavar="T"),
         layer_name("Grad-CAM's convolution (blank: the last one)"),
+    ),
+))  # fmt: skip
+
+
+CLASS_VIEW = register(Analysis(
+    name="class-view", title="Attribution by class", study_section="4",
+    about="each attribution method's mean map over the correctly classified images of a digit",
+    description="What each method says the network looks at for each digit: its map averaged"
+    " over the correctly classified test images of that digit (all methods but occlusion,"
+    " whose 64 passes an image are too slow for thousands; name it with --method to have it).",
+    compute="engine.inside.attribution:class_view_of", in_app=False, in_report=False,
+    parameters=(
+        parameter("method", str, "all", "the method, or all of them but occlusion",
+                  choices=(*METHODS, "all")),
+        count("limit", None, "the first N test images (blank: all)", optional=True,
+              metavar="N"),
     ),
 ))  # fmt: skip
 

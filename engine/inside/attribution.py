@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine import events as ev
-from engine.errors import SettingError
+from engine.errors import SettingError, UserFacing
 from engine.inside.attribution_methods import METHODS, AttributionSettings
 from engine.inside.attribution_methods import method as method_class
 from engine.models.layers import convolutions, last_convolution
@@ -170,9 +170,9 @@ def class_view(
             continue
         maps = chosen.maps(pixel_model, x, y, settings)
         for k in range(10):
-            chosen = maps[(y == k).cpu().numpy()]
-            sums[k] += chosen.sum(0)
-            counts[k] += len(chosen)
+            of_k = maps[(y == k).cpu().numpy()]
+            sums[k] += of_k.sum(0)
+            counts[k] += len(of_k)
         emit(ev.ProgressMade(f"class view: {method}", min(start + batch_size, n), n))
     return {k: (sums[k] / counts[k]).astype(np.float32) for k in range(10) if counts[k]}
 
@@ -212,6 +212,40 @@ def usable_methods(model: nn.Module) -> tuple[str, ...]:
     return tuple(
         name for name, m in METHODS.items() if not m.needs_convolution or convolutions(model)
     )
+
+
+@dataclass(frozen=True)
+class ClassView:
+    """Each method's mean map over the correctly classified test images of each digit."""
+
+    maps: dict[str, dict[int, np.ndarray]]  # method -> digit -> (28, 28) mean map
+    images: int  # the test images looked at (the first ones)
+
+    def to_dict(self) -> dict:
+        return {"images": self.images, "methods": {m: {str(k): v.tolist() for k, v in by.items()}
+                                                   for m, by in self.maps.items()}}  # fmt: skip
+
+    def summary(self) -> str:
+        digits = max((len(by) for by in self.maps.values()), default=0)
+        return (
+            f"{', '.join(self.maps)}: the mean map of {digits} digits over the correctly"
+            f" classified ones of the first {self.images:,} test images"
+        )
+
+
+def class_view_of(subject, method: str, limit: int | None, emit: ev.Emit = ev.ignore,
+                  cancel=None) -> ClassView:  # fmt: skip
+    """The class view by ``method``, or by every method that applies to the network but
+    occlusion (64 passes an image: too slow for thousands), of the first ``limit`` test
+    images (all where None)."""
+    every = [m for m in usable_methods(subject.model) if m != "occlusion"]
+    methods = every if method == "all" else [method]
+    maps = {m: class_view(subject.model, subject.test.images, subject.test.labels, m,
+                          limit=limit, emit=emit, cancel=cancel) for m in methods}  # fmt: skip
+    if not any(maps.values()):
+        raise UserFacing("no correctly classified image among those looked at")
+    n = len(subject.test) if limit is None else min(limit, len(subject.test))
+    return ClassView(maps, n)
 
 
 def explanation_of(subject, image: int, method: str, target: int | None,

@@ -6,22 +6,23 @@ from __future__ import annotations
 import argparse
 
 from tui.cli.analysis_commands import draws, run_analysis
-from tui.cli.console import make_console, print_json, progress_bar
-from tui.cli.options import UserError, non_negative_int
+from tui.cli.console import make_console, print_json
+from tui.cli.options import non_negative_int
 from tui.cli.subject import load_subject
 
 
-def add_class_view_options(parser: argparse.ArgumentParser) -> None:
+def add_class_view_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class-view", action="store_true",
-                        help="the mean map of each class instead of one image")  # fmt: skip
-    parser.add_argument("--limit", type=non_negative_int, metavar="N",
-                        help="with --class-view: the first N test images (default all)")  # fmt: skip
+                        help="the mean map of each digit instead of one image: the same as"
+                             " `mnist-tui class-view` (its --limit N: the first N test images)")  # fmt: skip
+    parser.add_argument("--limit", type=non_negative_int, metavar="N", help=argparse.SUPPRESS)
 
 
-@draws("attribute", options=add_class_view_options)
+@draws("attribute", options=add_class_view_option)
 def attribute_command(args: argparse.Namespace) -> int:
     subject = load_subject(args)
-    if args.class_view:
+    if args.class_view:  # one route: the class view's own analysis
+        args.analysis = "class-view"
         return class_view_command(args, subject)
     subject.check_index(args.image)
     console = make_console()
@@ -75,36 +76,24 @@ def show_maps(console, args, subject, explanation) -> None:
     console.print(explanation.summary())
 
 
-def class_view_command(args: argparse.Namespace, subject) -> int:
-    from engine.inside.attribution import class_view, usable_methods
-    from tui.cli.console import interruptible
+@draws("class-view")
+def class_view_command(args: argparse.Namespace, subject=None) -> int:
+    """Each method's mean map of each digit, a row of ten a method."""
     from tui.draw import render
 
-    # occlusion: 64 passes an image, too slow for thousands
-    every = [m for m in usable_methods(subject.model) if m != "occlusion"]
-    methods = every if args.method == "all" else [args.method]
+    subject = subject or load_subject(args)
     console = make_console()
-    views = {}
-    cancel = interruptible()
-    for method in methods:
-        with progress_bar(console, f"class view: {method}") as emit:
-            views[method] = class_view(subject.model, subject.test.images, subject.test.labels,
-                                       method, limit=args.limit, emit=emit, cancel=cancel)  # fmt: skip
+    view = run_analysis(args, subject, console, "class view")
     if args.json:
-        print_json({"run": subject.run_id, "methods": {m: {str(k): v.tolist() for k, v in maps.items()}
-                                                       for m, maps in views.items()}})  # fmt: skip
+        print_json({"run": subject.run_id, **view.to_dict()})
         return 0
     colour = render.colour_enabled(args.ascii, console)
-    for method, maps in views.items():
-        if not maps:
-            raise UserError("no correctly classified image among those looked at")
+    for method, maps in view.maps.items():
         console.print(
             f"[bold]{method}[/]: the mean map over the correctly classified images of each digit"
         )
         keys = sorted(maps)
         console.print(render.tile_grid([maps[k] for k in keys], [str(k) for k in keys], columns=10,
                                        cmap="signed", colour=colour))  # fmt: skip
+    console.print(view.summary(), markup=False, highlight=False)
     return 0
-
-
-# What the command line draws by hand, by declared analysis (engine.analyses).
