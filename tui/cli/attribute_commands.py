@@ -88,12 +88,13 @@ def class_view_command(args: argparse.Namespace, subject=None) -> int:
         print_json({"run": subject.run_id, **view.to_dict()})
         return 0
     colour = render.colour_enabled(args.ascii, console)
+    columns = render.columns_that_fit(console.width, 28, colour=colour, most=10)  # whole pixels
     for method, maps in view.maps.items():
         console.print(
             f"[bold]{method}[/]: the mean map over the correctly classified images of each digit"
         )
         keys = sorted(maps)
-        console.print(render.tile_grid([maps[k] for k in keys], [str(k) for k in keys], columns=10,
-                                       cmap="signed", colour=colour))  # fmt: skip
+        console.print(render.tile_grid([maps[k] for k in keys], [str(k) for k in keys],
+                                       columns=columns, cmap="signed", colour=colour))  # fmt: skip
     console.print(view.summary(), markup=False, highlight=False)
     return 0
