@@ -136,8 +136,8 @@ ROBUSTNESS = register(Analysis(
                   most=MOST_EPS, metavar="EPS"),
         parameter("attack", str, ROBUSTNESS_ATTACK, "the attack (see above)",
                   choices=ATTACKS.keys()),  # live: a new attack class is a choice
-        count("restarts", ATTACK_RESTARTS, "random restarts of pgd (with --random-start) and of the APGD"
-              " attacks; an image must survive every one"),
+        count("restarts", ATTACK_RESTARTS, "random restarts of pgd (with --random-start) and"
+              " of the APGD attacks; an image must survive every one"),
         count("queries", SQUARE_QUERIES, "the square attack's queries per image (AutoAttack's);"
               " 0 leaves it out of worst: much faster, but blind to a network that hides its"
               " gradients", low=0, metavar="N"),

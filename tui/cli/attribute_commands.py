@@ -13,8 +13,9 @@ from tui.cli.subject import load_subject
 
 def add_class_view_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class-view", action="store_true",
-                        help="the mean map of each digit instead of one image: the same as"
-                             " `mnist-tui class-view` (its --limit N: the first N test images)")  # fmt: skip
+                        help="the mean map of each digit instead of one image: the same"
+                             " as `mnist-tui class-view` (--limit N: the first N test"
+                             " images)")  # fmt: skip
     parser.add_argument("--limit", type=non_negative_int, metavar="N", help=argparse.SUPPRESS)
 
 
