@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def summary_command(args: argparse.Namespace) -> int:
     from engine.models.files import parse_args
-    from engine.models.layer_table import summarize_model
+    from engine.models.layer_table import NUMBERS, summarize_model
     from engine.models.zoo import build_model
 
     if args.run and args.model:
@@ -73,8 +73,6 @@ def summary_command(args: argparse.Namespace) -> int:
         return 0
     at = f", weights at {moment}" if moment else ""
     table = Table(title=f"{name}: layers (shapes are channels x height x width){at}")
-    from engine.models.layer_table import NUMBERS
-
     labels, rows = summary.table()
     for label in labels:
         table.add_column(label, justify="right" if label in NUMBERS else "left")
