@@ -103,7 +103,7 @@ class Paired:
 
     def line(self) -> str:
         """The comparison in one line, the same in the CLI, the app and the report:
-        'test accuracy: b minus a over seeds 0,1,2: +0.12 pt [-0.05, +0.29 pt] — verdict'."""
+        'test accuracy: b minus a over seeds 0,1,2: +0.12 pt [-0.05 pt, +0.29 pt] — verdict'."""
         unit, d = UNITS[self.figure], self.difference
         return (f"{self.figure}: {self.b} minus {self.a} over seeds"
                 f" {','.join(map(str, self.seeds)) or '-'}: {signed(d.mean, unit)}"

@@ -87,8 +87,9 @@ def study(ctx: Context) -> Section | None:
     section.add(Table(labels, rows, " ".join(["Each figure over the seeds: mean ± sd [95%"
                                               " interval], accuracies in %, times as measured.",
                                               *result.notes()])))  # fmt: skip
-    section.add(Table(["each group against the first, over the seeds both finished"],
-                      [[c.line()] for c in result.comparisons]))  # fmt: skip
+    if result.comparisons:  # a study of one group compares nothing
+        section.add(Table(["each group against the first, over the seeds both finished"],
+                          [[c.line()] for c in result.comparisons]))  # fmt: skip
     curves = group_curves(ctx.home, ctx.study)
     series = {k: (xs, [100 * m for m in means]) for k, (xs, means, _) in curves.items()}
     bands = {k: ([100 * (m - s) for m, s in zip(means, sds, strict=True)],
