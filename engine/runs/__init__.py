@@ -34,7 +34,7 @@ CONFIG = "config.json"
 NAME = "name.json"  # a label the user gave the run (its id stays the folder name)
 EVENTS = "events.jsonl"
 SUMMARY = "summary.json"
-BEST, LAST = (f"{name}.pt" for name in snapshots.CHECKPOINTS)  # their files
+BEST, LAST = (snapshots.Moment(name).file_name for name in snapshots.CHECKPOINTS)  # files
 # What a run's summary and its epoch history need: everything but the per-batch flood.
 WITHOUT_BATCHES = (ev.BatchTrained,)
 
@@ -113,7 +113,7 @@ def _created(run_dir: Path) -> tuple[int, str]:
 
 
 def has_checkpoint(run_dir: Path, kind: str = snapshots.BEST) -> bool:
-    path = run_dir / f"{kind}.pt"
+    path = run_dir / snapshots.Moment.parse(kind).file_name
     return path.is_file() and not path.is_symlink()
 
 

@@ -73,19 +73,10 @@ class Moment(str):
         return path_of(run_dir, self)
 
 
-def file_name(moment: str) -> str:
-    return Moment.parse(moment).file_name
-
-
 def moment_of(name: str) -> Moment | None:
     """The moment a snapshot's file name holds, if it holds one."""
     moment = name.removesuffix(".pt").replace("-", ":", 1)
     return Moment(moment) if name.endswith(".pt") and MOMENT.match(moment) else None
-
-
-def check_moment(text: str) -> Moment:
-    """``start``, ``batch:N``, ``epoch:N`` (or ``best``, ``last``); SettingError if not."""
-    return Moment.parse(text)
 
 
 def moments(run_dir: Path) -> list[Moment]:
@@ -108,7 +99,7 @@ def path_of(run_dir: Path, moment: str) -> Path:
     moments there are when the run did not keep it."""
     moment = Moment.parse(moment)
     if moment.is_checkpoint:
-        return run_dir / f"{moment}.pt"
+        return run_dir / moment.file_name
     path = run_dir / FOLDER / moment.file_name
     if path.is_symlink():
         raise CheckpointError(f"run {run_dir.name}: its snapshot {FOLDER}/{path.name} is a link;"

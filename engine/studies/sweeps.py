@@ -324,11 +324,8 @@ def recover(home: Path, study) -> tuple[list, list[str]]:
             said.append(f"trial {frozen.number}: its run {run_id} had finished ({value:.2%})")
             continue
         again.append(optuna.trial.Trial(study, frozen._trial_id))
-        resumable = (
-            run_dir is not None
-            and run_dir.is_dir()
-            and runs.has_checkpoint(run_dir, runs.snapshots.LAST)
-        )
+        # has_checkpoint: a last.pt that is a file, so a missing folder is not resumable
+        resumable = run_dir is not None and runs.has_checkpoint(run_dir, runs.snapshots.LAST)
         said.append(f"trial {frozen.number}: " + (f"its run {run_id} resumes" if resumable else
                                                  "no run was kept: it starts again"))  # fmt: skip
     return again, said
@@ -398,11 +395,7 @@ def run_trial(home: Path, sweep: Sweep, study, trial, params: dict, emit: ev.Emi
         listeners.append(lambda event: stop.set() if cancel.is_set() else None)
     kept = trial.user_attrs.get("run")  # a trial taken up again: its run, if it can go on
     kept_dir = runs.run_folder(home, kept) if kept else None
-    resume = (
-        kept_dir is not None
-        and kept_dir.is_dir()
-        and runs.has_checkpoint(kept_dir, runs.snapshots.LAST)
-    )
+    resume = kept_dir is not None and runs.has_checkpoint(kept_dir, runs.snapshots.LAST)
     try:
         if resume:
             prepared = launch.prepare_resume(home, kept_dir)

@@ -535,7 +535,9 @@ class Training:
             raise CheckpointError(f"{folder} is a symlink; run files are not written through one")
         if self.checkpoint_dir.is_dir() and not folder.is_dir():
             folder.mkdir()  # else save_checkpoint says the run folder is gone
-        save_checkpoint(folder / snapshots.file_name(moment), self.record(moment=moment))
+        save_checkpoint(
+            folder / snapshots.Moment.parse(moment).file_name, self.record(moment=moment)
+        )
 
     def save_last(self) -> None:
         if self.checkpoint_dir is None:

@@ -237,10 +237,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def moment_type(text: str) -> str:
-    from engine.runs.snapshots import check_moment
+    from engine.runs.snapshots import Moment
 
     try:
-        return check_moment(text.strip())
+        return Moment.parse(text)
     except SettingError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

@@ -27,10 +27,9 @@ def views_of(model) -> list[tuple[str, str | None]]:
     return [*(("filters", n) for n in convs), *(("activations", n) for n in convs)]
 
 
+# What it draws, as its entry in catalogue.py says (6: filters and activations).
 ANALYSIS = ANALYSES["filters"]
-ACTIVATIONS = ANALYSES[
-    "activations"
-]  # drawn here too (6: filters and activations)  # what it draws (its entry in catalogue.py says the same)
+ACTIVATIONS = ANALYSES["activations"]
 
 
 class FiltersScreen(ExperimentScreen):
