@@ -228,16 +228,114 @@ def storage_url(home: Path, name: str) -> str:
     return f"sqlite:///{sweep_dir(home, name) / STORAGE}"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def storage_problem(home: Path, name: str) -> str | None:
+    """What is wrong with the sweep's Optuna store as a file, before SQLite opens it (which
+    would follow a link, or take an empty file for a new store and start the trials again):
+    None where it is sound or not made yet."""
+    path = sweep_dir(home, name) / STORAGE
+    if path.is_symlink():
+        return "is a link, not the sweep's own file"
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "is not a file"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if not header:
+        return "is empty (truncated)"
+    if header != SQLITE_HEADER:
+        return "is not an SQLite database"
+    return None
+
+
+RESTORE = "put the sweep's own file back (from a backup), or start a new sweep under another name"
+
+
+def damaged_store(home: Path, name: str, why: str, advice: str = RESTORE) -> UserFacing:
+    """The one line for a store that cannot be used: the file, what is wrong, what to do."""
+    return UserFacing(f"sweep {name}: its Optuna store {sweep_dir(home, name) / STORAGE} {why};"
+                      f" nothing was changed: {advice}")  # fmt: skip
+
+
+@contextlib.contextmanager
+def store_errors(home: Path, name: str):
+    """Optuna's and SQLite's errors on the sweep's store as one line naming the file: a
+    file SQLite cannot read (damaged, truncated inside), locked by another program, or
+    unwritable."""
+    import sqlite3
+
+    try:
+        yield
+    except Exception as error:
+        # SQLAlchemy's errors, matched by module: it is imported only with Optuna
+        if not (isinstance(error, sqlite3.Error)
+                or type(error).__module__.startswith("sqlalchemy")):  # fmt: skip
+            raise
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        advice = ("another program holds it (a database viewer, a copy of the sweep): try again"
+                  " once it is closed") if "locked" in reason else RESTORE  # fmt: skip
+        raise damaged_store(home, name, f"cannot be used ({reason})", advice) from None
+
+
+def checked_store(home: Path, sweep: Sweep) -> None:
+    """UserFacing where the store is damaged, or missing while the sweep's trials have runs
+    (a new store would number its trials from 0 again, over the runs of the lost one)."""
+    why = storage_problem(home, sweep.name)
+    if why:
+        raise damaged_store(home, sweep.name, why)
+    if not (sweep_dir(home, sweep.name) / STORAGE).exists():
+        trial_runs = [d.name for d in runs.list_runs(home)
+                      if TRIAL_NAME.fullmatch(runs.read_name(d))
+                      and runs.read_name(d).rpartition("-t")[0] == sweep.name]  # fmt: skip
+        if trial_runs:
+            raise damaged_store(home, sweep.name, f"is missing while {len(trial_runs)} of its"
+                                " trials' runs are kept")  # fmt: skip
+
+
+TRIAL_NAME = re.compile(r".+-t[0-9]+")
+
+
+def sampler_seed(sweep: Sweep, started: int) -> int:
+    """The sampler's seed when the sweep (re)starts with ``started`` trials in its store: the
+    sweep's own seed for a sweep run in one go; for one taken up again, a seed drawn from the
+    sweep's seed and that count. A sampler made again with the same seed would draw its random
+    start from the beginning again, giving trial 4 the settings of trial 0; drawn from the
+    count, it never does, and a sweep killed at the same trial and run again still draws the
+    same settings (reproducible without keeping the sampler's state in a second file)."""
+    if started == 0:
+        return sweep.seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([sweep.seed, started]).generate_state(1)[0])
+
+
+def sampler_for(sweep: Sweep, started: int):
+    """Optuna's TPE sampler for the sweep, seeded for where it (re)starts (``sampler_seed``)."""
+    return optuna_module().samplers.TPESampler(seed=sampler_seed(sweep, started))
+
+
 def open_study(home: Path, sweep: Sweep):
-    """Optuna's study of the sweep, made or loaded from the sweep's own storage."""
+    """Optuna's study of the sweep, made or loaded from the sweep's own storage (checked
+    first: UserFacing naming the file where it cannot be used)."""
     optuna = optuna_module()
+    checked_store(home, sweep)
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=max(2, sweep.trials // 10),
                                           n_warmup_steps=2)
               if sweep.prune else optuna.pruners.NopPruner())  # fmt: skip
-    return optuna.create_study(study_name=sweep.name, storage=storage_url(home, sweep.name),
-                               load_if_exists=True, direction="maximize",
-                               sampler=optuna.samplers.TPESampler(seed=sweep.seed),
-                               pruner=pruner)  # fmt: skip
+    with store_errors(home, sweep.name):
+        study = optuna.create_study(study_name=sweep.name, storage=storage_url(home, sweep.name),
+                                    load_if_exists=True, direction="maximize",
+                                    sampler=sampler_for(sweep, 0), pruner=pruner)  # fmt: skip
+        started = len(study.get_trials(deepcopy=False))
+    study.sampler = sampler_for(sweep, started)
+    return study
 
 
 def start_sweep(home: Path, sweep: Sweep) -> None:
@@ -326,9 +424,26 @@ def recover(home: Path, study) -> tuple[list, list[str]]:
         again.append(optuna.trial.Trial(study, frozen._trial_id))
         # has_checkpoint: a last.pt that is a file, so a missing folder is not resumable
         resumable = run_dir is not None and runs.has_checkpoint(run_dir, runs.snapshots.LAST)
-        said.append(f"trial {frozen.number}: " + (f"its run {run_id} resumes" if resumable else
-                                                 "no run was kept: it starts again"))  # fmt: skip
+        if resumable:
+            said.append(f"trial {frozen.number}: its run {run_id} resumes")
+        elif run_dir is not None and run_dir.is_dir():
+            said.append(f"trial {frozen.number}: {replace_lost_run(run_dir)}")
+        else:
+            said.append(f"trial {frozen.number}: no run was kept: it starts again")
     return again, said
+
+
+def replace_lost_run(run_dir: Path) -> str:
+    """Remove the run of a trial whose process was killed before it saved an epoch to go on
+    from (nothing of it can be used), so that the run replacing it takes the trial's name and
+    ``runs`` shows one run per trial; a sentence. A run still alive is left alone."""
+    try:
+        runs.delete_run(run_dir)
+    except (UserFacing, OSError) as error:
+        return (f"its run {run_dir.name} kept nothing to resume from and could not be removed"
+                f" ({str(error).splitlines()[0]}): a new run starts")  # fmt: skip
+    return (f"its run {run_dir.name} kept nothing to resume from: it was removed and a new run"
+            " starts under the trial's name")  # fmt: skip
 
 
 def done_trials(study) -> int:
@@ -339,6 +454,17 @@ def done_trials(study) -> int:
                if t.state in (states.COMPLETE, states.PRUNED, states.FAIL))  # fmt: skip
 
 
+def check_free(home: Path, sweep: Sweep) -> None:
+    """UserFacing where the sweep runs in another process or its store cannot be used: asked
+    before anything of it is changed (its record extended by --trials)."""
+    if run_process.is_locked(sweep_dir(home, sweep.name)):
+        raise UserFacing(f"sweep {sweep.name} is running in another process")
+    optuna_module()
+    checked_store(home, sweep)
+    with store_errors(home, sweep.name):
+        open_study(home, sweep).get_trials(deepcopy=False)
+
+
 @contextlib.contextmanager
 def taken_up(home: Path, sweep: Sweep, tell: Callable[[str], None]):
     """The sweep's lock held, its Optuna study opened and what a killed run of it left taken
@@ -347,11 +473,12 @@ def taken_up(home: Path, sweep: Sweep, tell: Callable[[str], None]):
                                    UserFacing(f"sweep {sweep.name} is running in another"
                                               " process"))  # fmt: skip
     try:
-        study = open_study(home, sweep)
-        again, said = recover(home, study)
-        for sentence in said:
-            tell(sentence)
-        yield study, again
+        with store_errors(home, sweep.name):
+            study = open_study(home, sweep)
+            again, said = recover(home, study)
+            for sentence in said:
+                tell(sentence)
+            yield study, again
     finally:
         os.close(lock)
 
@@ -460,10 +587,18 @@ def importances(study) -> dict[str, float]:
 
 def summarize(home: Path, sweep: Sweep) -> dict:
     """The sweep's trials in order (settings, value, state, run, best so far), its best
-    trial and the settings' importances: what `sweep show` prints, as plain data."""
-    study = open_study(home, sweep)
+    trial and the settings' importances: what `sweep show` prints, as plain data. Only read:
+    a sweep whose store is not made yet has no trials (no store is made for it)."""
+    with store_errors(home, sweep.name):
+        return _summarize(home, sweep)
+
+
+def _summarize(home: Path, sweep: Sweep) -> dict:
+    checked_store(home, sweep)
+    made = (sweep_dir(home, sweep.name) / STORAGE).exists()
+    study = open_study(home, sweep) if made else None
     trials, best_so_far = [], None
-    for trial in study.get_trials(deepcopy=False):
+    for trial in study.get_trials(deepcopy=False) if study else []:
         value = trial.value if trial.state.name == "COMPLETE" else None
         if value is not None:
             best_so_far = value if best_so_far is None else max(best_so_far, value)
@@ -471,13 +606,13 @@ def summarize(home: Path, sweep: Sweep) -> dict:
                        "state": {"COMPLETE": "done", "PRUNED": "pruned", "FAIL": "failed",
                                  "RUNNING": "running", "WAITING": "waiting"}[trial.state.name],
                        "run": trial.user_attrs.get("run"), "best_so_far": best_so_far})  # fmt: skip
-    best = best_trial(study)
+    best = best_trial(study) if study else None
     return {
         "name": sweep.name, "recipe": sweep.recipe, "given": sweep.given,
         "searches": [s.text for s in sweep.searches], "of": sweep.trials, "trials": trials,
         "best": None if best is None else {"number": best.number, "params": best.params,
                                            "value": best.value, "run": best.user_attrs.get("run")},
-        "importances": importances(study),
+        "importances": importances(study) if study else {},
     }  # fmt: skip
 
 

@@ -92,8 +92,8 @@ def train_trial(config: dict) -> None:
 
     tenths = sweeps.Tenths(at)
     try:
-        if kept is not None and not resume:
-            runs.name_run(kept, "")  # a lost attempt that left nothing to go on from
+        if kept is not None and not resume:  # a lost attempt that left nothing to go on from
+            again = sweeps.replace_lost_run(kept)
         if resume:
             prepared = launch.prepare_resume(home, kept)
         else:
@@ -173,7 +173,7 @@ def searcher(home: Path, sweep, again: list[int], deadline: float):
             super().on_trial_complete(trial_id, result, error)
 
     return SweepSearch(space=lambda trial: {s.name: s.suggest(trial) for s in sweep.searches},
-                       metric=VALUE, mode="max", sampler=optuna.samplers.TPESampler(seed=sweep.seed),
+                       metric=VALUE, mode="max", sampler=sweeps.open_study(home, sweep).sampler,
                        study_name=sweep.name,
                        storage=optuna.storages.RDBStorage(sweeps.storage_url(home, sweep.name)))  # fmt: skip
 

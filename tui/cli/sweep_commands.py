@@ -92,6 +92,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             raise UserError(f"sweep {args.name} exists: `mnist-tui sweep {args.name}` goes on"
                             " with its own settings (--trials N extends it); a new search needs"
                             " a new name")  # fmt: skip
+        sweeps.check_free(args.home_path, sweep)  # before its record is extended
         if args.trials:
             sweep.trials = max(sweep.trials, args.trials)
             from engine.atomic import write_json

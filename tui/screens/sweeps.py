@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.errors import UserFacing
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
 
@@ -59,8 +60,13 @@ class SweepsScreen(ExperimentScreen):
         if not names:
             self.app.call_from_thread(self.show_none)
             return
-        sweep = sweeps.load_sweep(home, names[self.current % len(names)])
-        report = sweeps.summarize(home, sweep)
+        name = names[self.current % len(names)]
+        try:
+            sweep = sweeps.load_sweep(home, name)
+            report = sweeps.summarize(home, sweep)
+        except UserFacing as error:  # a damaged sweep is said; n and p reach the others
+            self.app.call_from_thread(self.show_damaged, names, name, str(error))
+            return
         busy = run_process.is_locked(sweeps.sweep_dir(home, sweep.name))
         self.app.call_from_thread(self.show, names, sweep, report, busy)
 
@@ -69,6 +75,13 @@ class SweepsScreen(ExperimentScreen):
         self.query_one("#sweep-title", Static).update("No sweeps yet")
         self.set_status("start one from a shell: mnist-tui sweep lrs --recipe fast --search"
                         " lr=1e-3..1e-1:log --trials 20")  # fmt: skip
+
+    def show_damaged(self, names: list[str], name: str, error: str) -> None:
+        self.live = False
+        self.query_one("#sweep-title", Static).update(Text(
+            f"Sweep {name} ({self.current % len(names) + 1} of {len(names)}): cannot be read"))  # fmt: skip
+        self.query_one("#sweep-trials", DataTable).clear()
+        self.set_status(error.splitlines()[0], error=True)
 
     def show(self, names, sweep, report, busy: bool) -> None:
         from engine.config import SETTING

@@ -25,7 +25,20 @@ def sweeps(ctx: Context) -> list[Section] | None:
         return [Section("sweeps", "Sweeps").add(Text(
             f"The home holds {len(names)} sweep(s) ({', '.join(names)}); reading them needs"
             f" Optuna ({engine_sweeps.EXTRA})."))]  # fmt: skip
-    return [section(ctx, engine_sweeps.load_sweep(ctx.home, name)) for name in names]
+    return [readable_section(ctx, name) for name in names]
+
+
+def readable_section(ctx: Context, name: str) -> Section:
+    """The sweep's section, or a line saying why it cannot be read (a damaged record or
+    store): one damaged sweep never stops the report."""
+    from engine.errors import UserFacing
+    from engine.studies import sweeps as engine_sweeps
+
+    try:
+        return section(ctx, engine_sweeps.load_sweep(ctx.home, name))
+    except UserFacing as error:
+        return Section(f"sweep-{name}", f"Sweep {name}").add(Text(
+            f"This sweep cannot be read: {str(error).splitlines()[0]}"))  # fmt: skip
 
 
 def section(ctx: Context, sweep) -> Section:
