@@ -80,6 +80,7 @@ SCORING_BATCH = 256
 # queries, images, restarts) stop at a million; step sizes and weights at a thousand (pixels
 # lie in [0, 1]); a list of epsilons at fifty values (each is an attack over the images).
 MOST, LARGEST, MOST_EPS = 1_000_000, 1_000.0, 50
+MAX_TRIALS = 10_000  # a sweep's trials in all
 # Predictions shown when no test image is named (`predict`).
 RANDOM_IMAGES = 12
 # The test image the study looks at (§4): a "9" that covering its top turns into a 2 or a 7.

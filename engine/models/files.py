@@ -203,11 +203,15 @@ def record(run_dir: Path, spec: str, args: dict[str, Any]) -> None:
 def run_source_unchecked(run_dir: Path) -> Path:
     """The run's copy of its network's source, to read (not to run: see run_source)."""
     copy = run_dir / SOURCE_COPY
-    if copy.is_symlink() or not copy.is_file():
-        raise ModelFileError(
-            f"{run_dir.name}: its copy of the model's source ({SOURCE_COPY}) is missing"
-        )
-    return copy
+    if copy.is_symlink():
+        why = "is a link, not the run's own copy (a link is never followed)"
+    elif not copy.exists():
+        why = "is missing"
+    elif not copy.is_file():
+        why = "is not a file"
+    else:
+        return copy
+    raise ModelFileError(f"{run_dir.name}: its copy of the model's source ({SOURCE_COPY}) {why}")
 
 
 def run_source(run_dir: Path) -> Path:

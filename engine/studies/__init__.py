@@ -103,22 +103,22 @@ def parse_vary(items: list[str], given: dict | None = None) -> dict[str, list]:
     return vary
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-4', '3' or '0,2,5' as a sorted list of seeds."""
+def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
+    """'0-4', '3' or '0,2,5' as a sorted list of seeds; SettingError naming ``option``."""
     seeds: set[int] = set()
-    bad = SettingError(f"--seeds {text!r}: give seeds like 0-4 or 0,2,5")
+    bad = SettingError(f"{option} {text!r}: give seeds like 0-4 or 0,2,5")
     for part in text.split(","):
         low, dash, high = (p.strip() for p in part.partition("-"))
         if not low.isdigit() or (dash and not high.isdigit()):
             raise bad
         first, last = int(low), int(high) if dash else int(low)
         if last < first:
-            raise SettingError(f"--seeds {text!r}: {first}-{last} runs backwards")
+            raise SettingError(f"{option} {text!r}: {first}-{last} runs backwards")
         if last - first >= MAX_SEEDS or len(seeds) > MAX_SEEDS:
-            raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds")
+            raise SettingError(f"{option} {text!r}: between 1 and {MAX_SEEDS} seeds")
         seeds.update(range(first, last + 1))
     if not seeds or len(seeds) > MAX_SEEDS or max(seeds) > SETTING["seed"].maximum:
-        raise SettingError(f"--seeds {text!r}: between 1 and {MAX_SEEDS} seeds, each"
+        raise SettingError(f"{option} {text!r}: between 1 and {MAX_SEEDS} seeds, each"
                            f" {SETTING['seed'].rule()}")  # fmt: skip
     return sorted(seeds)
 

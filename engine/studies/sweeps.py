@@ -40,7 +40,6 @@ SWEEP = "sweep.json"
 STORAGE = "optuna.db"
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,47}")  # a letter first: never read as an id
 UNSEARCHED = ("seed", "data", "tensorboard", "device", "model_args")
-MAX_TRIALS = 10_000
 EXTRA = "pip install 'mnist-tui[sweep]'"
 
 
@@ -630,7 +629,8 @@ def confirm(home: Path, sweep: Sweep, seeds: list[int], emit: ev.Emit = ev.ignor
     search chose on and the test accuracy it never saw."""
     from engine.studies import define, run_study
 
-    best = best_trial(open_study(home, sweep))
+    made = (sweep_dir(home, sweep.name) / STORAGE).exists()  # none made just to look
+    best = best_trial(open_study(home, sweep)) if made else None
     if best is None:
         raise UserFacing(f"sweep {sweep.name} has no finished trial to confirm yet")
     for label, params in (("recipe", {}), ("best", best.params)):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from engine.analyses import ANALYSES, flat_items
 from engine.analyses.breaking import GROUPS
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
-from tui.cli.options import add_setting, add_subject_options
+from tui.cli.options import add_setting, add_subject_options, nonblank
 from tui.cli.subject import load_subject
 
 Handler = Callable[[argparse.Namespace], int]
@@ -58,7 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         for spec in analysis.parameters:
             add_setting(parser, spec)
         extra_options.get(analysis.name, lambda _: None)(parser)
-        parser.add_argument("--vs", metavar="RUN2",
+        parser.add_argument("--vs", metavar="RUN2", type=nonblank("a run"),
                             help="the same analysis, with the same values, on a second run"
                             " too: each run's result in turn (--json: both, by run)")  # fmt: skip
         parser.set_defaults(handler=both_runs(handlers.get(analysis.name, generic_command)),

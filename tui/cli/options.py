@@ -57,6 +57,19 @@ def number_type(convert: Callable[[str], float], noun: str, ok: Callable[[float]
     return parse
 
 
+def nonblank(noun: str):
+    """An argparse type for a name or path that may not be blank (an unset shell variable
+    would otherwise mean "this folder" or "no second run" without a word)."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{noun} is blank: give one")
+        return text
+
+    parse.__name__ = noun
+    return parse
+
+
 # Every count and size has an upper bound too (see engine.config).
 positive_int = number_type(int, "a whole number", lambda v: 1 <= v <= MOST,
                            f"must be from 1 to {MOST:,}")  # fmt: skip

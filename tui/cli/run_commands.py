@@ -24,6 +24,7 @@ from tui.cli.options import (
     config_from_args,
     given_settings,
     non_negative_float,
+    nonblank,
 )
 from tui.cli.train_output import PlainLines, make_output
 from tui.draw.tables import runs_table
@@ -100,7 +101,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         " same as `train --tensorboard DIR` writes live). Then: tensorboard --logdir DIR",
     )  # fmt: skip
     export.add_argument("run", metavar="RUN", help="run id, id prefix, name or 'latest'")
-    export.add_argument("--tensorboard", metavar="DIR", required=True,
+    export.add_argument("--tensorboard", metavar="DIR", required=True, type=nonblank("a folder"),
                         help="the folder of TensorBoard logs (the run goes in DIR/RUN_ID)")  # fmt: skip
     add_shared_options(export)
     export.set_defaults(handler=export_command)

@@ -94,7 +94,7 @@ def study_command(args: argparse.Namespace) -> int:
     if args.seeds is not None and not args.seeds.strip():
         raise UserError("--seeds '': give seeds like 0-4 or 0,2,5, or leave --seeds out")
     vary = parse_vary(args.vary, given) if args.vary else None
-    seeds = parse_seeds(args.seeds) if args.seeds else None
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     if args.recipe != "study":  # the recipe's settings, under the ones given, shared by all
         given = {k: v for k, v in RECIPES[args.recipe].settings.items() if k not in (vary or {})}
         given.update(given_settings(args))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from engine.config import MAX_TRIALS
 from tui.cli.console import interruptible, make_console, print_json
 from tui.cli.options import (
     UserError,
@@ -15,10 +16,13 @@ from tui.cli.options import (
     add_settings,
     add_shared_options,
     given_settings,
+    number_type,
     positive_float,
-    positive_int,
     ray_address,
 )
+
+trial_count = number_type(int, "a whole number", lambda v: 1 <= v <= MAX_TRIALS,
+                          f"must be from 1 to {MAX_TRIALS:,}")  # fmt: skip
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -40,9 +44,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("name", metavar="NAME", help="the sweep's name (a letter first)")
     sweep.add_argument("--search", action="append", default=[], metavar="SETTING=RANGE",
                        help="LOW..HIGH, LOW..HIGH:log or A,B,C; repeat for several settings")  # fmt: skip
-    sweep.add_argument("--trials", type=positive_int, default=None,
-                       help="how many trials in all (default 20; on an existing sweep, more"
-                       " extends it)")  # fmt: skip
+    sweep.add_argument("--trials", type=trial_count, default=None,
+                       help=f"how many trials in all, 1-{MAX_TRIALS:,} (default 20; on an"
+                       " existing sweep, more extends it)")  # fmt: skip
     sweep.add_argument("--prune", action="store_true", help="stop hopeless trials early")
     sweep.add_argument("--sampler-seed", type=int, default=0, metavar="S",
                        help="the sampler's seed (each trial's run seed is --seed, default 0)")  # fmt: skip
@@ -136,15 +140,14 @@ def show_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from engine.config import SETTING
-    from engine.studies import sweeps
+    from engine.studies import parse_seeds, sweeps
     from tui.draw.charts import chart_xy
 
+    # the seeds as typed are checked first ('' too: it is not "no --confirm")
+    seeds = None if args.confirm is None else parse_seeds(args.confirm, "--confirm")
     sweep = sweeps.load_sweep(args.home_path, args.sweep_name)
     report = sweeps.summarize(args.home_path, sweep)
-    if args.confirm:
-        from engine.studies import parse_seeds
-
-        seeds = parse_seeds(args.confirm)
+    if seeds is not None:
         report["confirmed"] = sweeps.confirm(args.home_path, sweep, seeds,
                                              cancel=interruptible(),
                                              say=lambda line: print(line, file=sys.stderr))  # fmt: skip
