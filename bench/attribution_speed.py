@@ -1,4 +1,4 @@
-"""Speed and faithfulness of attribution: every method for one image, the project's way (engine/attribution:
+"""Speed and faithfulness of attribution: every method for one image, the project's way (engine/inside/attribution.py:
 batched integrated gradients and SmoothGrad, its own batched occlusion, channels-last
 pixels) against Captum called the obvious way, one method after the other with its
 defaults (Occlusion on the probabilities); the class view over the test set; and each

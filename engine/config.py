@@ -1,6 +1,8 @@
 """The settings of a training run, each declared once — its default, help, bounds and
 choices — as a field of ``TrainConfig``. The CLI's options, the app's form and validation
-are all made from these declarations, so adding a setting is one edit here.
+are all made from these declarations, so adding a setting is one edit here. Beside them, the
+defaults the analyses' declarations (engine.analyses) take their values from — occlusion,
+attacks, attribution, embeddings, how many images — and the zoo's names and recipes.
 
 Readable without importing torch (the app lists runs before torch has loaded).
 """
@@ -28,6 +30,8 @@ ZOO = {
 }
 MODEL_ABOUT = {name: about for name, (_, about) in ZOO.items()}
 MODEL_NAMES = tuple(ZOO)
+STUDY_MODELS = ("convnet", "convnet-bn")  # the study's two networks (study §2)
+DEFAULT_MODEL = STUDY_MODELS[0]  # trained, described and drawn when none is named
 
 
 def model_label(model: str) -> str:
@@ -50,7 +54,7 @@ PRECISIONS = ("auto", "bf16", "fp32")
 # from how many test images; and how many images of a channel `top-images` shows.
 EMBEDDING_METHODS = ("pca", "tsne")
 EMBEDDING_IMAGES = 2000
-TOP_IMAGES = 9
+TOP_IMAGES_SHOWN = 9
 
 # The occlusion study's defaults (study §4): a 14x14 patch moved 2 pixels at a time.
 OCCLUSION_PATCH = 14
@@ -65,6 +69,7 @@ TARGETED_STEPS, TARGETED_STEP_SIZE = 3000, 0.01
 NOISE_STEPS, NOISE_STEP_SIZE = 1000, 0.01
 # PGD's defaults for `attack pgd` and the robustness curve: 40 steps of 0.01.
 PGD_STEPS, PGD_ALPHA = 40, 0.01
+ATTACK_EPS = 0.1  # `attack fgsm` and `attack pgd`'s radius when none is given
 # The robustness curve's epsilons (study §5's extension), and AutoAttack's budgets: APGD's
 # steps, the classes APGD-T aims at (every other one, most likely first), Square's queries.
 ROBUSTNESS_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
@@ -311,7 +316,7 @@ def setting(default: Any, help: str, label: str = "", **rules: Any) -> Any:
 class TrainConfig:
     """Every setting of a run; defaults are study §3's."""
 
-    model: str = setting("convnet", "the network: " + "; ".join(
+    model: str = setting(DEFAULT_MODEL, "the network: " + "; ".join(
         f"{name} ({about})" for name, about in MODEL_ABOUT.items()) + "; or a network of your"
         " own, FILE.py:ClassName or package.module:ClassName (loading it runs its code; the"
         " run keeps a copy of its source)", choices=MODEL_NAMES, open_choices=True,

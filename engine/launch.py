@@ -29,6 +29,7 @@ from engine.errors import RunDamaged, UserFacing
 from engine.locations import data_cache, runs_folder
 from engine.models.files import is_model_file
 from engine.runs import process as run_process
+from engine.runs.state import DAMAGED, FINISHED, IMPORTED
 
 WORKER_LOG = "worker.log"
 # A detached run yields the CPU to interactive work on the same machine (the app following
@@ -107,11 +108,11 @@ def prepare_resume(home: Path, run_dir: Path) -> Prepared:
     from engine.training.device import resolve_device
 
     summary = runs.summarize(run_dir)
-    if summary.status == "damaged":
+    if summary.status == DAMAGED:
         raise RunDamaged(f"run {run_dir.name} is damaged: {summary.error}")
-    if summary.status == "finished":
+    if summary.status == FINISHED:
         raise UserFacing(f"run {run_dir.name} has finished; nothing to resume")
-    if summary.status == "imported":
+    if summary.status == IMPORTED:
         raise UserFacing(f"run {run_dir.name} was imported, not trained here; nothing to resume")
     lock = run_process.take_lock(run_dir)  # RunBusy when another process trains it
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.app import AppSettings, make_app
-from tui.cli.captured import drawn
+from tui.cli.main import drawn
 
 
 def tiny_settings(home: Path, data: Path) -> AppSettings:
@@ -75,3 +75,9 @@ async def start_from_form(pilot, app, until_batch: bool = True):
 
     assert await wait_for(pilot, ready, 60)
     return screen
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as it is drawn (what a person sees, cell for cell), one string a row."""
+    strips = app.screen._compositor.render_strips()
+    return ["".join(segment.text for segment in strip).rstrip() for strip in strips]

@@ -84,7 +84,7 @@ def home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def trained_home(tmp_path_factory, tiny_folder) -> Path:
     """An app home holding one finished run of convnet on the tiny dataset."""
-    from tui.cli import main
+    from tui.cli.main import main
 
     home = tmp_path_factory.mktemp("trained") / "home"
     code = main(["--home", str(home), "train", "--data", str(tiny_folder), "--epochs", "3",

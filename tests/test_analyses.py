@@ -13,12 +13,12 @@ import pytest
 
 from engine import events as ev
 from engine.analyses import ANALYSES, Analysis, parameter, register, unregister
-from engine.analyses.breaking import ROBUSTNESS
+from engine.analyses.attacks import ROBUSTNESS
 from engine.report import build_report, write_report
 from engine.report.sections import basics, declared
 from engine.report.sections.drawn import DRAWN
 from tests.app_setup import text_of, tiny_app, wait_for
-from tui.cli import build_parser, main
+from tui.cli.main import build_parser, main
 
 
 @dataclass(frozen=True)
@@ -130,10 +130,10 @@ def test_the_built_in_commands_take_their_options_from_the_declarations(capsys):
 
 
 def test_each_shared_table_is_laid_out_once():
-    """The runs, epoch and robustness tables: one column list each (tui.draw.columns), whose
+    """The runs, epoch and robustness tables: one column list each (engine.columns), whose
     labels the CLI and the app both show."""
+    from engine.columns import EPOCH_COLUMNS, ROBUSTNESS_COLUMNS, RUN_COLUMNS
     from engine.runs import RunSummary
-    from tui.draw.columns import EPOCH_COLUMNS, ROBUSTNESS_COLUMNS, RUN_COLUMNS
     from tui.draw.tables import epoch_line, run_columns, runs_table
 
     run = RunSummary("20260101-000000-convnet-abcd", "", "convnet", "finished", 3, 3, 0.99, 0.98,

@@ -154,7 +154,7 @@ def test_a_toy_attack_is_a_choice_in_the_cli_and_the_app_with_no_other_edit(
     import json
 
     from tests.app_setup import text_of, tiny_app, wait_for
-    from tui.cli import build_parser, main
+    from tui.cli.main import build_parser, main
 
     robustness = ["--home", str(trained_home), "robustness", "--attack", "nudge",
                   "--eps", "0,0.3", "--limit", "20"]  # fmt: skip

@@ -21,7 +21,7 @@ from engine.inside.attribution import (
     deletion_curve,
 )
 from engine.pixels import PixelModel, to_pixels
-from tui.cli import main
+from tui.cli.main import main
 
 
 def captum_reference(model, image, target, method, s: AttributionSettings) -> np.ndarray:

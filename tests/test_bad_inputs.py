@@ -21,7 +21,7 @@ import torch
 from engine import runs
 from engine.data.idx import FILE_NAMES, encode
 from tests.conftest import synthetic_arrays
-from tui.cli import main
+from tui.cli.main import main
 
 
 @dataclass(frozen=True)

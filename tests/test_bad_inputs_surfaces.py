@@ -18,7 +18,7 @@ import torch
 
 from engine import runs
 from tests.test_bad_inputs import Case, assert_named_in_one_line, copied_run  # noqa: F401  (copied_run: a fixture)
-from tui.cli import main
+from tui.cli.main import main
 
 NET = """
 from torch import nn

@@ -17,7 +17,7 @@ from engine import runs
 from engine.models.files import TRUST_FILE, sha256
 from tests.app_setup import text_of, tiny_app, wait_for
 from tests.test_model_files import SOURCE
-from tui.cli import main
+from tui.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from engine.studies import usable_cores
 from engine.training.evaluation import evaluate
 from engine.training.loop import TrainConfig, train
 from tests.test_training import CancelAfter
-from tui.cli import main
+from tui.cli.main import main
 
 DEVICE = os.environ.get("MNIST_TUI_TEST_DEVICE", "cuda")
 pytestmark = pytest.mark.skipif(

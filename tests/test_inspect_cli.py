@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tui.cli import main
+from tui.cli.main import main
 
 JSON_COMMANDS = [
     ["summary", "--model", "convnet"],

@@ -14,7 +14,7 @@ from engine.inside.confusions import confusions
 from engine.inside.embedding import embedding
 from engine.models.zoo import build_model
 from engine.subject import load_subject
-from tui.cli import main
+from tui.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from engine import runs
 from tests.app_setup import text_of, tiny_app, wait_for
-from tui.cli import main
+from tui.cli.main import main
 
 SOURCE = """
 from torch import nn

@@ -15,7 +15,7 @@ from engine.config import TrainConfig
 from engine.runs import snapshots
 from engine.training.loop import train
 from tests.app_setup import text_of, tiny_app, wait_for
-from tui.cli import main
+from tui.cli.main import main
 
 TINY = {"epochs": 3, "batch_size": 20, "lr": 0.05, "device": "cpu"}
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from engine import runs
-from engine.analyses.breaking import NOISE, ROBUSTNESS, SYNTHESIZE, TARGETED
+from engine.analyses.attacks import NOISE, ROBUSTNESS, SYNTHESIZE, TARGETED
 from engine.report import build_report, write_report
 from engine.report.html import png_size
 from tests.optional import needs
-from tui.cli import main
+from tui.cli.main import main
 
 
 @pytest.fixture(scope="module", autouse=True)

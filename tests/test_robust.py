@@ -93,7 +93,7 @@ def test_old_event_logs_without_robust_fields_still_read():
 
 
 def test_the_defence_settings_are_declared_once_and_offered(capsys):
-    from tui.cli import main
+    from tui.cli.main import main
 
     for name in ("adversarial", "eps", "adv_steps", "adv_step_size", "trades_beta"):
         assert SETTING[name].in_form

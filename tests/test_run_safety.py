@@ -19,7 +19,7 @@ from engine import launch, runs
 from engine.config import TrainConfig
 from engine.errors import RunBusy
 from engine.runs import process as run_process
-from tui.cli import main
+from tui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--epochs", "2", "--batch-size", "40", "--device", "cpu"]

@@ -13,7 +13,7 @@ from engine import events as ev
 from engine import runs
 from engine.atomic import write_json
 from engine.runs.process import PROCESS
-from tui.cli import main
+from tui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +22,12 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real `mnist-tui` entry point in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main())", *args],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tui.cli.main import main; sys.exit(main())",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,

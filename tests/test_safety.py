@@ -19,7 +19,7 @@ import pytest
 from engine import runs
 from engine.studies import STUDY, entry_key, studies_folder
 from tests.test_bad_inputs import snapshot
-from tui.cli import main
+from tui.cli.main import main
 
 
 def run_cli(home: Path, *argv: str) -> int:

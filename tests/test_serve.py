@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.optional import needs
-from tui.cli import main
+from tui.cli.main import main
 from tui.serve_gate import TOKEN_ENV
 
 ESCAPES = re.compile(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-B]|.)")

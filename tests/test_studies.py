@@ -13,7 +13,7 @@ from engine import events as ev
 from engine import runs
 from engine.studies import load_study, parse_seeds, parse_vary
 from engine.studies.stats import interval, interval_text, paired
-from tui.cli import main
+from tui.cli.main import main
 
 TINY = ["--epochs", "1", "--batch-size", "40", "--lr", "0.05", "--device", "cpu"]
 

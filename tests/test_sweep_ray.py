@@ -15,7 +15,7 @@ from engine import events as ev
 from engine import runs
 from engine.runs import process as run_process
 from tests.optional import needs
-from tui.cli import main
+from tui.cli.main import main
 
 TRIALS = 4
 # long enough (several seconds a trial) for a node to be killed in the middle of one, even

@@ -22,7 +22,7 @@ import pytest
 from engine import runs
 from tests.app_setup import tiny_app, wait_for
 from tests.optional import needs
-from tui.cli import main
+from tui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--epochs", "2", "--batch-size", "20", "--device", "cpu", "--snapshots", "none"]
@@ -32,7 +32,7 @@ TINY = ["--epochs", "2", "--batch-size", "20", "--device", "cpu", "--snapshots",
 KILLER = """
 import os, signal, sys
 from engine import launch
-from tui.cli import main
+from tui.cli.main import main
 real, started = launch.start, []
 def start(home, prepared, **kw):
     started.append(1)

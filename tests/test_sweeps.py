@@ -11,7 +11,7 @@ import pytest
 
 from engine import runs
 from tests.optional import needs
-from tui.cli import main
+from tui.cli.main import main
 
 TINY = ["--epochs", "2", "--batch-size", "20", "--device", "cpu", "--snapshots", "none"]
 

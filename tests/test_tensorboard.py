@@ -12,7 +12,7 @@ import pytest
 from engine import runs
 from engine.runs import snapshots
 from tests.optional import needs
-from tui.cli import main
+from tui.cli.main import main
 
 
 def read_back(folder: Path):

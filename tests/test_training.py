@@ -140,7 +140,7 @@ def test_bad_settings_are_named(tiny_splits):
 def test_a_diverging_run_stops_and_says_what_to_change(home, tiny_folder, monkeypatch, capsys):
     import engine.training.loop as training
     from engine import runs
-    from tui.cli import main
+    from tui.cli.main import main
 
     monkeypatch.setattr(training, "DIVERGED_LOSS", 0.01)  # any real loss counts as blown up
     code = main(
@@ -166,7 +166,7 @@ def test_final_test_figures_are_float32_and_match_the_analyses(trained_home):
 
 def test_the_fast_recipe_is_a_bundle_of_overridable_settings(home, tiny_folder, capsys):
     from engine.config import RECIPES, recipe_config
-    from tui.cli import main
+    from tui.cli.main import main
 
     fast = recipe_config("fast", {})
     assert (fast.model, fast.epochs, fast.batch_size, fast.schedule) == (

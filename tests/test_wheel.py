@@ -76,7 +76,7 @@ def test_the_installed_wheel_runs_its_own_code_not_the_checkouts(installed):
 
 
 def test_the_installed_wheel_answers_help_for_every_command_and_its_version(installed):
-    from tui.cli import build_parser
+    from tui.cli.main import build_parser
 
     version = run(installed, "--version")
     assert version.returncode == 0 and version.stdout.startswith("mnist-tui 0."), version

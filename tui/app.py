@@ -47,7 +47,7 @@ class AppSettings:
     poll_seconds: float = 2.0
     chart_seconds: float = 0.5  # at most one redraw this often while data streams in
     live_chart_seconds: float = 10.0
-    # How a command draws, as tui.cli.captured.drawn: handed in by the CLI that opens the
+    # How a command draws, as tui.cli.main.drawn: handed in by the CLI that opens the
     # app (the app never imports the CLI), so the side-by-side screen shows each run as its
     # command prints it. None: side by side is not offered.
     draw_command: Callable | None = None

@@ -1,5 +1,5 @@
 """Pixel graphics (sixel, the kitty protocol) through textual-image, for terminals that
-have them; everything else draws colour half-blocks with ``tui.render``.
+have them; everything else draws colour half-blocks with ``tui.draw.render``.
 
 The terminal is asked what it draws (``tui.terminal``), which is no longer possible once
 Textual owns it: ``resolve`` runs before the app starts.

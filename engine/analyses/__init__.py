@@ -2,7 +2,7 @@
 built-in ones, in the order the front ends list them."""
 
 from engine.analyses import inside  # isort: skip  (the order the front ends list them)
-from engine.analyses import breaking  # isort: skip
+from engine.analyses import attacks  # isort: skip
 from engine.analyses.declaration import (
     ANALYSES,
     Analysis,
@@ -18,7 +18,7 @@ __all__ = [
     "ANALYSES",
     "Analysis",
     "Result",
-    "breaking",
+    "attacks",
     "inside",
     "flat_items",
     "in_group",

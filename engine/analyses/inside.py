@@ -11,7 +11,7 @@ from engine.config import (
     OCCLUSION_PATCH,
     OCCLUSION_STRIDE,
     RANDOM_IMAGES,
-    TOP_IMAGES,
+    TOP_IMAGES_SHOWN,
 )
 from engine.inside.attribution_methods import METHODS
 
@@ -117,7 +117,7 @@ TOP_IMAGES = register(Analysis(
     parameters=(
         layer_name("the convolution (blank: the first)"),
         count("channel", 0, "the channel (its filter's number)", low=0, maximum=4096, metavar="K"),
-        count("count", TOP_IMAGES, "how many images", maximum=100),
+        count("count", TOP_IMAGES_SHOWN, "how many images", maximum=100),
     ),
     givens={"report": {"count": 6}},  # a row of each of its channels fits the page
 ))  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.config import TOP_IMAGES
+from engine.config import TOP_IMAGES_SHOWN
 from engine.data import Split, normalise
 from engine.errors import UserFacing
 from engine.inside.scan import scan_layer
@@ -111,7 +111,7 @@ class TopImages:
 
 
 def top_images(model: nn.Module, split: Split, layer: str | None = None, channel: int = 0,
-               count: int = TOP_IMAGES) -> TopImages:  # fmt: skip
+               count: int = TOP_IMAGES_SHOWN) -> TopImages:  # fmt: skip
     """The ``count`` test images of ``split`` on which ``layer``'s ``channel`` is strongest."""
     convs = convolutions(model)
     if not convs:

@@ -21,6 +21,7 @@ from engine.report.document import Figure, Section, number_sections
 from engine.report.html import render_html
 from engine.report.markdown import render_markdown
 from engine.report.sections import SECTIONS
+from engine.runs.state import FINISHED
 
 FORMATS = ("html", "md")
 
@@ -101,7 +102,7 @@ def _study_runs(home: Path, study) -> list[Path]:
         if label in chosen or not run_id:
             continue
         run_dir = runs.run_folder(home, run_id)
-        if run_dir.is_dir() and runs.summarize(run_dir).status == "finished":
+        if run_dir.is_dir() and runs.summarize(run_dir).status == FINISHED:
             chosen[label] = run_dir
     if not chosen:
         raise UserFacing(f"study {study.name} has no finished run yet to report on")

@@ -9,11 +9,9 @@ from pathlib import Path
 
 from engine import events as ev
 from engine import runs
-from engine.config import TrainConfig, model_label
+from engine.config import STUDY_MODELS, TrainConfig, model_label
 from engine.errors import RunNotFound, UserFacing
 from engine.runs.state import RunState
-
-STUDY_MODELS = ("convnet", "convnet-bn")  # the study's two (study §2)
 
 
 @dataclass

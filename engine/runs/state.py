@@ -14,8 +14,10 @@ from engine.runs.snapshots import BEST
 
 # A run's status, declared once: its summary, every list of runs and the views say one of
 # these. An imported run is as usable as a finished one (its weights came from elsewhere).
-STATUSES = ("running", "finished", "imported", "stopped", "failed", "damaged")
-USABLE = ("finished", "imported")  # what an analysis or a report can use
+RUNNING, FINISHED, IMPORTED, STOPPED, FAILED, DAMAGED = STATUSES = (
+    "running", "finished", "imported", "stopped", "failed", "damaged"
+)  # fmt: skip
+USABLE = (FINISHED, IMPORTED)  # what an analysis or a report can use
 # The events after which a run's process has nothing more to say.
 FINAL_EVENTS = (ev.RunFinished, ev.RunStopped, ev.RunFailed)
 # Weight of the past in the training-loss average (TensorBoard's default smoothing is 0.6

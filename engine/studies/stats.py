@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import runs
+from engine.runs.state import FINISHED
 from engine.studies import Study, entry_key, group_label
 
 # The figures compared: (name, what a run summary gives, a unit for people).
@@ -219,11 +220,11 @@ def report(home: Path, study: Study, epoch: int | None = None) -> StudyReport:
 
     def finished(run_dir: Path):
         summary = runs.summarize(run_dir)
-        return summary.status, summary if summary.status == "finished" else None
+        return summary.status, summary if summary.status == FINISHED else None
 
     groups, values, statuses, summaries = _gather(home, study, FIGURES, finished)
     durations = [(s.train_seconds or 0.0) + (s.test_seconds or 0.0) for s in summaries]
-    left = sum(status != "finished" for status in statuses.values())
+    left = sum(status != FINISHED for status in statuses.values())
     eta = (
         left * sum(durations) / len(durations)
         if durations and left

@@ -35,6 +35,7 @@ from engine.atomic import read_record, write_json
 from engine.config import RECIPES, SETTING, recipe_config
 from engine.errors import SettingError, UserFacing
 from engine.runs import process as run_process
+from engine.runs.state import FINISHED
 
 SWEEP = "sweep.json"
 STORAGE = "optuna.db"
@@ -400,7 +401,7 @@ def shown_params(params: dict) -> str:
 def trial_value(run_dir: Path) -> float | None:
     """A finished run's objective: its best validation accuracy."""
     summary = runs.summarize(run_dir)
-    if summary.status != "finished" or summary.best_val_accuracy is None:
+    if summary.status != FINISHED or summary.best_val_accuracy is None:
         return None
     return summary.best_val_accuracy
 
@@ -665,7 +666,7 @@ def confirmation(
             if not run_id:
                 continue
             summary = runs.summarize(runs.run_folder(home, run_id))
-            if summary.status != "finished":
+            if summary.status != FINISHED:
                 continue
             for figure, field_name in CONFIRM_FIGURES:
                 values[label][figure][seed] = getattr(summary, field_name)

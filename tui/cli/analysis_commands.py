@@ -8,10 +8,10 @@ import argparse
 from collections.abc import Callable
 
 from engine.analyses import ANALYSES, flat_items
-from engine.analyses.breaking import GROUPS
+from engine.analyses.attacks import GROUPS
 from tui.cli.console import interruptible, make_console, print_json, progress_bar
 from tui.cli.options import add_setting, add_subject_options, nonblank
-from tui.cli.subject import load_subject
+from tui.cli.subject import subject_of_args
 
 Handler = Callable[[argparse.Namespace], int]
 Options = Callable[[argparse.ArgumentParser], None]
@@ -130,7 +130,7 @@ def generic_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     analysis = ANALYSES[args.analysis]
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, analysis.name)
     if args.json:

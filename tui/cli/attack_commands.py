@@ -11,14 +11,14 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.attacks.catalogue import ATTACKS
+from engine.columns import ROBUSTNESS_COLUMNS
 from engine.config import SYNTHESIS_METHODS, synthesis_budget
 from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json
 from tui.cli.options import UserError, add_device, positive_int
-from tui.cli.subject import load_subject
+from tui.cli.subject import subject_of_args
 from tui.draw import render
 from tui.draw.charts import line_chart
-from tui.draw.columns import ROBUSTNESS_COLUMNS
 from tui.draw.tables import rich_table
 
 
@@ -48,7 +48,7 @@ def pair_of_digits(text: str) -> tuple[int, int]:
 @draws("synthesize")
 def synthesize_command(args: argparse.Namespace) -> int:
     args.steps, args.step_size = synthesis_budget(args.method, args.steps, args.step_size)
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, "synthesizing")
     if args.json:
@@ -94,7 +94,7 @@ def synthesize_command(args: argparse.Namespace) -> int:
 
 @draws("targeted")
 def targeted_command(args: argparse.Namespace) -> int:
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     subject.check_index(args.image)
     console = make_console()
     result = run_analysis(args, subject, console, "targeted")
@@ -139,7 +139,7 @@ def targeted_command(args: argparse.Namespace) -> int:
 
 @draws("noise", options=add_show_pair)
 def noise_command(args: argparse.Namespace) -> int:
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, "adding noise")
     if args.json:
@@ -203,7 +203,7 @@ def noise_command(args: argparse.Namespace) -> int:
 
 @draws("fgsm", "pgd", options=add_show_examples)
 def lp_attack_command(args: argparse.Namespace) -> int:
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, args.analysis)
     if args.json:
@@ -246,7 +246,7 @@ def robustness_command(args: argparse.Namespace) -> int:
     from engine.attacks.start import device_of
     from engine.training.device import device_label
 
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     points = run_analysis(args, subject, console, f"{args.attack} robustness").points
     if args.json:

@@ -8,7 +8,7 @@ import argparse
 from tui.cli.analysis_commands import draws, run_analysis
 from tui.cli.console import make_console, print_json
 from tui.cli.options import non_negative_int
-from tui.cli.subject import load_subject
+from tui.cli.subject import subject_of_args
 
 
 def add_class_view_option(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_class_view_option(parser: argparse.ArgumentParser) -> None:
 
 @draws("attribute", options=add_class_view_option)
 def attribute_command(args: argparse.Namespace) -> int:
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     if args.class_view:  # one route: the class view's own analysis
         args.analysis = "class-view"
         return class_view_command(args, subject)
@@ -82,7 +82,7 @@ def class_view_command(args: argparse.Namespace, subject=None) -> int:
     """Each method's mean map of each digit, a row of ten a method."""
     from tui.draw import render
 
-    subject = subject or load_subject(args)
+    subject = subject or subject_of_args(args)
     console = make_console()
     view = run_analysis(args, subject, console, "class view")
     if args.json:

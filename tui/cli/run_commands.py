@@ -1,4 +1,5 @@
-"""Headless commands about data and runs: `data`, `train`, `runs`, `follow`, `stop`."""
+"""Headless commands about data and runs: `data`, `train`, `runs`, `follow`, `stop`,
+`name`, `delete`, `trust`, `import` and `export`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from engine.config import SETTING
 from engine.errors import RunDamaged
 from engine.locations import data_cache
 from engine.runs.snapshots import LAST
+from engine.runs.state import DAMAGED, FAILED, FINISHED, RUNNING, STOPPED
 from tui.cli.console import interruptible, make_console, print_json, progress_bar, wait_until
 from tui.cli.options import (
     UserError,
@@ -225,7 +227,7 @@ def train_command(args: argparse.Namespace) -> int:
         )
     finally:
         output.close()
-    return 0 if summary.status in ("finished", "stopped") else 1
+    return 0 if summary.status in (FINISHED, STOPPED) else 1
 
 
 # --- runs, follow, stop --------------------------------------------------------------------
@@ -242,7 +244,7 @@ def runs_command(args: argparse.Namespace) -> int:
         return 0
     console.print(runs_table(summaries, title=f"Runs in {args.home_path}"))
     for s in summaries:
-        if s.status == "damaged":
+        if s.status == DAMAGED:
             console.print(f"[red]damaged[/] {s.id}: {s.error}", highlight=False)
     return 0
 
@@ -250,9 +252,9 @@ def runs_command(args: argparse.Namespace) -> int:
 def follow_command(args: argparse.Namespace) -> int:
     run_dir = runs.find_run(args.home_path, args.run, needs="any")
     summary = runs.summarize(run_dir)
-    if summary.status == "damaged":
+    if summary.status == DAMAGED:
         raise RunDamaged(f"run {run_dir.name} is damaged: {summary.error}")
-    live = summary.status == "running"
+    live = summary.status == RUNNING
     output = make_output(args.json)
     if not live and not args.json:
         output = PlainLines()  # a finished run: its story in lines, no bars to replay
@@ -270,9 +272,9 @@ def follow_command(args: argparse.Namespace) -> int:
         )
         return 0
     final = runs.summarize(run_dir)
-    if final.status == "failed" and not args.json:
+    if final.status == FAILED and not args.json:
         print(f"run {run_dir.name} failed: {final.error}", file=sys.stderr)
-    return 0 if final.status in ("finished", "stopped") else 1
+    return 0 if final.status in (FINISHED, STOPPED) else 1
 
 
 def stop_command(args: argparse.Namespace) -> int:

@@ -146,7 +146,7 @@ def detach_study(home, name: str, runs_count: int, extra: list[str]) -> int:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
     try:
         process = subprocess.Popen(
-            isolated_python("tui.cli", "main", "--home", str(home), "study", name, *extra),
+            isolated_python("tui.cli.main", "main", "--home", str(home), "study", name, *extra),
             stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
         )  # fmt: skip
     finally:

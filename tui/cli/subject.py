@@ -16,7 +16,7 @@ def moment_of(args: argparse.Namespace):
                         getattr(args, "checkpoint", BEST))  # fmt: skip
 
 
-def load_subject(args: argparse.Namespace):
+def subject_of_args(args: argparse.Namespace):
     """The engine's Subject for ``args.run`` and ``args.checkpoint``, on ``args.device``
     where the command has that option (the CPU otherwise)."""
     from engine import runs

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import events as ev
-from tui.draw.columns import (
+from engine.columns import (
     DISK_COLUMN,
     EPOCH_COLUMNS,
     RUN_COLUMNS,
@@ -55,7 +55,7 @@ def bar_line(label: str, done: int, total: int, width: int = 50, colour: bool = 
 
 
 def runs_table(summaries: Sequence, title: str = "") -> Text:
-    """Every run (RunSummary) a row, with the columns of ``tui.draw.columns.RUN_COLUMNS`` and
+    """Every run (RunSummary) a row, with the columns of ``engine.columns.RUN_COLUMNS`` and
     its disk use — as
     aligned columns of plain text (a Rich Table of a thousand runs took seconds to lay out;
     this takes a few milliseconds), the status in its colour."""
@@ -82,7 +82,7 @@ def runs_table(summaries: Sequence, title: str = "") -> Text:
 
 
 def rich_table(columns: Sequence[Column], rows: Sequence, **options) -> Table:
-    """A table of ``tui.draw.columns`` columns as a Rich table (the CLI's)."""
+    """A table of ``engine.columns`` columns as a Rich table (the CLI's)."""
     table = Table(**options)
     for column in columns:
         table.add_column(column.label, justify="left" if column.left else "right")
@@ -176,7 +176,7 @@ CELL_PADDING = 2  # a DataTable cell's padding, left and right
 
 
 def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, object]]:
-    """The runs table's columns (``tui.draw.columns.RUN_COLUMNS``) that fit a table ``width``
+    """The runs table's columns (``engine.columns.RUN_COLUMNS``) that fit a table ``width``
     cells wide, as (label, cells, value of a summary); the id column's width is what the
     others leave (the end of a long id is cut, a name shown instead). The defence and robust
     accuracy only where some run is ``defended``."""

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.config import MODEL_NAMES
+from engine.config import DEFAULT_MODEL, MODEL_NAMES
 from tui.screens.base import ExperimentScreen
 
 MODELS = MODEL_NAMES  # m cycles through every network of the zoo
@@ -20,7 +20,7 @@ class ArchitectureScreen(ExperimentScreen):
 
     BINDINGS = [Binding("m", "switch_model", "Other model")]
 
-    def __init__(self, model: str = "convnet") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL) -> None:
         super().__init__()
         self.model = model
         self.models = list(MODELS)  # and the selected run's own network, if a file

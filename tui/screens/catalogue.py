@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from textual.screen import Screen
 
 from engine.analyses import ANALYSES
+from engine.config import STUDY_MODELS
 
 
 @dataclass(frozen=True)
@@ -156,15 +157,15 @@ def _analysis() -> type[Screen]:
 
 
 def _draw() -> type[Screen]:
-    from tui.screens.draw import DrawScreen
+    from tui.screens.own_digit import DrawScreen
 
     return DrawScreen
 
 
 EXPERIMENTS = [
-    Experiment("1", _train, own_title="Train convnet", options={"model": "convnet"},
+    Experiment("1", _train, own_title=f"Train {STUDY_MODELS[0]}", options={"model": STUDY_MODELS[0]},
                own_description="train the plain CNN and watch it learn (study §3)"),
-    Experiment("2", _train, own_title="Train convnet-bn", options={"model": "convnet-bn"},
+    Experiment("2", _train, own_title=f"Train {STUDY_MODELS[1]}", options={"model": STUDY_MODELS[1]},
                own_description="the same network with BatchNorm"),
     Experiment("3", _runs, own_title="Runs and comparison",
                own_description="every run; overlay curves, figures side by side"),

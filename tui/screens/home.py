@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
 from engine.runs.snapshots import BEST, LAST
+from engine.runs.state import DAMAGED, RUNNING
 from tui.screens.catalogue import experiments
 from tui.widgets.runs_table import RunsTable
 
@@ -83,7 +84,7 @@ class HomeScreen(Screen):
             self.refresh_runs()
 
     def _running_runs(self) -> list[str]:
-        return [s.id for s in self._shown or () if s.status == "running"]
+        return [s.id for s in self._shown or () if s.status == RUNNING]
 
     def _listing_mark(self) -> tuple:
         from engine import runs  # (imported by the first listing's thread by now)
@@ -130,7 +131,7 @@ class HomeScreen(Screen):
         # the newest HOME_RUNS: the Runs screen (3) lists them all
         shown = self.query_one(RunsTable).show(summaries, force=force)
         usable = [
-            s.id for s in summaries if s.status != "damaged" and s.best_val_accuracy is not None
+            s.id for s in summaries if s.status != DAMAGED and s.best_val_accuracy is not None
         ]
         selected = self.app.selected_run or (usable[-1] if usable else None)
         older = len(summaries) - len(shown)
@@ -143,7 +144,7 @@ class HomeScreen(Screen):
             note = "no run has a best checkpoint yet: train one (1) for the analyses"
         else:
             note = "no runs yet: press 1 to train one"
-        damaged = [s for s in summaries if s.status == "damaged"]
+        damaged = [s for s in summaries if s.status == DAMAGED]
         if damaged:
             note += f"\ndamaged: {damaged[-1].id}: {damaged[-1].error}"
             if len(damaged) > 1:
@@ -192,7 +193,7 @@ class HomeScreen(Screen):
     def action_select_run(self) -> None:
         run_id = self._run_under_cursor()
         summary = next((s for s in self._shown or [] if s.id == run_id), None)
-        if summary is not None and summary.status == "damaged":
+        if summary is not None and summary.status == DAMAGED:
             self.app.notify(f"{run_id} is damaged: {summary.error}", severity="error")
         elif run_id:
             self.app.select_run(run_id)

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
-from engine.analyses.breaking import NOISE
+from engine.analyses.attacks import NOISE
 from tui.screens.base import ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView

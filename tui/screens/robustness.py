@@ -11,10 +11,11 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from engine import events as ev
-from engine.analyses.breaking import ROBUSTNESS, eps_cells, eps_columns
+from engine.analyses.attacks import ROBUSTNESS, eps_cells, eps_columns
 from engine.attacks.catalogue import ATTACKS
+from engine.columns import ROBUSTNESS_COLUMNS, cells
 from engine.config import DEFENCES
-from tui.draw.columns import ROBUSTNESS_COLUMNS, cells
+from engine.runs.state import FINISHED
 from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
@@ -27,7 +28,7 @@ def defence_runs(summaries) -> list:
     """The latest finished run of each defence (none first), for the overlay."""
     latest = {}
     for summary in summaries:  # oldest first: later ones replace earlier
-        if summary.status == "finished":
+        if summary.status == FINISHED:
             latest[summary.defence] = summary
     return [latest[d] for d in DEFENCES if d in latest]
 

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.runs.state import DAMAGED
 from tui.screens.base import ExperimentScreen
 from tui.widgets.run_comparison import RunComparison
 from tui.widgets.runs_table import RunsTable
@@ -89,7 +90,7 @@ class RunsScreen(ExperimentScreen):
         """The run under the cursor for the analyses; with two runs picked and the cursor on
         one, the other beside it (the picture screens then show both)."""
         run_id = self._run_under_cursor()
-        if run_id and self.summaries[run_id].status == "damaged":
+        if run_id and self.summaries[run_id].status == DAMAGED:
             self.set_status(f"{run_id} is damaged: {self.summaries[run_id].error}", error=True)
             return
         if not run_id:

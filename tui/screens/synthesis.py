@@ -12,7 +12,7 @@ from textual.containers import Grid
 from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
-from engine.analyses.breaking import SYNTHESIZE
+from engine.analyses.attacks import SYNTHESIZE
 from engine.config import SYNTHESIS_METHODS, synthesis_budget
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings

@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
 from engine import events as ev
-from engine.analyses.breaking import TARGETED
+from engine.analyses.attacks import TARGETED
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView

@@ -10,8 +10,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from engine.config import TrainConfig, model_label
+from engine.config import DEFAULT_MODEL, TrainConfig, model_label
 from engine.errors import UserFacing
+from engine.runs.state import DAMAGED, FAILED, STOPPED
 from tui.screens.base import ExperimentScreen
 from tui.widgets.live_run import LiveRun
 from tui.widgets.run_form import RunForm, recent_model_files
@@ -32,7 +33,7 @@ class TrainScreen(ExperimentScreen):
     ]
 
     def __init__(
-        self, model: str = "convnet", run_id: str | None = None, settings: dict | None = None
+        self, model: str = DEFAULT_MODEL, run_id: str | None = None, settings: dict | None = None
     ) -> None:
         super().__init__()
         self.starting = False
@@ -56,9 +57,7 @@ class TrainScreen(ExperimentScreen):
         if action == "stop":
             return self.starting or (following and not self.follower.over)
         if action == "resume":
-            return (
-                following and self.follower.over and self.follower.status in ("stopped", "failed")
-            )
+            return following and self.follower.over and self.follower.status in (STOPPED, FAILED)
         if action in ("new_run", "log_scale"):
             return following
         if action == "toggle_view":
@@ -185,7 +184,7 @@ class TrainScreen(ExperimentScreen):
         follower = self.follower
         if follower is None or not follower.over:
             what = "x stops it, Escape leaves it running"
-        elif follower.status in ("stopped", "failed"):
+        elif follower.status in (STOPPED, FAILED):
             what = f"{follower.status}: r resumes it from last.pt, n starts a new run like it"
         else:
             what = f"{follower.status}: n starts a new run with these settings"
@@ -250,7 +249,7 @@ class TrainScreen(ExperimentScreen):
 def open_run(app, run_id: str, summaries: list) -> None:
     """Follow a run in the training view — unless it is damaged or gone, which is said."""
     summary = next((s for s in summaries if s.id == run_id), None)
-    if summary is not None and summary.status == "damaged":
+    if summary is not None and summary.status == DAMAGED:
         app.notify(f"{run_id} is damaged: {summary.error}", severity="error", timeout=8)
         return
     from engine.locations import runs_folder

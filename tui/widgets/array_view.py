@@ -1,4 +1,4 @@
-"""ArrayView: any 2-D array (digit, filter, activation, map) drawn through ``tui.render``,
+"""ArrayView: any 2-D array (digit, filter, activation, map) drawn through ``tui.draw.render``,
 scaled up to the largest whole factor that fits the space it is given — or, where the
 terminal has them, as sixel or kitty pixels through textual-image."""
 

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from engine import events as ev
-from tui.draw.columns import EPOCH_COLUMNS, cells
+from engine.columns import EPOCH_COLUMNS, cells
 from tui.draw.tables import bar_line, clock
 from tui.widgets.chart_view import ChartView
 

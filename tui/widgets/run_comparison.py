@@ -10,7 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
 from engine import events as ev
-from tui.draw.columns import figure
+from engine.columns import figure
+from engine.runs.state import DAMAGED
 from tui.widgets.chart_view import ChartView
 
 # the figures side by side: (row, the summary's field, format)
@@ -51,7 +52,7 @@ class RunComparison(Vertical):
             run_dir = runs.runs_folder(self.home) / run_id
             self.histories[run_id] = (
                 []
-                if summary is None or summary.status == "damaged"
+                if summary is None or summary.status == DAMAGED
                 else [e for e in runs.read_events(run_dir, runs.WITHOUT_BATCHES)
                       if isinstance(e, ev.EpochEvaluated)]
             )  # fmt: skip

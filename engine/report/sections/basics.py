@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.config import MODEL_ABOUT, model_about, model_label
+from engine.columns import REPORT_RUN_COLUMNS, cells
+from engine.config import MODEL_ABOUT, STUDY_MODELS, model_about, model_label
 from engine.report import figures
-from engine.report.context import STUDY_MODELS, Context
+from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text
 from engine.study_text import study_paragraphs
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2%}"
 
 
 def data(ctx: Context) -> Section:
@@ -72,14 +69,8 @@ def training(ctx: Context) -> Section:
     if differing:
         section.add(Text("The runs here were not all trained by that recipe: "
                          + "; ".join(differing) + "."))  # fmt: skip
-    rows = []
-    for run in ctx.runs:
-        s, c = run.summary, run.config
-        rows.append([run.label, run.id, c.model, f"{c.epochs}", f"{c.lr:g}", f"{c.batch_size}",
-                     f"{c.seed}", percent(s.best_val_accuracy), percent(s.test_accuracy),
-                     f"{s.train_seconds:.0f} s" if s.train_seconds else "-"])  # fmt: skip
-    section.add(Table(["run", "id", "model", "epochs", "lr", "batch", "seed", "best val",
-                       "test acc", "training"], rows, "The runs of this report."))  # fmt: skip
+    section.add(Table([c.label for c in REPORT_RUN_COLUMNS],
+                      cells(REPORT_RUN_COLUMNS, ctx.runs), "The runs of this report."))  # fmt: skip
     loss = {run.label: (_epochs(run), [e.train_loss for e in run.state.epochs]) for run in ctx.runs}
     val_loss = {f"{run.label} val": (_epochs(run), [e.val_loss for e in run.state.epochs])
                 for run in ctx.runs}  # fmt: skip
@@ -126,7 +117,7 @@ def _epochs(run) -> list[int]:
 
 def batchnorm(ctx: Context) -> Section | None:
     """The BatchNorm comparison: needs a convnet and a convnet-bn run."""
-    plain = next((r for r in ctx.runs if r.config.model == "convnet"), None)
+    plain = next((r for r in ctx.runs if r.config.model == STUDY_MODELS[0]), None)
     normed = next((r for r in ctx.runs if r.config.model == "convnet-bn"), None)
     if plain is None or normed is None:
         return None

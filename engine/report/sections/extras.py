@@ -5,10 +5,10 @@ say (a study named, a defended run among the report's runs)."""
 from __future__ import annotations
 
 from engine.analyses.inside import ATTRIBUTION
+from engine.columns import percent
 from engine.report import figures
 from engine.report.context import Context
 from engine.report.document import Figure, Section, Table, Text, study_paragraph
-from engine.report.sections.basics import percent
 from engine.report.sections.drawn import draws
 from engine.study_text import study_paragraphs
 

@@ -1,5 +1,6 @@
-"""Headless commands that look inside a model: `summary`, `predict`, `filters`,
-`activations`, `occlude` (study §2 and §4). The attacks are in ``attack_commands``."""
+"""Headless commands that look inside a model: `summary`, and the drawings of the declared
+analyses `predict`, `filters`, `activations`, `occlude` (study §2 and §4), `histograms`,
+`top-images`, `confusions` and `embedding`. The attacks are in ``attack_commands``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine import runs
-from engine.config import SETTING
+from engine.config import DEFAULT_MODEL, SETTING
 from engine.runs.snapshots import BEST
 from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json, rows_for_pictures
@@ -25,7 +26,7 @@ from tui.cli.options import (
     non_negative_int,
     setting_type,
 )
-from tui.cli.subject import load_subject
+from tui.cli.subject import subject_of_args
 from tui.draw import render
 
 
@@ -65,7 +66,7 @@ def summary_command(args: argparse.Namespace) -> int:
         name = runs.read_config(run_dir).model
         model = runs.load_run_model(run_dir, moment or BEST)
     else:
-        name = args.model or "convnet"
+        name = args.model or DEFAULT_MODEL
         model = build_model(name, parse_args(args.model_args))
     summary = summarize_model(model, name)
     if args.json:
@@ -97,7 +98,7 @@ def summary_command(args: argparse.Namespace) -> int:
 
 @draws("predict")
 def predict_command(args: argparse.Namespace) -> int:
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     predictions = run_analysis(args, subject, console, "predicting").predictions
     if args.json:  # a list, as it always was
@@ -132,7 +133,7 @@ def add_conv2_option(parser: argparse.ArgumentParser) -> None:
 def filters_command(args: argparse.Namespace) -> int:
     if getattr(args, "conv2", None) is not None:
         args.layer, args.filter = "conv2", args.conv2
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     shown = run_analysis(args, subject, console, "filters")
     if args.json:
@@ -152,7 +153,7 @@ def filters_command(args: argparse.Namespace) -> int:
 def activations_command(args: argparse.Namespace) -> int:
     from engine.models.layers import convolutions
 
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     subject.check_index(args.image)
     console = make_console()
     if args.json or args.layer is not None or not convolutions(subject.model):
@@ -201,7 +202,7 @@ def numbers_table(values: np.ndarray, offsets: list[int], fmt: str, title: str) 
 
 @draws("occlude")
 def occlude_command(args: argparse.Namespace) -> int:
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     subject.check_index(args.image)
     console = make_console()
     result = run_analysis(args, subject, console, "occlusion")
@@ -276,7 +277,7 @@ def histograms_command(args: argparse.Namespace) -> int:
     if args.bins == ANALYSES["histograms"].default("bins") and not args.json:
         args.bins = bins_for(console.width)  # not given: as many bars as the terminal fits
     if not args.through:
-        subject = load_subject(args)
+        subject = subject_of_args(args)
         result = run_analysis(args, subject, console, "histograms")
         if args.json:
             print_json(result.to_dict())
@@ -319,7 +320,7 @@ def top_images_command(args: argparse.Namespace) -> int:
     rest dimmed, with the channel's filter."""
     from engine.inside.channels import field_picture
 
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, "scanning the test set")
     if args.json:
@@ -349,7 +350,7 @@ def top_images_command(args: argparse.Namespace) -> int:
 @draws("confusions")
 def confusions_command(args: argparse.Namespace) -> int:
     """The most confused pairs as a table, then one pair's images with their probabilities."""
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, "scoring the test set")
     if args.json:
@@ -433,7 +434,7 @@ def embedding_command(args: argparse.Namespace) -> int:
 
     if getattr(args, "through", False):
         return embedding_through(args)
-    subject = load_subject(args)
+    subject = subject_of_args(args)
     console = make_console()
     result = run_analysis(args, subject, console, f"embedding with {args.method.upper()}")
     if args.json:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analyses.breaking import (
+from engine.analyses.attacks import (
     NOISE,
     REPORT_ATTACKS,
     REPORT_SOURCE,

@@ -3,7 +3,7 @@ labels, widths, alignment and what each cell says. The CLI renders them as text 
 table, the app as a DataTable (dropping what does not fit, least needed first), the report
 as a document table.
 
-Readable without torch; Rich-free, so the app and the CLI alike read it.
+In the engine, readable without torch or Rich, so the CLI, the app and the report alike read it.
 """
 
 from __future__ import annotations
@@ -102,6 +102,31 @@ RUN_COLUMNS = (
     Column("train s", lambda s: figure(s.train_seconds, "{:.0f}"), 7, keep=8),
     Column("started", lambda s: s.started, 11, left=True, keep=9),
 )
+
+
+def _of_summary(column: Column) -> Column:
+    """A runs-table column read from a report's run (its ``summary``) instead."""
+    return Column(column.label, lambda run: column.value(run.summary), column.width,
+                  column.left, column.keep)  # fmt: skip
+
+
+def _by_label(*labels: str) -> list[Column]:
+    return [_of_summary(c) for label in labels for c in RUN_COLUMNS if c.label == label]
+
+
+# The report's table of its runs (engine.report.context's runs: label, summary, config):
+# the runs table's figures, with the settings that make each run's recipe.
+REPORT_RUN_COLUMNS = (
+    Column("run", lambda run: run.label, 0, left=True),
+    Column("id", lambda run: run.id, 0, left=True),
+    *_by_label("model"),
+    Column("epochs", lambda run: f"{run.config.epochs}", 6),
+    Column("lr", lambda run: f"{run.config.lr:g}", 6),
+    Column("batch", lambda run: f"{run.config.batch_size}", 5),
+    Column("seed", lambda run: f"{run.config.seed}", 4),
+    *_by_label("best val", "test acc", "train s"),
+)
+
 # `mnist-tui runs` adds what each run takes on disk (its snapshots most of it); the app's
 # tables leave the room to the id.
 DISK_COLUMN = Column("disk", lambda s: megabytes(s.disk_bytes), 9)

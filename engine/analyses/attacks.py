@@ -17,6 +17,7 @@ from engine.config import (
     APGD_STEPS,
     APGD_TARGETS,
     ATTACK_BATCH,
+    ATTACK_EPS,
     ATTACK_RESTARTS,
     LARGEST,
     MOST_EPS,
@@ -115,14 +116,14 @@ FGSM = register(Analysis(
     name="fgsm", group="attack", title="FGSM", study_section="5",
     about="fast gradient sign method (L-infinity, pixels in [0, 1]) on test images",
     compute="engine.attacks.lp_attack:fgsm_of", in_report=False, in_app=False,
-    parameters=(eps_radius(0.1), LIMIT),
+    parameters=(eps_radius(ATTACK_EPS), LIMIT),
 ))  # fmt: skip
 
 PGD = register(Analysis(
     name="pgd", group="attack", title="PGD", study_section="5",
     about="projected gradient descent (L-infinity, pixels in [0, 1]) on test images",
     compute="engine.attacks.lp_attack:pgd_of", in_report=False, in_app=False,
-    parameters=(eps_radius(0.1), LIMIT, *PGD_PARAMETERS),
+    parameters=(eps_radius(ATTACK_EPS), LIMIT, *PGD_PARAMETERS),
 ))  # fmt: skip
 
 ROBUSTNESS = register(Analysis(
