@@ -15,14 +15,22 @@ def to_pixels(images: torch.Tensor) -> torch.Tensor:
 
 
 class PixelModel(nn.Module):
-    """Wraps a trained model (in eval mode) to take pixels in [0, 1]; returns logits."""
+    """A trained model's own copy, in eval mode, taking pixels in [0, 1]; returns logits.
+
+    The copy is what attacks, occlusion and attribution work on: its weights are out of
+    autograd (input gradients only, about a third less work) and laid out channels-last,
+    while the network handed in — which the app's workers share — is never changed (see
+    engine.subject)."""
 
     def __init__(self, model: nn.Module) -> None:
+        import copy
+
         super().__init__()
         # NHWC convolutions are about 2x faster with oneDNN on the CPU, in exact float32.
         # (Outside inference mode, so the weights stay usable for input gradients.)
         with torch.inference_mode(False):
-            self.model = model.eval().to(memory_format=torch.channels_last)
+            own = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
+            self.model = own.requires_grad_(False)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         normalised = ((pixels - MEAN) / STD).contiguous(memory_format=torch.channels_last)

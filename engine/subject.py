@@ -1,6 +1,16 @@
 """The subject of an analysis: a run's trained model (a checkpoint of it) with the test
 images it is looked at with — loaded in one place, and loaded again when the checkpoint
 file changes (a run that goes on training writes a new ``best.pt``).
+
+One Subject's network is handed to every worker that analyses that run at that moment
+(the app's screens, side by side, one after another), so **no analysis changes it**: those
+that need gradients of the weights ask autograd for them (``torch.autograd.grad``, which
+leaves ``.grad`` alone: histograms), and those that need only input gradients — attacks,
+occlusion, attribution — work on their own copy (``engine.pixels.PixelModel``), whose
+weights they freeze and lay out channels-last. A copy rather than freezing in place: an
+attack cancelled from the app is still inside its network for a moment, and when that was
+the shared one, the histograms screen opened next found its weights without gradients
+("element 0 of tensors does not require grad"). With copies nothing needs waiting for.
 """
 
 from __future__ import annotations
