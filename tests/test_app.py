@@ -552,7 +552,7 @@ def test_a_red_form_field_keeps_its_reason_when_the_focus_leaves(trained_home, t
             await pilot.press("tab", "tab")
             await pilot.pause(0.2)
             assert lr.has_class("-invalid")
-            assert "lr" in text_of(app.screen.query_one("#form-error"))
+            assert "learning rate" in text_of(app.screen.query_one("#form-error"))
 
     run(scenario())
 

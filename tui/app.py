@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.atomic import write_json
+from engine.errors import UserFacing
 from engine.locations import is_run_id, runs_folder
 from engine.runs import CONFIG
 from engine.runs.snapshots import BEST
@@ -88,11 +89,26 @@ class MnistApp(App):
         from tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        from tui.screens.too_small import TooSmallScreen, too_small
+
+        if too_small(*self.size):
+            self.push_screen(TooSmallScreen())
         from engine.models.files import SLOW_IMPORT_LISTENERS
 
         SLOW_IMPORT_LISTENERS.append(self.say_slow_import)
         if self.settings.notice:
             self.notify(self.settings.notice, severity="warning", timeout=10)
+
+    def on_resize(self, event) -> None:
+        """Below 80x24 one line says the size needed; it goes once the terminal is larger."""
+        from tui.screens.too_small import TooSmallScreen, too_small
+
+        showing = isinstance(self.screen, TooSmallScreen)
+        small = too_small(event.size.width, event.size.height)
+        if small and not showing:
+            self.push_screen(TooSmallScreen())
+        elif showing and not small:
+            self.pop_screen()
 
     def say_slow_import(self, path) -> None:
         """A model file whose import has not returned after a second (from a worker's timer
@@ -144,9 +160,9 @@ class MnistApp(App):
             )
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from tui.screens.help import HelpScreen, keys_here
 
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.BINDINGS, here=keys_here(self.screen)))
 
     def select_run(self, run_id: str | None) -> None:
         """Make ``run_id`` the run the analyses use (None: the latest), here and next time."""
@@ -185,6 +201,8 @@ class MnistApp(App):
 
         if self._subjects is None:
             self._subjects = Subjects(self.settings.home)
+        if not any(runs.has_checkpoint(d) for d in runs.list_runs(self.settings.home)):
+            raise UserFacing(NO_RUNS_YET)  # said in the app's terms, not the shell's
         run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
         subject = self._subjects.get(run_dir, checkpoint or self.moment or self.checkpoint)
         if subject.notice and subject.notice not in self._told:
@@ -194,6 +212,9 @@ class MnistApp(App):
 
 
 APP_STATE = "app.json"  # what the app remembers between sessions, in the home
+# What an analysis screen says before any run has a trained network to look at.
+NO_RUNS_YET = ("no trained run yet: Escape, then 1, choose the fast recipe in the form"
+               " (seconds on a CPU), and come back")  # fmt: skip
 
 
 def remembered_run(home: Path) -> str | None:

@@ -173,6 +173,24 @@ def per_class_table(e: ev.TestEvaluated, classes: list[str] | None = None) -> Ta
 
 
 CELL_PADDING = 2  # a DataTable cell's padding, left and right
+RUN_LABEL_MIN = 13  # "convnet 15:17": a run's network and when it started, in a narrow table
+
+
+def run_label(summary, width: int) -> str:
+    """How a table ``width`` cells wide names a run: its whole id where it fits, else its
+    name, else its network and when it started ("convnet 15:17" today, "convnet 12-06"
+    before) — never a cut id, in which every run of one network looks alike."""
+    from datetime import datetime
+
+    if len(summary.id) <= width and not summary.name:
+        return summary.id
+    if summary.name:
+        shown = summary.name
+    else:
+        day, _, clock = summary.started.partition(" ")
+        today = datetime.now().strftime("%m-%d")
+        shown = f"{summary.model} {clock if day == today else day}"
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
 
 
 def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, object]]:
@@ -181,14 +199,14 @@ def run_columns(width: int, defended: bool = False) -> list[tuple[str, int, obje
     others leave (the end of a long id is cut, a name shown instead). The defence and robust
     accuracy only where some run is ``defended``."""
     columns = [c for c in RUN_COLUMNS if c.when is None or defended]
-    chosen = fitting(columns, width, CELL_PADDING)
+    chosen = fitting(columns, width, CELL_PADDING, id_min=RUN_LABEL_MIN)
 
     def short_id(width: int):
         def value(summary) -> Text:
-            shown = summary.name or summary.id
             # plain text: a name such as "[/]" is shown, never read as markup
-            return Text(shown if len(shown) <= width else "…" + shown[-(width - 1) :])
+            return Text(run_label(summary, width))
 
         return value
 
-    return [(c.label, c.width, short_id(c.width) if c.label == "id" else c.value) for c in chosen]
+    return [("run", c.width, short_id(c.width)) if c.label == "id" else (c.label, c.width, c.value)
+            for c in chosen]  # fmt: skip

@@ -8,12 +8,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 
 from engine import events as ev
 from engine.analyses import ANALYSES, flat_items
 from engine.errors import SettingError
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
+from tui.widgets.keys_footer import KeysFooter
 
 
 class AnalysisScreen(ExperimentScreen):
@@ -38,7 +39,7 @@ class AnalysisScreen(ExperimentScreen):
         yield Static("", id="analysis-summary")
         yield DataTable(id="analysis-values", show_header=False, cursor_type="none")
         yield Static("Enter runs it with these values", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     running = False
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from engine.config import DEFAULT_MODEL, MODEL_NAMES
 from tui.screens.base import ExperimentScreen
+from tui.widgets.keys_footer import KeysFooter
 
 MODELS = MODEL_NAMES  # m cycles through every network of the zoo
 
@@ -31,7 +32,7 @@ class ArchitectureScreen(ExperimentScreen):
         yield DataTable(id="layers", zebra_stripes=True, cursor_type="row")
         yield Static("", id="totals", classes="muted")
         yield Static("loading torch ...", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()

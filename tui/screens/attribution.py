@@ -8,7 +8,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from engine.analyses.inside import ATTRIBUTION
@@ -16,6 +16,7 @@ from engine.inside.attribution_methods import METHODS as REGISTERED
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 METHODS = tuple(REGISTERED)
 
@@ -52,7 +53,7 @@ class AttributionScreen(ExperimentScreen):
         yield ChartView("deletion curves: P(class) as the most attributed pixels go", "share removed",
                         id="attr-chart", classes="chart", ylim=(0, 1))  # fmt: skip
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # four pictures a row, as many rows as the image and the methods need

@@ -9,11 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = ANALYSES["confusions"]
 SHOWN = 4  # a pair's images beside the matrix: four fit at 80x24
@@ -41,7 +42,7 @@ class ConfusionsScreen(ExperimentScreen):
             for i in range(SHOWN):
                 yield ArrayView(id=f"conf-{i}", classes="panel")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -9,11 +9,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = ANALYSES["embedding"]
 
@@ -46,7 +47,7 @@ class EmbeddingScreen(ExperimentScreen):
                             classes="chart", integer_x=True,
                             empty="one moment only: the run kept no snapshots")  # fmt: skip
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -10,11 +10,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from tui.draw import render
 from tui.screens.base import LOADING, ExperimentScreen
+from tui.widgets.keys_footer import KeysFooter
 
 
 def views_of(model) -> list[tuple[str, str | None]]:
@@ -71,7 +72,7 @@ class FiltersScreen(ExperimentScreen):
         yield Static("", id="filters-title", classes="title")
         yield Static("", id="tiles")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._ranges: dict = {}  # series_range's, by run and view

@@ -49,6 +49,23 @@ def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def keys_here(screen: Screen) -> tuple[str, tuple[str, ...]]:
+    """The screen's name and a line per key that acts on it now, gathered from its active
+    bindings (the focused widget's, the screen's, the app's): what `?` shows first."""
+    titles = {e.screen(): e.title for e in experiments()}
+    from tui.screens.home import HomeScreen
+
+    title = "Home" if isinstance(screen, HomeScreen) else titles.get(type(screen), "")
+    lines, seen = [], set()
+    for _, binding, enabled, _ in screen.active_bindings.values():
+        key = screen.app.get_key_display(binding)
+        if not binding.description or not enabled or key in seen:
+            continue
+        seen.add(key)
+        lines.append(f"  {key:<12} {binding.description}")
+    return title or type(screen).__name__.removesuffix("Screen"), tuple(lines)
+
+
 class HelpScreen(Screen):
     """Press any of Escape, q or ? to close."""
 
@@ -58,15 +75,20 @@ class HelpScreen(Screen):
         Binding("q", "app.pop_screen", "Close"),
     ]
 
-    def __init__(self, app_bindings=()) -> None:
+    def __init__(self, app_bindings=(), here: tuple[str, tuple[str, ...]] | None = None) -> None:
         super().__init__()
         self.app_bindings = tuple(app_bindings)
+        self.here = here  # (the screen `?` was pressed on, its keys): shown first
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Keys of every screen — Escape, q or ? closes this", style="bold"),
                      classes="title")  # fmt: skip
         with VerticalScroll(id="help"):
             text = Text()
+            if self.here:
+                title, lines = self.here
+                text.append(f"Here: {title}\n", style="bold")
+                text.append("\n".join(lines) + "\n\n")
             for line in key_lines(self.app_bindings):
                 # headings are marked [b]...[/]; drawn as plain Text, keys like "[" stay keys
                 if line.startswith("[b]"):

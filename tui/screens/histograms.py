@@ -8,10 +8,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = ANALYSES["histograms"]  # what it draws (its entry in catalogue.py says the same)
 
@@ -32,7 +33,7 @@ class HistogramsScreen(ExperimentScreen):
         yield Static("", id="histograms-title", classes="title")
         yield Static("", id="histograms")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.draw()

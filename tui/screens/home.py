@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.errors import UserFacing
 from engine.runs.snapshots import BEST, LAST
 from engine.runs.state import DAMAGED, RUNNING
 from tui.screens.catalogue import experiments
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.runs_table import RunsTable
 
 # The home lists this many of the newest runs; the Runs screen (3) lists every one.
@@ -34,6 +35,8 @@ class HomeScreen(Screen):
     _runs_mark: tuple | None = None  # engine.runs.listing_mark when the runs were last listed
     _runs_listed_at: float | None = None  # when that listing ended (None: under way)
 
+    # under 30 rows the list of experiments loses its frame so that every entry is in sight
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
@@ -65,7 +68,7 @@ class HomeScreen(Screen):
                 )
                 yield RunsTable(id="runs", most=HOME_RUNS)
                 yield Static("", id="run-note", classes="muted")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#experiments", OptionList).focus()
@@ -143,7 +146,7 @@ class HomeScreen(Screen):
         elif summaries:
             note = "no run has a best checkpoint yet: train one (1) for the analyses"
         else:
-            note = "no runs yet: press 1 to train one"
+            note = "no runs yet: press 1, choose the fast recipe (seconds on a CPU)"
         damaged = [s for s in summaries if s.status == DAMAGED]
         if damaged:
             note += f"\ndamaged: {damaged[-1].id}: {damaged[-1].error}"

@@ -6,12 +6,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses.attacks import NOISE
 from tui.screens.base import ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = NOISE
 
@@ -47,7 +48,7 @@ class NoiseScreen(StepSettings, ExperimentScreen):
             )
             yield ArrayView(id="noise-result", classes="panel", min_scale=1)
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     steps = 0  # at most
 

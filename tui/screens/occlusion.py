@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from engine.analyses.inside import OCCLUSION
 from tui.graphics import PIXEL_MODES
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
+from tui.widgets.keys_footer import KeysFooter
 
 # The screen's starting values and limits are the analysis's declared ones.
 PATCH, STRIDE, FILL = (OCCLUSION.parameter(name) for name in ("patch", "stride", "fill"))
@@ -79,7 +80,7 @@ class OcclusionScreen(ExperimentScreen):
                             min_scale=map_floor, legend=True)  # fmt: skip
         yield Static("", id="occ-readout")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.compute()

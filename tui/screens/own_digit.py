@@ -7,10 +7,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.canvas import DigitCanvas
+from tui.widgets.keys_footer import KeysFooter
 
 
 def probability_bars(probabilities: list[float], width: int = 30, colour: bool = True) -> Table:
@@ -50,7 +51,7 @@ class DrawScreen(ExperimentScreen):
             yield DigitCanvas(id="draw-canvas")
             yield Static("", id="draw-probs", classes="panel")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DigitCanvas).focus()

@@ -8,11 +8,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen
 from tui.widgets.array_view import ArrayView
+from tui.widgets.keys_footer import KeysFooter
 
 PAGE = 8
 
@@ -52,7 +53,7 @@ class PredictionsScreen(ExperimentScreen):
             for i in range(PAGE):
                 yield ArrayView(id=f"digit-{i}", classes="panel")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.show_page()

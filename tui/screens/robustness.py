@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Header, ProgressBar, Static
 
 from engine import events as ev
 from engine.analyses.attacks import ROBUSTNESS, eps_cells, eps_columns
@@ -19,6 +19,7 @@ from engine.runs.state import FINISHED
 from tui.draw.tables import counted
 from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = ROBUSTNESS
 EPS = list(ANALYSIS.default("eps"))
@@ -69,7 +70,7 @@ class RobustnessScreen(ExperimentScreen):
         )
         yield DataTable(id="rob-table", classes="turn")
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_interval(self.app.settings.chart_seconds, self.drain)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from engine.runs.state import DAMAGED
 from tui.screens.base import ExperimentScreen
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.run_comparison import RunComparison
 from tui.widgets.runs_table import RunsTable
 
@@ -41,7 +42,7 @@ class RunsScreen(ExperimentScreen):
         yield RunsTable(id="all-runs", picks=True)
         yield RunComparison(self.app.settings.home)
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.load()

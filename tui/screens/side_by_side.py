@@ -13,10 +13,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from engine.analyses import ANALYSES
 from tui.screens.base import ExperimentScreen, WorkerCancel
+from tui.widgets.keys_footer import KeysFooter
 
 SIDES = ("left", "right")
 
@@ -51,7 +52,7 @@ class SideBySideScreen(ExperimentScreen):
         yield Input(placeholder=f"options for both, as after `mnist-tui {' '.join(command_of(self.analysis.name))} RUN`"
                     " (Enter applies)", id="side-options")  # fmt: skip
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.draw()

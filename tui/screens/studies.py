@@ -7,10 +7,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 
 class StudiesScreen(ExperimentScreen):
@@ -38,7 +39,7 @@ class StudiesScreen(ExperimentScreen):
                         "epoch", id="study-chart", classes="chart", ylim=(0, 100), integer_x=True,
                         empty="no epochs finished yet")  # fmt: skip
         yield Static("reading the studies ...", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     # While a study runs the screen reads it again this often (a few files: cheap); a
     # finished or abandoned study is read once.

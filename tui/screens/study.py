@@ -6,9 +6,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, MarkdownViewer
+from textual.widgets import MarkdownViewer
 
 from engine.study_text import study_sections
+from tui.widgets.keys_footer import KeysFooter
 
 
 class StudyScreen(Screen):
@@ -27,4 +28,4 @@ class StudyScreen(Screen):
     def compose(self) -> ComposeResult:
         sections = study_sections()
         yield MarkdownViewer(sections.get(self.section, sections[""]), show_table_of_contents=False)
-        yield Footer()
+        yield KeysFooter()

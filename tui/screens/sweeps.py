@@ -8,11 +8,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from engine.errors import UserFacing
 from tui.screens.base import ExperimentScreen
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 
 def short_id(run_id: str | None) -> str:
@@ -43,7 +44,7 @@ class SweepsScreen(ExperimentScreen):
         yield ChartView("best validation accuracy (%) so far", "trial", id="sweep-chart",
                         classes="chart", integer_x=True, empty="no trial finished yet")  # fmt: skip
         yield Static("reading the sweeps ...", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

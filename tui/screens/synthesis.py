@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine import events as ev
 from engine.analyses.attacks import SYNTHESIZE
@@ -18,6 +18,7 @@ from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = SYNTHESIZE
 CLASSES = list(range(10))
@@ -62,7 +63,7 @@ class SynthesisScreen(StepSettings, ExperimentScreen):
             integer_x=True,
         )
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_interval(self.app.settings.chart_seconds, self.drain)

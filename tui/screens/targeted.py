@@ -7,7 +7,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine import events as ev
 from engine.analyses.attacks import TARGETED
@@ -15,6 +15,7 @@ from tui.screens.base import EventInbox, ExperimentScreen, WorkerCancel
 from tui.screens.step_keys import CLAMP_KEY, STEP_KEYS, StepSettings
 from tui.widgets.array_view import ArrayView
 from tui.widgets.chart_view import ChartView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = TARGETED
 
@@ -64,7 +65,7 @@ class TargetedScreen(StepSettings, ExperimentScreen):
             integer_x=True,
         )
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_interval(self.app.settings.chart_seconds, self.drain)
@@ -96,6 +97,14 @@ class TargetedScreen(StepSettings, ExperimentScreen):
             f"attacking: target {self.target}, beta {self.beta:g}, {self.step_text()} (c cancels)"
         )
         self.run_attack(self.image_index, self.target, self.beta, self.inbox)
+
+    def on_worker_state_changed(self, event) -> None:
+        """A failed attack (no trained run yet, say) leaves no "attacking toward" caption."""
+        from textual.worker import WorkerState
+
+        super().on_worker_state_changed(event)
+        if event.state == WorkerState.ERROR:
+            self.query_one("#tgt-image", ArrayView).caption = "no attack running"
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def run_attack(self, index: int, target: int, beta: float, inbox: EventInbox) -> None:

@@ -8,11 +8,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.analyses import ANALYSES
 from tui.screens.base import LOADING, ExperimentScreen, WorkerCancel
 from tui.widgets.array_view import ArrayView
+from tui.widgets.keys_footer import KeysFooter
 
 ANALYSIS = ANALYSES["top-images"]
 SHOWN = ANALYSIS.default("count")  # nine images: a 3x3 gallery fits 80x24
@@ -48,7 +49,7 @@ class TopImagesScreen(ExperimentScreen):
                     yield ArrayView(id=f"top-{i}", classes="panel", vmin=0, vmax=1)
             yield ArrayView(id="top-filter", classes="panel", cmap="signed")
         yield Static(LOADING, classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -8,12 +8,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.config import DEFAULT_MODEL, TrainConfig, model_label
 from engine.errors import UserFacing
 from engine.runs.state import DAMAGED, FAILED, STOPPED
 from tui.screens.base import ExperimentScreen
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.live_run import LiveRun
 from tui.widgets.run_form import RunForm, recent_model_files
 
@@ -29,7 +30,7 @@ class TrainScreen(ExperimentScreen):
         Binding("x", "stop", "Stop run"),
         Binding("r", "resume", "Resume run"),
         Binding("n", "new_run", "New run like this"),
-        Binding("l", "log_scale", "Log y"),
+        Binding("l", "log_scale", "Log scale"),
     ]
 
     def __init__(
@@ -84,9 +85,15 @@ class TrainScreen(ExperimentScreen):
                 home = self.app.settings.home
                 yield RunForm(self.settings or {"model": self.model},
                               self.app.settings.train_defaults, self.app.settings.data,
-                              recent_model_files(home))  # fmt: skip
+                              recent_model_files(home), cost=self.cost)  # fmt: skip
         yield Static("", classes="status")
-        yield Footer()
+        yield KeysFooter()
+
+    def cost(self, config) -> str:
+        """What a run of ``config`` costs here, from this machine's runs ('' if unknown)."""
+        from engine.runs.estimate import estimate_seconds, said
+
+        return said(estimate_seconds(self.app.settings.home, config))
 
     def on_mount(self) -> None:
         if self.run_id:

@@ -4,6 +4,8 @@ checked as it is typed. Enter or the button asks for the run (``RunForm.Submitte
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +20,9 @@ from engine.errors import SettingError, UserFacing
 FORM_SETTINGS = tuple(spec for spec in SETTINGS if spec.in_form)
 
 
+START = "Start (Enter or ctrl+s)"
+
+
 class SettingValidator(Validator):
     """Checks a typed value against its setting's declaration, with the same message the
     command line gives."""
@@ -30,8 +35,14 @@ class SettingValidator(Validator):
         try:
             self.spec.parse(value)
         except SettingError as error:
-            return self.failure(str(error))
+            return self.failure(in_form_words(self.spec, error))
         return self.success()
+
+
+def in_form_words(spec: Setting, error: SettingError) -> str:
+    """A setting's refusal as the form says it: by the field's label ('learning rate: ...'),
+    not the setting's name the command line uses ('lr: ...')."""
+    return f"{spec.label}: {str(error).removeprefix(f'{spec.name}: ')}"
 
 
 def recent_model_files(home, most: int = 5) -> tuple[str, ...]:
@@ -82,14 +93,20 @@ class RunForm(Vertical):
             self.model = model
 
     def __init__(self, base: dict, train_defaults: dict, data: str | None,
-                 model_files: tuple[str, ...] = (), id: str = "train-form") -> None:  # fmt: skip
+                 model_files: tuple[str, ...] = (), id: str = "train-form",
+                 cost: Callable[[TrainConfig], str] = lambda config: "") -> None:  # fmt: skip
         super().__init__(id=id)
         self.base, self.train_defaults, self.data = base, train_defaults, data
         self.model_files = model_files
+        self.cost = cost  # what a run of these settings costs here: "about 10 s here"
         self.problems: dict[str, str] = {}  # field id -> why its value is refused
 
     def compose(self) -> ComposeResult:
         defaults = TrainConfig(**{**self.train_defaults, **self.base})
+        # above the fields: the cost and a refusal are seen on a 24-row terminal, where the
+        # form scrolls
+        yield Static("", id="form-cost", classes="muted")
+        yield Static("", id="form-error", classes="error")
         with Grid(id="form-grid"):  # label, field; three pairs a row, two when narrow
             yield Label("recipe")
             yield Select([(name, name) for name in RECIPES], value="study", allow_blank=False,
@@ -99,11 +116,24 @@ class RunForm(Vertical):
                 yield Label(spec.label)
                 more = self.model_files if spec.name == "model" else ()
                 yield setting_field(spec, getattr(defaults, spec.name), more)
-        yield Button("Start (Enter or ctrl+s)", id="start", variant="primary")
-        yield Static("", id="form-error", classes="error")
+        yield Button(START, id="start", variant="primary")
+
+    def on_mount(self) -> None:
+        self.say_cost()
 
     def focus_first(self) -> None:
-        self.query_one(f"#{FORM_SETTINGS[1].name}").focus()
+        """The recipe first: it decides the rest, and what the run costs."""
+        self.query_one("#recipe").focus()
+
+    def say_cost(self) -> None:
+        """The Start button says what the settings entered cost on this machine."""
+        config = self.read(quiet=True)
+        cost = self.cost(config) if config is not None else ""
+        self.query_one("#start", Button).label = f"{START} — {cost}" if cost else START
+        recipe = self.query_one("#recipe", Select).value
+        self.query_one("#form-cost", Static).update(
+            f"{recipe} recipe as set below: {cost} (from this machine's runs)" if cost else
+            f"{recipe} recipe as set below: no run of this network here yet to time it by")  # fmt: skip
 
     @on(Select.Changed, "#recipe")
     def recipe_chosen(self, event: Select.Changed) -> None:
@@ -120,14 +150,16 @@ class RunForm(Vertical):
                 widget.value = value
             else:
                 widget.value = spec.show(value)
+        self.say_cost()
 
     @on(Select.Changed, "#model")
     def model_chosen(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):
             self.post_message(self.ModelChosen(event.value))
 
-    def read(self) -> TrainConfig | None:
-        """The settings entered, or None (with the bad fields named) if any is invalid."""
+    def read(self, quiet: bool = False) -> TrainConfig | None:
+        """The settings entered, or None if any is refused: each refusal said beside its
+        field, on the error line and in a notification (none of it when ``quiet``)."""
         values: dict = dict(self.train_defaults)
         bad = []
         for spec in FORM_SETTINGS:
@@ -137,10 +169,16 @@ class RunForm(Vertical):
                     values[spec.name] = spec.check(widget.value)
                 else:
                     values[spec.name] = spec.parse(widget.value)
+                    widget.border_subtitle = ""
             except SettingError as error:
-                bad.append(str(error))
+                said = in_form_words(spec, error)
+                bad.append(said)
+                if not quiet:
+                    widget.set_class(True, "-invalid")
+                    widget.border_subtitle = said
         if bad:
-            self.refuse("fix: " + "; ".join(bad))
+            if not quiet:
+                self.refuse("not started: " + "; ".join(bad))
             return None
         if self.data:
             values["data"] = self.data
@@ -148,12 +186,15 @@ class RunForm(Vertical):
         try:
             config.validate()
         except SettingError as error:
-            self.refuse(str(error))
+            if not quiet:
+                self.refuse(f"not started: {error}")
             return None
         return config
 
     def refuse(self, reason: str) -> None:
         self.query_one("#form-error", Static).update(Text(reason))
+        if reason:
+            self.app.notify(reason, severity="error", timeout=8)
 
     @on(Input.Changed)
     @on(Input.Blurred)
@@ -164,11 +205,15 @@ class RunForm(Vertical):
             return
         valid = event.validation_result.is_valid
         event.input.set_class(not valid, "-invalid")
+        reason = "; ".join(event.validation_result.failure_descriptions)
+        event.input.border_subtitle = "" if valid else reason
         if valid:
             self.problems.pop(event.input.id, None)
         else:
-            self.problems[event.input.id] = "; ".join(event.validation_result.failure_descriptions)
-        self.refuse("; ".join(self.problems.values()))
+            self.problems[event.input.id] = reason
+        self.query_one("#form-error", Static).update(Text("; ".join(self.problems.values())))
+        if valid:
+            self.say_cost()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#start")
