@@ -202,7 +202,7 @@ def test_the_studies_screen_shows_groups_curves_and_progress(home, tiny_folder, 
             # narrower, the figures that do not fit are named; wider again, they come back
             columns = lambda: [str(c.label) for c in table.ordered_columns]  # noqa: E731
             wide = columns()
-            await pilot.resize_terminal(60, 30)
+            await pilot.resize_terminal(80, 30)  # the narrowest the app is laid out for
             assert await wait_for(pilot, lambda: len(columns()) < len(wide))
             assert "not shown at this width" in text_of(app.screen.query_one("#study-comparison"))
             await pilot.resize_terminal(100, 30)
