@@ -133,12 +133,16 @@ DISK_COLUMN = Column("disk", lambda s: megabytes(s.disk_bytes), 9)
 
 # One point of a robustness curve (engine.events.RobustnessMeasured): `mnist-tui
 # robustness` and the app's Robustness screen.
+# "under attack": right after the attack at this eps; "robust to eps": right after the
+# attack at this eps and every smaller one (an image fooled at a small eps but not at a larger
+# one is not robust); the two differ only where a larger eps let the attack miss an image.
 ROBUSTNESS_COLUMNS = (
     Column("eps", lambda p: f"{p.eps:g}", 5),
-    Column("accuracy", lambda p: f"{p.accuracy:.2%}", 8),
-    Column("robust accuracy", lambda p: f"{p.robust_accuracy:.2%}", 15),
+    Column("under attack", lambda p: f"{p.accuracy:.2%}", 12),
+    Column("robust to eps", lambda p: f"{p.robust_accuracy:.2%}", 13),
     Column("seconds", lambda p: f"{p.seconds:.1f}", 7, keep=2),
-    Column("images/s per step", lambda p: f"{p.images_per_s_per_step:,.0f}", 17, keep=1),
+    Column("images/s per step",
+           lambda p: f"{p.images_per_s_per_step:,.0f}" if p.eps else "-", 17, keep=1),  # fmt: skip
 )
 
 # One epoch (engine.events.EpochEvaluated): the app's epoch table and the CLI's epoch lines.

@@ -159,7 +159,7 @@ class Setting:
             plural = single.replace("a whole number", "whole numbers").replace(
                 "a number", "numbers"
             )
-            return f"up to {self.most} comma-separated {plural}"
+            return f"up to {self.most} comma- or space-separated {plural}"
         if self.choices:
             other = f", or {self.noun}" if self.open_choices else ""
             return "one of " + ", ".join(self.choices) + other
@@ -386,8 +386,10 @@ class TrainConfig:
                                       " DIR` shows them; needs the tensorboard extra)",
                                       "TensorBoard folder", optional=True, metavar="DIR")  # fmt: skip
     # Speed settings, measured in bench/train_speed.py; they do not change the accuracy.
-    precision: str = setting("auto", "auto: bfloat16 autocast where the hardware has it",
-                             choices=PRECISIONS)  # fmt: skip
+    precision: str = setting("auto", "the arithmetic of training: bf16 computes in bfloat16"
+                             " (autocast: about 1.5-2x faster where the CPU or GPU has it, the"
+                             " same accuracy), fp32 in plain float32, auto bf16 where the hardware"
+                             " has it and fp32 elsewhere", choices=PRECISIONS)  # fmt: skip
     channels_last: bool = setting(True, "NHWC memory layout for the convolutions (about 2x"
                                   " faster with oneDNN on a CPU)", "channels last")  # fmt: skip
     cuda_graphs: bool = setting(True, "on a CUDA GPU, record a clean SGD training step once"
@@ -401,7 +403,7 @@ class TrainConfig:
                                " step from a random start, ~2x a clean epoch), pgd (Madry et"
                                " al.) or trades (Zhang et al.)", "defence",
                                choices=DEFENCES)  # fmt: skip
-    eps: float = setting(0.3, "the defence's L-infinity radius, in pixels of 0-1", "eps",
+    eps: float = setting(0.3, "the defence's L-infinity radius, in pixel intensity (pixels run from 0 to 1)", "eps",
                          minimum=0, above_minimum=True, maximum=1)  # fmt: skip
     adv_steps: int = setting(10, "attack steps per training batch for pgd and trades (fgsm-rs"
                              " takes one)", "attack steps", minimum=1, maximum=1000)  # fmt: skip

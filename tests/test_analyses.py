@@ -141,8 +141,8 @@ def test_each_shared_table_is_laid_out_once():
     header = runs_table([run]).plain.splitlines()[0].split("  ")
     assert [h.strip() for h in header if h.strip()] == [c.label for c in RUN_COLUMNS] + ["disk"]
     app = [label for label, _, _ in run_columns(400, defended=True)]
-    assert app == [c.label for c in RUN_COLUMNS]
-    assert {c.label for c in ROBUSTNESS_COLUMNS} >= {"eps", "accuracy", "robust accuracy"}
+    assert app == ["run"] + [c.label for c in RUN_COLUMNS][1:]  # a name or its id: the run
+    assert {c.label for c in ROBUSTNESS_COLUMNS} >= {"eps", "under attack", "robust to eps"}
     assert [c.label for c in EPOCH_COLUMNS][:4] == ["epoch", "train loss", "val loss", "val acc"]
     from engine import events as ev
 

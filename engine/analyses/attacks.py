@@ -41,7 +41,9 @@ GROUPS = {"attack": "adversarial images"}
 
 
 def eps_radius(default: float):
-    return parameter("eps", float, default, "L-infinity radius in pixels", minimum=0, maximum=1)
+    return parameter("eps", float, default, "the L-infinity radius: how far any one pixel may"
+                     " move, in pixel intensity (pixels run from 0 to 1; 0.3 is 30% of the"
+                     " range)", minimum=0, maximum=1)  # fmt: skip
 
 
 SYNTHESIZE = register(Analysis(

@@ -28,7 +28,7 @@ from tui.cli import (  # attack, attribute and inside: imported to mark their ha
     study_commands,
     sweep_commands,
 )
-from tui.cli.options import Parser, add_ascii, add_shared_options
+from tui.cli.options import SHOW_COMMANDS, Parser, add_ascii, add_shared_options
 from tui.graphics import MODES
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def route_subcommands(argv: list[str], parser: argparse.ArgumentParser) -> list[
     takes_value = value_options(parser)
     while i < len(argv) and argv[i].startswith("-"):
         i += 1 if "=" in argv[i] or argv[i] not in takes_value else 2
-    for command in ("study", "sweep"):
+    for command in SHOW_COMMANDS:
         if argv[i : i + 2] == [command, "show"]:
             return [*argv[:i], f"{command}-show", *argv[i + 2 :]]
     return argv

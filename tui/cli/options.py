@@ -22,6 +22,13 @@ from engine.config import (
 from engine.errors import SettingError, UserFacing
 from engine.runs.snapshots import BEST, CHECKPOINTS, EARLY_BATCHES
 
+# How a run is named on the command line (engine.runs.find_run).
+RUN_HELP = "a run: its id, a unique start or end of it, its name, or 'latest'"
+# `study show` and `sweep show` are routed to these commands of their own (tui.cli.main):
+# never offered by name.
+SHOW_COMMANDS = ("study", "sweep")
+ROUTED = tuple(f"{command}-show" for command in SHOW_COMMANDS)
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the mistake and where help is, no usage block."""
@@ -29,6 +36,8 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         from tui.cli import captured
 
+        for routed in ROUTED:  # the choices as a user types them
+            message = message.replace(f", '{routed}'", "")
         if captured.current() is not None:  # for the app: the sentence, no exit
             raise UserError(f"{message} (see `{self.prog} --help`)")
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
@@ -197,7 +206,8 @@ class ListAction(argparse.Action):
 def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool = False) -> None:
     """The option of one declared setting or analysis parameter: its type, rule, default and
     help from the declaration. A parameter with no default and not optional is required."""
-    default = "" if spec.default is None else f" (default: {spec.show(spec.default)})"
+    shown_default = "" if spec.default is None else spec.show(spec.default)
+    default = f" (default: {shown_default})" if shown_default else ""
     value = argparse.SUPPRESS if only_given else spec.default
     required = spec.default is None and not spec.optional and not only_given
     help = spec.help.replace("%", "%%")
@@ -272,9 +282,13 @@ def add_moment_options(parser: argparse.ArgumentParser, note: str = "") -> None:
 
 def add_subject_options(parser: argparse.ArgumentParser) -> None:
     """RUN, --checkpoint, --ascii, --json and --home, as every analysis command takes them."""
-    parser.add_argument("run", metavar="RUN", nargs="?", default="latest",
-                        help="run id, id prefix, or 'latest' (default: the newest run with a"
-                        " best checkpoint)")  # fmt: skip
+    parser.add_argument(
+        "run",
+        metavar="RUN",
+        nargs="?",
+        default="latest",
+        help=RUN_HELP + " (default: the newest run with a best checkpoint)",
+    )
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default=BEST,
                         help="which checkpoint of the run (default: best)")  # fmt: skip
     add_moment_options(parser)

@@ -18,6 +18,7 @@ from engine.runs.snapshots import LAST
 from engine.runs.state import DAMAGED, FAILED, FINISHED, RUNNING, STOPPED
 from tui.cli.console import interruptible, make_console, print_json, progress_bar, wait_until
 from tui.cli.options import (
+    RUN_HELP,
     UserError,
     add_json,
     add_recipe,
@@ -75,21 +76,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     follow = commands.add_parser(
         "follow", help="show a run's progress live until it ends (or a finished run's summary)"
     )
-    follow.add_argument(
-        "run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)"
-    )
+    follow.add_argument("run", metavar="RUN", help=RUN_HELP)
     add_shared_options(follow)
     add_json(follow, "every event, one JSON line each,")
     follow.set_defaults(handler=follow_command)
 
     delete = commands.add_parser("delete", help="delete a run and its files (asks first)")
-    delete.add_argument("run", metavar="RUN", help="run id, id prefix or name")
+    delete.add_argument("run", metavar="RUN", help=RUN_HELP)
     delete.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     add_shared_options(delete)
     delete.set_defaults(handler=delete_command)
 
     name = commands.add_parser("name", help="give a run a name to list it and call it by")
-    name.add_argument("run", metavar="RUN", help="run id, id prefix or current name")
+    name.add_argument("run", metavar="RUN", help=RUN_HELP)
     name.add_argument("name", metavar="NAME", help="the new name ('' removes it)")
     add_shared_options(name)
     name.set_defaults(handler=name_command)
@@ -102,7 +101,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         " moment kept, test digits with their predictions, and the settings as hparams (the"
         " same as `train --tensorboard DIR` writes live). Then: tensorboard --logdir DIR",
     )  # fmt: skip
-    export.add_argument("run", metavar="RUN", help="run id, id prefix, name or 'latest'")
+    export.add_argument("run", metavar="RUN", help=RUN_HELP)
     export.add_argument("--tensorboard", metavar="DIR", required=True, type=nonblank("a folder"),
                         help="the folder of TensorBoard logs (the run goes in DIR/RUN_ID)")  # fmt: skip
     add_shared_options(export)
@@ -115,7 +114,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         " trusted; a run folder copied or unpacked from elsewhere is not run until you read"
         " its model.py and trust it here (by its SHA-256: an edit makes it untrusted again).",
     )  # fmt: skip
-    trusted.add_argument("run", metavar="RUN", help="run id, id prefix or name")
+    trusted.add_argument("run", metavar="RUN", help=RUN_HELP)
     add_shared_options(trusted)
     trusted.set_defaults(handler=trust_command)
 
@@ -134,7 +133,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     imported.set_defaults(handler=import_command)
 
     stop = commands.add_parser("stop", help="stop a running run gracefully (it can be resumed)")
-    stop.add_argument("run", metavar="RUN", help="run id, id prefix, or 'latest' (the newest run)")
+    stop.add_argument("run", metavar="RUN", help=RUN_HELP)
     stop.add_argument(
         "--wait", type=non_negative_float, default=60.0, help="seconds to wait for it to stop"
     )

@@ -42,7 +42,7 @@ def bar_line(label: str, done: int, total: int, width: int = 50, colour: bool = 
     halves = int(width * 2 * min(max(done, 0), total) / total) if total else 2 * width
     full, half = divmod(halves, 2)
     style = "bar.finished" if done >= total else "bar.complete"
-    line = Text(f"{label:<5} ")
+    line = Text(f"{label:<6} ")
     line.append("━" * full + "╸" * half, style)
     if colour and full + half < width:
         rest = width - full - half

@@ -21,9 +21,9 @@ class ArchitectureScreen(ExperimentScreen):
 
     BINDINGS = [Binding("m", "switch_model", "Other model")]
 
-    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+    def __init__(self, model: str | None = None) -> None:
         super().__init__()
-        self.model = model
+        self.model = model  # None: the network of the run the analyses use
         self.models = list(MODELS)  # and the selected run's own network, if a file
 
     def compose(self) -> ComposeResult:
@@ -52,6 +52,8 @@ class ArchitectureScreen(ExperimentScreen):
                 self.models.append(subject.model_name)
         except UserFacing:
             pass  # no run yet: the zoo alone
+        if self.model is None:  # opened from the home: the analysed run's own network first
+            self.model = subject.model_name if subject is not None else DEFAULT_MODEL
         if is_model_file(self.model) and subject is not None:
             summary = summarize_model(subject.model, model_label(self.model))
         else:

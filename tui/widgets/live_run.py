@@ -117,7 +117,8 @@ class LiveRun(Vertical):
         # Two lines of Text drawn as Rich's bars: cheaper to redraw than ProgressBar widgets
         # with their timers, and no Table to lay out
         colour = self.app.settings.colour
-        live = bar_line("epoch", state.epoch, state.started.epochs, colour=colour)
+        # epochs done (the batch line and the figures say which epoch is under way)
+        live = bar_line("epochs", state.epoch, state.started.epochs, colour=colour)
         if state.last_batch is not None:
             b = state.last_batch
             live.append("\n").append_text(bar_line("batch", b.batch, b.batches, colour=colour))
