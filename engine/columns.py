@@ -141,8 +141,12 @@ ROBUSTNESS_COLUMNS = (
     Column("under attack", lambda p: f"{p.accuracy:.2%}", 12),
     Column("robust to eps", lambda p: f"{p.robust_accuracy:.2%}", 13),
     Column("seconds", lambda p: f"{p.seconds:.1f}", 7, keep=2),
-    Column("images/s per step",
-           lambda p: f"{p.images_per_s_per_step:,.0f}" if p.eps else "-", 17, keep=1),  # fmt: skip
+    Column(
+        "images/s per step",
+        lambda p: f"{p.images_per_s_per_step:,.0f}" if p.eps else "-",
+        17,
+        keep=1,
+    ),  # fmt: skip
 )
 
 # One epoch (engine.events.EpochEvaluated): the app's epoch table and the CLI's epoch lines.
