@@ -293,10 +293,10 @@ def test_the_live_progress_bars_look_like_richs(done, total):
     for colour in (True, False):
         console = Console(width=80, color_system="truecolor" if colour else None,
                           no_color=not colour, file=open(os.devnull, "w"))  # noqa: SIM115  # fmt: skip
-        ours = bar_line("epoch", done, total, colour=colour)
-        assert ours.plain.startswith("epoch ") and ours.plain.endswith(f" {done}/{total}")
+        ours = bar_line("epochs", done, total, colour=colour)
+        assert ours.plain.startswith("epochs ") and ours.plain.endswith(f" {done}/{total}")
         bar = _cells(console, ProgressBar(total, done, width=50))
-        assert _cells(console, ours)[6 : 6 + len(bar)] == bar
+        assert _cells(console, ours)[7 : 7 + len(bar)] == bar
 
 
 def _cells(console, renderable) -> list:
