@@ -161,10 +161,13 @@ REPORT_ATTACKS = ("fgsm", "pgd")  # the report's curves: the study's two
 
 def eps_columns(lead: list[str], eps) -> list[str]:
     """The run × eps table laid out once (the app's comparison of defences, the report):
-    its ``lead`` columns (run, defence or attack), then the accuracy at each eps."""
-    return [*lead, *(f"eps {e:g}" for e in eps)]
+    its ``lead`` columns (run, defence or attack), then the accuracy at each eps.
+    (The first eps is headed "eps 0", the rest by their value alone, and the accuracies have
+    one decimal: the study's seven epsilons then fit 80 columns beside the run.)"""
+    eps = list(eps)
+    return [*lead, *(f"eps {e:g}" if i == 0 else f"{e:g}" for i, e in enumerate(eps))]
 
 
 def eps_cells(points) -> list[str]:
     """A row's accuracies (engine.events.RobustnessMeasured, one per eps), as eps_columns'."""
-    return [f"{p.accuracy:.2%}" for p in points]
+    return [f"{p.accuracy:.1%}" for p in points]

@@ -25,6 +25,9 @@ def rich_colour(rgb: tuple[int, int, int]) -> str:
     return "rgb({},{},{})".format(*rgb)
 
 
+TITLE_MARGIN, TITLE_MARGIN_LOG = 9, 13  # cells the y axis's labels take from a title's room
+
+
 def chart_xy(
     series: dict[str, tuple[Sequence[float], Sequence[float]]],
     *,
@@ -57,8 +60,10 @@ def chart_xy(
                 plt.plot(list(xs), list(ys), marker=marker, color=PALETTE[i % len(PALETTE)])
             else:
                 plt.plot(list(xs), list(ys), marker=MARKERS[i % len(MARKERS)])
-        if title:  # (plotext leaves out a title wider than the chart: shorten it instead)
-            plt.title(title if len(title) <= width else title[: width - 1] + "…")
+        if title:  # plotext leaves out a title wider than the plot's own area, which the y
+            # axis's labels narrow (more on a log axis): shortened to fit that area instead
+            room = width - (TITLE_MARGIN_LOG if ylog else TITLE_MARGIN)
+            plt.title(title if len(title) <= room else title[: room - 1] + "…")
         if xlabel:
             plt.xlabel(xlabel)
         if ylog:

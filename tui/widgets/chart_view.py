@@ -98,7 +98,7 @@ class ChartView(Widget):
             return Text(f"{self.title}\n({self.empty})", style="dim")
         return chart_xy(
             {n: thin(self.xs[n], self.series[n], most=2 * width) for n in names},
-            title=self.title + ("  [log y]" if self.ylog else ""),
+            title=("[log y] " if self.ylog else "") + self.title,  # in sight when cut
             xlabel=self.xlabel,
             width=width,
             height=height,
