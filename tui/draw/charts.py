@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 
@@ -68,6 +69,12 @@ def chart_xy(
             plt.xlabel(xlabel)
         if ylog:
             plt.yscale("log")
+            positive = [y for _, ys in series.values() for y in ys if y > 0]
+            if positive:  # powers of ten, not plotext's raw ticks ("31.026788")
+                low, high = math.floor(math.log10(min(positive))), math.ceil(
+                    math.log10(max(positive)))  # fmt: skip
+                ticks = [10.0**k for k in range(low, high + 1)]
+                plt.yticks(ticks, [f"{t:g}" for t in ticks])
         else:
             low, high = _y_range(series, ylim)
             plt.ylim(low, high)
