@@ -192,9 +192,9 @@ class TrainScreen(ExperimentScreen):
         if follower is None or not follower.over:
             what = "x stops it, Escape leaves it running"
         elif follower.status in (STOPPED, FAILED):
-            what = f"{follower.status}: r resumes it from last.pt, n starts a new run like it"
-        else:
-            what = f"{follower.status}: n starts a new run with these settings"
+            what = f"{follower.status}: r resumes it, n a new run like it"
+        else:  # (short: a title on two lines at 80 columns pushed the charts' axes out)
+            what = f"{follower.status}: n a new run like it"
         self.query_one("#train-title", Static).update(f"Run {self.run_id} — {what}")
         self.refresh_bindings()
 
