@@ -156,3 +156,34 @@ def test_bad_own_pictures_on_the_command_line(trained_home, tmp_path, capsys, ar
     assert main(["--home", str(trained_home), "predict", *filled]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("using")]
     assert len(err) == 1 and said in err[0], err
+
+
+def test_the_draw_screen_opens_a_picture(trained_home, tiny_folder, tmp_path):
+    import asyncio
+
+    from tests.app_setup import screen_lines, tiny_app, wait_for
+
+    seven(tmp_path / "seven.png")
+
+    async def scenario() -> tuple[str, str]:
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("d")
+            await pilot.pause(0.5)
+            await pilot.press("o")
+            await pilot.pause(0.2)
+            app.screen.query_one("#picture-path").value = str(tmp_path / "seven.png")
+            await pilot.press("enter")
+            photo = lambda: app.screen.query_one("#draw-photo")  # noqa: E731
+            assert await wait_for(pilot, lambda: photo().display and photo().array is not None)
+            canvas = app.screen.query_one("#draw-canvas").pixels.copy()
+            await pilot.press("o")
+            await pilot.pause(0.2)
+            app.screen.query_one("#picture-path").value = str(tmp_path / "nosuch.png")
+            await pilot.press("enter")
+            await pilot.pause(1.0)
+            return "\n".join(screen_lines(app)), str(canvas.max())
+
+    screen, brightest = asyncio.run(scenario())
+    assert "seven.png, as given" in screen and brightest == "255"
+    assert "nosuch.png" in screen  # a bad path: its one line, the screen as it was
