@@ -18,6 +18,7 @@ from engine.runs.snapshots import BEST
 from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json, rows_for_pictures
 from tui.cli.options import (
+    ListAction,
     UserError,
     add_json,
     add_moment_options,
@@ -96,8 +97,39 @@ def summary_command(args: argparse.Namespace) -> int:
 # --- predict -----------------------------------------------------------------------------
 
 
-@draws("predict")
+class ImagesOrFiles(ListAction):
+    """predict's --image: test image numbers as declared, or — anything that is not a number
+    — picture files and folders of the user's own digits (kept in ``args.files``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        texts = [t.strip() for value in values for t in value.split(",") if t.strip()]
+        if texts and all(t.isdigit() for t in texts):
+            namespace.files = None
+            return super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, None)
+        namespace.files = list(values)
+
+
+def add_own_digit_options(parser: argparse.ArgumentParser) -> None:
+    image = next(a for a in parser._actions if a.dest == "image")
+    image.__class__ = ImagesOrFiles  # the declared option, taking files too
+    image.metavar = "I|FILE"
+    image.help = (f"these test images ({image.spec.rule()}), or your own pictures: PNG, JPEG,"
+                  " BMP, GIF, WebP or TIFF files, or folders of them, made into 28x28 as"
+                  " MNIST's digits were (light paper inverted, uneven light removed, specks"
+                  " ignored, fitted into 20x20 and centred by mass)")  # fmt: skip
+    parser.set_defaults(files=None)
+    parser.add_argument("--raw", action="store_true",
+                        help="with your own pictures: only shrink them to 28x28 (and invert"
+                        " light paper), without MNIST's preprocessing, to see what it does")  # fmt: skip
+
+
+@draws("predict", options=add_own_digit_options)
 def predict_command(args: argparse.Namespace) -> int:
+    if args.files:
+        return own_digits_command(args)
+    if args.raw:
+        raise UserError("--raw is for your own pictures: --image FILE|FOLDER")
     subject = subject_of_args(args)
     console = make_console()
     predictions = run_analysis(args, subject, console, "predicting").predictions
@@ -118,6 +150,62 @@ def predict_command(args: argparse.Namespace) -> int:
     )
     right = sum(p.predicted == p.label for p in predictions)
     console.print(f"{right} of {len(predictions)} right ({subject.run_id}, {subject.checkpoint})")
+    return 0
+
+
+def own_digits_command(args: argparse.Namespace) -> int:
+    """`predict --image FILE|FOLDER`: the user's own pictures through MNIST's preprocessing,
+    each predicted by the run (engine.data.own_digits)."""
+    from pathlib import Path
+
+    import torch
+
+    from engine.data.own_digits import images_in, own_digit
+    from engine.pixels import PixelModel, to_pixels
+
+    if getattr(args, "wrong", False) or getattr(args, "random", None):
+        raise UserError("--wrong and --random pick test images: leave them out with your own")
+    paths = []
+    for given in args.files:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            paths += images_in(path)
+        elif path.exists():
+            paths.append(path)
+        else:
+            raise UserError(f"{given}: no such file or folder")
+    digits = [own_digit(path, raw=args.raw) for path in paths]  # every mistake before any work
+    subject = subject_of_args(args)
+    with torch.no_grad():
+        seen = torch.from_numpy(np.stack([d.seen for d in digits]))
+        probabilities = PixelModel(subject.model)(to_pixels(seen)).softmax(1)
+    if args.json:
+        print_json([{"path": d.path, "prediction": subject.classes[int(p.argmax())],
+                     "probabilities": [round(float(v), 6) for v in p]}
+                    for d, p in zip(digits, probabilities, strict=True)])  # fmt: skip
+        return 0
+    console = make_console()
+    colour = render.colour_enabled(args.ascii, console)
+    if len(digits) == 1:
+        digit, p = digits[0], probabilities[0]
+        height, width = digit.picture.shape
+        scale = min(1.0, (console.width - 34) / width / (1 if colour else 2), 48 / height)
+        console.print(Group(
+            Text(f"{digit.path} as given" + (" (light paper: inverted for the network)"
+                                             if digit.inverted else "")),
+            render.image(digit.picture, scale=scale, colour=colour),
+            Text("what the network sees (28x28" + (", raw)" if args.raw else
+                                                   ", as MNIST's digits were made)")),
+            render.image(digit.seen, colour=colour)))  # fmt: skip
+    table = Table(title=f"{subject.run_id} ({subject.checkpoint})")
+    for column in ("file", "prediction", "probability", "next", "then"):
+        table.add_column(column)
+    for digit, p in zip(digits, probabilities, strict=True):
+        top = p.topk(3)
+        shown = [f"{subject.classes[int(i)]} {float(v):.0%}" for v, i in zip(*top, strict=True)]
+        table.add_row(Path(digit.path).name, subject.classes[int(top.indices[0])],
+                      f"{float(top.values[0]):.1%}", shown[1], shown[2])  # fmt: skip
+    console.print(table)
     return 0
 
 

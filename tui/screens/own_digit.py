@@ -1,4 +1,7 @@
-"""Draw: a digit drawn on a 28x28 canvas, and the network's ten probabilities as it forms."""
+"""Draw: a digit drawn on a 28x28 canvas, and the network's ten probabilities as it forms;
+or (o) a photo or scan of one's own digit, made into 28x28 as MNIST's digits were
+(engine.data.own_digits), shown as given beside what the network sees, which can then be
+drawn on."""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Header, Static
+from textual.screen import ModalScreen
+from textual.widgets import Header, Input, Static
 
 from tui.screens.base import LOADING, ExperimentScreen
+from tui.widgets.array_view import ArrayView
 from tui.widgets.canvas import DigitCanvas
 from tui.widgets.keys_footer import KeysFooter
 
@@ -29,13 +34,31 @@ def probability_bars(probabilities: list[float], width: int = 30, colour: bool =
     return table
 
 
+class OpenPicture(ModalScreen[str | None]):
+    """A path to a picture: Enter opens it, Escape goes back."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+    DEFAULT_CSS = """
+    OpenPicture { align: center middle; }
+    OpenPicture Input { width: 70; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="a photo or scan of a digit: PNG, JPEG, ... (Enter opens)",
+                    id="picture-path")  # fmt: skip
+
+    @on(Input.Submitted)
+    def opened(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
 class DrawScreen(ExperimentScreen):
     """Draw with the mouse (right button erases) or the keyboard."""
 
     STUDY_SECTION = "4"
     RETRY = "on_mount"  # classifies the drawing again
 
-    BINDINGS: list = []
+    BINDINGS = [Binding("o", "open_picture", "Open file")]
     # the canvas has the keys here (it has the focus); help lists them with the screen's
     WIDGET_KEYS = [
         *DigitCanvas.BINDINGS,
@@ -49,11 +72,13 @@ class DrawScreen(ExperimentScreen):
         )
         with Horizontal(classes="panels fill"):
             yield DigitCanvas(id="draw-canvas")
+            yield ArrayView(id="draw-photo", classes="panel")  # a picture opened with o
             yield Static("", id="draw-probs", classes="panel")
         yield Static(LOADING, classes="status")
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#draw-photo", ArrayView).display = False
         self.query_one(DigitCanvas).focus()
         self.classify(self.query_one(DigitCanvas).pixels.copy())
 
@@ -77,3 +102,30 @@ class DrawScreen(ExperimentScreen):
         )
         best = max(range(10), key=probabilities.__getitem__)
         self.set_status(f"the network says {best} ({probabilities[best]:.1%}) — model {run_id}")
+
+    def action_open_picture(self) -> None:
+        self.app.push_screen(OpenPicture(), self.read_picture)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="picture")
+    def read_picture(self, path: str | None) -> None:
+        """The picture as MNIST's digits were made (a bad file: its one line in the status)."""
+        from pathlib import Path
+
+        from engine.data.own_digits import own_digit
+
+        if not path:
+            return
+        digit = own_digit(Path(path).expanduser())
+        self.app.call_from_thread(self.show_picture, digit)
+
+    def show_picture(self, digit) -> None:
+        from pathlib import Path
+
+        photo = self.query_one("#draw-photo", ArrayView)
+        photo.display = True
+        photo.caption = f"{Path(digit.path).name}, as given"
+        photo.array = digit.picture
+        canvas = self.query_one(DigitCanvas)
+        canvas.pixels[:] = digit.seen  # what the network sees, on the canvas: draw on it
+        canvas.refresh()
+        self.classify(canvas.pixels.copy())

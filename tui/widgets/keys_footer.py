@@ -1,5 +1,6 @@
 """The footer every screen shows: Textual's Footer, compact, with the screen's own keys first
-and `?` (every key of this screen) and `q` (quit) always in sight. Textual lists the focused
+(then those of the widget with the focus) and `?` (every key of this screen) and `q` (quit)
+always in sight. Textual lists the focused
 widget's keys, then the screen's, then the app's, and cuts what does not fit: at 80 columns
 `?` and `q` were cut on most screens. Here the keys that do not fit are left out from the
 end of the screen's own (they stay in `?`), never `?` or `q`; the command palette's key is
@@ -26,14 +27,15 @@ class KeysFooter(Footer):
 
     def shown(self, width: int) -> list:
         """(binding, enabled, tooltip) of the keys to show in ``width`` cells, in order."""
-        bindings = []
+        bindings, widgets = [], []  # the screen's own, then the focused widget's
         seen_actions = set()
-        for _, binding, enabled, tooltip in self.screen.active_bindings.values():
+        for node, binding, enabled, tooltip in self.screen.active_bindings.values():
             if binding.show and binding.description and binding.action not in seen_actions:
                 seen_actions.add(binding.action)
-                bindings.append((binding, enabled, tooltip))
+                (bindings if node is self.screen or node is self.app else widgets).append(
+                    (binding, enabled, tooltip))  # fmt: skip
         last = [b for b in bindings if b[0].action in ALWAYS]
-        own = [b for b in bindings if b[0].action not in ALWAYS]
+        own = [b for b in bindings if b[0].action not in ALWAYS] + widgets
 
         def cells(items) -> int:
             return sum(key_width(self.app.get_key_display(b), b.description) for b, _, _ in items)
