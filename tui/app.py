@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.atomic import write_json
-from engine.errors import UserFacing
+from engine.errors import RunNotFound, UserFacing
 from engine.locations import is_run_id, runs_folder
 from engine.runs import CONFIG
 from engine.runs.snapshots import BEST
@@ -201,9 +201,12 @@ class MnistApp(App):
 
         if self._subjects is None:
             self._subjects = Subjects(self.settings.home)
-        if not any(runs.has_checkpoint(d) for d in runs.list_runs(self.settings.home)):
-            raise UserFacing(NO_RUNS_YET)  # said in the app's terms, not the shell's
-        run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
+        try:
+            run_dir = runs.find_run(self.settings.home, run_id or self.selected_run or "latest")
+        except RunNotFound:  # (looked for only then: this is called at every picture)
+            if any(runs.has_checkpoint(d) for d in runs.list_runs(self.settings.home)):
+                raise
+            raise UserFacing(NO_RUNS_YET) from None  # in the app's terms, not the shell's
         subject = self._subjects.get(run_dir, checkpoint or self.moment or self.checkpoint)
         if subject.notice and subject.notice not in self._told:
             self._told.add(subject.notice)  # once a session, not at every picture

@@ -120,13 +120,19 @@ def otsu(values: np.ndarray) -> float:
     return float(centres[int(np.argmax(between))])
 
 
+def light_paper(picture: np.ndarray) -> bool:
+    """Whether the picture's border (the paper around the digit) is light: then it is
+    inverted, so that the ink is bright on dark as in MNIST."""
+    border = np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+    return bool(np.median(border) > 0.5)
+
+
 def ink_of(picture: np.ndarray) -> tuple[np.ndarray, bool]:
     """The ink as bright on dark in [0, 1], light and texture removed; and whether the
     picture was inverted (light paper)."""
     from scipy import ndimage
 
-    border = np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
-    inverted = bool(np.median(border) > 0.5)
+    inverted = light_paper(picture)
     ink = 1.0 - picture if inverted else picture.copy()
     window = max(3, max(ink.shape) // 8)  # wider than any stroke of a digit filling the page
     background = ndimage.grey_opening(ink, size=(window, window))
@@ -191,8 +197,7 @@ def own_digit(path: Path, raw: bool = False) -> OwnDigit:
         raise PictureError(f"{path}: no ink found (the darkest and lightest parts differ by"
                            f" {high - low:.0%} of the range: too faint to tell from the paper)")  # fmt: skip
     if raw:
-        border = np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
-        inverted = bool(np.median(border) > 0.5)
+        inverted = light_paper(picture)
         grey = 1.0 - picture if inverted else picture
         small = Image.fromarray(grey.astype(np.float32), "F").resize((FIELD, FIELD), Image.BOX)
         seen = np.round(255 * np.clip(np.asarray(small), 0, 1)).astype(np.uint8)

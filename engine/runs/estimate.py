@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.config import TrainConfig
+from engine.errors import RunDamaged
 from engine.runs.folders import list_runs, read_config
 from engine.runs.state import FINISHED
 from engine.runs.summary import summarize_cached
@@ -21,7 +22,7 @@ def estimate_seconds(home: Path, config: TrainConfig) -> float | None:
             continue
         try:
             past = read_config(run_dir)
-        except Exception:  # noqa: BLE001  (a damaged run is no measure)
+        except RunDamaged:  # a damaged run is no measure
             continue
         if (past.model, past.adversarial, past.data) != (config.model, config.adversarial,
                                                           config.data):  # fmt: skip
