@@ -1,15 +1,18 @@
 """How well the preprocessing of own digits (engine/data/own_digits.py) brings photos back to
-MNIST: each of the first N test digits is "photographed" — turned to dark ink on light paper,
-made ten times larger, placed off centre, lit unevenly from one side, given grain and three
-specks of dirt, saved as a JPEG — then read back, and the run predicts it, preprocessed and
-raw (only shrunk and inverted), beside the original digit.
+MNIST. Each of the first N test digits is "photographed": dark ink on off-white paper lit
+unevenly, with grain and specks, the digit 30-70% of the picture's height and off centre,
+every third one's strokes thickened, in colour, saved alternately as PNG and JPEG. Then
+``mnist-tui predict --image FOLDER`` reads them (the same code path as the command), and the
+run predicts them preprocessed, raw (a plain resize, inverted: `--raw`) and as MNIST gives
+them. The same for digits drawn as RGBA on a transparent background (ink only in alpha).
 
-    python bench/own_digits.py RUN [--images 300] [--home DIR]
+    python bench/own_digits.py RUN [--images 500] [--drawn 30] [--home DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -20,54 +23,128 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def photograph(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 28x28 MNIST digit (uint8) as a photo of ink on paper, greyscale in [0, 1]."""
+def photograph(digit: np.ndarray, rng: np.random.Generator, index: int = 0) -> np.ndarray:
+    """A 28x28 MNIST digit (uint8) as an RGB photo (uint8) of dark ink on off-white paper."""
+    from PIL import Image
+    from scipy import ndimage
+
+    height, width = 400, 360
+    ink = digit.astype(float) / 255
+    if index % 3 == 2:  # a thicker pen
+        ink = ndimage.grey_dilation(ink, size=(2, 2))
+    rows = np.nonzero(ink.max(1) > 0.1)[0]
+    drawn = max(rows.ptp() + 1, 1) if len(rows) else 20  # the digit's own height in 28x28
+    share = rng.uniform(0.3, 0.7)  # of the picture's height
+    side = int(round(28 * share * height / drawn))
+    side = min(side, width - 8, height - 8)
+    big = np.asarray(Image.fromarray((ink * 255).astype(np.uint8)).resize((side, side),
+                     Image.BICUBIC), dtype=float) / 255  # fmt: skip
+    page = np.zeros((height, width))
+    y, x = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)  # off centre
+    page[y : y + side, x : x + side] = big
+    r, c = np.mgrid[0:height, 0:width]
+    light = 0.72 + 0.2 * c / width + 0.06 * r / height  # lit from one side
+    grey = light * (1 - 0.82 * page) + rng.normal(0, 0.03, page.shape)
+    for _ in range(3):  # specks of dirt
+        sy, sx = rng.integers(0, height - 4), rng.integers(0, width - 4)
+        grey[sy : sy + 3, sx : sx + 3] = 0.25
+    tint = np.array([1.0, 0.97, 0.9])  # off-white paper, blue-black ink
+    rgb = np.clip(grey[..., None] * tint, 0, 1)
+    return (rgb * 255).astype(np.uint8)
+
+
+def drawn_on_transparent(digit: np.ndarray) -> np.ndarray:
+    """A digit drawn as an app or a web canvas saves it: black ink, 280x280, RGBA, the ink
+    only in the alpha channel over a fully transparent background."""
     from PIL import Image
 
-    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.BICUBIC), dtype=float) / 255
-    page = np.zeros((400, 360))
-    y, x = rng.integers(0, 120), rng.integers(0, 80)
-    page[y : y + 280, x : x + 280] = big
-    rows, columns = np.mgrid[0:400, 0:360]
-    light = 0.75 + 0.2 * columns / 360 + 0.05 * rows / 400
-    photo = light * (1 - 0.85 * page) + rng.normal(0, 0.03, page.shape)
-    for _ in range(3):
-        sy, sx = rng.integers(0, 396), rng.integers(0, 356)
-        photo[sy : sy + 3, sx : sx + 3] = 0.2
-    return np.clip(photo, 0, 1)
+    alpha = np.asarray(Image.fromarray(digit).resize((280, 280), Image.BICUBIC))
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = alpha
+    return rgba
+
+
+def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
+    """The photos of ``images`` (uint8, n x 28 x 28) in ``folder``, PNG and JPEG in turn,
+    named so that they sort in the images' order."""
+    from PIL import Image
+
+    rng, paths = np.random.default_rng(seed), []
+    for i, digit in enumerate(images):
+        path = folder / f"{i:05d}.{'png' if i % 2 == 0 else 'jpg'}"
+        Image.fromarray(photograph(digit, rng, i)).save(path, quality=88)
+        paths.append(path)
+    return paths
+
+
+def write_drawn(images: np.ndarray, folder: Path) -> list[Path]:
+    from PIL import Image
+
+    paths = []
+    for i, digit in enumerate(images):
+        paths.append(folder / f"{i:05d}.png")
+        Image.fromarray(drawn_on_transparent(digit), "RGBA").save(paths[-1])
+    return paths
+
+
+def predicted_by_command(home: Path, run: str, folder: Path, raw: bool = False) -> list[int]:
+    """What ``mnist-tui predict RUN --image FOLDER --json`` says, file by file in order."""
+    import contextlib
+    import io
+
+    from tui.cli.main import main as cli
+
+    out = io.StringIO()
+    argv = ["--home", str(home), "predict", run, "--image", str(folder), "--json"]
+    with contextlib.redirect_stdout(out):
+        assert cli(argv + (["--raw"] if raw else [])) == 0
+    records = json.loads(out.getvalue())  # one list of records, one per file
+    records.sort(key=lambda record: record["path"])
+    return [int(record["prediction"]) for record in records]
+
+
+def accuracies(home: Path, run: str, images: np.ndarray, labels: np.ndarray, drawn: bool = False):
+    """(preprocessed, raw, as MNIST gives them) accuracies on ``images`` made into pictures."""
+    import torch
+
+    from engine import runs
+    from engine.pixels import PixelModel, to_pixels
+    from engine.subject import Subjects
+
+    subject = Subjects(home).get(runs.find_run(home, run))
+    with torch.no_grad():
+        original = PixelModel(subject.model)(to_pixels(torch.from_numpy(images))).argmax(1)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        (write_drawn if drawn else write_photos)(images, folder)
+        preprocessed = predicted_by_command(home, run, folder)
+        raw = predicted_by_command(home, run, folder, raw=True)
+    right = lambda guesses: float(np.mean(np.asarray(guesses) == labels))  # noqa: E731
+    return right(preprocessed), right(raw), right(original.numpy())
 
 
 def main() -> int:
-    import torch
-    from PIL import Image
-
     from engine import runs
-    from engine.data.own_digits import own_digit
     from engine.locations import app_home
-    from engine.pixels import PixelModel, to_pixels
     from engine.subject import Subjects
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run")
-    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--drawn", type=int, default=30)
     parser.add_argument("--home", default=None)
     args = parser.parse_args()
     home = app_home(args.home)
-    subject = Subjects(home).get(runs.find_run(home, args.run))
-    model, rng = PixelModel(subject.model), np.random.default_rng(0)
-    right = {"preprocessed": 0, "raw": 0, "original": 0}
-    with tempfile.TemporaryDirectory() as folder:
-        for i in range(args.images):
-            digit = subject.test.images[i].numpy()
-            path = Path(folder) / f"{i}.jpg"
-            Image.fromarray((photograph(digit, rng) * 255).astype(np.uint8)).save(path, quality=85)
-            stack = np.stack([own_digit(path).seen, own_digit(path, raw=True).seen, digit])
-            with torch.no_grad():
-                predicted = model(to_pixels(torch.from_numpy(stack))).argmax(1).tolist()
-            for name, guess in zip(right, predicted, strict=True):
-                right[name] += guess == int(subject.test.labels[i])
-    shown = ", ".join(f"{name} {count / args.images:.1%}" for name, count in right.items())
-    print(f"{args.images} photographed test digits, run {subject.run_id}: {shown}")
+    run_dir = runs.find_run(home, args.run)
+    test = Subjects(home).get(run_dir).test
+    for what, count, drawn in (("photographed", args.images, False),
+                               ("drawn on transparent RGBA", args.drawn, True)):  # fmt: skip
+        images, labels = test.images[:count].numpy(), test.labels[:count].numpy()
+        done, raw, original = accuracies(home, run_dir.name, images, labels, drawn)
+        print(f"{count} {what} test digits, run {run_dir.name}: preprocessed {done:.1%},"
+              f" raw (plain resize) {raw:.1%}, as MNIST gives them {original:.1%}"
+              f" (preprocessing {100 * (done - original):+.1f} points from MNIST's,"
+              f" {100 * (done - raw):+.1f} over raw)")  # fmt: skip
     return 0
 
 

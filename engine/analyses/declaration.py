@@ -56,10 +56,15 @@ def seed(help: str):
     return count("seed", 0, help, low=0)
 
 
+# A test image's number has no bound here: the test set is the run's (MNIST's has 10,000,
+# numbered 0-9,999; another --data folder may have more), checked when the run is loaded
+# (engine.subject.Subject.check_index), which names the range.
+IMAGE_NUMBER = " (numbered from 0: 0-9,999 in MNIST's 10,000)"
+
+
 def image(help: str = "the test image (the study's is a '9')"):
-    return count(
-        "image", STUDY_IMAGE, help, low=0, maximum=10**7, metavar="I", aliases=("--index",)
-    )
+    return parameter("image", int, STUDY_IMAGE, help + IMAGE_NUMBER, minimum=0, metavar="I",
+                     aliases=("--index",))  # fmt: skip
 
 
 @dataclass(frozen=True)

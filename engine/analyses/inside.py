@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from engine.analyses.declaration import Analysis, count, image, parameter, register, seed
+from engine.analyses.declaration import (
+    IMAGE_NUMBER,
+    Analysis,
+    count,
+    image,
+    parameter,
+    register,
+    seed,
+)
 from engine.config import (
     EMBEDDING_IMAGES,
     EMBEDDING_METHODS,
@@ -166,7 +174,7 @@ PREDICTIONS = register(Analysis(
     about="test images with true and predicted labels",
     compute="engine.inside.network:predictions_of",
     parameters=(
-        parameter("image", int, None, "these test images", minimum=0, maximum=10**7,
+        parameter("image", int, None, "these test images" + IMAGE_NUMBER, minimum=0,
                   many=True, most=100, optional=True, metavar="I", aliases=("--index",)),
         count("random", None, f"this many random images (blank: {RANDOM_IMAGES})", optional=True,
               maximum=1000, metavar="N"),

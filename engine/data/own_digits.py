@@ -15,10 +15,12 @@ grain and specks of dirt, the digit anywhere in it at any size. So, in order:
    orientation says; transparency laid on white; 16-bit scaled to [0, 1]; then greyscale.
 2. The background found from the border (its median): light paper is inverted, so that the
    ink is bright on dark as in MNIST.
-3. Uneven light and the paper's texture removed: the background estimated by a grey-level
-   opening (the brightest level left where the window is wider than any stroke) smoothed,
-   and subtracted. An opening, not a blur: a blur would take the strokes' own brightness
-   into the background and hollow out thick digits. (SciPy's ndimage: no new dependency.)
+3. Uneven light removed: the paper's level fitted as a smooth surface (a quadratic in x
+   and y) to the pixels that are paper, and subtracted. Light across a page varies slowly,
+   which a quadratic follows, and a fit to the paper alone never takes in the strokes. A
+   grey-level opening (what this did first) must be wider than every stroke: photos of
+   thick pens came out hollow, and 500 photographed test digits read 97.4% against 99.2%
+   with the fit (bench/own_digits.py). The paper's grain is left to step 4's threshold.
 4. The ink found by Otsu's threshold on what is left; specks (connected pieces under a
    tenth of the largest) ignored. No ink at all is an error, not a picture.
 5. The ink's bounding box fitted into 20x20 keeping its aspect ratio, anti-aliased (Pillow's
@@ -42,6 +44,7 @@ WORKING_SIDE = 512  # larger pictures are shrunk to this long side first (speed;
 # up 20 pixels tall, so nothing is lost)
 SPECK = 0.1  # an ink piece smaller than this share of the largest is a speck
 LEAST_INK = 0.0005  # less ink than this share of the picture: no digit found
+PAPER_FITS = 4  # fits of the paper's level, each leaving out the ink the last one found
 LEAST_CONTRAST = 0.08  # ink and paper closer than this (of the 0-1 range): nothing to read
 
 
@@ -127,17 +130,37 @@ def light_paper(picture: np.ndarray) -> bool:
     return bool(np.median(border) > 0.5)
 
 
-def ink_of(picture: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The ink as bright on dark in [0, 1], light and texture removed; and whether the
-    picture was inverted (light paper)."""
-    from scipy import ndimage
+def paper_level(ink: np.ndarray) -> np.ndarray:
+    """The paper's own level under the ink: a smooth surface (a quadratic in x and y) fitted
+    by least squares to the pixels that are paper, found in turns — fit everything, leave
+    out what stands above the fit by more than Otsu's threshold (the ink), fit again."""
+    height, width = ink.shape
+    step = max(1, max(height, width) // 128)  # a sample of about 128x128 points is plenty
+    ys, xs = np.mgrid[0:height:step, 0:width:step]
+    terms = lambda y, x: [np.ones_like(y), y, x, y * y, x * y, x * x]  # noqa: E731
+    design = np.stack(terms(ys.ravel() / height - 0.5, xs.ravel() / width - 0.5), axis=1)
+    values = ink[::step, ::step].ravel()
+    paper = np.ones_like(values, dtype=bool)
+    for _ in range(PAPER_FITS):
+        coefficients = np.linalg.lstsq(design[paper], values[paper], rcond=None)[0]
+        above = values - design @ coefficients
+        top = above.max()
+        if top <= 0:
+            break
+        paper = above < otsu(np.clip(above / top, 0.0, 1.0)) * top
+        if paper.sum() < design.shape[1]:
+            break
+    y, x = np.mgrid[0:height, 0:width]
+    return sum(c * t for c, t in zip(coefficients, terms(y / height - 0.5, x / width - 0.5),
+                                     strict=True))  # fmt: skip
 
+
+def ink_of(picture: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The ink as bright on dark in [0, 1], the paper's uneven light taken away; and whether
+    the picture was inverted (light paper)."""
     inverted = light_paper(picture)
     ink = 1.0 - picture if inverted else picture.copy()
-    window = max(3, max(ink.shape) // 8)  # wider than any stroke of a digit filling the page
-    background = ndimage.grey_opening(ink, size=(window, window))
-    background = ndimage.uniform_filter(background, size=window)
-    ink = np.clip(ink - background, 0.0, None)
+    ink = np.clip(ink - paper_level(ink), 0.0, None)
     top = ink.max()
     return (ink / top if top > 0 else ink), inverted
 

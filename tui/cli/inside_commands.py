@@ -111,10 +111,12 @@ class ImagesOrFiles(ListAction):
 
 
 def add_own_digit_options(parser: argparse.ArgumentParser) -> None:
+    from engine.analyses.declaration import IMAGE_NUMBER
+
     image = next(a for a in parser._actions if a.dest == "image")
     image.__class__ = ImagesOrFiles  # the declared option, taking files too
     image.metavar = "I|FILE"
-    image.help = (f"these test images ({image.spec.rule()}), or your own pictures: PNG, JPEG,"
+    image.help = (f"these test images{IMAGE_NUMBER}: {image.spec.rule()}; or your own pictures: PNG, JPEG,"
                   " BMP, GIF, WebP or TIFF files, or folders of them, made into 28x28 as"
                   " MNIST's digits were (light paper inverted, uneven light removed, specks"
                   " ignored, fitted into 20x20 and centred by mass)")  # fmt: skip

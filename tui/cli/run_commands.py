@@ -14,13 +14,14 @@ from engine import runs
 from engine.config import SETTING
 from engine.errors import RunDamaged
 from engine.locations import data_cache
-from engine.runs.snapshots import LAST
+from engine.runs.snapshots import BEST, CHECKPOINTS, LAST
 from engine.runs.state import DAMAGED, FAILED, FINISHED, RUNNING, STOPPED
 from tui.cli.console import interruptible, make_console, print_json, progress_bar, wait_until
 from tui.cli.options import (
     RUN_HELP,
     UserError,
     add_json,
+    add_moment_options,
     add_recipe,
     add_settings,
     add_shared_options,
@@ -94,16 +95,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     name.set_defaults(handler=name_command)
 
     export = commands.add_parser(
-        "export", help="a run in another tool's format: TensorBoard logs",
-        description="Write a finished, stopped or imported run's TensorBoard logs from its own"
-        " log and snapshots: the training loss and learning rate per logged batch, validation"
-        " and test accuracy, each weighted layer's weight and gradient histograms at each"
-        " moment kept, test digits with their predictions, and the settings as hparams (the"
-        " same as `train --tensorboard DIR` writes live). Then: tensorboard --logdir DIR",
+        "export", help="a run out: ONNX (checked by onnxruntime), safetensors, TensorBoard logs",
+        description="Send a run's network out of mnist-tui. --onnx: the network with its"
+        " normalisation inside, taking raw pixels (float32 (N, 1, 28, 28) in [0, 1], white"
+        " digit on black), giving the ten logits, any batch size; its metadata holds the"
+        " run's id, classes, test accuracy and the preprocessing a picture needs; checked at"
+        " export by onnxruntime on 1,000 test images. --safetensors: the weights with the"
+        " run's settings as metadata (mnist-tui import FILE.safetensors reads it back)."
+        " --tensorboard: the run's logs from its own log and snapshots, as `train"
+        " --tensorboard DIR` writes them live. --onnx and --safetensors need the export"
+        " extra, --tensorboard the tensorboard extra.",
     )  # fmt: skip
     export.add_argument("run", metavar="RUN", help=RUN_HELP)
-    export.add_argument("--tensorboard", metavar="DIR", required=True, type=nonblank("a folder"),
+    export.add_argument("--onnx", metavar="FILE", type=nonblank("a file"),
+                        help="write the network as ONNX to FILE (e.g. digits.onnx)")  # fmt: skip
+    export.add_argument("--safetensors", metavar="FILE", type=nonblank("a file"),
+                        help="write the weights as safetensors to FILE")  # fmt: skip
+    export.add_argument("--tensorboard", metavar="DIR", type=nonblank("a folder"),
                         help="the folder of TensorBoard logs (the run goes in DIR/RUN_ID)")  # fmt: skip
+    export.add_argument("--checkpoint", choices=CHECKPOINTS, default=BEST,
+                        help="which checkpoint's weights for --onnx and --safetensors"
+                        " (default: best)")  # fmt: skip
+    add_moment_options(export, " (--onnx and --safetensors)")
     add_shared_options(export)
     export.set_defaults(handler=export_command)
 
@@ -121,13 +134,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     imported = commands.add_parser(
         "import", help="weights trained elsewhere as a run: every analysis works on it",
         description="Make a run of a state dict saved elsewhere (torch.save(model.state_dict()),"
-        " or a dict holding one under 'state_dict' or 'model'), for a network of the zoo or"
+        " a dict holding one under 'state_dict' or 'model', or a .safetensors file; one that"
+        " `export --safetensors` wrote brings its network and settings, so --model may be left"
+        " out), for a network of the zoo or"
         " your own FILE.py:Class: its keys and shapes are checked, its validation and test"
         " accuracy measured; the run is listed as 'imported'. The file is read with"
         " torch.load(weights_only=True): tensors only, no code.",
     )  # fmt: skip
-    imported.add_argument("weights", metavar="WEIGHTS", help="the .pt file of weights")
-    add_settings(imported, ("model", "model_args", "data", "seed", "subset", "eval_batch_size"))
+    imported.add_argument(
+        "weights", metavar="WEIGHTS", help="the file of weights: .pt, .pth or .safetensors"
+    )
+    add_settings(
+        imported,
+        ("model", "model_args", "data", "seed", "subset", "eval_batch_size"),
+        only_given=True,
+    )
     add_shared_options(imported)
     add_json(imported, "the run's summary")
     imported.set_defaults(handler=import_command)
@@ -322,18 +343,76 @@ def name_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from engine.export.tensorboard import check_available, export
+    if not (args.onnx or args.safetensors or args.tensorboard):
+        raise UserError("say what to write: --onnx FILE, --safetensors FILE or --tensorboard DIR")
+    if args.tensorboard and (args.epoch or args.at):
+        raise UserError("--tensorboard writes the whole run: --epoch and --at are for --onnx"
+                        " and --safetensors")  # fmt: skip
+    # Every package and every destination checked before anything is read or written.
+    targets = {}
+    if args.onnx:
+        from engine.export import onnx_model
 
-    check_available()  # before the run is looked for or anything written
+        onnx_model.check_available()
+        targets["onnx"] = onnx_model.writable_target(Path(args.onnx), "ONNX")
+    if args.safetensors:
+        from engine.export import onnx_model, safetensors_weights
+
+        safetensors_weights.check_available()
+        targets["safetensors"] = onnx_model.writable_target(Path(args.safetensors), "safetensors")
+    if args.tensorboard:
+        from engine.export.tensorboard import check_available
+
+        check_available()
+    if len(set(targets.values())) < len(targets):
+        raise UserError("--onnx and --safetensors name the same file: give each its own")
     run_dir = runs.find_run(args.home_path, args.run)
+    if targets:
+        export_weights(args, run_dir, targets)
+    if args.tensorboard:
+        from rich.console import Console
+
+        from engine.export.tensorboard import export
+
+        with progress_bar(Console(stderr=True), "tensorboard") as bar:
+            folder = export(args.home_path, run_dir, Path(args.tensorboard).expanduser().resolve(),
+                            bar)  # fmt: skip
+        print(f"TensorBoard logs of run {run_dir.name} written to {folder}; to see them:"
+              f" tensorboard --logdir {folder.parent}")  # fmt: skip
+    return 0
+
+
+def export_weights(args: argparse.Namespace, run_dir: Path, targets: dict[str, Path]) -> None:
+    """--onnx and --safetensors: the run's network at the moment asked for."""
+    import json
+
     from rich.console import Console
 
-    with progress_bar(Console(stderr=True), "tensorboard") as bar:
-        folder = export(args.home_path, run_dir, Path(args.tensorboard).expanduser().resolve(),
-                        bar)  # fmt: skip
-    print(f"TensorBoard logs of run {run_dir.name} written to {folder}; to see them:"
-          f" tensorboard --logdir {folder.parent}")  # fmt: skip
-    return 0
+    from engine.subject import load_subject
+    from tui.cli.subject import moment_of
+
+    moment = moment_of(args)
+    subject = load_subject(args.home_path, run_dir, moment)
+    config = runs.read_config(run_dir)
+    metadata = {"run_id": run_dir.name, "moment": str(moment), "model": config.model,
+                "model_args": config.model_args, "classes": json.dumps(subject.classes),
+                "settings": json.dumps(config.to_dict())}  # fmt: skip
+    if "safetensors" in targets:
+        from engine.export.safetensors_weights import write_safetensors
+
+        count = write_safetensors(subject.model, targets["safetensors"], metadata)
+        print(f"wrote the weights of run {run_dir.name} ({moment.label}) to"
+              f" {targets['safetensors']}: {count} tensors, the run's settings as metadata")  # fmt: skip
+    if "onnx" in targets:
+        from engine.export.onnx_model import export_onnx
+
+        with progress_bar(Console(stderr=True), "onnx") as bar:
+            done = export_onnx(subject, targets["onnx"], metadata, bar)
+        print(f"wrote run {run_dir.name} ({moment.label}, test accuracy"
+              f" {done.test_accuracy:.2%}) to {done.path} as ONNX: input 'pixels' float32"
+              f" (N, 1, 28, 28) in [0, 1], output 'logits'; onnxruntime agrees with torch on"
+              f" {done.agreed:,} of {done.checked:,} test images, largest logit difference"
+              f" {done.max_logit_difference:.1e}")  # fmt: skip
 
 
 def trust_command(args: argparse.Namespace) -> int:
@@ -356,12 +435,11 @@ def import_command(args: argparse.Namespace) -> int:
 
     from engine import runs
     from engine.config import TrainConfig
-    from engine.importing import import_weights
+    from engine.importing import import_weights, settings_in
 
-    values = {name: getattr(args, name) for name in ("model", "model_args", "seed", "subset",
-                                                      "eval_batch_size")}  # fmt: skip
-    if args.data:
-        values["data"] = str(Path(args.data).expanduser().resolve())
+    # A setting given wins; else what a safetensors file written by `export` says; else the
+    # declared default.
+    values = {**settings_in(Path(args.weights).expanduser()), **given_settings(args)}
     run_dir = import_weights(args.home_path, Path(args.weights), TrainConfig(**values))
     summary = runs.summarize(run_dir)
     if args.json:

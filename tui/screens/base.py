@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import deque
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
@@ -80,11 +81,41 @@ class ExperimentScreen(Screen):
         self.apply_view()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "toggle_view":
-            return self.has_class("-split") and self.short
-        if action in ("moment", "play"):
-            return bool(self.MOMENT_REDRAW)  # screens of a trained network's pictures
-        return True
+        return self.refusal(action) is None
+
+    def refusal(self, action: str) -> str | None:
+        """Why the action cannot act on this screen now (None: it can). A refused key is
+        out of the footer and, pressed, says this in a notification (on_key)."""
+        if action == "toggle_view" and not (self.has_class("-split") and self.short):
+            return (f"v switches between pictures and chart only on a terminal under"
+                    f" {SHORT_ROWS} rows; here both are shown")  # fmt: skip
+        if action in ("moment", "play") and not self.MOMENT_REDRAW:
+            return (", . and space step a network's pictures through its run's moments"
+                    " (Filters, Histograms, Occlusion, Attribution, ...); this screen shows"
+                    " the run's best checkpoint only")  # fmt: skip
+        return None
+
+    def bound_below(self, key: str) -> bool:
+        """Whether the focused widget or one of its containers binds ``key`` (a key event
+        reaches the screen before bindings are looked up: a checkbox's space is its own)."""
+        node = self.focused
+        while node is not None and node is not self:
+            if key in node._bindings.key_to_bindings:
+                return True
+            node = node.parent
+        return key in self.app._bindings.key_to_bindings
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bound here whose action is refused now: said, not silently dropped."""
+        if self.bound_below(event.key):
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            why = self.refusal(binding.action.split("(")[0])
+            if why:
+                event.stop()
+                event.prevent_default()
+                self.notify(why, timeout=5)
+                return
 
     # A screen whose pictures come from the analyses' run names its redraw method here: ,
     # and . then step the weights through the run's snapshots (engine.runs.snapshots).

@@ -57,6 +57,20 @@ class SideBySideScreen(ExperimentScreen):
     def on_mount(self) -> None:
         self.draw()
 
+    def on_key(self, event) -> None:
+        """A letter the single run's screen takes (Predictions' n, p, r, w ...) does nothing
+        here: the options are typed for both runs at once, so say how."""
+        # (ExperimentScreen.on_key runs after this one, for the keys bound here.)
+        if not (event.character or "").isalpha() or len(event.key) > 1:
+            return
+        if self.bound_below(event.key) or event.key in self._bindings.key_to_bindings:
+            return
+        event.stop()
+        event.prevent_default()
+        words = " ".join(command_of(self.analysis.name))
+        self.notify(f"side by side, both runs take the same options: press o and type them as"
+                    f" after `mnist-tui {words} RUN` (its --help lists them)", timeout=5)  # fmt: skip
+
     def on_resize(self) -> None:
         super().on_resize()
         self.draw()  # each half fits its width

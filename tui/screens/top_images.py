@@ -70,6 +70,9 @@ class TopImagesScreen(ExperimentScreen):
             return False  # v is the next layer here
         return super().check_action(action, parameters)
 
+    def refusal(self, action: str) -> str | None:
+        return None if action == "toggle_view" else super().refusal(action)
+
     @work(thread=True, exclusive=True, exit_on_error=False)
     def compute(self) -> None:
         from engine.inside.channels import field_picture

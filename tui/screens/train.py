@@ -49,21 +49,24 @@ class TrainScreen(ExperimentScreen):
         """The followed run's engine.runs.RunFollower (None while the form shows)."""
         return None if self.live is None else self.live.follower
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
+    def refusal(self, action: str) -> str | None:
         """Only the keys that apply show and work: the form's start, a running run's stop,
-        a stopped run's resume."""
+        a stopped run's resume; the others, pressed, say why."""
         following = self.follower is not None
-        if action == "start":
-            return not following and not self.run_id
-        if action == "stop":
-            return self.starting or (following and not self.follower.over)
-        if action == "resume":
-            return following and self.follower.over and self.follower.status in (STOPPED, FAILED)
-        if action in ("new_run", "log_scale"):
-            return following
+        if action == "start" and (following or self.run_id):
+            return "this screen follows a run: n opens the form for a new run like it"
+        if action == "stop" and not (self.starting or (following and not self.follower.over)):
+            return "x stops a running run: none is running here"
+        if action == "resume" and not (following and self.follower.over
+                                       and self.follower.status in (STOPPED, FAILED)):  # fmt: skip
+            return "r resumes a stopped or failed run: this one is not stopped"
+        if action in ("new_run", "log_scale") and not following:
+            return "start a run first (ctrl+s): n and l act on the run followed here"
+        if action == "toggle_view" and not (following and self.short):
+            return super().refusal(action) or "v switches the live run's views"
         if action == "toggle_view":
-            return following and self.short
-        return super().check_action(action, parameters)
+            return None
+        return super().refusal(action)
 
     def apply_view(self) -> None:
         if self.live is not None:
