@@ -28,7 +28,8 @@ def key_lines(app_bindings: tuple = ()) -> tuple[str, ...]:
             if known is None or not binding.description or known in seen:
                 continue
             seen.add(known)
-            lines.append(f"  {binding.key_display or binding.key:<12} {binding.description}")
+            more = f" ({binding.tooltip})" if binding.tooltip else ""
+            lines.append(f"  {binding.key_display or binding.key:<12} {binding.description}{more}")
         return lines
 
     everywhere = [*app_bindings, *ExperimentScreen.BINDINGS]
@@ -57,12 +58,25 @@ def keys_here(screen: Screen) -> tuple[str, tuple[str, ...]]:
 
     title = "Home" if isinstance(screen, HomeScreen) else titles.get(type(screen), "")
     lines, seen = [], set()
-    for _, binding, enabled, _ in screen.active_bindings.values():
+    # the screen's own keys first (its class's, then its kind's), then the app's, then the
+    # focused widget's (a table's cursor
+    # keys would otherwise come first and push the screen's below the fold)
+    mine = {b.action for b in type(screen).__dict__.get("BINDINGS", []) if isinstance(b, Binding)}
+
+    def rank(item) -> int:
+        node, binding = item[0], item[1]
+        if node is screen:
+            return 0 if binding.action in mine else 1
+        return 2 if node is screen.app else 3
+
+    ranked = sorted(screen.active_bindings.values(), key=rank)
+    for _, binding, enabled, _ in ranked:
         key = screen.app.get_key_display(binding)
         if not binding.description or not enabled or key in seen:
             continue
         seen.add(key)
-        lines.append(f"  {key:<12} {binding.description}")
+        more = f" ({binding.tooltip})" if binding.tooltip else ""
+        lines.append(f"  {key:<12} {binding.description}{more}")
     return title or type(screen).__name__.removesuffix("Screen"), tuple(lines)
 
 

@@ -34,7 +34,7 @@ class PredictionsScreen(ExperimentScreen):
         Binding("n", "page(1)", "Next"),
         Binding("p", "page(-1)", "Previous"),
         Binding("r", "random", "Random"),
-        Binding("w", "toggle_wrong", "Misclassified only"),
+        Binding("w", "toggle_wrong", "Wrong only"),
         Binding("g", "go_to", "Go to image"),
     ]
 

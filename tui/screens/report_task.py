@@ -27,8 +27,8 @@ def make_report(screen: Screen, run_ids: list[str] | None, study: str | None = N
         report = build_report(home, run_ids, study, emit, WorkerCancel())
         path = write_report(report, default_output(home, report.run_ids, "html", study), "html")
         message = f"report written to {path} ({report.figures} figures, {report.seconds:.0f} s)"
+        # The status line only: a notification laid over it for 15 s hid half of both.
         screen.app.call_from_thread(screen.set_status, message)
-        screen.app.call_from_thread(screen.notify, message, timeout=15)
 
     screen.set_status("making the report ... (c cancels)")
     screen.run_worker(work, thread=True, exit_on_error=False, group="report")

@@ -23,7 +23,12 @@ class RunsScreen(ExperimentScreen):
     BINDINGS = [
         Binding("space", "pick", "Pick/unpick"),
         Binding("enter", "follow", "Follow"),
-        Binding("s", "select_run", "Use for analyses (two picked: side by side)"),
+        Binding(
+            "s",
+            "select_run",
+            "Analyse",
+            tooltip="the analyses use this run; two picked with space: side by side",
+        ),
         Binding("N", "name_run", "Name"),
         Binding("D", "delete_run", "Delete"),
         Binding("R", "report", "Report"),

@@ -46,7 +46,8 @@ class TopImagesScreen(ExperimentScreen):
         with Horizontal(classes="fill"):
             with Grid(id="top-grid"):
                 for i in range(SHOWN):
-                    yield ArrayView(id=f"top-{i}", classes="panel", vmin=0, vmax=1)
+                    yield ArrayView(id=f"top-{i}", classes="panel top-image", vmin=0, vmax=1,
+                                    peers="top-image")  # fmt: skip
             yield ArrayView(id="top-filter", classes="panel", cmap="signed")
         yield Static(LOADING, classes="status")
         yield KeysFooter()

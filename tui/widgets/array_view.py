@@ -28,10 +28,13 @@ class ArrayView(Widget):
 
     def __init__(self, *, cmap: str = "grey", vmin: float | None = None, vmax: float | None = None,
                  min_scale: int = 1, legend: bool = False, id: str | None = None,
-                 classes: str | None = None) -> None:  # fmt: skip
+                 classes: str | None = None, peers: str | None = None) -> None:  # fmt: skip
         super().__init__(id=id, classes=classes)
         self.cmap, self.vmin, self.vmax = cmap, vmin, vmax
         self.min_scale = min_scale
+        # A CSS class shared by pictures drawn at one scale (a grid whose rows differ by a
+        # cell: 20 rows make 6, 7 and 7), so that no row's pictures come out smaller.
+        self.peers = peers
         self.legend = legend
 
     @property
@@ -147,6 +150,15 @@ class ArrayView(Widget):
         return self._cells(self.min_scale)[1] + self._extra_lines(width)
 
     def best_scale(self) -> float:
+        """The scale to draw at: the one that fits (``fitting_scale``), or, among peers, the
+        smallest that fits any of them."""
+        if not self.peers or not self.is_mounted:
+            return self.fitting_scale()
+        scales = [view.fitting_scale() for view in self.screen.query(f"ArrayView.{self.peers}")
+                  if view.array is not None]  # fmt: skip
+        return min(scales, default=self.fitting_scale())
+
+    def fitting_scale(self) -> float:
         """The largest whole scale that fits the widget's current size, or below 1 (fewer
         cells than values) where even 1 does not, so a small terminal still shows it all;
         with pixels, the largest scale of any kind."""

@@ -2,9 +2,10 @@
 (then those of the widget with the focus) and `?` (every key of this screen) and `q` (quit)
 always in sight. Textual lists the focused
 widget's keys, then the screen's, then the app's, and cuts what does not fit: at 80 columns
-`?` and `q` were cut on most screens. Here the keys that do not fit are left out from the
-end of the screen's own (they stay in `?`), never `?` or `q`; the command palette's key is
-left to `?` as well."""
+`?` and `q` were cut on most screens. Here the screen's class's own keys come first, then
+the keys every screen of its kind has (Esc, i), then the focused widget's; a key that does
+not fit is left out (it stays in `?`) and shorter ones after it still shown, never `?` or
+`q`; the command palette's key is left to `?` as well."""
 
 from __future__ import annotations
 
@@ -35,7 +36,13 @@ class KeysFooter(Footer):
                 (bindings if node is self.screen or node is self.app else widgets).append(
                     (binding, enabled, tooltip))  # fmt: skip
         last = [b for b in bindings if b[0].action in ALWAYS]
-        own = [b for b in bindings if b[0].action not in ALWAYS] + widgets
+        # The screen's own class's keys first (Runs' R Report before the Esc and i every
+        # experiment screen has), then the inherited ones, then the focused widget's.
+        mine = {binding.action for binding in self.screen.__class__.__dict__.get("BINDINGS", [])
+                if hasattr(binding, "action")}  # fmt: skip
+        rest = [b for b in bindings if b[0].action not in ALWAYS]
+        own = ([b for b in rest if b[0].action in mine]
+               + [b for b in rest if b[0].action not in mine] + widgets)  # fmt: skip
 
         def cells(items) -> int:
             return sum(key_width(self.app.get_key_display(b), b.description) for b, _, _ in items)
@@ -43,9 +50,8 @@ class KeysFooter(Footer):
         room = width - cells(last)
         kept = []
         for item in own:
-            if cells([*kept, item]) > room:
-                break
-            kept.append(item)
+            if cells([*kept, item]) <= room:  # one too long is left out, not all after it
+                kept.append(item)
         return kept + last
 
     def compose(self) -> ComposeResult:
