@@ -111,7 +111,7 @@ def synthesis_budget(method: str, steps: int | None = None,
 
 
 # Adversarial training (engine.training.robust): none, or a defence by the name the CLI uses.
-DEFENCES = ("none", "fgsm-rs", "pgd", "trades")
+DEFENCES = ("none", "fgsm-rs", "pgd", "trades", "ibp")
 OPTIMISERS = ("sgd", "adam")
 SCHEDULES = ("auto", "cosine", "onecycle")
 SNAPSHOTS = ("all", "epochs", "none")
@@ -401,7 +401,10 @@ class TrainConfig:
     # al. 2019). Off by default: the study trains on clean images.
     adversarial: str = setting("none", "train on attacked images: fgsm-rs (Wong et al.: one"
                                " step from a random start, ~2x a clean epoch), pgd (Madry et"
-                               " al.) or trades (Zhang et al.)", "defence",
+                               " al.) or trades (Zhang et al.); or on interval bounds: ibp"
+                               " (Gowal et al.: trains the network to be provably robust, at"
+                               " --eps + 0.1 as the paper does, with its eps ramped over"
+                               " --eps-warmup; see `mnist-tui certify`)", "defence",
                                choices=DEFENCES)  # fmt: skip
     eps: float = setting(0.3, "the defence's L-infinity radius, in pixel intensity (pixels run from 0 to 1)", "eps",
                          minimum=0, above_minimum=True, maximum=1)  # fmt: skip

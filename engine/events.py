@@ -104,6 +104,9 @@ class EpochEvaluated(Event):
     # best checkpoint (which such a run picks by it)
     robust_val_accuracy: float | None = None
     best_robust_val_accuracy: float | None = None
+    # an ibp run: the share of the validation images (the first 1,000) proven at --eps by
+    # interval bounds, which is also its robust_val_accuracy (it picks best.pt)
+    certified_val_accuracy: float | None = None
 
 
 @dataclass(frozen=True)

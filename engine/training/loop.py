@@ -39,7 +39,7 @@ from engine.runs import BEST, LAST, snapshots
 from engine.training.cuda_graphs import GraphedStep, graphs_apply
 from engine.training.device import autocast_dtype, resolve_device
 from engine.training.evaluation import ShiftedViews, evaluate, per_class_accuracy
-from engine.training.robust import adversarial_loss, robust_accuracy
+from engine.training.robust import adversarial_loss, certified_accuracy, robust_accuracy
 
 # Reading a batch's loss waits for the GPU; on one, the losses are read this many batches
 # at a time (their events then come in a burst), so the GPU is never left idle waiting.
@@ -472,7 +472,13 @@ class Training:
         epoch = progress.epoch
         scorer = scorer_for(self.model, self.fast, config.tta)
         val = evaluate(scorer, splits.val, config.eval_batch_size)
-        robust = robust_accuracy(scorer, splits.val, config.eps) if config.defended else None
+        # an ibp run is judged by what is proven (a lower bound), the others by what PGD
+        # leaves (an upper bound): each defence by its own measure, which picks best.pt
+        proven = (certified_accuracy(self.model, splits.val, config.eps)
+                  if config.adversarial == "ibp" else None)  # fmt: skip
+        robust = (proven if proven is not None
+                  else robust_accuracy(scorer, splits.val, config.eps) if config.defended
+                  else None)  # fmt: skip
         train_loss = progress.loss_sum / len(splits.train)
         if not self.per_batch:
             self.scheduler.step()
@@ -492,6 +498,7 @@ class Training:
             seconds=seconds, images_per_s=seen / max(seconds, 1e-9),
             robust_val_accuracy=robust,
             best_robust_val_accuracy=progress.best_robust_val_accuracy,
+            certified_val_accuracy=proven,
         )  # fmt: skip
         progress.history.append(record)
         self.emit(record)

@@ -8,11 +8,21 @@ The defences, each as its paper gives it (eps is an L-infinity radius in pixels 
 - ``trades`` (Zhang et al. 2019): cross-entropy on the clean image plus ``beta`` times the
   KL divergence between the model's outputs on the clean image and on an image found by PGD
   to maximise that divergence.
+- ``ibp`` (Gowal et al. 2018): no attack; ``kappa`` times the cross-entropy of the clean
+  logits plus ``1 - kappa`` times that of the worst-case logits the interval bounds allow
+  (engine.proof.intervals: ``-`` the lower bounds of ``z_y - z_j``). As the paper: the
+  training eps is the target's plus 0.1 (0.2 for 0.1, 0.4 for 0.3), ramped up from 0 (here
+  over --eps-warmup), and kappa goes from 1 to 0.5 with it. The bounds need each layer's
+  eval-mode rule, so the loss is computed with the network in eval mode (Dropout off) and
+  in float32; a network with BatchNorm is refused (its batch statistics would move the
+  bounds).
 
 The model here takes normalised images (as training feeds it); the attacks work in pixels.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import torch
 from torch import nn
@@ -55,6 +65,8 @@ def adversarial_loss(
     running statistics. ``eps``: the radius now (below the setting's during the warm-up)."""
     forward = on_pixels(model)
     eps = config.eps if eps is None else eps
+    if config.adversarial == "ibp":
+        return ibp_loss(model, pixels, labels, config, eps)
     if not config.defended or eps <= 0:
         return F.cross_entropy(forward(pixels), labels)
     alpha = config.attack_step_size(eps)
@@ -82,6 +94,58 @@ def adversarial_loss(
             forward(attacked), clean_logits
         )
     return F.cross_entropy(forward(attacked), labels)
+
+
+IBP_EPS_MARGIN = 0.1  # Gowal et al. train at 0.2 for eps 0.1 and at 0.4 for eps 0.3
+_INTERVALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def interval_network(model: nn.Module):
+    """The network's IntervalNetwork, read once per network (its layers are the network's
+    own, so the bounds follow the weights as they train)."""
+    from engine.proof.intervals import IntervalNetwork, UnsupportedLayer
+
+    plain = getattr(model, "model", model)  # the training loop's FastModel wraps it
+    if plain not in _INTERVALS:
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in plain.modules()):
+            raise UnsupportedLayer("--adversarial ibp needs a network without BatchNorm (its"
+                                   " batch statistics move the bounds): try convnet, fastnet,"
+                                   " lenet5, mlp, smallcnn or madry")  # fmt: skip
+        _INTERVALS[plain] = IntervalNetwork(plain)
+    return _INTERVALS[plain]
+
+
+def ibp_loss(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor,
+             config: TrainConfig, eps: float) -> torch.Tensor:  # fmt: skip
+    """Gowal et al.'s loss at ``eps`` (this moment's share of the training eps, see the
+    module): kappa x clean cross-entropy + (1 - kappa) x worst-case cross-entropy."""
+    from engine.proof.intervals import margins, pixel_box
+
+    network = interval_network(model)
+    target = min(1.0, config.eps + IBP_EPS_MARGIN)
+    share = eps / config.eps if config.eps > 0 else 1.0  # 0 -> 1 over the warm-up
+    kappa = 1.0 - 0.5 * share
+    plain = network.model
+    plain.eval()
+    try:
+        clean = plain((pixels - MEAN) / STD).float()
+        loss = kappa * F.cross_entropy(clean, labels)
+        if share > 0:
+            worst = -margins(network.bounds(*pixel_box(pixels, share * target)), labels)
+            loss = loss + (1 - kappa) * F.cross_entropy(worst, labels)
+    finally:
+        plain.train()
+    return loss
+
+
+def certified_accuracy(model: nn.Module, split: Split, eps: float) -> float:
+    """Share of the first ``ROBUST_VAL_IMAGES`` images of ``split`` proven at ``eps``."""
+    from engine.proof.certify import certify
+
+    plain = getattr(model, "model", model)
+    count = min(ROBUST_VAL_IMAGES, len(split))
+    result = certify(plain.eval(), split.images[:count], split.labels[:count], [eps])
+    return result.points[0].certified_accuracy
 
 
 def robust_accuracy(model: nn.Module, split: Split, eps: float,
