@@ -149,6 +149,13 @@ ROBUSTNESS_COLUMNS = (
     ),  # fmt: skip
 )
 
+# With --certify, the band: what interval bounds prove (a lower bound on the true robust
+# accuracy), and how much lies between that and what the attack left (unknown).
+BAND_COLUMNS = (
+    Column("proven", lambda p: f"{p.certified_accuracy:.2%}", 7),
+    Column("unknown", lambda p: f"{max(0.0, p.robust_accuracy - p.certified_accuracy):.2%}", 7),
+)
+
 # One epoch (engine.events.EpochEvaluated): the app's epoch table and the CLI's epoch lines.
 # "best": the best validation accuracy so far; a defended run's best checkpoint is its most
 # robust epoch instead, whose robust accuracy "best robust" gives.

@@ -240,6 +240,9 @@ class RobustnessMeasured(Event):
     # accuracy after each part, in order ('clean' first): for `worst`, what every attack
     # added to the ones before it
     after_each: dict = field(default_factory=dict)
+    # with --certify: the share proven robust at this eps by interval bounds (a lower bound
+    # on the true robust accuracy, of which robust_accuracy is an upper bound)
+    certified_accuracy: float | None = None
 
 
 def event_to_dict(event: Event) -> dict:

@@ -234,3 +234,18 @@ def test_bad_ibp_training_is_one_line(tmp_path, tiny_folder, capsys, settings, s
     assert code != 0
     text = captured.err.strip()
     assert said in text and "Traceback" not in text, text
+
+
+def test_robustness_with_certify_gives_each_eps_its_band(trained_home, capsys):
+    """What is proven never exceeds what the attack left, on the same images."""
+    assert main(["--home", str(trained_home), "robustness", "latest", "--attack", "pgd", "--eps",
+                 "0,0.02,0.1", "--limit", "60", "--certify", "--json"]) == 0  # fmt: skip
+    points = json.loads(capsys.readouterr().out)
+    assert [p["eps"] for p in points] == [0, 0.02, 0.1]
+    for point in points:
+        assert point["certified_accuracy"] <= point["robust_accuracy"] + 1e-9, point
+    assert points[0]["certified_accuracy"] == pytest.approx(points[0]["accuracy"])
+    assert main(["--home", str(trained_home), "robustness", "latest", "--attack", "fgsm",
+                 "--eps", "0,0.1", "--limit", "30", "--certify"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "proven" in out and "unknown" in out

@@ -150,6 +150,9 @@ ROBUSTNESS = register(Analysis(
         *PGD_PARAMETERS,
         count("batch_size", ATTACK_BATCH, "images attacked together (larger is faster on a GPU; the"
               " Square Attack's random draws follow the batches)", metavar="N"),
+        parameter("certify", bool, False, "also prove what can be proven on the same images"
+                  " (interval bounds, `mnist-tui certify`): each eps then has a band, from what"
+                  " is proven to what the attack left"),
     ),
     # the app answers within seconds on a CPU; the report attacks the same first images
     # with FGSM and PGD so that their curves compare (PGD's steps make it the report's

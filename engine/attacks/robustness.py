@@ -125,10 +125,21 @@ class RobustnessCurve:
 
 def robustness_of(subject, eps: tuple[float, ...], attack: str, restarts: int, queries: int,
                   targets: int, limit: int | None, steps: int, alpha: float,
-                  random_start: bool, batch_size: int, emit: ev.Emit = ev.ignore,
-                  cancel=None) -> RobustnessCurve:  # fmt: skip
-    """``robustness_curve`` on the subject's test images."""
+                  random_start: bool, batch_size: int, certify: bool = False,
+                  emit: ev.Emit = ev.ignore, cancel=None) -> RobustnessCurve:  # fmt: skip
+    """``robustness_curve`` on the subject's test images; with ``certify``, each point also
+    says what interval bounds prove on the same images (engine.proof)."""
     points = robustness_curve(subject.model, subject.test, list(eps), attack, limit, steps,
                               alpha, random_start, batch_size, emit, cancel, restarts,
                               targets, queries)  # fmt: skip
+    if certify:
+        import dataclasses
+
+        from engine.proof.certify import certify as prove
+
+        count = points[0].images
+        proven = prove(subject.model, subject.test.images[:count], subject.test.labels[:count],
+                       [p.eps for p in points], emit, cancel)  # fmt: skip
+        share = {p.eps: p.certified_accuracy for p in proven.points}
+        points = [dataclasses.replace(p, certified_accuracy=share[p.eps]) for p in points]
     return RobustnessCurve(points)

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from engine import events as ev
 from engine.attacks.catalogue import ATTACKS
-from engine.columns import ROBUSTNESS_COLUMNS
+from engine.columns import BAND_COLUMNS, ROBUSTNESS_COLUMNS
 from engine.config import SYNTHESIS_METHODS, synthesis_budget
 from tui.cli.analysis_commands import draws, run_analysis, values_of
 from tui.cli.console import make_console, print_json
@@ -257,10 +257,16 @@ def robustness_command(args: argparse.Namespace) -> int:
         + f" on {points[0].images:,} test images, on {device_label(device_of(subject.model))}"
         + f" — {subject.run_id}"
     )
-    console.print(rich_table(ROBUSTNESS_COLUMNS, points, show_edge=False))
+    band = points[0].certified_accuracy is not None
+    columns = ROBUSTNESS_COLUMNS + (BAND_COLUMNS if band else ())
+    console.print(rich_table(columns, points, show_edge=False))
     console.print(
-        "robust accuracy: right under the attack at every eps up to this one (it never rises with eps)"
+        "robust to eps: right under the attack at every eps up to this one (it never rises with eps)"
     )
+    if band:
+        console.print("proven: no change of at most eps can change the answer (interval"
+                      " bounds); the true robust accuracy lies between proven and robust to"
+                      " eps: 'unknown' is how far apart they are")  # fmt: skip
     if args.attack == "worst":
         for p in points:
             steps = ", ".join(f"{part} {share:.2%}" for part, share in p.after_each.items())
