@@ -15,8 +15,10 @@ the shared one, the histograms screen opened next found its weights without grad
 
 from __future__ import annotations
 
+import functools
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import nn
@@ -42,6 +44,15 @@ class Subject:
     checkpoint: str = BEST
     version: tuple[int, int] = (0, 0)  # the checkpoint file's (mtime_ns, size) when loaded
     notice: str = ""  # what the user should know, e.g. that their model file has changed
+    # the run's own validation split, made on first use (a second): what an analysis fits,
+    # such as a temperature, is fitted on it, never on the test images
+    make_val: Callable[[], Split] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def val(self) -> Split:
+        if self.make_val is None:
+            raise UserFacing(f"run {self.run_id}: its validation split is not known here")
+        return self.make_val()
 
     def check_index(self, index: int) -> None:
         """UserFacing error unless ``index`` names a test image."""
@@ -91,6 +102,11 @@ class Subjects:
             folder = Path(config.data) if config.data else None
             self._datasets[config.data] = load_dataset(data_cache(self.home), folder=folder)
         dataset = self._datasets[config.data]
+        from engine.data import split_dataset
+
+        def make_val() -> Split:
+            return split_dataset(dataset, seed=config.seed, subset=config.subset).val
+
         return Subject(
             run_id=run_dir.name,
             model_name=config.model,
@@ -100,6 +116,7 @@ class Subjects:
             checkpoint=checkpoint,
             version=version,
             notice=changed_since(run_dir) or "",
+            make_val=make_val,
         )
 
 

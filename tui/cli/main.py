@@ -21,6 +21,7 @@ from tui.cli import (  # attack, attribute and inside: imported to mark their ha
     analysis_commands,
     attack_commands,  # noqa: F401
     attribute_commands,  # noqa: F401
+    confidence_commands,  # noqa: F401
     inside_commands,
     report_commands,
     run_commands,

@@ -1,0 +1,2 @@
+"""How far a network's shown confidence can be trusted: calibration and temperature
+scaling (``calibration``)."""
