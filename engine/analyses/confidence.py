@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.analyses.declaration import Analysis, count, register
+from engine.analyses.declaration import Analysis, count, parameter, register
 
 CALIBRATION = register(Analysis(
     name="calibration", title="Calibrated confidence",
@@ -17,6 +17,27 @@ CALIBRATION = register(Analysis(
     " accurate recipes) makes a network under-confident: T below 1.",
     compute="engine.confidence.calibration:calibration_of",
     parameters=(count("bins", 10, "confidence bins of the reliability diagram", maximum=50),),
+    in_app=False,
+    in_report=False,
+))  # fmt: skip
+
+SHIFT = register(Analysis(
+    name="shift", title="Under shift",
+    about="accuracy, mean confidence, ECE and NLL as the test set is rotated (0-180 degrees)"
+    " or translated (0-14 pixels)",
+    description="Ovadia et al. 2019 (\"Can you trust your model's uncertainty?\"): the test"
+    " set rotated about its centre, or moved to the right, a step at a time; at each step the"
+    " accuracy, the mean confidence, ECE and NLL. A network whose confidence can be trusted"
+    " grows less sure as it grows less right: the two curves fall together.",
+    compute="engine.confidence.shift:shift_of",
+    parameters=(
+        parameter("rotate", float, None, "rotate by 0 up to this many degrees (the default:"
+                  " 180)", minimum=0, maximum=360, optional=True, metavar="DEGREES"),
+        parameter("translate", int, None, "instead, move 0 up to this many pixels to the"
+                  " right", minimum=0, maximum=28, optional=True, metavar="PIXELS"),
+        parameter("step", float, None, "the step (blank: 15 degrees, or 2 pixels)", minimum=0,
+                  above_minimum=True, maximum=360, optional=True),
+    ),
     in_app=False,
     in_report=False,
 ))  # fmt: skip

@@ -12,6 +12,7 @@ from tui.cli.console import make_console, print_json
 from tui.cli.subject import subject_of_args
 
 BAR = 30  # cells of a full bar in the reliability diagram
+NOUN = {"rotate": "rotation", "translate": "translation"}
 
 
 @draws("calibration")
@@ -50,4 +51,36 @@ def calibration_command(args: argparse.Namespace) -> int:
     console.print(diagram)
     console.print("gap above 0: right more often than it says (under-confident, as label"
                   " smoothing makes a network); below 0: over-confident")  # fmt: skip
+    return 0
+
+
+@draws("shift")
+def shift_command(args: argparse.Namespace) -> int:
+    from tui.draw import render
+    from tui.draw.charts import line_chart
+
+    subject = subject_of_args(args)
+    console = make_console()
+    curve = run_analysis(args, subject, console, "shift")
+    if args.json:
+        print_json(curve.to_dict())
+        return 0
+    console.print(f"[bold]Under shift[/]: the test set {curve.kind}d — {subject.run_id}")
+    table = Table(show_edge=False)
+    for name in (curve.unit, "accuracy", "mean confidence", "ECE", "NLL"):
+        table.add_column(name, justify="right")
+    for p in curve.points:
+        table.add_row(f"{p.amount:g}", f"{p.accuracy:.2%}", f"{p.mean_confidence:.2%}",
+                      f"{p.ece:.2%}", f"{p.nll:.3f}")  # fmt: skip
+    console.print(table)
+    console.print(line_chart(
+        [p.amount for p in curve.points],
+        {"accuracy": [100 * p.accuracy for p in curve.points],
+         "mean confidence": [100 * p.mean_confidence for p in curve.points]},
+        title=f"accuracy and mean confidence (%) against the {NOUN[curve.kind]} ({curve.unit})",
+        xlabel=curve.unit, width=min(console.width, 80), height=12,
+        colour=render.colour_enabled(args.ascii, console),
+    ))  # fmt: skip
+    console.print("trusted confidence falls with accuracy; confidence far above accuracy is a"
+                  " network sure of what it gets wrong")  # fmt: skip
     return 0
