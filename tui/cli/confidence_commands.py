@@ -84,3 +84,81 @@ def shift_command(args: argparse.Namespace) -> int:
     console.print("trusted confidence falls with accuracy; confidence far above accuracy is a"
                   " network sure of what it gets wrong")  # fmt: skip
     return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`ensemble`: several runs as one network (not a declared analysis: it takes runs)."""
+    from tui.cli.options import add_json, add_shared_options
+
+    ensemble = commands.add_parser(
+        "ensemble", help="several runs as one: their probabilities averaged, judged beside each",
+        description="Deep ensembles (Lakshminarayanan et al. 2017): the runs' probabilities"
+        " averaged; accuracy, ECE and NLL on the test set and the accuracy rotated by 45 and 90"
+        " degrees, for the ensemble, each run and the runs' mean. Give the runs, or a study"
+        " (its seeds are an ensemble for free) and, where it varies settings, a group.",
+    )  # fmt: skip
+    ensemble.add_argument("runs", metavar="RUN", nargs="*", help="the runs (two or more)")
+    ensemble.add_argument("--study", metavar="NAME", help="the runs of this study")
+    ensemble.add_argument("--group", metavar="G", help="the study's group, as `study show` names"
+                          " it (e.g. 'model=convnet-bn'); the default: its only one")  # fmt: skip
+    add_shared_options(ensemble)
+    add_json(ensemble)
+    ensemble.set_defaults(handler=ensemble_command)
+
+
+def study_runs(home, name: str, group: str | None) -> list[str]:
+    """The finished runs of a study's group (UserError naming the groups there are)."""
+    from engine.studies.definition import group_label, load_study
+    from tui.cli.options import UserError
+
+    study = load_study(home, name)
+    groups: dict[str, list[str]] = {}
+    for entry_group, seed in study.entries():
+        label = group_label(entry_group)
+        run_id = study.runs.get(f"{label} seed={seed}")
+        groups.setdefault(label, []).extend([run_id] if run_id else [])
+    if group is None and len(groups) > 1:
+        raise UserError(f"study {name} has {len(groups)} groups: --group one of"
+                        f" {', '.join(repr(g) for g in groups)}")  # fmt: skip
+    chosen = group if group is not None else next(iter(groups))
+    if chosen not in groups:
+        raise UserError(
+            f"study {name} has no group {chosen!r}: {', '.join(repr(g) for g in groups)}"
+        )
+    return groups[chosen]
+
+
+def ensemble_command(args: argparse.Namespace) -> int:
+    from engine import runs
+    from engine.confidence.ensemble import ANGLES, ensemble_of
+    from engine.subject import Subjects
+    from tui.cli.console import progress_bar
+    from tui.cli.options import UserError
+
+    if args.study and args.runs:
+        raise UserError("give the runs or --study, not both")
+    names = study_runs(args.home_path, args.study, args.group) if args.study else args.runs
+    if len(set(names)) < 2:
+        raise UserError("an ensemble needs at least two different runs")
+    source = Subjects(args.home_path)
+    subjects = [source.get(runs.find_run(args.home_path, name)) for name in names]
+    from rich.console import Console
+
+    with progress_bar(Console(stderr=True), "ensemble") as bar:
+        result = ensemble_of(subjects, bar)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    console = make_console()
+    console.print(f"[bold]Ensemble[/] of {len(subjects)} runs: their probabilities averaged")
+    table = Table(show_edge=False)
+    for name in ("network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in ANGLES)):
+        table.add_column(name, justify="left" if name == "network" else "right")
+    for judged in [*result.members, result.mean, result.ensemble]:
+        bold = "[bold]" if judged is result.ensemble else ""
+        table.add_row(f"{bold}{judged.name}", f"{judged.accuracy:.2%}", f"{judged.ece:.2%}",
+                      f"{judged.nll:.4f}",
+                      *(f"{judged.rotated_accuracy[a]:.2%}" for a in ANGLES))  # fmt: skip
+    console.print(table)
+    console.print(result.summary(), markup=False)
+    return 0
