@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from engine import runs
-from engine.confidence.calibration import calibration, fit_temperature
+from engine.beyond.calibration import calibration, fit_temperature
 from engine.subject import Subjects
 from tui.cli.main import main
 
@@ -40,7 +40,7 @@ def test_ece_is_about_zero_when_confidence_is_accuracy_and_large_when_over_confi
 
 def test_temperature_scaling_keeps_predictions_and_lowers_the_validation_nll(trained_home):
     subject = Subjects(trained_home).get(runs.find_run(trained_home, "latest"))
-    from engine.confidence.calibration import logits_of
+    from engine.beyond.calibration import logits_of
 
     val_logits = logits_of(subject.model, subject.val.images)
     t = fit_temperature(val_logits, subject.val.labels)

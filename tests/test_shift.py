@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine import runs
-from engine.confidence.shift import amounts, rotated, shift_of, translated
+from engine.beyond.shift import amounts, rotated, shift_of, translated
 from engine.subject import Subjects
 from tui.cli.main import main
 

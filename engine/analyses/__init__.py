@@ -4,7 +4,7 @@ built-in ones, in the order the front ends list them."""
 from engine.analyses import inside  # isort: skip  (the order the front ends list them)
 from engine.analyses import attacks  # isort: skip
 from engine.analyses import proof  # isort: skip
-from engine.analyses import confidence  # isort: skip
+from engine.analyses import beyond  # isort: skip
 from engine.analyses.declaration import (
     ANALYSES,
     Analysis,
@@ -21,7 +21,7 @@ __all__ = [
     "Analysis",
     "Result",
     "attacks",
-    "confidence",
+    "beyond",
     "inside",
     "proof",
     "flat_items",

@@ -21,7 +21,7 @@ from tui.cli import (  # attack, attribute and inside: imported to mark their ha
     analysis_commands,
     attack_commands,  # noqa: F401
     attribute_commands,  # noqa: F401
-    confidence_commands,
+    beyond_commands,
     inside_commands,
     report_commands,
     run_commands,
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     # analysis_commands.draws when imported, above)
     analysis_commands.register(commands)
     study_commands.register(commands)
-    confidence_commands.register(commands)
+    beyond_commands.register(commands)
     report_commands.register(commands)
     sweep_commands.register(commands)
     serve_commands.register(commands)

@@ -1,4 +1,4 @@
-"""The commands that judge a network's confidence: `calibration` (a reliability diagram and
+"""The commands beyond the clean test set: `calibration` (a reliability diagram and
 its figures before and after temperature scaling)."""
 
 from __future__ import annotations
@@ -86,6 +86,39 @@ def shift_command(args: argparse.Namespace) -> int:
     return 0
 
 
+@draws("corruptions")
+def corruptions_command(args: argparse.Namespace) -> int:
+    """The accuracy under each corruption as a table with bars, then one digit under each."""
+    from tui.draw import render
+
+    subject = subject_of_args(args)
+    console = make_console()
+    scores = run_analysis(args, subject, console, "corruptions")
+    if args.json:
+        print_json(scores.to_dict())
+        return 0
+    console.print(f"[bold]Natural corruptions (MNIST-C)[/] on {scores.images:,} test images,"
+                  f" {scores.source} — {subject.run_id}")  # fmt: skip
+    table = Table(show_edge=False)
+    for name in ("corruption", "accuracy", "change", f"0-100% in {BAR} cells"):
+        table.add_column(name, justify="left" if name[0] in "c0" and name != "change" else "right")
+    rows = [("clean (identity)", scores.clean), *scores.accuracy.items(),
+            ("mean of the corruptions", scores.mean)]  # fmt: skip
+    for name, accuracy in rows:
+        bar = "#" * round(BAR * accuracy)
+        table.add_row(name, f"{accuracy:.2%}", f"{100 * (accuracy - scores.clean):+.1f}",
+                      f"{bar:<{BAR}}")  # fmt: skip
+    console.print(table)
+    colour = render.colour_enabled(args.ascii, console)
+    names = list(scores.examples)
+    columns = max(1, min(8, (console.width + 1) // (15 if colour else 29)))
+    console.print(render.tile_grid([scores.examples[n] for n in names],
+                                   [n[:13] for n in names], columns=columns, scale=0.5,
+                                   colour=colour, limits=(0, 255)))  # fmt: skip
+    console.print("test image 0 under each (pixels 0-255, one scale)")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """`ensemble`: several runs as one network (not a declared analysis: it takes runs)."""
     from tui.cli.options import add_json, add_shared_options
@@ -130,7 +163,7 @@ def study_runs(home, name: str, group: str | None) -> list[str]:
 
 def ensemble_command(args: argparse.Namespace) -> int:
     from engine import runs
-    from engine.confidence.ensemble import ANGLES, ensemble_of
+    from engine.beyond.ensemble import ANGLES, ensemble_of
     from engine.subject import Subjects
     from tui.cli.console import progress_bar
     from tui.cli.options import UserError

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from engine import events as ev
-from engine.confidence.calibration import calibration, logits_of
-from engine.confidence.shift import rotated
+from engine.beyond.calibration import calibration, logits_of
+from engine.beyond.shift import rotated
 from engine.errors import UserFacing
 
 ANGLES = (45.0, 90.0)  # the rotations each network is judged at, beside the clean set

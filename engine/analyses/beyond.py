@@ -1,4 +1,5 @@
-"""The confidence analyses, declared once: `mnist-tui calibration`."""
+"""The analyses beyond the clean test set, declared once: `mnist-tui calibration`, `shift`
+and `corruptions`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ CALIBRATION = register(Analysis(
     " scaling divides the logits by one number T, fitted on the run's validation split by"
     " NLL: no prediction changes, only how sure they look. Label smoothing (the fast and"
     " accurate recipes) makes a network under-confident: T below 1.",
-    compute="engine.confidence.calibration:calibration_of",
+    compute="engine.beyond.calibration:calibration_of",
     parameters=(count("bins", 10, "confidence bins of the reliability diagram", maximum=50),),
     in_app=False,
     in_report=False,
@@ -29,7 +30,7 @@ SHIFT = register(Analysis(
     " set rotated about its centre, or moved to the right, a step at a time; at each step the"
     " accuracy, the mean confidence, ECE and NLL. A network whose confidence can be trusted"
     " grows less sure as it grows less right: the two curves fall together.",
-    compute="engine.confidence.shift:shift_of",
+    compute="engine.beyond.shift:shift_of",
     parameters=(
         parameter("rotate", float, None, "rotate by 0 up to this many degrees (the default:"
                   " 180)", minimum=0, maximum=360, optional=True, metavar="DEGREES"),
@@ -37,6 +38,31 @@ SHIFT = register(Analysis(
                   " right", minimum=0, maximum=28, optional=True, metavar="PIXELS"),
         parameter("step", float, None, "the step (blank: 15 degrees, or 2 pixels)", minimum=0,
                   above_minimum=True, maximum=360, optional=True),
+    ),
+    in_app=False,
+    in_report=False,
+))  # fmt: skip
+
+CORRUPTIONS = register(Analysis(
+    name="corruptions", title="Natural corruptions (MNIST-C)",
+    about="accuracy under MNIST-C's 15 corruptions of the test set (noise, blur, shear, fog,"
+    " lines ...) and their mean, beside the clean accuracy",
+    description="Mu & Gilmer 2019: shot_noise, impulse_noise, glass_blur, motion_blur, shear,"
+    " scale, rotate, brightness, translate, stripe, fog, spatter, dotted_line, zigzag and"
+    " canny_edges, written anew from the published definitions at their default severities,"
+    " each image's draws seeded by its index (the same images every time; where they differ"
+    " from the published code: engine/beyond/corruptions.py). --mnist-c DIR scores the"
+    " published static dataset instead (its NAME/test_images.npy files). Needs scikit-image"
+    " (pip install 'mnist-tui[corruptions]').",
+    compute="engine.beyond.corruptions:corruptions_of",
+    parameters=(
+        parameter("only", str, None, "only these corruptions, comma-separated (MNIST-C's names)",
+                  optional=True, metavar="NAMES", noun="corruption names"),
+        count("images", None, "only the first N test images (blank: all)", optional=True,
+              metavar="N"),
+        count("seed", 0, "the draws' seed (one seed, the same images)", low=0),
+        parameter("mnist_c", str, None, "score the published MNIST-C folder instead (unzipped"
+                  " mnist_c.zip)", optional=True, metavar="DIR", noun="a folder"),
     ),
     in_app=False,
     in_report=False,

@@ -18,7 +18,7 @@ import torch
 
 from engine import events as ev
 from engine.attacks.start import check_cancel
-from engine.confidence.calibration import BINS, calibration, logits_of
+from engine.beyond.calibration import BINS, calibration, logits_of
 from engine.errors import SettingError
 
 ROTATE_STEP, TRANSLATE_STEP = 15.0, 2.0
