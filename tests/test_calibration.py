@@ -60,3 +60,17 @@ def test_the_calibration_command(trained_home, capsys):
     assert main(["--home", str(trained_home), "calibration", "latest", "--bins", "5"]) == 0
     out = capsys.readouterr().out
     assert "reliability" in out and "ECE" in out and "T = " in out
+
+
+def test_predict_shows_calibrated_probabilities_on_request(trained_home, capsys):
+    def shown(*more: str) -> list[dict]:
+        assert main(["--home", str(trained_home), "predict", "latest", "--image", "0,1,2",
+                     "--json", *more]) == 0  # fmt: skip
+        return json.loads(capsys.readouterr().out)
+
+    plain, fitted, cooler = shown(), shown("--temperature", "fit"), shown("--temperature", "2")
+    assert [p["predicted"] for p in plain] == [p["predicted"] for p in fitted]
+    assert all(c["probability"] < p["probability"] for c, p in zip(cooler, plain, strict=True))
+    assert main(["--home", str(trained_home), "predict", "latest", "--image", "0",
+                 "--temperature", "-1"]) == 2  # fmt: skip
+    assert "not a number above 0 or 'fit'" in capsys.readouterr().err

@@ -180,6 +180,11 @@ PREDICTIONS = register(Analysis(
               maximum=1000, metavar="N"),
         parameter("wrong", bool, False, "pick among the misclassified images"),
         seed("for --random"),
+        parameter("temperature", str, None, "show the probabilities of the logits divided by T:"
+                  " a number, or fit (fitted on the validation split, as `mnist-tui"
+                  " calibration`; the fast recipe's label smoothing makes them look less sure"
+                  " than they are)", optional=True, metavar="T|fit",
+                  noun="a number above 0, or fit"),
     ),
     givens={"report": {"random": 16}},  # the report's page of random images (seed 0)
 ))  # fmt: skip

@@ -98,6 +98,24 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(math.exp(found.x))
 
 
+def temperature_of(subject, asked: str | float | None) -> float:
+    """The temperature a front end asked for: none (1), a number above 0, or ``fit`` (fitted
+    on the subject's validation split, as `mnist-tui calibration` does); SettingError else."""
+    from engine.errors import SettingError
+
+    if asked is None or asked == "":
+        return 1.0
+    if str(asked).strip().lower() == "fit":
+        return fit_temperature(logits_of(subject.model, subject.val.images), subject.val.labels)
+    try:
+        value = float(asked)
+    except ValueError:
+        raise SettingError(f"temperature: {asked!r} is not a number above 0 or 'fit'") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise SettingError(f"temperature: {asked!r} is not a number above 0 or 'fit'")
+    return value
+
+
 @dataclass(frozen=True)
 class CalibrationResult:
     """Before and after temperature scaling, on the test set; the fit on validation."""

@@ -35,9 +35,14 @@ def check_index(split: Split, index: int) -> None:
 
 
 def predict(
-    model: nn.Module, split: Split, indices: list[int], batch_size: int = SCORING_BATCH
+    model: nn.Module,
+    split: Split,
+    indices: list[int],
+    batch_size: int = SCORING_BATCH,
+    temperature: float = 1.0,
 ) -> list[Prediction]:
-    """Softmax probabilities of ``model`` for the images at ``indices``."""
+    """Softmax probabilities of ``model`` for the images at ``indices`` (of the logits divided
+    by ``temperature``: engine.beyond.calibration)."""
     for index in indices:
         check_index(split, index)
     found: list[Prediction] = []
@@ -45,7 +50,7 @@ def predict(
     with torch.inference_mode():
         for start in range(0, len(indices), batch_size):
             chunk = torch.tensor(indices[start : start + batch_size], dtype=torch.long)
-            probs = F.softmax(model(normalise(split.images[chunk])).float(), dim=1)
+            probs = F.softmax(model(normalise(split.images[chunk])).float() / temperature, dim=1)
             confidence, predicted = probs.max(1)
             for i, index in enumerate(chunk.tolist()):
                 found.append(
@@ -227,11 +232,15 @@ class Predictions:
 
 
 def predictions_of(subject, image: tuple[int, ...] | None, random: int | None, wrong: bool,
-                   seed: int, emit=None, cancel=None) -> Predictions:  # fmt: skip
+                   seed: int, temperature: str | None = None, emit=None,
+                   cancel=None) -> Predictions:  # fmt: skip
     """The named test images, or ``random`` (default 12) picked with ``seed`` — among the
-    misclassified ones with ``wrong``."""
+    misclassified ones with ``wrong``; probabilities at ``temperature`` (a number, or fit)."""
     import random as chance
 
+    from engine.beyond.calibration import temperature_of
+
+    scale = temperature_of(subject, temperature)
     if image:
         if wrong:
             raise SettingError("--wrong picks images itself; leave out --image")
@@ -243,4 +252,4 @@ def predictions_of(subject, image: tuple[int, ...] | None, random: int | None, w
         indices = sorted(chance.Random(seed).sample(pool, count))
     for index in indices:
         subject.check_index(index)
-    return Predictions(predict(subject.model, subject.test, indices))
+    return Predictions(predict(subject.model, subject.test, indices, temperature=scale))

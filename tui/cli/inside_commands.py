@@ -180,7 +180,10 @@ def own_digits_command(args: argparse.Namespace) -> int:
     subject = subject_of_args(args)
     with torch.no_grad():
         seen = torch.from_numpy(np.stack([d.seen for d in digits]))
-        probabilities = PixelModel(subject.model)(to_pixels(seen)).softmax(1)
+        from engine.beyond.calibration import temperature_of
+
+        scale = temperature_of(subject, getattr(args, "temperature", None))
+        probabilities = (PixelModel(subject.model)(to_pixels(seen)) / scale).softmax(1)
     if args.json:
         print_json([{"path": d.path, "prediction": subject.classes[int(p.argmax())],
                      "probabilities": [round(float(v), 6) for v in p]}
