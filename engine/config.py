@@ -26,7 +26,12 @@ ZOO = {
     "mlp": ("MLP", "784-500-10, no convolution"),
     "smallcnn": ("SmallCNN", "the 4-convolution network TRADES uses for MNIST"),
     "madry": ("MadryNet", "the 2-convolution + fc 1024 network of Madry et al.'s MNIST challenge"),
-    "fastnet": ("FastNet", "train_mnist_fast's small CNN: 99% in one epoch (the fast recipe's)"),
+    "fastnet": (
+        "FastNet",
+        "the small CNN of the notebook 'Training a NN to 99% accuracy on"
+        " MNIST in 0.76 seconds' (github.com/tuomaso/train_mnist_fast): 99% in one epoch"
+        " here (the fast recipe's)",
+    ),
 }
 MODEL_ABOUT = {name: about for name, (_, about) in ZOO.items()}
 MODEL_NAMES = tuple(ZOO)
@@ -520,7 +525,7 @@ RECIPES = {
         Recipe(
             "short",
             "the study's network in two epochs: batches of 128, a one-cycle schedule peaking"
-            " at lr 0.1, label smoothing 0.05 (the fast recipe before fastnet)",
+            " at lr 0.1, label smoothing 0.05 (the fast recipe's schedule on the study's network)",
             {
                 "epochs": 2,
                 "batch_size": 128,
@@ -531,7 +536,7 @@ RECIPES = {
         ),  # fmt: skip
         Recipe(
             "fast",
-            "99% in one epoch: fastnet (train_mnist_fast's network), batches of 256, Adam"
+            "99% in one epoch: fastnet (see --model), batches of 256, Adam"
             " (betas 0.7, 0.9) on a one-cycle schedule peaking at lr 0.01, no weight decay,"
             " label smoothing 0.05",
             FAST,

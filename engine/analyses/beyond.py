@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.analyses.declaration import Analysis, count, parameter, register
 
 CALIBRATION = register(Analysis(
-    name="calibration", title="Calibrated confidence",
+    name="calibration", title="Calibrated confidence", study_section="9",
     about="whether the confidence shown can be trusted: a reliability diagram, ECE, NLL and"
     " Brier, before and after a temperature fitted on the validation split",
     description="Guo et al. 2017. The test images in ten bins of confidence (the largest"
@@ -23,7 +23,7 @@ CALIBRATION = register(Analysis(
 ))  # fmt: skip
 
 SHIFT = register(Analysis(
-    name="shift", title="Under shift",
+    name="shift", title="Under shift", study_section="9",
     about="accuracy, mean confidence, ECE and NLL as the test set is rotated (0-180 degrees)"
     " or translated (0-14 pixels)",
     description="Ovadia et al. 2019 (\"Can you trust your model's uncertainty?\"): the test"
@@ -44,7 +44,7 @@ SHIFT = register(Analysis(
 ))  # fmt: skip
 
 CORRUPTIONS = register(Analysis(
-    name="corruptions", title="Natural corruptions (MNIST-C)",
+    name="corruptions", title="Natural corruptions (MNIST-C)", study_section="9",
     about="accuracy under MNIST-C's 15 corruptions of the test set (noise, blur, shear, fog,"
     " lines ...) and their mean, beside the clean accuracy",
     description="Mu & Gilmer 2019: shot_noise, impulse_noise, glass_blur, motion_blur, shear,"

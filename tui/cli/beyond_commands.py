@@ -37,14 +37,15 @@ def calibration_command(args: argparse.Namespace) -> int:
                   f" -> {result.val_nll_after:.4f} there; no prediction changes")  # fmt: skip
     diagram = Table(title="reliability (as trained): accuracy against confidence, per bin",
                     show_edge=False)  # fmt: skip
-    for name in ("confidence", "images", "accuracy", "mean confidence", "gap"):
+    for name in ("confidence", "images", "accuracy", "mean", "gap"):
         diagram.add_column(name, justify="right")
-    diagram.add_column("# accuracy, | confidence")
+    cells = max(10, min(BAR, console.width - 64))  # the bars fit the terminal
+    diagram.add_column("# accuracy, | confidence", no_wrap=True)
     for b in before.bins:
         if not b.count:
             continue
-        bar = ["#"] * round(BAR * b.accuracy) + [" "] * (BAR - round(BAR * b.accuracy))
-        mark = min(BAR - 1, round(BAR * b.confidence))
+        bar = ["#"] * round(cells * b.accuracy) + [" "] * (cells - round(cells * b.accuracy))
+        mark = min(cells - 1, round(cells * b.confidence))
         bar[mark] = "|"
         diagram.add_row(f"{b.low:.0%}-{b.high:.0%}", f"{b.count:,}", f"{b.accuracy:.2%}",
                         f"{b.confidence:.2%}", f"{b.accuracy - b.confidence:+.2%}", "".join(bar))  # fmt: skip
@@ -100,14 +101,16 @@ def corruptions_command(args: argparse.Namespace) -> int:
     console.print(f"[bold]Natural corruptions (MNIST-C)[/] on {scores.images:,} test images,"
                   f" {scores.source} — {subject.run_id}")  # fmt: skip
     table = Table(show_edge=False)
-    for name in ("corruption", "accuracy", "change", f"0-100% in {BAR} cells"):
-        table.add_column(name, justify="left" if name[0] in "c0" and name != "change" else "right")
+    cells = max(10, min(BAR, console.width - 48))  # the bars fit the terminal
+    for name in ("corruption", "accuracy", "change", f"0-100% in {cells} cells"):
+        table.add_column(name, justify="left" if name[0] in "c0" and name != "change" else "right",
+                         no_wrap=True)  # fmt: skip
     rows = [("clean (identity)", scores.clean), *scores.accuracy.items(),
             ("mean of the corruptions", scores.mean)]  # fmt: skip
     for name, accuracy in rows:
-        bar = "#" * round(BAR * accuracy)
+        bar = "#" * round(cells * accuracy)
         table.add_row(name, f"{accuracy:.2%}", f"{100 * (accuracy - scores.clean):+.1f}",
-                      f"{bar:<{BAR}}")  # fmt: skip
+                      f"{bar:<{cells}}")  # fmt: skip
     console.print(table)
     colour = render.colour_enabled(args.ascii, console)
     names = list(scores.examples)

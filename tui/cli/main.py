@@ -106,6 +106,7 @@ def drawn(argv: list[str], home: Path, width: int, height: int, colour: bool,
     """What ``mnist-tui ARGV`` draws in ``width`` x ``height`` cells, and its error ('' if
     none): a mistake in the command is its one line, as the CLI would say it. The app's
     side-by-side screen is handed this by ``open_app`` (the app never imports the CLI)."""
+    import contextlib
     import io
 
     from rich.console import Console
@@ -117,19 +118,25 @@ def drawn(argv: list[str], home: Path, width: int, height: int, colour: bool,
                       color_system="truecolor" if colour else None, highlight=False,
                       emoji=False)  # fmt: skip
     token = captured.CURRENT.set(captured.Capture(console, cancel))
+    said = io.StringIO()  # what the parser says of a mistake, on stderr
     try:
         parser = build_parser()
         argv = glue_negative_lists(route_subcommands(["--home", str(home), *argv], parser))
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stderr(said):
+            args = parser.parse_args(argv)
         args.home_path = home
         args.handler(args)
         error = ""
     except UserFacing as problem:
         error = one_line(problem)
-    except InterruptedError:
-        error = "cancelled"
-    except SystemExit:  # --help or --version: theirs is the command line's
-        error = "help and version are printed on the command line: `mnist-tui ... --help`"
+    except InterruptedError as stop:
+        error = f"cancelled ({stop})" if str(stop) else "cancelled"
+    except SystemExit as exit:  # a mistake in the options, or --help or --version
+        lines = [line for line in said.getvalue().splitlines() if line.strip()]
+        if exit.code and lines:
+            error = lines[-1].removeprefix("mnist-tui: error: ")
+        else:
+            error = "help and version are printed on the command line: `mnist-tui ... --help`"
     finally:
         captured.CURRENT.reset(token)
     return Text.from_ansi(console.file.getvalue()), error

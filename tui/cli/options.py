@@ -223,9 +223,11 @@ def add_setting(parser: argparse.ArgumentParser, spec: Setting, only_given: bool
                             required=required, metavar=spec.metavar,
                             help=f"{help}; {spec.rule()}{default}")  # fmt: skip
     else:
+        # open choices are named in the help already (--model's networks): not twice
+        rule = f"a name above, or {spec.noun}" if spec.open_choices else spec.rule()
         parser.add_argument(*flags, type=setting_type(spec), default=value,
                             required=required, metavar=spec.metavar,
-                            help=f"{help}; {spec.rule()}{default}")  # fmt: skip
+                            help=f"{help}; {rule}{default}")  # fmt: skip
 
 
 def add_settings(

@@ -156,6 +156,12 @@ def _analysis() -> type[Screen]:
     return AnalysisScreen
 
 
+def _beyond() -> type[Screen]:
+    from tui.screens.beyond import BeyondScreen
+
+    return BeyondScreen
+
+
 def _draw() -> type[Screen]:
     from tui.screens.own_digit import DrawScreen
 
@@ -189,11 +195,14 @@ EXPERIMENTS = [
     Experiment("c", _top_images, ("top-images",)),
     Experiment("x", _confusions, ("confusions",)),
     Experiment("e", _embedding, ("embedding",)),
+    Experiment("t", _beyond, own_title="Beyond the test set, and proof",
+               own_description="corruptions, calibrated confidence, turned and shifted digits,"
+               " what interval bounds prove"),
 ]  # fmt: skip
 
 
 # Keys for the analyses no screen draws by hand: none taken by the home screen or the app.
-FREE_KEYS = "fglmnoptyz"
+FREE_KEYS = "fglmnopyz"
 
 
 def experiments() -> list[Experiment]:
