@@ -107,7 +107,12 @@ class ArrayView(Widget):
         low, high = render.value_range(array, self.cmap)
         vmin = self.vmin if self.vmin is not None else low
         vmax = self.vmax if self.vmax is not None else high
-        return render.legend(vmin, vmax, self.cmap, width=12, colour=self.colour, middle=False)
+        # the bar shrinks so that both ends' numbers stay whole in the widget's width (at 80
+        # columns the noise's "+0.233" was cut to "+0.23" beside "-0.233")
+        ends = len(render.legend(vmin, vmax, self.cmap, width=0, colour=False, middle=False))
+        room = (self.size.width or 80) - ends
+        return render.legend(vmin, vmax, self.cmap, width=max(3, min(12, room)),
+                             colour=self.colour, middle=False)  # fmt: skip
 
     @property
     def colour(self) -> bool:
