@@ -127,3 +127,21 @@ def test_with_no_runs_an_analysis_says_what_to_press(home, tiny_folder, key):
     text = run(scenario())
     assert "no trained run yet: Escape, then 1, choose the fast recipe" in text, text
     assert "mnist-tui train" not in text and "attacking toward" not in text
+
+
+def test_a_signed_legend_keeps_both_ends_whole(trained_home, tiny_folder):
+    """Adding noise's scale at 80 columns: '-0.233 ... +0.233', not '+0.23' cut short."""
+    import re
+
+    async def scenario() -> str:
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("0")
+            found = await wait_for(pilot, lambda: any(re.search(r"-\d\.\d+ +\+\d", line)
+                                                      for line in screen_lines(app)), 60)  # fmt: skip
+            assert found, "\n".join(screen_lines(app))
+            return next(line for line in screen_lines(app) if re.search(r"-\d\.\d+ +\+\d", line))
+
+    line = run(scenario())
+    low, high = re.search(r"-(\d\.\d+) +\+(\d\.\d+)", line).groups()
+    assert low == high, line
