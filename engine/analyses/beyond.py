@@ -19,7 +19,7 @@ CALIBRATION = register(Analysis(
     compute="engine.beyond.calibration:calibration_of",
     parameters=(count("bins", 10, "confidence bins of the reliability diagram", maximum=50),),
     in_app=False,
-    in_report=False,
+    in_report=True,
 ))  # fmt: skip
 
 SHIFT = register(Analysis(
@@ -40,7 +40,7 @@ SHIFT = register(Analysis(
                   above_minimum=True, maximum=360, optional=True),
     ),
     in_app=False,
-    in_report=False,
+    in_report=True,
 ))  # fmt: skip
 
 CORRUPTIONS = register(Analysis(

@@ -27,5 +27,5 @@ CERTIFY = register(Analysis(
               metavar="N"),
     ),
     in_app=False,
-    in_report=False,
+    in_report=True,
 ))  # fmt: skip
