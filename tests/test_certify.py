@@ -249,3 +249,22 @@ def test_robustness_with_certify_gives_each_eps_its_band(trained_home, capsys):
                  "--eps", "0,0.1", "--limit", "30", "--certify"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "proven" in out and "unknown" in out
+
+
+def test_the_robustness_screen_shows_the_band_on_p(trained_home, tiny_folder):
+    import asyncio
+
+    from tests.app_setup import screen_lines, tiny_app, wait_for
+
+    async def scenario() -> str:
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("r")
+            await pilot.pause(0.5)
+            await pilot.press("p")
+            shown = lambda: "\n".join(screen_lines(app))  # noqa: E731
+            assert await wait_for(pilot, lambda: "the true robust accuracy lies" in shown(), 90)
+            return shown()
+
+    screen = asyncio.run(scenario())
+    assert "proven" in screen and "unknown" in screen, screen

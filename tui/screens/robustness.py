@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Header, ProgressBar, Static
 from engine import events as ev
 from engine.analyses.attacks import ROBUSTNESS, eps_cells, eps_columns
 from engine.attacks.catalogue import ATTACKS
-from engine.columns import ROBUSTNESS_COLUMNS, cells
+from engine.columns import BAND_COLUMNS, ROBUSTNESS_COLUMNS, cells
 from engine.config import DEFENCES
 from engine.runs.state import FINISHED
 from tui.draw.tables import counted
@@ -48,6 +48,7 @@ class RobustnessScreen(ExperimentScreen):
         Binding("R", "random_start", "Random start"),
         Binding("plus", "limit(2)", "More images", key_display="+"),
         Binding("minus", "limit(0.5)", "Fewer images", key_display="-"),
+        Binding("p", "toggle_proof", "Proven band"),
     ]
 
     def __init__(self) -> None:
@@ -60,6 +61,7 @@ class RobustnessScreen(ExperimentScreen):
         self.compare = False  # overlay the latest run of each defence
         self.curves: dict[str, list] = {}  # series name -> points, in the order computed
         self.series = ""  # the series whose points arrive now
+        self.certify = False  # p: also prove what can be proven (interval bounds): the band
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,7 +87,7 @@ class RobustnessScreen(ExperimentScreen):
         if self.compare:
             table.add_columns(*eps_columns(["run", "defence"], EPS))
         else:
-            table.add_columns(*(c.label for c in ROBUSTNESS_COLUMNS))
+            table.add_columns(*(c.label for c in self.columns()))
         self.query_one("#rob-chart", ChartView).set_data({})
         self.query_one("#rob-bar", ProgressBar).update(total=None, progress=0)
         values = self.values()
@@ -112,9 +114,14 @@ class RobustnessScreen(ExperimentScreen):
                         " ... (c cancels)")  # fmt: skip
         self.compute(values, chosen, self.inbox)
 
+    def columns(self) -> tuple:
+        """The table's columns: with the band (p), what is proven and what is unknown."""
+        return ROBUSTNESS_COLUMNS + (BAND_COLUMNS if self.certify else ())
+
     def values(self) -> dict:
         """The analysis's values: the app's givens, then what the keys chose."""
-        chosen = {"attack": self.attack, "random_start": self.random_start}
+        chosen = {"attack": self.attack, "random_start": self.random_start,
+                  "certify": self.certify and not self.compare}  # fmt: skip
         return ANALYSIS.values(self.app.given(ANALYSIS, **chosen, **(
             {"limit": self.limit} if self.limit else {})))  # fmt: skip
 
@@ -123,7 +130,26 @@ class RobustnessScreen(ExperimentScreen):
         for label, defence, run_id in chosen:
             subject = self.app.subject(run_id)
             inbox(("series", label, defence))
-            ANALYSIS.run(subject, values, inbox, WorkerCancel())
+            curve = ANALYSIS.run(subject, values, inbox, WorkerCancel())
+            if values["certify"]:
+                self.app.call_from_thread(self.show_band, curve.points)
+
+    def show_band(self, points: list) -> None:
+        """The points with what interval bounds prove: the table's band columns and a
+        second curve, proven, under the attack's."""
+        table = self.query_one("#rob-table", DataTable)
+        table.clear()
+        for point in points:
+            table.add_row(*cells(self.columns(), [point])[0])
+        self.query_one("#rob-chart", ChartView).set_data({
+            "under attack": ([p.eps for p in points], [100 * p.robust_accuracy for p in points]),
+            "proven (interval bounds)": ([p.eps for p in points],
+                                         [100 * p.certified_accuracy for p in points]),
+        })  # fmt: skip
+        last = points[-1]
+        self.set_status(f"eps {last.eps:g}: proven {last.certified_accuracy:.2%}, the attack"
+                        f" left {last.robust_accuracy:.2%}; the true robust accuracy lies"
+                        " between (p hides the band)")  # fmt: skip
 
     def drain(self) -> None:
         for event in self.inbox.drain():
@@ -139,6 +165,8 @@ class RobustnessScreen(ExperimentScreen):
                 self.query_one("#rob-bar", ProgressBar).update(
                     total=event.total, progress=event.done
                 )
+                if event.task.startswith("certifying") and event.done < event.total:  # the band
+                    self.set_status(f"{event.task}: what interval bounds prove ... (c cancels)")
             elif isinstance(event, ev.RobustnessMeasured) and event.attack == self.attack:
                 self.add_point(event)
 
@@ -161,6 +189,15 @@ class RobustnessScreen(ExperimentScreen):
         )
         if len(curve) == len(EPS):
             self.set_status(f"{self.series}: {curve[-1].accuracy:.2%} at eps {EPS[-1]}")
+
+    def action_toggle_proof(self) -> None:
+        self.certify = not self.certify
+        self.start()
+
+    def refusal(self, action: str) -> str | None:
+        if action == "toggle_proof" and self.compare:
+            return "p shows the proven band of the selected run: m leaves the comparison first"
+        return super().refusal(action)
 
     def action_compare(self) -> None:
         self.compare = not self.compare
