@@ -57,3 +57,18 @@ def read_record(path: Path, missing: str, damaged: str) -> Any:
         raise UserFacing(missing) from None
     except (OSError, ValueError, RecursionError) as error:
         raise UserFacing(f"{damaged} ({error})") from None
+
+
+def writable_target(path: Path, what: str) -> Path:
+    """``path`` resolved, or UserFacing when it cannot be written: its folder is missing, or
+    it is a folder itself."""
+    from engine.errors import UserFacing
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserFacing(f"{path}: is a folder; give the {what} file's name")
+    if not path.parent.is_dir():
+        raise UserFacing(f"{path.parent}: no such folder for the {what} file")
+    if not os.access(path.parent, os.W_OK):
+        raise UserFacing(f"{path.parent}: cannot write here (permission denied)")
+    return path.resolve()

@@ -26,7 +26,10 @@ def test_identity_is_the_clean_set(subject):
     images = subject.test.images.numpy()
     assert corrupted(images, "identity") is images
     scores = corruptions_of(subject, "shot_noise", None, 0, None)
-    logits = subject.model((subject.test.images.unsqueeze(1).float() / 255 - 0.1307) / 0.3081)
+    from engine.data import MEAN, STD
+    from engine.pixels import to_pixels
+
+    logits = subject.model((to_pixels(subject.test.images) - MEAN) / STD)
     clean = float((logits.argmax(1) == subject.test.labels).double().mean())
     assert scores.clean == clean
 

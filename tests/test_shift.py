@@ -25,8 +25,11 @@ def test_no_shift_is_the_clean_set_and_shifts_change_the_images(trained_home):
     assert torch.equal(moved[..., 3:], images[..., :-3]) and moved[..., :3].max() == 0
     curve = shift_of(subject, rotate=90, translate=None, step=90)
     assert [p.amount for p in curve.points] == [0, 90]
-    clean = (subject.model((images.unsqueeze(1).float() / 255 - 0.1307) / 0.3081).argmax(1)
-             == subject.test.labels).float().mean().item()  # fmt: skip
+    from engine.beyond.calibration import logits_of
+
+    clean = (
+        (logits_of(subject.model, images).argmax(1) == subject.test.labels).float().mean().item()
+    )
     assert curve.points[0].accuracy == pytest.approx(clean)
     assert curve.points[1].accuracy < curve.points[0].accuracy
 

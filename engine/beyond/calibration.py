@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -172,10 +171,3 @@ def calibration_of(subject, bins: int, emit: ev.Emit = ev.ignore, cancel=None) -
         val_nll_after=float(F.cross_entropy(val_logits.double() / temperature, val.labels)),
         images=len(labels),
     )
-
-
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
-                               bins: int = BINS) -> float:  # fmt: skip
-    """ECE of probabilities (N, classes) given as an array (for checks and benches)."""
-    logits = torch.from_numpy(np.log(np.clip(probabilities, 1e-12, 1.0)))
-    return calibration(logits, torch.from_numpy(labels), bins).ece

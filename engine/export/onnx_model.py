@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine import atomic
 from engine import events as ev
 from engine.errors import UserFacing
 
@@ -66,19 +67,6 @@ def check_available() -> None:
             __import__(package)
         except ImportError:
             raise UserFacing(f"ONNX export needs the {package} package: {EXTRA}") from None
-
-
-def writable_target(path: Path, what: str) -> Path:
-    """``path`` resolved, or UserFacing when it cannot be written: its folder is missing, or
-    it is a folder itself."""
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise UserFacing(f"{path}: is a folder; give the {what} file's name")
-    if not path.parent.is_dir():
-        raise UserFacing(f"{path.parent}: no such folder for the {what} file")
-    if not os.access(path.parent, os.W_OK):
-        raise UserFacing(f"{path.parent}: cannot write here (permission denied)")
-    return path.resolve()
 
 
 def _reason(error: BaseException) -> str:
@@ -184,7 +172,7 @@ def export_onnx(
     from engine.pixels import to_pixels
 
     check_available()
-    path = writable_target(path, "ONNX")
+    path = atomic.writable_target(path, "ONNX")
     emit(ev.ProgressMade(task="test accuracy", done=0, total=3))
     pixels = to_pixels(subject.test.images)
     torch_out = torch_logits(subject.model, pixels)

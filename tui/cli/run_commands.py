@@ -343,6 +343,8 @@ def name_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from engine import atomic
+
     if not (args.onnx or args.safetensors or args.tensorboard):
         raise UserError("say what to write: --onnx FILE, --safetensors FILE or --tensorboard DIR")
     if args.tensorboard and (args.epoch or args.at):
@@ -354,12 +356,12 @@ def export_command(args: argparse.Namespace) -> int:
         from engine.export import onnx_model
 
         onnx_model.check_available()
-        targets["onnx"] = onnx_model.writable_target(Path(args.onnx), "ONNX")
+        targets["onnx"] = atomic.writable_target(Path(args.onnx), "ONNX")
     if args.safetensors:
-        from engine.export import onnx_model, safetensors_weights
+        from engine.export import safetensors_weights
 
         safetensors_weights.check_available()
-        targets["safetensors"] = onnx_model.writable_target(Path(args.safetensors), "safetensors")
+        targets["safetensors"] = atomic.writable_target(Path(args.safetensors), "safetensors")
     if args.tensorboard:
         from engine.export.tensorboard import check_available
 

@@ -143,6 +143,12 @@ class ExperimentScreen(Screen):
         getattr(self, self.MOMENT_REDRAW)()  # its title says the moment (moment_prefix)
         return moment
 
+    def moment_options(self) -> list[str]:
+        """The moment shown, as the command line names it (a screen drawn by a command)."""
+        return (
+            ["--at", self.app.moment] if self.app.moment else ["--checkpoint", self.app.checkpoint]
+        )
+
     def moment_prefix(self) -> str:
         """'epoch:3 — ' while the pictures are of a snapshot; '' at the checkpoint."""
         return f"{self.app.moment} — " if self.app.moment else ""

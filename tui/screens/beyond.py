@@ -95,10 +95,8 @@ class BeyondScreen(ExperimentScreen):
 
     def command(self) -> list[str]:
         words, _, first = VIEWS[self.view]
-        moment = (["--at", self.app.moment] if self.app.moment
-                  else ["--checkpoint", self.app.checkpoint])  # fmt: skip
         options = self.options.get(self.view, first)
-        return [*words, self.app.selected_run or "latest", *moment, *options]
+        return [*words, self.app.selected_run or "latest", *self.moment_options(), *options]
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:

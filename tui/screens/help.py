@@ -61,7 +61,9 @@ def keys_here(screen: Screen) -> tuple[str, tuple[str, ...]]:
     # the screen's own keys first (its class's, then its kind's), then the app's, then the
     # focused widget's (a table's cursor
     # keys would otherwise come first and push the screen's below the fold)
-    mine = {b.action for b in type(screen).__dict__.get("BINDINGS", []) if isinstance(b, Binding)}
+    from tui.widgets.keys_footer import own_actions
+
+    mine = own_actions(screen)
 
     def rank(item) -> int:
         node, binding = item[0], item[1]

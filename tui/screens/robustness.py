@@ -142,7 +142,8 @@ class RobustnessScreen(ExperimentScreen):
         for point in points:
             table.add_row(*cells(self.columns(), [point])[0])
         self.query_one("#rob-chart", ChartView).set_data({
-            "under attack": ([p.eps for p in points], [100 * p.robust_accuracy for p in points]),
+            "robust to eps (the attack)": ([p.eps for p in points],
+                                           [100 * p.robust_accuracy for p in points]),
             "proven (interval bounds)": ([p.eps for p in points],
                                          [100 * p.certified_accuracy for p in points]),
         })  # fmt: skip

@@ -88,11 +88,6 @@ class SideBySideScreen(ExperimentScreen):
         self.query_one("#side-left").focus()
         self.draw()
 
-    def moment_words(self) -> list[str]:
-        return (
-            ["--at", self.app.moment] if self.app.moment else ["--checkpoint", self.app.checkpoint]
-        )
-
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
         drawn = self.app.settings.draw_command
@@ -109,7 +104,7 @@ class SideBySideScreen(ExperimentScreen):
         for side, run in zip(SIDES, runs, strict=True):
             self.app.call_from_thread(self.set_status, f"drawing {' '.join(words)} for {run} ..."
                                       " (c cancels)")  # fmt: skip
-            argv = [*words, run, *self.moment_words(), *self.options]
+            argv = [*words, run, *self.moment_options(), *self.options]
             argv += [] if colour else ["--ascii"]
             text, error = drawn(argv, self.app.settings.home, width, height, colour, WorkerCancel())
             self.app.call_from_thread(self.show, side, f"run {run} — {moment}", text, error)

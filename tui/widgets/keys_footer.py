@@ -22,6 +22,12 @@ def key_width(key_display: str, description: str) -> int:
     return len(key_display) + len(description) + 2 + GAP
 
 
+def own_actions(screen) -> set[str]:
+    """The actions the screen's own class binds (not those every screen of its kind has):
+    the footer and `?` list them first."""
+    return {b.action for b in type(screen).__dict__.get("BINDINGS", []) if hasattr(b, "action")}
+
+
 class KeysFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
@@ -38,8 +44,7 @@ class KeysFooter(Footer):
         last = [b for b in bindings if b[0].action in ALWAYS]
         # The screen's own class's keys first (Runs' R Report before the Esc and i every
         # experiment screen has), then the inherited ones, then the focused widget's.
-        mine = {binding.action for binding in self.screen.__class__.__dict__.get("BINDINGS", [])
-                if hasattr(binding, "action")}  # fmt: skip
+        mine = own_actions(self.screen)
         rest = [b for b in bindings if b[0].action not in ALWAYS]
         own = ([b for b in rest if b[0].action in mine]
                + [b for b in rest if b[0].action not in mine] + widgets)  # fmt: skip
