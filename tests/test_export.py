@@ -20,7 +20,8 @@ from PIL import Image
 
 from engine import runs
 from engine.data import load_dataset
-from engine.export.onnx_model import onnx_logits, onnx_session, torch_logits
+from engine.export.onnx_copy import onnx_logits, onnx_session
+from engine.export.onnx_model import torch_logits
 from engine.locations import data_cache
 from engine.pixels import to_pixels
 from tui.cli.main import main
@@ -146,6 +147,46 @@ def test_the_readmes_six_lines_predict_a_png_without_mnist_tui(exported_home, tm
     assert done.returncode == 0, done.stderr
     expected = torch_logits(runs.load_run_model(run_dir), to_pixels(dataset.test_images[:1]))
     assert done.stdout.strip() == str(int(expected.argmax()))
+
+
+PREDICT_AGAIN = """
+import json, sys
+from tui.cli.main import main
+code = main(["--home", sys.argv[1], "predict", sys.argv[2], "--image", sys.argv[3], "--json"])
+print(json.dumps({"code": code, "torch": "torch" in sys.modules}))
+"""
+
+
+def test_own_pictures_are_predicted_again_without_torch(exported_home, tmp_path, capsys):
+    """The first prediction of a run's own pictures keeps an ONNX copy of its weights; the
+    next ones, in a fresh interpreter, answer the same without importing torch, until the
+    checkpoint changes."""
+    home, data, made = exported_home
+    run_dir = made["fastnet"][0]
+    dataset = load_dataset(data_cache(home), folder=data)
+    picture = tmp_path / "digit.png"
+    Image.fromarray(255 - dataset.test_images[3].numpy()).resize((90, 90)).save(picture)
+    argv = ["--home", str(home), "predict", run_dir.name, "--image", str(picture), "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    (first,) = json.loads(captured.out)
+    assert "kept an ONNX copy" in captured.err and (run_dir / "onnx" / "best.onnx").is_file()
+
+    def again() -> tuple[dict, list]:
+        done = subprocess.run([sys.executable, "-I", "-c", PREDICT_AGAIN, str(home), run_dir.name,
+                               str(picture)], capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.strip().splitlines()
+        return json.loads(lines[-1]), json.loads("\n".join(lines[:-1]))
+
+    said, (second,) = again()
+    assert said == {"code": 0, "torch": False}
+    assert second["prediction"] == first["prediction"]
+    assert np.abs(np.subtract(second["probabilities"], first["probabilities"])).max() < 1e-4
+    best = run_dir / "best.pt"
+    best.write_bytes(best.read_bytes() + b"")  # the same weights written again: a new version
+    said, (third,) = again()
+    assert said["torch"] and third["prediction"] == first["prediction"]
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ import torch
 from engine import atomic
 from engine import events as ev
 from engine.errors import UserFacing
+from engine.export.onnx_copy import onnx_logits, onnx_session
 
 EXTRA = "pip install 'mnist-tui[export]'"
 CHECKED_IMAGES = 1_000  # test images run through onnxruntime beside torch at export
@@ -136,23 +137,6 @@ def _add_metadata(path: Path, metadata: dict[str, str]) -> None:
         " (N, 1, 28, 28) in [0, 1], white on black; output 'logits': (N, classes). " + PREPROCESSING
     )
     onnx.save(model, str(path))
-
-
-def onnx_session(path: Path):
-    """An onnxruntime session on ``path`` for the CPU."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def onnx_logits(session, pixels: np.ndarray, batch: int = 1_000) -> np.ndarray:
-    """Logits of float32 pixels (N, 1, 28, 28) from an onnxruntime session, in batches."""
-    name = session.get_inputs()[0].name
-    parts = [session.run(None, {name: pixels[i : i + batch]})[0]
-             for i in range(0, len(pixels), batch)]  # fmt: skip
-    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
 
 
 def torch_logits(model: torch.nn.Module, pixels: torch.Tensor, batch: int = 1_000) -> torch.Tensor:

@@ -119,7 +119,9 @@ def add_own_digit_options(parser: argparse.ArgumentParser) -> None:
     image.help = (f"these test images{IMAGE_NUMBER}: {image.spec.rule()}; or your own pictures: PNG, JPEG,"
                   " BMP, GIF, WebP or TIFF files, or folders of them, made into 28x28 as"
                   " MNIST's digits were (light paper inverted, uneven light removed, specks"
-                  " ignored, fitted into 20x20 and centred by mass)")  # fmt: skip
+                  " ignored, fitted into 20x20 and centred by mass); with the export extra the"
+                  " first such prediction keeps an ONNX copy of the weights in the run, so the"
+                  " next ones start without loading torch")  # fmt: skip
     parser.set_defaults(files=None)
     parser.add_argument("--raw", action="store_true",
                         help="with your own pictures: only shrink them to 28x28 (and invert"
@@ -157,13 +159,11 @@ def predict_command(args: argparse.Namespace) -> int:
 
 def own_digits_command(args: argparse.Namespace) -> int:
     """`predict --image FILE|FOLDER`: the user's own pictures through MNIST's preprocessing,
-    each predicted by the run (engine.data.own_digits)."""
+    each predicted by the run (engine.data.own_digits) — on the run's ONNX copy when it has
+    a fresh one, through torch otherwise (engine.export.onnx_copy)."""
     from pathlib import Path
 
-    import torch
-
     from engine.data.own_digits import images_in, own_digit
-    from engine.pixels import PixelModel, to_pixels
 
     if getattr(args, "wrong", False) or getattr(args, "random", None):
         raise UserError("--wrong and --random pick test images: leave them out with your own")
@@ -177,22 +177,17 @@ def own_digits_command(args: argparse.Namespace) -> int:
         else:
             raise UserError(f"{given}: no such file or folder")
     digits = [own_digit(path, raw=args.raw) for path in paths]  # every mistake before any work
-    subject = subject_of_args(args)
-    with torch.no_grad():
-        seen = torch.from_numpy(np.stack([d.seen for d in digits]))
-        from engine.beyond.calibration import temperature_of
-
-        scale = temperature_of(subject, getattr(args, "temperature", None))
-        probabilities = (PixelModel(subject.model)(to_pixels(seen)) / scale).softmax(1)
+    pixels = np.stack([d.seen for d in digits])[:, None].astype(np.float32) / 255.0
+    run_id, moment, classes, probabilities = own_predictions(args, pixels)
     if args.json:
-        print_json([{"path": d.path, "prediction": subject.classes[int(p.argmax())],
+        print_json([{"path": d.path, "prediction": classes[int(p.argmax())],
                      "probabilities": [round(float(v), 6) for v in p]}
                     for d, p in zip(digits, probabilities, strict=True)])  # fmt: skip
         return 0
     console = make_console()
     colour = render.colour_enabled(args.ascii, console)
     if len(digits) == 1:
-        digit, p = digits[0], probabilities[0]
+        digit = digits[0]
         height, width = digit.picture.shape
         scale = min(1.0, (console.width - 34) / width / (1 if colour else 2), 48 / height)
         console.print(Group(
@@ -202,16 +197,58 @@ def own_digits_command(args: argparse.Namespace) -> int:
             Text("what the network sees (28x28" + (", raw)" if args.raw else
                                                    ", as MNIST's digits were made)")),
             render.image(digit.seen, colour=colour)))  # fmt: skip
-    table = Table(title=f"{subject.run_id} ({subject.checkpoint})")
+    table = Table(title=f"{run_id} ({moment})")
     for column in ("file", "prediction", "probability", "next", "then"):
         table.add_column(column)
     for digit, p in zip(digits, probabilities, strict=True):
-        top = p.topk(3)
-        shown = [f"{subject.classes[int(i)]} {float(v):.0%}" for v, i in zip(*top, strict=True)]
-        table.add_row(Path(digit.path).name, subject.classes[int(top.indices[0])],
-                      f"{float(top.values[0]):.1%}", shown[1], shown[2])  # fmt: skip
+        top = np.argsort(-p, kind="stable")[:3]
+        shown = [f"{classes[int(i)]} {float(p[i]):.0%}" for i in top]
+        table.add_row(Path(digit.path).name, classes[int(top[0])], f"{float(p[top[0]]):.1%}",
+                      shown[1], shown[2])  # fmt: skip
     console.print(table)
     return 0
+
+
+def own_predictions(args: argparse.Namespace, pixels: np.ndarray):
+    """(run id, moment, classes, probabilities as a NumPy array) of ``pixels`` (N, 1, 28, 28)
+    in [0, 1]. The run's fresh ONNX copy answers without torch (a fraction of a second);
+    otherwise torch does, and the copy is written for next time. A fitted temperature needs
+    the validation split, so it takes the torch path."""
+    from engine import runs
+    from engine.export.onnx_copy import fresh_copy, keep_copy
+    from engine.models.files import changed_since
+    from tui.cli.subject import moment_of
+
+    run_dir = runs.find_run(args.home_path, args.run)
+    moment = moment_of(args)
+    checkpoint = moment.path(run_dir)
+    asked = getattr(args, "temperature", None)
+    try:
+        temperature = 1.0 if asked is None else float(asked)
+    except ValueError:
+        temperature = 0.0  # 'fit', or a mistake the torch path names
+    copy = fresh_copy(run_dir, moment, checkpoint) if temperature > 0 else None
+    if copy is not None:
+        if args.run != run_dir.name:
+            print(f"using run {run_dir.name} ({moment.label})", file=sys.stderr)
+        if notice := changed_since(run_dir):
+            print(f"note: {notice}", file=sys.stderr)
+        return run_dir.name, moment, copy.classes, copy.probabilities(pixels, temperature)
+    import torch
+
+    from engine.beyond.calibration import temperature_of
+    from engine.pixels import PixelModel
+
+    subject = subject_of_args(args)
+    with torch.no_grad():
+        scale = temperature_of(subject, asked)
+        logits = PixelModel(subject.model)(torch.from_numpy(pixels))
+        probabilities = (logits / scale).softmax(1).numpy()
+    kept = keep_copy(subject, run_dir, moment, checkpoint)
+    if kept is not None:
+        print(f"note: kept an ONNX copy of these weights ({kept}): your next pictures are"
+              " predicted without loading torch", file=sys.stderr)  # fmt: skip
+    return subject.run_id, moment, subject.classes, probabilities
 
 
 # --- filters and activations ---------------------------------------------------------------
