@@ -245,3 +245,31 @@ def test_the_batchnorm_comparison_shows_what_each_network_learned(trained_home, 
     said = " ".join(b.text for b in section.blocks if isinstance(b, Text))
     assert f"embedding {plain.name} --vs {normed.name}" in said
     assert re.search(r"convnet \w+ -?\d\.\d{3}, convnet-bn \w+ -?\d\.\d{3}", said), said
+
+
+def test_the_report_goes_beyond_the_clean_test_set_and_proves(report):
+    """Calibration as reliability diagrams with the fitted temperature, the turned digits as
+    curves, MNIST-C's corruptions as bars and a gallery, and under PGD the band down to
+    what interval bounds prove — every number from the run."""
+    from engine.report.document import Figure, Table
+
+    sections = {s.key: s for s in report.sections}
+    for key, names in (("calibration", {"reliability"}), ("shift", {"shift-rotate"}),
+                       ("corruptions", {"corruptions", "corruption-gallery"}),
+                       ("robustness", {"robustness-curves"})):  # fmt: skip
+        assert key in sections, key
+        assert names <= {b.name for b in sections[key].blocks if isinstance(b, Figure)}, key
+    (calibration,) = [b for b in sections["calibration"].blocks if isinstance(b, Table)]
+    assert [row[1] for row in calibration.rows][0] == "as trained"
+    assert calibration.rows[1][1].startswith("T = ")
+    (shift,) = [b for b in sections["shift"].blocks if isinstance(b, Table)]
+    assert shift.header[2:] == ["0°", "30°", "60°", "90°", "120°", "150°", "180°"]
+    (corrupt,) = [b for b in sections["corruptions"].blocks if isinstance(b, Table)]
+    assert corrupt.header[3:5] == ["shot_noise", "impulse_noise"] and len(corrupt.header) == 18
+    (band,) = [b for b in sections["robustness"].blocks if isinstance(b, Table)]
+    proven = [row for row in band.rows if row[1] == "proven"]
+    attacked = [row for row in band.rows if row[1] == "PGD"]
+    assert len(proven) == len(attacked) == 1
+    for low, high in zip(proven[0][2:], attacked[0][2:], strict=True):
+        assert float(low.rstrip("%")) <= float(high.rstrip("%"))  # proven never above attacked
+    assert "certify" not in sections and "ensemble" not in sections  # drawn above; one run

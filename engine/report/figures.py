@@ -62,8 +62,9 @@ def line_chart(series: dict[str, tuple[list, list]], title: str, xlabel: str, yl
 
 
 def bar_chart(groups: dict[str, list[float]], labels: list[str], title: str, ylabel: str,
-              size=(6.4, 3.0)) -> bytes:  # fmt: skip
-    """Bars per label, one colour per group."""
+              size=(6.4, 3.0), slanted: bool = False,
+              ylim: tuple[float, float] | None = None) -> bytes:  # fmt: skip
+    """Bars per label, one colour per group; ``slanted``: long labels turned to fit."""
     with rc_context(STYLE):
         figure = Figure(figsize=size)
         axes = figure.add_subplot()
@@ -71,12 +72,57 @@ def bar_chart(groups: dict[str, list[float]], labels: list[str], title: str, yla
         x = np.arange(len(labels))
         for i, (name, values) in enumerate(groups.items()):
             axes.bar(x + (i - (len(groups) - 1) / 2) * width, values, width, label=plain(name))
-        axes.set_xticks(x, [plain(label) for label in labels])
+        if slanted:
+            axes.set_xticks(x, [plain(label) for label in labels], rotation=45, ha="right",
+                            fontsize=7)  # fmt: skip
+        else:
+            axes.set_xticks(x, [plain(label) for label in labels])
         axes.set_ylabel(plain(ylabel))
+        if ylim:
+            axes.set_ylim(*ylim)
         if len(groups) > 1:  # above the plot, where no bar is
             axes.legend(fontsize=8, ncols=len(groups), loc="lower center",
                         bbox_to_anchor=(0.5, 1.0), frameon=False)  # fmt: skip
         axes.set_title(plain(title), pad=22 if len(groups) > 1 else 6)
+        figure.tight_layout()
+        return png(figure)
+
+
+def reliability_diagrams(panels: dict[str, tuple[list, list]], size=None) -> bytes:
+    """Guo et al.'s reliability diagram, one panel per name: each confidence bin's accuracy as
+    a bar over the bin, before temperature scaling (filled, its image count above it) and
+    after (outlined), against the diagonal of perfect calibration. A panel's two lists hold
+    engine.beyond.calibration.Reliability bins (empty ones are left out)."""
+    count = len(panels)
+    size = size or (3.0 * count + 0.6, 3.3)
+    with rc_context(STYLE):
+        figure = Figure(figsize=size)
+        palette = figure_palette(2)
+        for index, (name, (before, after)) in enumerate(panels.items()):
+            axes = figure.add_subplot(1, count, index + 1)
+            axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1,
+                      label="perfectly calibrated")  # fmt: skip
+            for bins, label, filled in ((before, "as trained", True), (after, "after T", False)):
+                kept = [b for b in bins if b.count]
+                lefts = [b.low for b in kept]
+                widths = [b.high - b.low for b in kept]
+                heights = [b.accuracy for b in kept]
+                colour = palette[0 if filled else 1]
+                axes.bar(lefts, heights, widths, align="edge", label=label,
+                         color=colour if filled else "none", edgecolor=colour,
+                         alpha=0.55 if filled else 1.0, linewidth=1.2)  # fmt: skip
+                if filled:
+                    for b in kept:
+                        axes.text(b.low + (b.high - b.low) / 2, min(b.accuracy, 0.97) + 0.015,
+                                  f"{b.count:,}", ha="center", fontsize=5.5, rotation=90)  # fmt: skip
+            axes.set_xlim(0, 1)
+            axes.set_ylim(0, 1.12)
+            axes.set_title(plain(name), fontsize=9)
+            axes.set_xlabel("confidence (largest probability)", fontsize=8)
+            if index == 0:
+                axes.set_ylabel("accuracy in the bin", fontsize=8)
+                axes.legend(fontsize=7, loc="upper left")
+            axes.tick_params(labelsize=7)
         figure.tight_layout()
         return png(figure)
 

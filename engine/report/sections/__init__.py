@@ -13,6 +13,7 @@ from engine.report.document import Section
 from engine.report.sections import (  # each marks what it draws (drawn.draws)
     attacks,
     basics,
+    beyond,
     declared,
     deeper,
     drawn,
@@ -42,6 +43,7 @@ SECTIONS: tuple[tuple[str, Callable[[Context], Section | list[Section] | None]],
     ("confusions", deeper.confusions),
     ("other analyses", partial(declared.sections, drawn=drawn.DRAWN)),
     ("robust training", extras.defences),
+    ("beyond the test set", beyond.sections),
     ("study", extras.study),
     ("sweeps", sweeps.sweeps),
 )
