@@ -47,6 +47,8 @@ class Subject:
     # the run's own validation split, made on first use (a second): what an analysis fits,
     # such as a temperature, is fitted on it, never on the test images
     make_val: Callable[[], Split] | None = field(default=None, repr=False, compare=False)
+    # where what is derived from the test images is kept (engine.beyond.corruptions' sets)
+    cache: Path | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def val(self) -> Split:
@@ -117,6 +119,7 @@ class Subjects:
             version=version,
             notice=changed_since(run_dir) or "",
             make_val=make_val,
+            cache=data_cache(self.home).parent / "derived",
         )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine import runs
-from engine.beyond.corruptions import CORRUPTIONS, corrupted, corruptions_of
+from engine.beyond.corruptions import CORRUPTIONS, cached_corrupted, corrupted, corruptions_of
 from engine.subject import Subjects
 from tui.cli.main import main
 
@@ -32,6 +32,19 @@ def test_identity_is_the_clean_set(subject):
     logits = subject.model((to_pixels(subject.test.images) - MEAN) / STD)
     clean = float((logits.argmax(1) == subject.test.labels).double().mean())
     assert scores.clean == clean
+
+
+def test_corrupted_sets_are_kept_and_read_back_the_same(subject, tmp_path):
+    images = subject.test.images[:20].numpy()
+    made = cached_corrupted(images, "fog", 0, tmp_path)
+    (kept,) = tmp_path.glob("fog-seed0-20-*.npy")
+    assert np.array_equal(made, corrupted(images, "fog", 0))
+    assert np.array_equal(cached_corrupted(images, "fog", 0, tmp_path), made)
+    kept.write_bytes(b"damaged")  # made again, not trusted
+    assert np.array_equal(cached_corrupted(images, "fog", 0, tmp_path), made)
+    other = cached_corrupted(images, "fog", 1, tmp_path)  # another seed: another file
+    assert not np.array_equal(other, made) and len(list(tmp_path.glob("fog-*.npy"))) == 2
+    assert subject.cache is not None and subject.cache.name == "derived"
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
