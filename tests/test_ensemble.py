@@ -33,8 +33,13 @@ def test_an_ensemble_is_at_least_as_right_as_its_worst_member(three_runs, capsys
     mean = result["mean_of_members"]
     assert mean["accuracy"] == pytest.approx(sum(m["accuracy"] for m in members) / 3)
     assert set(result["ensemble"]["rotated_accuracy"]) == {"45", "90"}
-    assert main(["--home", str(home), "ensemble", *ids]) == 0
-    assert "mean of the members" in capsys.readouterr().out
+    corrupted = [m["corruption_accuracy"] for m in members]  # MNIST-C's mean, each and all
+    assert all(0 <= c <= 1 for c in corrupted)
+    assert mean["corruption_accuracy"] == pytest.approx(sum(corrupted) / 3)
+    assert 0 <= result["ensemble"]["corruption_accuracy"] <= 1
+    assert main(["--home", str(home), "ensemble", *ids, "--corrupted-images", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "mean of the members" in out and "MNIST-C" not in out
 
 
 @pytest.mark.parametrize(

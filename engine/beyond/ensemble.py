@@ -1,8 +1,10 @@
 """Several trained networks as one (Lakshminarayanan et al. 2017, "Simple and scalable
 predictive uncertainty estimation using deep ensembles"): the members' probabilities
 averaged. Judged beside each member and the members' mean on the clean test set (accuracy,
-ECE, NLL) and rotated by 45 and 90 degrees (Ovadia et al. 2019 found ensembles the most
-trustworthy under shift). A study's seeds are an ensemble for free.
+ECE, NLL), rotated by 45 and 90 degrees (Ovadia et al. 2019 found ensembles the most
+trustworthy under shift) and under MNIST-C's corruptions (their mean accuracy, on the first
+``corrupted_images`` test images: engine.beyond.corruptions). A study's seeds are an ensemble
+for free.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Judged:
     ece: float
     nll: float
     rotated_accuracy: dict[float, float]  # angle -> accuracy
+    corruption_accuracy: float | None = None  # the mean over MNIST-C's corruptions
 
 
 @dataclass(frozen=True)
@@ -44,18 +47,31 @@ class EnsembleResult:
         e, m = self.ensemble, self.mean
         return (f"{len(self.members)} networks as one: accuracy {e.accuracy:.2%} (members"
                 f" {m.accuracy:.2%} on average), ECE {e.ece:.2%} ({m.ece:.2%}), NLL"
-                f" {e.nll:.4f} ({m.nll:.4f})")  # fmt: skip
+                f" {e.nll:.4f} ({m.nll:.4f})"
+                + (f", MNIST-C mean {e.corruption_accuracy:.2%} ({m.corruption_accuracy:.2%})"
+                   if e.corruption_accuracy is not None else ""))  # fmt: skip
 
 
-def _judge(name: str, probabilities: dict[float, torch.Tensor], labels: torch.Tensor) -> Judged:
+def _right(probabilities: torch.Tensor, labels: torch.Tensor) -> float:
+    return float((probabilities.argmax(1) == labels).double().mean())
+
+
+def _judge(name: str, probabilities: dict, labels: torch.Tensor,
+           corrupted_labels: torch.Tensor) -> Judged:  # fmt: skip
     clean = calibration(probabilities[0.0].clamp_min(1e-12).log(), labels)
-    turned = {a: float((probabilities[a].argmax(1) == labels).double().mean()) for a in ANGLES}
-    return Judged(name, clean.accuracy, clean.ece, clean.nll, turned)
+    turned = {a: _right(probabilities[a], labels) for a in ANGLES}
+    corrupted = [_right(p, corrupted_labels) for key, p in probabilities.items()
+                 if isinstance(key, str)]  # fmt: skip
+    mean = sum(corrupted) / len(corrupted) if corrupted else None
+    return Judged(name, clean.accuracy, clean.ece, clean.nll, turned, mean)
 
 
-def ensemble_of(subjects: list, emit: ev.Emit = ev.ignore, cancel=None) -> EnsembleResult:
+def ensemble_of(subjects: list, corrupted_images: int = 1000, emit: ev.Emit = ev.ignore,
+                cancel=None) -> EnsembleResult:  # fmt: skip
     """The ensemble of ``subjects`` (engine.subject.Subject, on one test set) judged beside
-    each of them; UserFacing when fewer than two or their test sets differ."""
+    each of them; UserFacing when fewer than two or their test sets differ. MNIST-C's
+    corruptions of the first ``corrupted_images`` test images (0: none; they need
+    scikit-image, and are left out without it)."""
     if len(subjects) < 2:
         raise UserFacing("an ensemble needs at least two runs")
     labels = subjects[0].test.labels
@@ -65,16 +81,34 @@ def ensemble_of(subjects: list, emit: ev.Emit = ev.ignore, cancel=None) -> Ensem
                              " different data: their test sets differ")  # fmt: skip
     angles = (0.0, *ANGLES)
     images = {a: rotated(subjects[0].test.images, a) for a in angles}
+    count = min(corrupted_images, len(labels))
+    if count:
+        from engine.beyond import corruptions
+
+        try:
+            corruptions.check_available()
+        except UserFacing:
+            count = 0
+        clean = subjects[0].test.images[:count].numpy()
+        for name in corruptions.CORRUPTIONS if count else ():
+            emit(ev.ProgressMade(task=f"corrupting: {name}", done=0, total=len(subjects)))
+            images[name] = torch.from_numpy(
+                corruptions.cached_corrupted(clean, name, 0, subjects[0].cache)
+            )
+    corrupted_labels = labels[:count]
     each: list[dict[float, torch.Tensor]] = []
     for done, subject in enumerate(subjects):
         emit(ev.ProgressMade(task=f"network {subject.run_id}", done=done, total=len(subjects)))
         each.append({a: logits_of(subject.model, images[a], cancel).double().softmax(1)
-                     for a in angles})  # fmt: skip
-    members = [_judge(s.run_id, p, labels) for s, p in zip(subjects, each, strict=True)]
-    averaged = {a: torch.stack([p[a] for p in each]).mean(0) for a in angles}
-    count = len(members)
-    mean = Judged("mean of the members", sum(m.accuracy for m in members) / count,
-                  sum(m.ece for m in members) / count, sum(m.nll for m in members) / count,
-                  {a: sum(m.rotated_accuracy[a] for m in members) / count for a in ANGLES})  # fmt: skip
+                     for a in images})  # fmt: skip
+    members = [_judge(s.run_id, p, labels, corrupted_labels)
+               for s, p in zip(subjects, each, strict=True)]  # fmt: skip
+    averaged = {a: torch.stack([p[a] for p in each]).mean(0) for a in images}
+    n = len(members)
+    corrupted = [m.corruption_accuracy for m in members if m.corruption_accuracy is not None]
+    mean = Judged("mean of the members", sum(m.accuracy for m in members) / n,
+                  sum(m.ece for m in members) / n, sum(m.nll for m in members) / n,
+                  {a: sum(m.rotated_accuracy[a] for m in members) / n for a in ANGLES},
+                  sum(corrupted) / n if corrupted else None)  # fmt: skip
     emit(ev.ProgressMade(task="done", done=len(subjects), total=len(subjects)))
-    return EnsembleResult(members, mean, _judge("ensemble", averaged, labels))
+    return EnsembleResult(members, mean, _judge("ensemble", averaged, labels, corrupted_labels))

@@ -124,19 +124,22 @@ def corruptions_command(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """`ensemble`: several runs as one network (not a declared analysis: it takes runs)."""
-    from tui.cli.options import add_json, add_shared_options
+    from tui.cli.options import add_json, add_shared_options, non_negative_int
 
     ensemble = commands.add_parser(
         "ensemble", help="several runs as one: their probabilities averaged, judged beside each",
         description="Deep ensembles (Lakshminarayanan et al. 2017): the runs' probabilities"
-        " averaged; accuracy, ECE and NLL on the test set and the accuracy rotated by 45 and 90"
-        " degrees, for the ensemble, each run and the runs' mean. Give the runs, or a study"
+        " averaged; accuracy, ECE and NLL on the test set, the accuracy rotated by 45 and 90"
+        " degrees and the mean accuracy under MNIST-C's corruptions, for the ensemble, each run and the runs' mean. Give the runs, or a study"
         " (its seeds are an ensemble for free) and, where it varies settings, a group.",
     )  # fmt: skip
     ensemble.add_argument("runs", metavar="RUN", nargs="*", help="the runs (two or more)")
     ensemble.add_argument("--study", metavar="NAME", help="the runs of this study")
     ensemble.add_argument("--group", metavar="G", help="the study's group, as `study show` names"
                           " it (e.g. 'model=convnet-bn'); the default: its only one")  # fmt: skip
+    ensemble.add_argument("--corrupted-images", metavar="N", type=non_negative_int, default=1000,
+                          help="MNIST-C's mean accuracy on the first N test images (default"
+                          " 1000; 0: leave it out; needs scikit-image)")  # fmt: skip
     add_shared_options(ensemble)
     add_json(ensemble)
     ensemble.set_defaults(handler=ensemble_command)
@@ -181,20 +184,23 @@ def ensemble_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     with progress_bar(Console(stderr=True), "ensemble") as bar:
-        result = ensemble_of(subjects, bar)
+        result = ensemble_of(subjects, args.corrupted_images, bar)
     if args.json:
         print_json(result.to_dict())
         return 0
     console = make_console()
     console.print(f"[bold]Ensemble[/] of {len(subjects)} runs: their probabilities averaged")
     table = Table(show_edge=False)
-    for name in ("network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in ANGLES)):
+    corrupted = result.ensemble.corruption_accuracy is not None
+    for name in ("network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in ANGLES),
+                 *(["MNIST-C"] if corrupted else [])):  # fmt: skip
         table.add_column(name, justify="left" if name == "network" else "right")
     for judged in [*result.members, result.mean, result.ensemble]:
         bold = "[bold]" if judged is result.ensemble else ""
         table.add_row(f"{bold}{judged.name}", f"{judged.accuracy:.2%}", f"{judged.ece:.2%}",
                       f"{judged.nll:.4f}",
-                      *(f"{judged.rotated_accuracy[a]:.2%}" for a in ANGLES))  # fmt: skip
+                      *(f"{judged.rotated_accuracy[a]:.2%}" for a in ANGLES),
+                      *([f"{judged.corruption_accuracy:.2%}"] if corrupted else []))  # fmt: skip
     console.print(table)
     console.print(result.summary(), markup=False)
     return 0

@@ -120,10 +120,14 @@ def ensemble(ctx: Context) -> Section | None:
         return section.add(Text(f"Not made from these runs: {error}."))
     labels = {run.id: run.label for run in ctx.runs}
     angles = list(result.ensemble.rotated_accuracy)
+    corrupted = result.ensemble.corruption_accuracy is not None
     rows = [[labels.get(j.name, j.name), f"{j.accuracy:.2%}", f"{j.ece:.2%}", f"{j.nll:.4f}",
-             *(f"{j.rotated_accuracy[a]:.2%}" for a in angles)]
+             *(f"{j.rotated_accuracy[a]:.2%}" for a in angles),
+             *([f"{j.corruption_accuracy:.2%}"] if corrupted else [])]
             for j in (*result.members, result.mean, result.ensemble)]  # fmt: skip
     section.add(Text(result.summary() + "."))
-    section.add(Table(["network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in angles)],
-                      rows, "Their probabilities averaged; the whole test set."))  # fmt: skip
+    section.add(Table(["network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in angles),
+                       *(["MNIST-C mean"] if corrupted else [])], rows,
+                      "Their probabilities averaged; the whole test set (MNIST-C: its first"
+                      " 1,000 images)."))  # fmt: skip
     return section
