@@ -8,6 +8,7 @@ line each."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -272,8 +273,15 @@ def test_the_robustness_screen_shows_the_band_on_p(trained_home, tiny_folder, tm
             await pilot.press("p")
             shown = lambda: "\n".join(screen_lines(app))  # noqa: E731
             await wait_for(pilot, lambda: "the true robust accuracy lies" in shown(), 90)
-            return shown()
+            band = shown()
+            await pilot.press("m")  # the defences compared keep the band: a row under each
+            await wait_for(
+                pilot, lambda: "each 'proven' row" in shown() and " proven " in shown(), 90
+            )
+            return band, shown()
 
-    screen = asyncio.run(scenario())
+    screen, compared = asyncio.run(scenario())
     assert "the true robust accuracy lies" in screen, screen
     assert "proven" in screen and "unknown" in screen, screen
+    rows = [line for line in compared.splitlines() if re.search(r" proven +\d+\.\d%  ", line)]
+    assert len(rows) == 1 and rows[0].count("%") == 7, compared  # a row under the run's

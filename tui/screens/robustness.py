@@ -95,7 +95,7 @@ class RobustnessScreen(ExperimentScreen):
         what = "the latest finished run of each defence" if self.compare else "the selected run"
         self.query_one("#rob-title", Static).update(
             f"{ATTACKS[self.attack].words(values)} on the first {limit:,} test images, {what} (a attack,"
-            " m compare defences, R random start, +/- images). Accuracy: the share still"
+            " m compare defences, p proven band, R random start, +/- images). Accuracy: the share still"
             " classified right once attacked; worst: right under every attack"
         )
         if self.compare:
@@ -121,7 +121,7 @@ class RobustnessScreen(ExperimentScreen):
     def values(self) -> dict:
         """The analysis's values: the app's givens, then what the keys chose."""
         chosen = {"attack": self.attack, "random_start": self.random_start,
-                  "certify": self.certify and not self.compare}  # fmt: skip
+                  "certify": self.certify}  # fmt: skip
         return ANALYSIS.values(self.app.given(ANALYSIS, **chosen, **(
             {"limit": self.limit} if self.limit else {})))  # fmt: skip
 
@@ -131,8 +131,19 @@ class RobustnessScreen(ExperimentScreen):
             subject = self.app.subject(run_id)
             inbox(("series", label, defence))
             curve = ANALYSIS.run(subject, values, inbox, WorkerCancel())
-            if values["certify"]:
+            if values["certify"] and self.compare:  # after the run's own points, in order
+                inbox(("proven", label, curve.points))
+            elif values["certify"]:
                 self.app.call_from_thread(self.show_band, curve.points)
+
+    def show_proven_row(self, label: str, points: list) -> None:
+        """Defences compared with the band: under each run's row, what is proven of it."""
+        table = self.query_one("#rob-table", DataTable)
+        table.add_row(Text(f"  {label}", style="dim"), "proven",
+                      *(f"{p.certified_accuracy:.1%}" for p in points))  # fmt: skip
+        self.set_status(f"{label}: proven {points[-1].certified_accuracy:.2%} at eps"
+                        f" {points[-1].eps:g}, the attack left {points[-1].robust_accuracy:.2%};"
+                        " each 'proven' row is the lower bound under its run's (p hides them)")  # fmt: skip
 
     def show_band(self, points: list) -> None:
         """The points with what interval bounds prove: the table's band columns and a
@@ -154,7 +165,9 @@ class RobustnessScreen(ExperimentScreen):
 
     def drain(self) -> None:
         for event in self.inbox.drain():
-            if isinstance(event, tuple):  # the next run's curve begins
+            if isinstance(event, tuple) and event[0] == "proven":
+                self.show_proven_row(*event[1:])
+            elif isinstance(event, tuple):  # the next run's curve begins
                 _, label, defence = event
                 self.series = f"{label} ({defence})" if defence else label
                 self.curves[self.series] = []
@@ -194,11 +207,6 @@ class RobustnessScreen(ExperimentScreen):
     def action_toggle_proof(self) -> None:
         self.certify = not self.certify
         self.start()
-
-    def refusal(self, action: str) -> str | None:
-        if action == "toggle_proof" and self.compare:
-            return "p shows the proven band of the selected run: m leaves the comparison first"
-        return super().refusal(action)
 
     def action_compare(self) -> None:
         self.compare = not self.compare
