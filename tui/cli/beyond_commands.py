@@ -181,9 +181,7 @@ def ensemble_command(args: argparse.Namespace) -> int:
         raise UserError("an ensemble needs at least two different runs")
     source = Subjects(args.home_path)
     subjects = [source.get(runs.find_run(args.home_path, name)) for name in names]
-    from rich.console import Console
-
-    with progress_bar(Console(stderr=True), "ensemble") as bar:
+    with progress_bar(make_console(), "ensemble") as bar:
         result = ensemble_of(subjects, args.corrupted_images, bar)
     if args.json:
         print_json(result.to_dict())
@@ -195,9 +193,12 @@ def ensemble_command(args: argparse.Namespace) -> int:
     for name in ("network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in ANGLES),
                  *(["MNIST-C"] if corrupted else [])):  # fmt: skip
         table.add_column(name, justify="left" if name == "network" else "right")
+    from engine.config import model_label
+
+    shown = {s.run_id: f"{model_label(s.model_name)} {s.run_id[-4:]}" for s in subjects}
     for judged in [*result.members, result.mean, result.ensemble]:
         bold = "[bold]" if judged is result.ensemble else ""
-        table.add_row(f"{bold}{judged.name}", f"{judged.accuracy:.2%}", f"{judged.ece:.2%}",
+        table.add_row(f"{bold}{shown.get(judged.name, judged.name)}", f"{judged.accuracy:.2%}", f"{judged.ece:.2%}",
                       f"{judged.nll:.4f}",
                       *(f"{judged.rotated_accuracy[a]:.2%}" for a in ANGLES),
                       *([f"{judged.corruption_accuracy:.2%}"] if corrupted else []))  # fmt: skip

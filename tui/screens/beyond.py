@@ -34,11 +34,15 @@ VIEWS = {
         "what interval bounds prove",
         ["--eps", "0,0.05,0.1,0.2,0.3", "--limit", "2000"],
     ),
+    "e": (["ensemble"], "the runs as one network (an ensemble)", []),
 }
+NO_ENSEMBLE = ("e averages several runs: pick two in Runs (space) and press s on one, or press"
+               " o and type --study NAME")  # fmt: skip
 
 
 class BeyondScreen(ExperimentScreen):
-    """m, l, t, s, p: one analysis each, drawn by its command."""
+    """m, l, t, s, p, e: one analysis each, drawn by its command (e: the selected run with
+    the one beside it, or a study's runs given with o)."""
 
     BINDINGS = [
         Binding("m", "view('m')", "MNIST-C"),
@@ -46,6 +50,7 @@ class BeyondScreen(ExperimentScreen):
         Binding("t", "view('t')", "Turned"),
         Binding("s", "view('s')", "Shifted"),
         Binding("p", "view('p')", "Proof"),
+        Binding("e", "view('e')", "Ensemble"),
         Binding("o", "options", "Options"),
     ]
     STUDY_SECTION = "9"
@@ -93,15 +98,25 @@ class BeyondScreen(ExperimentScreen):
         self.query_one("#beyond-body").focus()
         self.draw()
 
-    def command(self) -> list[str]:
+    def command(self) -> list[str] | None:
+        """The command line of the view; None where the ensemble has no runs to average."""
         words, _, first = VIEWS[self.view]
         options = self.options.get(self.view, first)
-        return [*words, self.app.selected_run or "latest", *self.moment_options(), *options]
+        if self.view != "e":
+            return [*words, self.app.selected_run or "latest", *self.moment_options(), *options]
+        if "--study" in options:
+            return [*words, *options]
+        if self.app.versus_run and self.app.selected_run:
+            return [*words, self.app.selected_run, self.app.versus_run, *options]
+        return None
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def draw(self) -> None:
         words, about, _ = VIEWS[self.view]
         argv = self.command()
+        if argv is None:
+            self.app.call_from_thread(self.show, Text(""), NO_ENSEMBLE, "")
+            return
         shown = "mnist-tui " + " ".join(shlex.quote(w) for w in argv)
         self.app.call_from_thread(self.query_one("#beyond-title", Static).update,
                                   Text(f"{self.moment_prefix()}{about} — `{shown}`"))  # fmt: skip
@@ -123,5 +138,5 @@ class BeyondScreen(ExperimentScreen):
         if error:
             self.set_status(error, error=True)
         else:
-            self.set_status(f"m l t s p: another view; o: options; the shell prints the same:"
+            self.set_status(f"m l t s p e: another view; o: options; the shell prints the same:"
                             f" {shown}")  # fmt: skip
