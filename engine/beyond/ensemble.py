@@ -9,7 +9,7 @@ for free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -29,6 +29,7 @@ class Judged:
     nll: float
     rotated_accuracy: dict[float, float]  # angle -> accuracy
     corruption_accuracy: float | None = None  # the mean over MNIST-C's corruptions
+    by_corruption: dict[str, float] = field(default_factory=dict)  # each one's accuracy
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,10 @@ def _judge(name: str, probabilities: dict, labels: torch.Tensor,
            corrupted_labels: torch.Tensor) -> Judged:  # fmt: skip
     clean = calibration(probabilities[0.0].clamp_min(1e-12).log(), labels)
     turned = {a: _right(probabilities[a], labels) for a in ANGLES}
-    corrupted = [_right(p, corrupted_labels) for key, p in probabilities.items()
-                 if isinstance(key, str)]  # fmt: skip
-    mean = sum(corrupted) / len(corrupted) if corrupted else None
-    return Judged(name, clean.accuracy, clean.ece, clean.nll, turned, mean)
+    corrupted = {key: _right(p, corrupted_labels) for key, p in probabilities.items()
+                 if isinstance(key, str)}  # fmt: skip
+    mean = sum(corrupted.values()) / len(corrupted) if corrupted else None
+    return Judged(name, clean.accuracy, clean.ece, clean.nll, turned, mean, corrupted)
 
 
 def ensemble_of(subjects: list, corrupted_images: int = 1000, emit: ev.Emit = ev.ignore,
