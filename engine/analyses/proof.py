@@ -15,7 +15,9 @@ CERTIFY = register(Analysis(
     " every image within eps of each test image (L-infinity, pixels of 0-1, clipped to valid"
     " pixels), through Conv2d, Linear, BatchNorm and Dropout in eval mode, ReLU, MaxPool2d,"
     " AvgPool2d and Flatten. An image is certified when its class's logit is proven above"
-    " every other's (bounded on the differences, through the last linear layer). Certified"
+    " every other's (bounded on the differences, through the last linear layer; where the"
+    " network ends in Linear, ReLU, Linear, also back through those as CROWN does, the"
+    " tighter bound kept). Certified"
     " accuracy is a lower bound on the true robust accuracy; what an attack leaves"
     " (`mnist-tui robustness`) is an upper bound. IBP's bounds are loose on networks not"
     " trained for them (train --adversarial ibp).",

@@ -216,7 +216,7 @@ def own_predictions(args: argparse.Namespace, pixels: np.ndarray):
     the validation split, so it takes the torch path."""
     from engine import runs
     from engine.export.onnx_copy import fresh_copy, keep_copy
-    from engine.models.files import changed_since
+    from engine.models.files import changed_since, untrusted
     from tui.cli.subject import moment_of
 
     run_dir = runs.find_run(args.home_path, args.run)
@@ -227,7 +227,10 @@ def own_predictions(args: argparse.Namespace, pixels: np.ndarray):
         temperature = 1.0 if asked is None else float(asked)
     except ValueError:
         temperature = 0.0  # 'fit', or a mistake the torch path names
-    copy = fresh_copy(run_dir, moment, checkpoint) if temperature > 0 else None
+    # a run whose network is code not trusted here goes through torch, which asks for trust
+    # (its copy may have come with it, made elsewhere)
+    trusted = not untrusted(run_dir, runs.read_config(run_dir).model)
+    copy = fresh_copy(run_dir, moment, checkpoint) if temperature > 0 and trusted else None
     if copy is not None:
         if args.run != run_dir.name:
             print(f"using run {run_dir.name} ({moment.label})", file=sys.stderr)
