@@ -99,9 +99,9 @@ def keep_copy(subject, run_dir: Path, moment: str, checkpoint: Path) -> Path | N
     export: noted so that it is not tried again for these weights). Never raises."""
     path, refused = _paths(run_dir, moment)
     version = _version(checkpoint)
-    if version is None or refused.is_file() and refused.read_text().strip() == version:
-        return None
     try:
+        if version is None or refused.is_file() and refused.read_text().strip() == version:
+            return None
         from engine.export import onnx_model
 
         onnx_model.check_available()
