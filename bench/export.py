@@ -34,8 +34,8 @@ def main() -> int:
     from PIL import Image
 
     from engine import runs
-    from engine.export.onnx_copy import onnx_logits
     from engine.export.onnx_model import torch_logits
+    from engine.export.onnx_run import onnx_logits
     from engine.locations import app_home
     from engine.pixels import to_pixels
     from engine.subject import Subjects

@@ -20,8 +20,8 @@ from PIL import Image
 
 from engine import runs
 from engine.data import load_dataset
-from engine.export.onnx_copy import onnx_logits, onnx_session
 from engine.export.onnx_model import torch_logits
+from engine.export.onnx_run import onnx_logits, onnx_session
 from engine.locations import data_cache
 from engine.pixels import to_pixels
 from tui.cli.main import main

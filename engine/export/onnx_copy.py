@@ -11,9 +11,8 @@ copied anew. A network that does not export leaves a note (``best.none``) so tha
 tried again for the same weights. Nothing here is needed: without the ``export`` extra, or
 where the run's folder is read-only, predictions take the torch path.
 
-Here too, torch-free: running an ONNX file with onnxruntime (``onnx_session``,
-``onnx_logits``), which the export's check uses as well. This module imports neither torch
-nor onnxruntime until asked.
+This module imports neither torch nor onnxruntime until asked; the copy runs through
+``engine.export.onnx_run``.
 """
 
 from __future__ import annotations
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from engine.export.onnx_run import onnx_session
 
 FOLDER = "onnx"
 VERSION_KEY = "checkpoint_version"
@@ -44,23 +45,6 @@ class OnnxCopy:
         logits = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
-
-
-def onnx_session(path: Path):
-    """An onnxruntime session on ``path`` for the CPU."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def onnx_logits(session, pixels: np.ndarray, batch: int = 1_000) -> np.ndarray:
-    """Logits of float32 pixels (N, 1, 28, 28) from an onnxruntime session, in batches."""
-    name = session.get_inputs()[0].name
-    parts = [session.run(None, {name: pixels[i : i + batch]})[0]
-             for i in range(0, len(pixels), batch)]  # fmt: skip
-    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
 
 
 def _paths(run_dir: Path, moment: str) -> tuple[Path, Path]:

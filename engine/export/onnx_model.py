@@ -38,7 +38,7 @@ import torch
 from engine import atomic
 from engine import events as ev
 from engine.errors import UserFacing
-from engine.export.onnx_copy import onnx_logits, onnx_session
+from engine.export.onnx_run import onnx_logits, onnx_session
 
 EXTRA = "pip install 'mnist-tui[export]'"
 CHECKED_IMAGES = 1_000  # test images run through onnxruntime beside torch at export
