@@ -75,6 +75,7 @@ def test_the_ensemble_view_averages_the_runs_side_by_side(trained_home, tiny_fol
 
     alone, both = asyncio.run(scenario())
     assert "Traceback" not in alone + both
+    assert "no runs to average yet" in alone and "calibrated confidence" not in alone
     assert (
         f"mnist-tui ensemble {run_dir.name} {twin}" in both.replace("\n", " ") or "ensemble" in both
     )

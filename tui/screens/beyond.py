@@ -114,7 +114,9 @@ class BeyondScreen(ExperimentScreen):
     def draw(self) -> None:
         words, about, _ = VIEWS[self.view]
         argv = self.command()
-        if argv is None:
+        if argv is None:  # the title names the view asked for, not the one before
+            self.app.call_from_thread(self.query_one("#beyond-title", Static).update,
+                                      Text(f"{about} — no runs to average yet"))  # fmt: skip
             self.app.call_from_thread(self.show, Text(""), NO_ENSEMBLE, "")
             return
         shown = "mnist-tui " + " ".join(shlex.quote(w) for w in argv)
