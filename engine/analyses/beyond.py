@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from engine.analyses.declaration import Analysis, count, parameter, register
 
+CORRUPTED_IMAGES = 1000  # the test images an ensemble is judged on under MNIST-C by default
+
 CALIBRATION = register(Analysis(
     name="calibration", title="Calibrated confidence", study_section="9",
     about="whether the confidence shown can be trusted: a reliability diagram, ECE, NLL and"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from engine import events as ev
+from engine.analyses.beyond import CORRUPTED_IMAGES
 from engine.beyond.calibration import calibration, logits_of
 from engine.beyond.shift import rotated
 from engine.errors import UserFacing
@@ -67,7 +68,7 @@ def _judge(name: str, probabilities: dict, labels: torch.Tensor,
     return Judged(name, clean.accuracy, clean.ece, clean.nll, turned, mean, corrupted)
 
 
-def ensemble_of(subjects: list, corrupted_images: int = 1000, emit: ev.Emit = ev.ignore,
+def ensemble_of(subjects: list, corrupted_images: int = CORRUPTED_IMAGES, emit: ev.Emit = ev.ignore,
                 cancel=None) -> EnsembleResult:  # fmt: skip
     """The ensemble of ``subjects`` (engine.subject.Subject, on one test set) judged beside
     each of them; UserFacing when fewer than two or their test sets differ. MNIST-C's

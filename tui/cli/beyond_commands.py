@@ -137,9 +137,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     ensemble.add_argument("--study", metavar="NAME", help="the runs of this study")
     ensemble.add_argument("--group", metavar="G", help="the study's group, as `study show` names"
                           " it (e.g. 'model=convnet-bn'); the default: its only one")  # fmt: skip
-    ensemble.add_argument("--corrupted-images", metavar="N", type=non_negative_int, default=1000,
+    from engine.analyses.beyond import CORRUPTED_IMAGES
+
+    ensemble.add_argument("--corrupted-images", metavar="N", type=non_negative_int,
+                          default=CORRUPTED_IMAGES,
                           help="MNIST-C's mean accuracy on the first N test images (default"
-                          " 1000; 0: leave it out; needs scikit-image)")  # fmt: skip
+                          f" {CORRUPTED_IMAGES:,}; 0: leave it out; needs scikit-image)")  # fmt: skip
     add_shared_options(ensemble)
     add_json(ensemble)
     ensemble.set_defaults(handler=ensemble_command)

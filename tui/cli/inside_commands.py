@@ -217,7 +217,7 @@ def own_predictions(args: argparse.Namespace, pixels: np.ndarray):
     from engine import runs
     from engine.export.onnx_copy import fresh_copy, keep_copy
     from engine.models.files import changed_since, untrusted
-    from tui.cli.subject import moment_of
+    from tui.cli.subject import moment_of, say_notice, say_run
 
     run_dir = runs.find_run(args.home_path, args.run)
     moment = moment_of(args)
@@ -232,10 +232,8 @@ def own_predictions(args: argparse.Namespace, pixels: np.ndarray):
     trusted = not untrusted(run_dir, runs.read_config(run_dir).model)
     copy = fresh_copy(run_dir, moment, checkpoint) if temperature > 0 and trusted else None
     if copy is not None:
-        if args.run != run_dir.name:
-            print(f"using run {run_dir.name} ({moment.label})", file=sys.stderr)
-        if notice := changed_since(run_dir):
-            print(f"note: {notice}", file=sys.stderr)
+        say_run(args, run_dir, moment)
+        say_notice(changed_since(run_dir))
         return run_dir.name, moment, copy.classes, copy.probabilities(pixels, temperature)
     import torch
 

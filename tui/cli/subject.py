@@ -25,10 +25,20 @@ def subject_of_args(args: argparse.Namespace):
 
     run_dir = runs.find_run(args.home_path, args.run)
     moment = moment_of(args)
-    if args.run != run_dir.name:
-        print(f"using run {run_dir.name} ({moment.label})", file=sys.stderr)
+    say_run(args, run_dir, moment)
     device = resolve_device(getattr(args, "device", "cpu"))
     subject = load(args.home_path, run_dir, moment, str(device))
-    if subject.notice:
-        print(f"note: {subject.notice}", file=sys.stderr)
+    say_notice(subject.notice)
     return subject
+
+
+def say_run(args: argparse.Namespace, run_dir, moment) -> None:
+    """On stderr, the run a short name or `latest` picked, and its moment."""
+    if args.run != run_dir.name:
+        print(f"using run {run_dir.name} ({moment.label})", file=sys.stderr)
+
+
+def say_notice(notice: str | None) -> None:
+    """On stderr, what the user should know of the run (its model file changed ...)."""
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)

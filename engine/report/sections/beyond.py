@@ -108,6 +108,7 @@ def corruptions(ctx: Context) -> Section:
 
 def ensemble(ctx: Context) -> Section | None:
     """The report's runs as one network, where there are several on one test set."""
+    from engine.analyses.beyond import CORRUPTED_IMAGES
     from engine.beyond.ensemble import ensemble_of
 
     if len(ctx.runs) < 2:
@@ -129,5 +130,5 @@ def ensemble(ctx: Context) -> Section | None:
     section.add(Table(["network", "accuracy", "ECE", "NLL", *(f"rotated {a:g}°" for a in angles),
                        *(["MNIST-C mean"] if corrupted else [])], rows,
                       "Their probabilities averaged; the whole test set (MNIST-C: its first"
-                      " 1,000 images)."))  # fmt: skip
+                      f" {CORRUPTED_IMAGES:,} images)."))  # fmt: skip
     return section
