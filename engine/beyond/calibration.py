@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from engine import events as ev
 from engine.attacks.start import check_cancel
-from engine.pixels import to_pixels
+from engine.pixels import PixelModel, to_pixels
 
 BINS = 10
 TEMPERATURES = (0.05, 20.0)  # the range T is looked for in
@@ -140,15 +140,18 @@ class CalibrationResult:
 
 def logits_of(model: torch.nn.Module, images: torch.Tensor, cancel=None,
               batch: int = 1_000) -> torch.Tensor:  # fmt: skip
-    """The network's logits (float32) for uint8 images, in batches."""
-    from engine.data import MEAN, STD
+    """The network's logits (float32) for uint8 images, in batches: on a channels-last copy
+    with any BatchNorm folded into the layer before it (``PixelModel``, ``fold_batchnorm``),
+    about twice as fast on the CPU as the network as trained, in exact float32 (bfloat16
+    autocast was 3-6 times slower here on an AVX-512 CPU), and the shared network untouched."""
+    from engine.models.zoo import fold_batchnorm
 
+    scorer = PixelModel(fold_batchnorm(model))
     parts = []
     with torch.inference_mode():
         for first in range(0, len(images), batch):
             check_cancel(cancel, "calibration")
-            pixels = to_pixels(images[first : first + batch])
-            parts.append(model((pixels - MEAN) / STD).float())
+            parts.append(scorer(to_pixels(images[first : first + batch])).float())
     return torch.cat(parts)
 
 
