@@ -32,6 +32,11 @@ ZOO = {
         " MNIST in 0.76 seconds' (github.com/tuomaso/train_mnist_fast): 99% in one epoch"
         " here (the fast recipe's)",
     ),
+    "ibp-small": (
+        "IBPSmall",
+        "Gowal et al. 2018's small network for interval bound training (two strided"
+        " convolutions, fc 100, no pooling): proves the most with --adversarial ibp",
+    ),
 }
 MODEL_ABOUT = {name: about for name, (_, about) in ZOO.items()}
 MODEL_NAMES = tuple(ZOO)
@@ -409,7 +414,8 @@ class TrainConfig:
                                " al.) or trades (Zhang et al.); or on interval bounds: ibp"
                                " (Gowal et al.: trains the network to be provably robust, at"
                                " --eps + 0.1 as the paper does, with its eps ramped over"
-                               " --eps-warmup; see `mnist-tui certify`)", "defence",
+                               " --eps-warmup; --model ibp-small proves the most; see `mnist-tui"
+                               " certify`)", "defence",
                                choices=DEFENCES)  # fmt: skip
     eps: float = setting(0.3, "the defence's L-infinity radius, in pixel intensity (pixels run from 0 to 1)", "eps",
                          minimum=0, above_minimum=True, maximum=1)  # fmt: skip

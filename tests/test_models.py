@@ -37,7 +37,7 @@ def test_models_give_ten_logits(name):
 
 # Parameters of each network of the zoo, counted by hand from its paper's layers.
 ZOO_PARAMETERS = {"lenet5": 61_706, "mlp": 397_510, "smallcnn": 312_202, "madry": 3_274_634,
-                  "fastnet": 215_194}  # fmt: skip
+                  "fastnet": 215_194, "ibp-small": 329_606}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(MODELS))

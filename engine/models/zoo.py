@@ -195,6 +195,26 @@ class FastNet(nn.Module):
         return self.fc2(self.relu3(self.fc1(torch.flatten(x, 1))))
 
 
+class IBPSmall(nn.Module):
+    """The "small" network of Gowal et al. 2018 ("On the effectiveness of interval bound
+    propagation for training verifiably robust models", Table 1): conv 4x4x16 stride 2 ->
+    conv 4x4x32 -> fc 100 -> fc 10, no padding and no pooling. Interval bounds widen less
+    through a strided convolution than through max-pooling, so trained with ``--adversarial
+    ibp`` it proves more than fastnet at the same eps, in less time (docs/results.md)."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 4, stride=2)
+        self.conv2 = nn.Conv2d(16, 32, 4)
+        self.fc1 = nn.Linear(32 * 10 * 10, 100)
+        self.fc2 = nn.Linear(100, classes)
+        self.relu1, self.relu2, self.relu3 = nn.ReLU(), nn.ReLU(), nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu2(self.conv2(self.relu1(self.conv1(x))))
+        return self.fc2(self.relu3(self.fc1(torch.flatten(x, 1))))
+
+
 # The networks by name, as engine.config.ZOO declares them (name, class, one line).
 MODELS: dict[str, type[nn.Module]] = {name: globals()[cls] for name, (cls, _) in ZOO.items()}
 

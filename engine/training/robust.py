@@ -110,7 +110,7 @@ def interval_network(model: nn.Module):
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in plain.modules()):
             raise UnsupportedLayer("--adversarial ibp needs a network without BatchNorm (its"
                                    " batch statistics move the bounds): try convnet, fastnet,"
-                                   " lenet5, mlp, smallcnn or madry")  # fmt: skip
+                                   " lenet5, mlp, smallcnn, madry or ibp-small")  # fmt: skip
         _INTERVALS[plain] = IntervalNetwork(plain)
     return _INTERVALS[plain]
 
