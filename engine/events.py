@@ -112,13 +112,15 @@ class EpochEvaluated(Event):
 @dataclass(frozen=True)
 class RobustnessCollapsed(Event):
     """An adversarial run's robust validation accuracy fell far below its best: the
-    "catastrophic overfitting" of single-step defences (Wong et al. 2020). The best
-    checkpoint stays the one of ``best_epoch``."""
+    "catastrophic overfitting" of single-step defences (Wong et al. 2020), or interval bound
+    training diverging as its eps grows. The best checkpoint stays the one of
+    ``best_epoch``; ``cause`` names what happened and what to change."""
 
     epoch: int
     robust_val_accuracy: float
     best_robust_val_accuracy: float
     best_epoch: int
+    cause: str = "catastrophic overfitting"
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,19 @@ def test_apgd_agrees_with_torchattacks(tiny_model, tiny_splits):
             # accuracy two such runs differ by ~0.07 at two standard deviations; a wrong
             # implementation differs by far more (the attack fails or succeeds everywhere)
             assert abs(ours.float().mean() - theirs.float().mean()) <= 0.08, (loss, eps)
+
+
+def test_a_collapse_says_what_happened_and_what_to_change():
+    """Interval bound training diverging is not an attack's catastrophic overfitting: the
+    warning says which, and names the setting to change."""
+    from engine.training.loop import collapse_cause
+    from tui.draw.tables import collapse_line
+
+    def line(**settings) -> str:
+        cause = collapse_cause(TrainConfig(**settings))
+        return collapse_line(ev.RobustnessCollapsed(27, 0.074, 0.861, 13, cause))
+
+    ibp = line(adversarial="ibp", eps=0.3, lr=0.01, eps_warmup=15)
+    assert "diverged" in ibp and "--lr (now 0.01)" in ibp and "--eps-warmup (now 15)" in ibp
+    assert "catastrophic" not in ibp and "epoch 13's" in ibp
+    assert "catastrophic overfitting" in line(adversarial="fgsm-rs", eps=0.3)

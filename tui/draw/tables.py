@@ -99,7 +99,7 @@ def epoch_line(e: ev.EpochEvaluated) -> str:
 def collapse_line(e: ev.RobustnessCollapsed) -> str:
     return (
         f"  warning: robust validation accuracy fell to {e.robust_val_accuracy:.2%} from"
-        f" {e.best_robust_val_accuracy:.2%} (catastrophic overfitting); the best checkpoint"
+        f" {e.best_robust_val_accuracy:.2%} ({e.cause}); the best checkpoint"
         f" stays epoch {e.best_epoch}'s"
     )
 
