@@ -83,6 +83,31 @@ def test_architecture_shows_the_spec_table_and_switches_model(trained_home, tiny
     run(scenario())
 
 
+def test_architecture_takes_m_pressed_before_its_network_is_known(trained_home, tiny_folder):
+    """m at once, while the analysed run's network is still being read, used to end the app
+    with a traceback (None is not in list); now it says to wait, and the table comes."""
+
+    async def scenario():
+        app = tiny_app(trained_home, tiny_folder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("4")
+            screen = app.screen
+            table = screen.query_one("#layers", DataTable)
+            status = lambda: text_of(screen.query_one(".status"))  # noqa: E731
+            assert await wait_for(pilot, lambda: table.row_count == 8)
+            # as it is until the worker has read the run (torch's import, a slow disk: seconds
+            # in a fresh app; here the tiny run is read before a key could come)
+            screen.model = None
+            await pilot.press("m")
+            assert app.screen is screen and "m once it is shown" in status()
+            screen.load()  # the worker that was still reading
+            assert await wait_for(pilot, lambda: "the next of" in status())
+            await pilot.press("m")  # once shown, m goes on to the next network
+            assert await wait_for(pilot, lambda: table.row_count == 12)
+
+    run(scenario())
+
+
 def test_occlusion_cursor_and_patch_keys(trained_home, tiny_folder):
     async def scenario():
         app = tiny_app(trained_home, tiny_folder)

@@ -80,5 +80,8 @@ class ArchitectureScreen(ExperimentScreen):
         self.set_status(f"m: the next of {len(self.models)} networks")
 
     def action_switch_model(self) -> None:
+        if self.model is None:  # the analysed run's network is still being read
+            self.set_status("reading the analysed run's network ... (m once it is shown)")
+            return
         self.model = self.models[(self.models.index(self.model) + 1) % len(self.models)]
         self.load()
