@@ -109,6 +109,9 @@ class EpochEvaluated(Event):
     certified_val_accuracy: float | None = None
 
 
+OVERFITTING = "catastrophic overfitting"  # a single-step defence's collapse (Wong et al.)
+
+
 @dataclass(frozen=True)
 class RobustnessCollapsed(Event):
     """An adversarial run's robust validation accuracy fell far below its best: the
@@ -120,7 +123,7 @@ class RobustnessCollapsed(Event):
     robust_val_accuracy: float
     best_robust_val_accuracy: float
     best_epoch: int
-    cause: str = "catastrophic overfitting"
+    cause: str = OVERFITTING
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def collapse_cause(config: TrainConfig) -> str:
     if config.adversarial == "ibp":
         return (f"the bounded loss diverged as eps grew: try a lower --lr (now {config.lr:g})"
                 f" or a longer --eps-warmup (now {config.eps_warmup})")  # fmt: skip
-    return "catastrophic overfitting"
+    return ev.OVERFITTING
 
 
 def stuck_at_chance(

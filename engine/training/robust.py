@@ -109,10 +109,19 @@ def interval_network(model: nn.Module):
     if plain not in _INTERVALS:
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in plain.modules()):
             raise UnsupportedLayer("--adversarial ibp needs a network without BatchNorm (its"
-                                   " batch statistics move the bounds): try convnet, fastnet,"
-                                   " lenet5, mlp, smallcnn, madry or ibp-small")  # fmt: skip
+                                   " batch statistics move the bounds): try"
+                                   f" {', '.join(without_batchnorm())}")  # fmt: skip
         _INTERVALS[plain] = IntervalNetwork(plain)
     return _INTERVALS[plain]
+
+
+def without_batchnorm() -> list[str]:
+    """The zoo's networks that interval bound training can take (none of their layers is a
+    BatchNorm), read from the zoo rather than listed."""
+    from engine.models.zoo import MODELS
+
+    return [name for name, cls in MODELS.items()
+            if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in cls().modules())]  # fmt: skip
 
 
 def ibp_loss(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor,
